@@ -1,0 +1,4 @@
+/** The catalogue of attacks, one per thing attacked. */
+export { copyAdversary, randomGuessWRec, randomGuessWind, constantWind } from './toy/generic';
+export { unmaskAdversary, sumSharesAdversary, permutationMatching, averagingAdversary } from './toy/toyAttacks';
+export { effiInfFromWRec, windFromWRec } from '../src/reductions';

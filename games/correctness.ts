@@ -1,0 +1,47 @@
+import { pipe } from 'fp-ts/function';
+import * as P from '../src/prob/prob';
+import type { Game } from '../src/game';
+import type { WeightReleaseScheme } from '../src/scheme';
+import type { Same } from '../src/same';
+import { call, finish } from './trial';
+
+export interface CorrectnessOptions<Y> {
+  /** Same on outputs; the scheme's default when absent. */
+  readonly same?: Same<Y>;
+}
+
+/**
+ * Game_Correctness(D) (Definition 3.1). Σ is correct if Pr[Game ⇒ 1] = 1.
+ *
+ *     (pk, sk) ←$ KGen()
+ *     W  ←$ Train(D)
+ *     W′ ←$ Release(sk, W)
+ *     x  ←$ 𝒳
+ *     y  ←$ Run(W, x)
+ *     y′ ←$ Run′(pk, W′, x)
+ *     return Same(y′, y)
+ */
+export function correctnessGame<D, W, X, Y, PK, SK, R>(
+  scheme: WeightReleaseScheme<D, W, X, Y, PK, SK, R>,
+  data: D,
+  options: CorrectnessOptions<Y> = {},
+): Game {
+  const same = options.same ?? scheme.same.outputs;
+  const play = pipe(
+    P.Do,
+    P.bind('keys', () => call('kgen', scheme.kgen())),
+    P.bind('weights', () => call('train', scheme.train(data))),
+    P.bind('released', ({ keys, weights }) => call('release', scheme.release(keys.sk, weights))),
+    P.bind('input', () => call('input', scheme.sampleInput(data))),
+    P.bind('output', ({ weights, input }) => call('run', scheme.run(weights, input))),
+    P.bind('releasedOutput', ({ keys, released, input }) => call('runReleased', scheme.runReleased(keys.pk, released, input))),
+    P.chain(({ output, releasedOutput }) =>
+      finish('correctness', same.test(releasedOutput, output), [], {
+        scheme: scheme.name,
+        same: same.name,
+        distance: same.dist.measure(releasedOutput, output),
+      }),
+    ),
+  );
+  return { name: `Correctness[${scheme.name}]`, kind: 'probability', play };
+}

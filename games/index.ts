@@ -1,0 +1,8 @@
+/** The security games of §3: Correctness, WRec, EffiInf, W-IND and their multi-query variants. */
+export { correctnessGame, CorrectnessOptions } from './correctness';
+export { wrecGame, WRecOptions } from './wrec';
+export { effiInfGame, EffiInfOptions } from './effiInf';
+export { windGame, WindOptions, trainDistinct } from './wind';
+export { wrecMultiQueryGame, windMultiQueryGame, releaseOracle } from './multiQuery';
+export { effiInfQInputGame, QInputEffiInfOptions } from './qInputEffiInf';
+export { GameRuleError, QueryBudgetExceededError, IndistinctTrainingError, call, finish } from './trial';

@@ -1,0 +1,109 @@
+import { pipe } from 'fp-ts/function';
+import * as P from '../src/prob/prob';
+import type { Game } from '../src/game';
+import type { WeightReleaseScheme } from '../src/scheme';
+import type { Same } from '../src/same';
+import type { MultiQueryWRecAdversary, MultiQueryWindAdversary, ReleaseOracle, WindOracle } from '../src/adversary';
+import { QueryBudgetExceededError, call, finish } from './trial';
+import { trainDistinct } from './wind';
+
+/** A Release(sk, W) oracle with a budget; query i runs on stream `release/query/i`. */
+function releaseOracle<W, SK, R>(release: (sk: SK, w: W) => P.Prob<R>, sk: SK, weights: W, budget: number): ReleaseOracle<R> & { used: () => number } {
+  let used = 0;
+  return {
+    budget,
+    used: () => used,
+    query: () => (ctx) => {
+      if (used >= budget) throw new QueryBudgetExceededError('Release', budget);
+      const index = used++;
+      return P.oracleCall('release', release(sk, weights), `release/query/${index}`)(ctx);
+    },
+  };
+}
+
+const checkBudget = (budget: number): void => {
+  if (!Number.isInteger(budget) || budget < 1) throw new RangeError(`query budget must be a positive integer, got ${budget}`);
+};
+
+/**
+ * Multi-query WRec (the stronger variant after Definition 3.2): A may ask Release(sk, W) for up
+ * to q fresh releases of the same weights.
+ *
+ *     W  ←$ Train(D)
+ *     (pk, sk) ←$ KGen()
+ *     W* ←$ A^{Release(sk, W)}(pk)     — at most q queries
+ *     return Same(W*, W)
+ */
+export function wrecMultiQueryGame<D, W, X, Y, PK, SK, R>(
+  scheme: WeightReleaseScheme<D, W, X, Y, PK, SK, R>,
+  data: D,
+  adversary: MultiQueryWRecAdversary<PK, R, W>,
+  options: { readonly queries: number; readonly same?: Same<W> },
+): Game {
+  checkBudget(options.queries);
+  const same = options.same ?? scheme.same.weights;
+  const play = pipe(
+    P.Do,
+    P.bind('weights', () => call('train', scheme.train(data))),
+    P.bind('keys', () => call('kgen', scheme.kgen())),
+    P.bind('oracle', ({ keys, weights }) => P.of(releaseOracle(scheme.release, keys.sk, weights, options.queries))),
+    P.bind('recovered', ({ keys, oracle }) => call('adversary', adversary.recover(keys.pk, oracle))),
+    P.chain(({ weights, recovered, oracle }) =>
+      finish('wrec-multi', same.test(recovered, weights), [], {
+        scheme: scheme.name,
+        adversary: adversary.name,
+        queries: oracle.used(),
+        budget: options.queries,
+        distance: same.dist.measure(recovered, weights),
+      }),
+    ),
+  );
+  return { name: `WRec^${options.queries}[${scheme.name}, ${adversary.name}]`, kind: 'probability', play };
+}
+
+/**
+ * Multi-query W-IND (the stronger variant after Definition 3.4): one hidden b; each query trains
+ * a fresh pair (W0, W1) with ¬Same(W0, W1) and returns it with Release(sk, W_b).
+ *
+ *     b ←$ {0, 1}; (pk, sk) ←$ KGen()
+ *     b′ ←$ A^{LR}(pk), LR() = { W0 ←$ Train(D); W1 ←$ Train(D) until ¬Same; return (W0, W1, Release(sk, W_b)) }
+ *     return b = b′
+ */
+export function windMultiQueryGame<D, W, X, Y, PK, SK, R>(
+  scheme: WeightReleaseScheme<D, W, X, Y, PK, SK, R>,
+  data: D,
+  adversary: MultiQueryWindAdversary<PK, W, R>,
+  options: { readonly queries: number; readonly same?: Same<W>; readonly maxRetrain?: number },
+): Game {
+  checkBudget(options.queries);
+  const same = options.same ?? scheme.same.weights;
+  const maxRetrain = options.maxRetrain ?? 16;
+  const makeOracle = (b: 0 | 1, sk: SK): WindOracle<W, R> & { used: () => number } => {
+    let used = 0;
+    return {
+      budget: options.queries,
+      used: () => used,
+      query: () => (ctx) => {
+        if (used >= options.queries) throw new QueryBudgetExceededError('W-IND left-or-right', options.queries);
+        const index = used++;
+        const w0 = P.oracleCall('train', scheme.train(data), `train/query/${index}`)(ctx);
+        const twin = P.oracleCall('train', trainDistinct(scheme.train, data, w0, same, maxRetrain, `train/query/${index}/twin`), `train/query/${index}`)(ctx);
+        const released = P.oracleCall('release', scheme.release(sk, b === 0 ? w0 : twin.weights), `release/query/${index}`)(ctx);
+        return { w0, w1: twin.weights, released };
+      },
+    };
+  };
+  const play = pipe(
+    P.Do,
+    P.bind('b', () => call('challenge', P.bit)),
+    P.bind('keys', () => call('kgen', scheme.kgen())),
+    P.bind('oracle', ({ b, keys }) => P.of(makeOracle(b, keys.sk))),
+    P.bind('guess', ({ keys, oracle }) => call('adversary', adversary.distinguish(keys.pk, oracle))),
+    P.chain(({ b, guess, oracle }) =>
+      finish('wind-multi', b === guess, [], { scheme: scheme.name, adversary: adversary.name, b, guess, queries: oracle.used(), budget: options.queries }),
+    ),
+  );
+  return { name: `W-IND^${options.queries}[${scheme.name}, ${adversary.name}]`, kind: 'distinguishing', play };
+}
+
+export { releaseOracle };

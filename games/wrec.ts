@@ -1,0 +1,46 @@
+import { pipe } from 'fp-ts/function';
+import * as P from '../src/prob/prob';
+import type { Game } from '../src/game';
+import type { WeightReleaseScheme } from '../src/scheme';
+import type { Same } from '../src/same';
+import type { WRecAdversary } from '../src/adversary';
+import { call, finish } from './trial';
+
+export interface WRecOptions<W> {
+  /** Same on weights; the scheme's default when absent. */
+  readonly same?: Same<W>;
+}
+
+/**
+ * Game_WRec(D, A) (Definition 3.2). Adv^WRec_Σ(D, A) = Pr[Game ⇒ 1].
+ *
+ *     W  ←$ Train(D)
+ *     (pk, sk) ←$ KGen()
+ *     W′ ←$ Release(sk, W)
+ *     W* ←$ A(pk, W′)
+ *     return Same(W*, W)
+ */
+export function wrecGame<D, W, X, Y, PK, SK, R>(
+  scheme: WeightReleaseScheme<D, W, X, Y, PK, SK, R>,
+  data: D,
+  adversary: WRecAdversary<PK, R, W>,
+  options: WRecOptions<W> = {},
+): Game {
+  const same = options.same ?? scheme.same.weights;
+  const play = pipe(
+    P.Do,
+    P.bind('weights', () => call('train', scheme.train(data))),
+    P.bind('keys', () => call('kgen', scheme.kgen())),
+    P.bind('released', ({ keys, weights }) => call('release', scheme.release(keys.sk, weights))),
+    P.bind('recovered', ({ keys, released }) => call('adversary', adversary.recover(keys.pk, released))),
+    P.chain(({ weights, recovered }) =>
+      finish('wrec', same.test(recovered, weights), [], {
+        scheme: scheme.name,
+        adversary: adversary.name,
+        same: same.name,
+        distance: same.dist.measure(recovered, weights),
+      }),
+    ),
+  );
+  return { name: `WRec[${scheme.name}, ${adversary.name}]`, kind: 'probability', play };
+}

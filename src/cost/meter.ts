@@ -1,0 +1,77 @@
+/**
+ * The cost meter. Numeric kernels charge it themselves (`chargeFlops`), so a caller can never
+ * under-report what an algorithm did. Prob computations are synchronous, so a dynamic-scope
+ * stack of active meters is sound: the innermost `withMeter` receives every charge made while
+ * its thunk runs, and hands its total on to the meter around it when it ends.
+ */
+
+/** What one algorithm call cost: floating-point operations counted by the kernels, and wall time. */
+export interface Cost {
+  readonly flops: number;
+  readonly wallMs: number;
+}
+
+export const zeroCost: Cost = { flops: 0, wallMs: 0 };
+
+export const addCost = (a: Cost, b: Cost): Cost => ({ flops: a.flops + b.flops, wallMs: a.wallMs + b.wallMs });
+
+/** Which part of a Cost a game compares: FLOPs are exact and reproducible, wall time is not. */
+export type CostMeasure = 'flops' | 'wallMs';
+
+export const costValue = (cost: Cost, measure: CostMeasure): number => cost[measure];
+
+class Meter {
+  flops = 0;
+}
+
+const stack: Meter[] = [];
+
+/** Charge `flops` floating-point operations to the innermost active meter (none: not counted). */
+export function chargeFlops(flops: number): void {
+  const top = stack[stack.length - 1];
+  if (top !== undefined) top.flops += flops;
+}
+
+/** Run `thunk` under a fresh meter; return its value and what it cost. Nested meters add up. */
+export function withMeter<A>(thunk: () => A): [A, Cost] {
+  const meter = new Meter();
+  stack.push(meter);
+  const start = performance.now();
+  let value: A;
+  try {
+    value = thunk();
+  } finally {
+    stack.pop();
+  }
+  const wallMs = performance.now() - start;
+  const parent = stack[stack.length - 1];
+  if (parent !== undefined) parent.flops += meter.flops;
+  return [value, { flops: meter.flops, wallMs }];
+}
+
+/**
+ * Run `thunk` under a fresh meter that does not pass its total on: for work done on someone's
+ * behalf but not by them (a Release oracle answering an adversary's query).
+ */
+export function isolatedMeter<A>(thunk: () => A): [A, Cost] {
+  const meter = new Meter();
+  stack.push(meter);
+  const start = performance.now();
+  try {
+    const value = thunk();
+    return [value, { flops: meter.flops, wallMs: performance.now() - start }];
+  } finally {
+    stack.pop();
+  }
+}
+
+/** Run `thunk` with charges discarded: for audits a game makes outside the algorithms it measures. */
+export function unmetered<A>(thunk: () => A): A {
+  const meter = new Meter();
+  stack.push(meter);
+  try {
+    return thunk();
+  } finally {
+    stack.pop();
+  }
+}

@@ -1,0 +1,237 @@
+import * as t from 'io-ts';
+import { isLeft } from 'fp-ts/Either';
+import type { Game, TrialResult } from '../game';
+import { trialContext } from '../prob/prob';
+import type { Cost } from '../cost/meter';
+import { Interval, IntervalMethod, distinguishingInterval, probabilityInterval } from './intervals';
+import { runTrialsOnWorkers } from './workerPool';
+
+/** Stop when the interval's half-width on the advantage reaches ε (checked every `batch` trials). */
+export interface SequentialOptions {
+  readonly halfWidth: number;
+  /** Trials between checks; fixed, so the stopping point does not depend on the worker count. */
+  readonly batch?: number;
+}
+
+export interface EstimateOptions {
+  /** Number of trials (the maximum, in sequential mode). */
+  readonly trials: number;
+  readonly seed: string | number;
+  /** Confidence level of the interval, e.g. 0.95. */
+  readonly confidence?: number;
+  readonly method?: IntervalMethod;
+  /** Worker threads; > 1 needs `game.ref`. Results are identical for any count. */
+  readonly workers?: number;
+  readonly sequential?: SequentialOptions;
+  /** Keep every trial's result in the estimate (default false: only aggregates). */
+  readonly keepTrials?: boolean;
+  /** Index of the first trial (default 0): trial i always uses the streams of (seed, i). */
+  readonly firstTrial?: number;
+}
+
+const EstimateOptionsCodec = t.intersection([
+  t.type({ trials: t.number, seed: t.union([t.string, t.number]) }),
+  t.partial({
+    confidence: t.number,
+    method: t.keyof({ 'clopper-pearson': null, wilson: null }),
+    workers: t.number,
+    keepTrials: t.boolean,
+    firstTrial: t.number,
+    sequential: t.intersection([t.type({ halfWidth: t.number }), t.partial({ batch: t.number })]),
+  }),
+]);
+
+export class EstimateOptionsError extends Error {
+  override readonly name = 'EstimateOptionsError';
+}
+
+/** Per-assumption counts over the trials. */
+export interface AssumptionSummary {
+  readonly name: string;
+  readonly statement: string;
+  readonly held: number;
+  readonly violated: number;
+}
+
+export interface AdvantageEstimate {
+  readonly game: string;
+  readonly trials: number;
+  readonly successes: number;
+  /** Pr[Game ⇒ 1], estimated. */
+  readonly p: number;
+  /** p for probability games, 2|p − ½| for distinguishing games (W-IND). */
+  readonly advantage: number;
+  /** Interval on the advantage (for W-IND, the image of p's interval under 2|p − ½|). */
+  readonly interval: Interval;
+  /** Interval on p itself. */
+  readonly pInterval: Interval;
+  readonly kind: Game['kind'];
+  readonly method: IntervalMethod;
+  readonly confidence: number;
+  readonly seed: string;
+  readonly firstTrial: number;
+  /** Whether a sequential run stopped because it reached its half-width (false: hit the trial cap). */
+  readonly stoppedEarly: boolean;
+  /** Mean cost per trial of each algorithm label. */
+  readonly meanCosts: Readonly<Record<string, Cost>>;
+  readonly assumptions: readonly AssumptionSummary[];
+  readonly results?: readonly TrialResult[];
+}
+
+/** Play trials [from, to) of a game on this thread. */
+export function playTrials(game: Game, seed: string, from: number, to: number): TrialResult[] {
+  const out: TrialResult[] = [];
+  for (let trial = from; trial < to; trial++) out.push(game.play(trialContext(seed, trial)));
+  return out;
+}
+
+interface Validated {
+  readonly trials: number;
+  readonly seed: string;
+  readonly confidence: number;
+  readonly method: IntervalMethod;
+  readonly workers: number;
+  readonly keepTrials: boolean;
+  readonly firstTrial: number;
+  readonly sequential?: SequentialOptions;
+}
+
+function validate(options: EstimateOptions): Validated {
+  const decoded = EstimateOptionsCodec.decode(options);
+  if (isLeft(decoded)) throw new EstimateOptionsError('estimateAdvantage: options must be { trials, seed, confidence?, method?, workers?, sequential? }');
+  const confidence = options.confidence ?? 0.95;
+  const workers = options.workers ?? 1;
+  const firstTrial = options.firstTrial ?? 0;
+  if (!Number.isInteger(options.trials) || options.trials < 1) throw new EstimateOptionsError(`trials must be a positive integer, got ${options.trials}`);
+  if (!(confidence > 0 && confidence < 1)) throw new EstimateOptionsError(`confidence must be in (0, 1), got ${confidence}`);
+  if (!Number.isInteger(workers) || workers < 1) throw new EstimateOptionsError(`workers must be a positive integer, got ${workers}`);
+  if (!Number.isInteger(firstTrial) || firstTrial < 0) throw new EstimateOptionsError(`firstTrial must be a non-negative integer, got ${firstTrial}`);
+  if (options.sequential !== undefined) {
+    const { halfWidth, batch = 50 } = options.sequential;
+    if (!(halfWidth > 0 && halfWidth < 1)) throw new EstimateOptionsError(`sequential.halfWidth must be in (0, 1), got ${halfWidth}`);
+    if (!Number.isInteger(batch) || batch < 1) throw new EstimateOptionsError(`sequential.batch must be a positive integer, got ${batch}`);
+  }
+  return {
+    trials: options.trials,
+    seed: String(options.seed),
+    confidence,
+    method: options.method ?? 'clopper-pearson',
+    workers,
+    keepTrials: options.keepTrials ?? false,
+    firstTrial,
+    sequential: options.sequential,
+  };
+}
+
+/** Aggregate trial results into an estimate. */
+export function summarize(
+  game: Pick<Game, 'name' | 'kind'>,
+  results: readonly TrialResult[],
+  options: { seed: string; confidence: number; method: IntervalMethod; firstTrial: number; stoppedEarly: boolean; keepTrials: boolean },
+): AdvantageEstimate {
+  const n = results.length;
+  const successes = results.filter((r) => r.win).length;
+  const p = successes / n;
+  const pInterval = probabilityInterval(options.method, successes, n, options.confidence);
+  const distinguishing = game.kind === 'distinguishing';
+  const costTotals = new Map<string, { flops: number; wallMs: number }>();
+  const assumptionCounts = new Map<string, { name: string; statement: string; held: number; violated: number }>();
+  for (const r of results) {
+    for (const [label, cost] of Object.entries(r.costs)) {
+      const acc = costTotals.get(label) ?? { flops: 0, wallMs: 0 };
+      acc.flops += cost.flops;
+      acc.wallMs += cost.wallMs;
+      costTotals.set(label, acc);
+    }
+    for (const a of r.assumptions) {
+      const acc = assumptionCounts.get(a.name) ?? { name: a.name, statement: a.statement, held: 0, violated: 0 };
+      if (a.held) acc.held++;
+      else acc.violated++;
+      assumptionCounts.set(a.name, acc);
+    }
+  }
+  const meanCosts = Object.fromEntries(
+    [...costTotals.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([label, c]) => [label, { flops: c.flops / n, wallMs: c.wallMs / n }]),
+  );
+  return {
+    game: game.name,
+    trials: n,
+    successes,
+    p,
+    advantage: distinguishing ? 2 * Math.abs(p - 0.5) : p,
+    interval: distinguishing ? distinguishingInterval(pInterval) : pInterval,
+    pInterval,
+    kind: game.kind,
+    method: options.method,
+    confidence: options.confidence,
+    seed: options.seed,
+    firstTrial: options.firstTrial,
+    stoppedEarly: options.stoppedEarly,
+    meanCosts,
+    assumptions: [...assumptionCounts.values()],
+    ...(options.keepTrials ? { results } : {}),
+  };
+}
+
+/**
+ * Estimate a game's advantage on this thread. Trial i is played with the streams of (seed, i),
+ * so the estimate is a function of (game, seed, trials) alone.
+ */
+export function estimateAdvantageSync(game: Game, options: EstimateOptions): AdvantageEstimate {
+  const o = validate(options);
+  return runEstimate(game, o, (from, to) => playTrials(game, o.seed, from, to));
+}
+
+/**
+ * Estimate a game's advantage: { trials, successes, p, advantage, interval, method, confidence,
+ * seed, … }. With `workers > 1` trials run on worker threads (the game needs a `ref`), with
+ * results identical to one thread for the same seed. With `sequential`, stops as soon as the
+ * interval's half-width on the advantage is at most ε, checked after each batch.
+ */
+export async function estimateAdvantage(game: Game, options: EstimateOptions): Promise<AdvantageEstimate> {
+  const o = validate(options);
+  if (o.workers === 1) return runEstimate(game, o, (from, to) => playTrials(game, o.seed, from, to));
+  if (game.ref === undefined) {
+    throw new EstimateOptionsError(`estimateAdvantage: ${game.name} has no ref; worker threads need one to rebuild the game (see withRef)`);
+  }
+  const ref = game.ref;
+  return runEstimateAsync(game, o, (from, to) => runTrialsOnWorkers(ref, o.seed, from, to, o.workers));
+}
+
+const halfWidthOf = (e: AdvantageEstimate): number => (e.interval.upper - e.interval.lower) / 2;
+
+function batches(o: Validated): Array<[number, number]> {
+  const end = o.firstTrial + o.trials;
+  const size = o.sequential === undefined ? o.trials : o.sequential.batch ?? 50;
+  const out: Array<[number, number]> = [];
+  for (let from = o.firstTrial; from < end; from += size) out.push([from, Math.min(end, from + size)]);
+  return out;
+}
+
+function summaryOptions(o: Validated, stoppedEarly: boolean) {
+  return { seed: o.seed, confidence: o.confidence, method: o.method, firstTrial: o.firstTrial, stoppedEarly, keepTrials: o.keepTrials };
+}
+
+function runEstimate(game: Game, o: Validated, play: (from: number, to: number) => TrialResult[]): AdvantageEstimate {
+  const results: TrialResult[] = [];
+  for (const [from, to] of batches(o)) {
+    results.push(...play(from, to));
+    if (o.sequential !== undefined) {
+      const e = summarize(game, results, summaryOptions(o, true));
+      if (halfWidthOf(e) <= o.sequential.halfWidth) return e;
+    }
+  }
+  return summarize(game, results, summaryOptions(o, false));
+}
+
+async function runEstimateAsync(game: Game, o: Validated, play: (from: number, to: number) => Promise<TrialResult[]>): Promise<AdvantageEstimate> {
+  const results: TrialResult[] = [];
+  for (const [from, to] of batches(o)) {
+    results.push(...(await play(from, to)));
+    if (o.sequential !== undefined) {
+      const e = summarize(game, results, summaryOptions(o, true));
+      if (halfWidthOf(e) <= o.sequential.halfWidth) return e;
+    }
+  }
+  return summarize(game, results, summaryOptions(o, false));
+}

@@ -1,0 +1,48 @@
+import type { Cost } from './cost/meter';
+import type { Prob } from './prob/prob';
+
+/** Did an assumption hold on this trial? */
+export interface AssumptionOutcome {
+  readonly name: string;
+  readonly statement: string;
+  readonly held: boolean;
+}
+
+/** One play of a game. Plain data, so it crosses worker threads unchanged. */
+export interface TrialResult {
+  readonly game: string;
+  readonly seed: string;
+  readonly trial: number;
+  /** The game's output bit (Game ⇒ 1). */
+  readonly win: boolean;
+  /** Cost of every algorithm the trial ran, by label (train, kgen, release, run, runReleased, adversary, …). */
+  readonly costs: Readonly<Record<string, Cost>>;
+  readonly assumptions: readonly AssumptionOutcome[];
+  /** Game-specific figures (distances, the hidden bit, break-even q, …). */
+  readonly details: Readonly<Record<string, number | string | boolean | null>>;
+}
+
+/**
+ * How the advantage follows from Pr[Game ⇒ 1]: `probability` (Adv = p: Correctness, WRec,
+ * EffiInf) or `distinguishing` (Adv = 2|p − ½|: W-IND).
+ */
+export type AdvantageKind = 'probability' | 'distinguishing';
+
+/** Where a worker thread can rebuild a game: `require(module)[exportName](args)` returns it. */
+export interface GameRef {
+  readonly module: string;
+  readonly exportName: string;
+  readonly args?: unknown;
+}
+
+export interface Game {
+  readonly name: string;
+  readonly kind: AdvantageKind;
+  /** One trial; its randomness comes only from the trial's streams. */
+  readonly play: Prob<TrialResult>;
+  /** Needed to run on worker threads (closures cannot cross threads). */
+  readonly ref?: GameRef;
+}
+
+/** Attach a worker-thread reference to a game. */
+export const withRef = (game: Game, ref: GameRef): Game => ({ ...game, ref });

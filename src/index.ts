@@ -1,0 +1,29 @@
+/**
+ * weightgames — executable security games for model weight release schemes.
+ * The kernel: randomness (Prob), the Σ interface, Dist/Same, the cost meter, advantage
+ * estimation, reductions and tensors.
+ */
+export * as Prob from './prob/prob';
+export type { Prob as ProbT, ProbContext } from './prob/prob';
+export { Rng, StreamAddress, streamRng } from './prob/rng';
+export { Cost, CostMeasure, chargeFlops, withMeter, unmetered, isolatedMeter, zeroCost, addCost, costValue } from './cost/meter';
+export { WeightReleaseScheme, KeyPair, AnyScheme, withSame } from './scheme';
+export * from './same';
+export * from './adversary';
+export { Game, GameRef, TrialResult, AssumptionOutcome, AdvantageKind, withRef } from './game';
+export * from './estimate/intervals';
+export {
+  estimateAdvantage,
+  estimateAdvantageSync,
+  playTrials,
+  summarize,
+  AdvantageEstimate,
+  AssumptionSummary,
+  EstimateOptions,
+  EstimateOptionsError,
+  SequentialOptions,
+} from './estimate/estimate';
+export { WorkerTrialError } from './estimate/workerPool';
+export { effiInfFromWRec, windFromWRec, RECOVERED_NOTE } from './reductions';
+export * from './tensor/tensor';
+export * as kernels from './tensor/kernels';

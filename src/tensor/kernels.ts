@@ -1,0 +1,103 @@
+import { chargeFlops } from '../cost/meter';
+import { FloatArray, ShapeError, Tensor, tensor } from './tensor';
+
+/**
+ * Numeric kernels. Each one charges the active cost meter with the floating-point
+ * operations it performs (a multiply-add counts 2), so costs are counted by the code that
+ * does the work, never claimed by the caller.
+ */
+
+function matrixDims(a: Tensor, what: string): [number, number] {
+  if (a.shape.length !== 2) throw new ShapeError(`${what}: expected a matrix, got shape [${a.shape.join(', ')}]`);
+  return [a.shape[0], a.shape[1]];
+}
+
+/** y = A x (+ bias), A: [m, n]. 2mn FLOPs (+ m for the bias). */
+export function matVec(a: Tensor, x: FloatArray, bias?: FloatArray): Float64Array {
+  const [m, n] = matrixDims(a, 'matVec');
+  if (x.length !== n) throw new ShapeError(`matVec: matrix is [${m}, ${n}], vector has ${x.length}`);
+  if (bias !== undefined && bias.length !== m) throw new ShapeError(`matVec: bias has ${bias.length}, want ${m}`);
+  const out = new Float64Array(m);
+  const data = a.data;
+  for (let i = 0; i < m; i++) {
+    let acc = 0;
+    const offset = i * n;
+    for (let j = 0; j < n; j++) acc += data[offset + j] * x[j];
+    out[i] = bias === undefined ? acc : acc + bias[i];
+  }
+  chargeFlops(2 * m * n + (bias === undefined ? 0 : m));
+  return out;
+}
+
+/** C = A B, A: [m, k], B: [k, n]. i-k-j loop order so the inner loop streams rows. 2mkn FLOPs. */
+export function matMul(a: Tensor, b: Tensor): Tensor {
+  const [m, k] = matrixDims(a, 'matMul');
+  const [k2, n] = matrixDims(b, 'matMul');
+  if (k !== k2) throw new ShapeError(`matMul: inner dimensions differ ([${m}, ${k}] × [${k2}, ${n}])`);
+  const out = new Float64Array(m * n);
+  const ad = a.data;
+  const bd = b.data;
+  for (let i = 0; i < m; i++) {
+    const outRow = i * n;
+    for (let p = 0; p < k; p++) {
+      const aip = ad[i * k + p];
+      if (aip === 0) continue;
+      const bRow = p * n;
+      for (let j = 0; j < n; j++) out[outRow + j] += aip * bd[bRow + j];
+    }
+  }
+  chargeFlops(2 * m * k * n);
+  return tensor([m, n], out);
+}
+
+/** Elementwise f(x); `flopsPerElement` is what one evaluation of f costs in the kernel's model. */
+export function mapArray(x: FloatArray, f: (v: number) => number, flopsPerElement: number): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = f(x[i]);
+  chargeFlops(flopsPerElement * x.length);
+  return out;
+}
+
+/** a + s·b elementwise. 2n FLOPs. */
+export function axpy(a: FloatArray, s: number, b: FloatArray): Float64Array {
+  if (a.length !== b.length) throw new ShapeError(`axpy: lengths ${a.length} and ${b.length}`);
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] + s * b[i];
+  chargeFlops(2 * a.length);
+  return out;
+}
+
+/** Σ x. n FLOPs. */
+export function sum(x: FloatArray): number {
+  let acc = 0;
+  for (let i = 0; i < x.length; i++) acc += x[i];
+  chargeFlops(x.length);
+  return acc;
+}
+
+/** ⟨x, y⟩. 2n FLOPs. */
+export function dot(x: FloatArray, y: FloatArray): number {
+  if (x.length !== y.length) throw new ShapeError(`dot: lengths ${x.length} and ${y.length}`);
+  let acc = 0;
+  for (let i = 0; i < x.length; i++) acc += x[i] * y[i];
+  chargeFlops(2 * x.length);
+  return acc;
+}
+
+/** a + b elementwise. n FLOPs. */
+export function addArrays(a: FloatArray, b: FloatArray): Float64Array {
+  if (a.length !== b.length) throw new ShapeError(`addArrays: lengths ${a.length} and ${b.length}`);
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
+  chargeFlops(a.length);
+  return out;
+}
+
+/** a − b elementwise. n FLOPs. */
+export function subtractArrays(a: FloatArray, b: FloatArray): Float64Array {
+  if (a.length !== b.length) throw new ShapeError(`subtractArrays: lengths ${a.length} and ${b.length}`);
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] - b[i];
+  chargeFlops(a.length);
+  return out;
+}
