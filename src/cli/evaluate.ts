@@ -1,0 +1,98 @@
+import type { AdvantageEstimate } from '../estimate/estimate';
+import { estimateAdvantage } from '../estimate/estimate';
+import type { IntervalMethod } from '../estimate/intervals';
+import type { ToyTask } from '../../schemes/toy/mlp';
+import { CatalogGameArgs, catalogGame, scorecardEntries } from './catalog';
+
+export interface EvaluateOptions {
+  readonly scheme: string;
+  readonly trials: number;
+  readonly seed: string;
+  readonly workers: number;
+  readonly confidence: number;
+  readonly method: IntervalMethod;
+  readonly task: ToyTask;
+  readonly inputs: number;
+}
+
+export interface ScorecardRow {
+  readonly game: string;
+  readonly adversary: string | null;
+  readonly estimate: Omit<AdvantageEstimate, 'results'>;
+  /** q-input EffiInf: the median over trials of the smallest winning q (null if never). */
+  readonly medianBreakEven?: number | null;
+}
+
+export interface Scorecard {
+  readonly tool: 'weightgames';
+  readonly version: string;
+  readonly command: 'evaluate';
+  readonly options: EvaluateOptions;
+  readonly rows: readonly ScorecardRow[];
+}
+
+const median = (values: number[]): number | null => {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)];
+};
+
+/** Play every catalogue game for a scheme; `onRow` is told as each row finishes. */
+export async function evaluateScheme(options: EvaluateOptions, version: string, onRow?: (row: ScorecardRow, index: number, total: number) => void): Promise<Scorecard> {
+  const entries = scorecardEntries(options.scheme, options.task, options.inputs);
+  const rows: ScorecardRow[] = [];
+  for (const [index, args] of entries.entries()) {
+    const row = await evaluateEntry(args, options);
+    rows.push(row);
+    onRow?.(row, index, entries.length);
+  }
+  return { tool: 'weightgames', version, command: 'evaluate', options, rows };
+}
+
+async function evaluateEntry(args: CatalogGameArgs, options: EvaluateOptions): Promise<ScorecardRow> {
+  const game = catalogGame(args);
+  const isQ = args.game === 'effiinf-q';
+  const estimate = await estimateAdvantage(game, {
+    trials: options.trials,
+    seed: options.seed,
+    workers: options.workers,
+    confidence: options.confidence,
+    method: options.method,
+    keepTrials: isQ,
+  });
+  const { results, ...rest } = estimate;
+  const gameLabel = isQ ? `effiinf×${args.inputs ?? options.inputs}` : args.game;
+  if (!isQ) return { game: gameLabel, adversary: args.adversary ?? null, estimate: rest };
+  const breakEvens = (results ?? []).map((r) => r.details.breakEven).filter((b): b is number => typeof b === 'number');
+  return { game: gameLabel, adversary: args.adversary ?? null, estimate: rest, medianBreakEven: breakEvens.length * 2 > (results ?? []).length ? median(breakEvens) : null };
+}
+
+const fmt = (x: number): string => x.toFixed(3);
+const flops = (x: number | undefined): string => (x === undefined ? '—' : x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0));
+
+/** The scorecard as a fixed-width table. */
+export function formatScorecard(card: Scorecard): string {
+  const header = ['game', 'adversary', 'wins/trials', 'advantage', 'interval', 'adv FLOPs', 'Run′ FLOPs', 'break-even q'];
+  const lines = card.rows.map((r) => {
+    const e = r.estimate;
+    return [
+      r.game,
+      r.adversary ?? '—',
+      `${e.successes}/${e.trials}`,
+      fmt(e.advantage),
+      `[${fmt(e.interval.lower)}, ${fmt(e.interval.upper)}]`,
+      flops(e.meanCosts['adversary']?.flops),
+      flops(e.meanCosts['runReleased']?.flops),
+      r.medianBreakEven === undefined ? '' : r.medianBreakEven === null ? 'never' : String(r.medianBreakEven),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const render = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const o = card.options;
+  return [
+    `weightgames ${card.version} — scheme ${o.scheme}, ${o.trials} trials, seed ${o.seed}, ${o.method} ${(o.confidence * 100).toFixed(0)}% intervals, workers ${o.workers}`,
+    render(header),
+    render(widths.map((w) => '-'.repeat(w))),
+    ...lines.map(render),
+  ].join('\n');
+}

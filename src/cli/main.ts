@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import * as t from 'io-ts';
+import { isLeft } from 'fp-ts/Either';
+import { writeFileAtomic } from '../io/atomicWrite';
+import { schemeCatalog } from './catalog';
+import { evaluateScheme, formatScorecard } from './evaluate';
+import { version } from './version';
+
+/** Exit codes: distinct per failure class so scripts can tell them apart. */
+export const ExitCode = { ok: 0, usage: 2, input: 3, runtime: 4 } as const;
+
+export class CliUsageError extends Error {
+  override readonly name = 'CliUsageError';
+}
+
+const intString = (name: string, min: number) => (value: string): number => {
+  if (!/^\d+$/.test(value) || Number(value) < min) throw new CliUsageError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
+  return Number(value);
+};
+
+const EvaluateCli = t.type({
+  scheme: t.string,
+  trials: t.number,
+  seed: t.string,
+  workers: t.number,
+  confidence: t.number,
+  method: t.keyof({ 'clopper-pearson': null, wilson: null }),
+  inputs: t.number,
+  json: t.boolean,
+});
+
+function program(): Command {
+  const cmd = new Command('weightgames')
+    .description('Security games for model weight release schemes')
+    .version(version)
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined });
+  cmd
+    .command('schemes')
+    .description('list the built-in schemes')
+    .action(() => {
+      for (const [name, entry] of Object.entries(schemeCatalog)) process.stdout.write(`${name.padEnd(30)} ${entry.describe}\n`);
+    });
+  cmd
+    .command('evaluate')
+    .description('play every game against every catalogued adversary of a scheme; print the scorecard')
+    .requiredOption('--scheme <name>', `scheme: ${Object.keys(schemeCatalog).join(', ')}`)
+    .option('--trials <n>', 'trials per game', intString('trials', 1), 200)
+    .option('--seed <s>', 'seed of every stream', '0')
+    .option('--workers <k>', 'worker threads', intString('workers', 1), 1)
+    .option('--confidence <c>', 'interval confidence', '0.95')
+    .option('--method <m>', 'clopper-pearson | wilson', 'clopper-pearson')
+    .option('--inputs <q>', 'q for the q-input EffiInf game', intString('inputs', 1), 8)
+    .option('--out <file>', 'also write the JSON scorecard to this file (atomically)')
+    .option('--json', 'print JSON instead of the table', false)
+    .action(async (raw: Record<string, unknown>) => {
+      const confidence = Number(raw.confidence);
+      if (!(confidence > 0 && confidence < 1)) throw new CliUsageError(`--confidence must be in (0, 1), got "${String(raw.confidence)}"`);
+      const decoded = EvaluateCli.decode({ ...raw, confidence });
+      if (isLeft(decoded)) throw new CliUsageError(`--method must be clopper-pearson or wilson, got "${String(raw.method)}"`);
+      const o = decoded.right;
+      if (schemeCatalog[o.scheme] === undefined) throw new CliUsageError(`unknown scheme "${o.scheme}"; known: ${Object.keys(schemeCatalog).join(', ')}`);
+      const options = { scheme: o.scheme, trials: o.trials, seed: o.seed, workers: o.workers, confidence: o.confidence, method: o.method, task: { inputDim: 8, hiddenDim: 16, outputDim: 4 }, inputs: o.inputs };
+      const card = await evaluateScheme(options, version, (row, i, total) => {
+        if (!o.json) process.stderr.write(`[${i + 1}/${total}] ${row.game} ${row.adversary ?? ''}\n`);
+      });
+      const json = JSON.stringify(card, null, 2) + '\n';
+      if (typeof raw.out === 'string') writeFileAtomic(raw.out, json);
+      process.stdout.write(o.json ? json : formatScorecard(card) + '\n');
+    });
+  return cmd;
+}
+
+/** Run the CLI; returns the exit code. Errors print one line on stderr, never a stack trace. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await program().parseAsync([...argv], { from: 'user' });
+    return ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+      process.stderr.write(`weightgames: ${error.message.replace(/^error: /, '')}\n`);
+      return ExitCode.usage;
+    }
+    const e = error instanceof Error ? error : new Error(String(error));
+    process.stderr.write(`weightgames: ${e.name}: ${e.message.split('\n')[0]}\n`);
+    return e instanceof CliUsageError ? ExitCode.usage : e.name === 'CatalogError' ? ExitCode.input : ExitCode.runtime;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

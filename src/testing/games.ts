@@ -1,0 +1,26 @@
+import * as t from 'io-ts';
+import { isLeft } from 'fp-ts/Either';
+import * as P from '../prob/prob';
+import type { Game } from '../game';
+
+/**
+ * A game that outputs 1 with probability p, drawn on its own stream: the reference game for
+ * testing estimators (its true advantage is known exactly).
+ */
+export function bernoulliGame(p: number, kind: Game['kind'] = 'probability'): Game {
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`bernoulliGame needs p in [0, 1], got ${p}`);
+  const play: P.Prob<Game['play'] extends P.Prob<infer T> ? T : never> = (ctx) => {
+    const win = P.streamAt('coin', P.bernoulli(p))(ctx);
+    return { game: 'bernoulli', seed: ctx.seed, trial: ctx.trial, win, costs: {}, assumptions: [], details: { p } };
+  };
+  return { name: `Bernoulli(${p})`, kind, play, ref: { module: __filename, exportName: 'bernoulliGameFromArgs', args: { p, kind } } };
+}
+
+const BernoulliArgs = t.type({ p: t.number, kind: t.keyof({ probability: null, distinguishing: null }) });
+
+/** Worker-thread entry: rebuild a Bernoulli game from its JSON arguments. */
+export function bernoulliGameFromArgs(args: unknown): Game {
+  const decoded = BernoulliArgs.decode(args);
+  if (isLeft(decoded)) throw new TypeError('bernoulliGameFromArgs: expected { p: number, kind }');
+  return bernoulliGame(decoded.right.p, decoded.right.kind);
+}
