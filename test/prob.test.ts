@@ -1,0 +1,81 @@
+import fc from 'fast-check';
+import { pipe } from 'fp-ts/function';
+import * as P from '../src/prob/prob';
+import { streamRng } from '../src/prob/rng';
+import { wrecGame } from '../games';
+import { openRelease, trainToy } from '../schemes';
+import { copyAdversary, randomGuessWRec } from '../adversaries';
+import { withSuccessRate, scaleWeights } from '../src/testing';
+
+const task = { inputDim: 4, hiddenDim: 6, outputDim: 2 };
+
+describe('seeded streams', () => {
+  it('the same address gives the same draws, a different one different draws', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.nat(), fc.string(), (seed, trial, label) => {
+        const a = streamRng({ seed, trial, label });
+        const b = streamRng({ seed, trial, label });
+        const c = streamRng({ seed, trial: trial + 1, label });
+        const xs = [a.uniform(), a.normal(), a.uniform()];
+        expect([b.uniform(), b.normal(), b.uniform()]).toEqual(xs);
+        expect(c.uniform()).not.toEqual(xs[0]);
+      }),
+    );
+  });
+
+  it('an adversary never changes the trained weights of a trial (stream isolation)', () => {
+    // Record W through the notebook: a wrapper adversary leaves it there, whatever it draws.
+    const trained = (adversary: ReturnType<typeof copyAdversary<undefined, any>>, seed: string, trial: number) => {
+      const ctx = P.trialContext(seed, trial);
+      const scheme = openRelease();
+      const game = wrecGame(scheme, task, {
+        name: adversary.name,
+        recover: (pk, released) => pipe(adversary.recover(pk, released), P.chain((w) => pipe(P.note('released', released), P.map(() => w)))),
+      });
+      game.play(ctx);
+      return ctx.notes.get('released');
+    };
+    fc.assert(
+      fc.property(fc.string({ maxLength: 6 }), fc.nat({ max: 1000 }), (seed, trial) => {
+        const w1 = trained(copyAdversary(), seed, trial);
+        const w2 = trained(randomGuessWRec(task) as any, seed, trial);
+        const w3 = trained(withSuccessRate(copyAdversary(), 0.3, scaleWeights(2)) as any, seed, trial);
+        expect(w2).toEqual(w1);
+        expect(w3).toEqual(w1);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('stream labels nest and are absolute where asked', () => {
+    const ctx = P.trialContext('s', 0);
+    const nested = P.stream('a', P.stream('b', P.uniform))(ctx);
+    const absolute = P.streamAt('a/b', P.uniform)(ctx);
+    expect(nested).toBe(absolute);
+    expect(P.streamAt('train', trainToy(task))(ctx)).toEqual(P.streamAt('train', trainToy(task))(P.trialContext('s', 0)));
+  });
+
+  it('permutation draws a permutation', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: 50 }), fc.nat(), (n, trial) => {
+        const pi = P.permutation(n)(P.trialContext('p', trial));
+        expect([...pi].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+      }),
+    );
+  });
+});
+
+describe('Prob is a lawful monad (on observed values)', () => {
+  const run = <A>(p: P.Prob<A>, trial: number) => p(P.trialContext('laws', trial));
+  const f = (x: number): P.Prob<number> => pipe(P.uniform, P.map((u) => u + x));
+  const g = (x: number): P.Prob<number> => pipe(P.normal, P.map((v) => v * x));
+  it('left identity, right identity, associativity', () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, min: -1e6, max: 1e6 }), fc.nat(), (a, trial) => {
+        expect(run(P.chain(f)(P.of(a)), trial)).toBe(run(f(a), trial));
+        expect(run(P.chain(P.of)(f(a)), trial)).toBe(run(f(a), trial));
+        expect(run(P.chain(g)(P.chain(f)(P.of(a))), trial)).toBe(run(P.chain((x: number) => P.chain(g)(f(x)))(P.of(a)), trial));
+      }),
+    );
+  });
+});
