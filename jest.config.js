@@ -3,5 +3,13 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
+  // The package's public entry points, as a user imports them, mapped to the sources.
+  moduleNameMapper: {
+    '^weightgames$': '<rootDir>/src/index.ts',
+    '^weightgames/games$': '<rootDir>/games/index.ts',
+    '^weightgames/schemes$': '<rootDir>/schemes/index.ts',
+    '^weightgames/adversaries$': '<rootDir>/adversaries/index.ts',
+    '^weightgames/testing$': '<rootDir>/src/testing/index.ts',
+  },
   testTimeout: 120000,
 };

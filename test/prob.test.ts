@@ -3,7 +3,8 @@ import { pipe } from 'fp-ts/function';
 import * as P from '../src/prob/prob';
 import { streamRng } from '../src/prob/rng';
 import { wrecGame } from '../games';
-import { openRelease, trainToy } from '../schemes';
+import { openRelease, trainToy, ToyWeights } from '../schemes';
+import type { WRecAdversary } from '../src/adversary';
 import { copyAdversary, randomGuessWRec } from '../adversaries';
 import { withSuccessRate, scaleWeights } from '../src/testing';
 
@@ -25,7 +26,7 @@ describe('seeded streams', () => {
 
   it('an adversary never changes the trained weights of a trial (stream isolation)', () => {
     // Record W through the notebook: a wrapper adversary leaves it there, whatever it draws.
-    const trained = (adversary: ReturnType<typeof copyAdversary<undefined, any>>, seed: string, trial: number) => {
+    const trained = (adversary: WRecAdversary<undefined, ToyWeights, ToyWeights>, seed: string, trial: number) => {
       const ctx = P.trialContext(seed, trial);
       const scheme = openRelease();
       const game = wrecGame(scheme, task, {
@@ -37,9 +38,9 @@ describe('seeded streams', () => {
     };
     fc.assert(
       fc.property(fc.string({ maxLength: 6 }), fc.nat({ max: 1000 }), (seed, trial) => {
-        const w1 = trained(copyAdversary(), seed, trial);
-        const w2 = trained(randomGuessWRec(task) as any, seed, trial);
-        const w3 = trained(withSuccessRate(copyAdversary(), 0.3, scaleWeights(2)) as any, seed, trial);
+        const w1 = trained(copyAdversary<undefined, ToyWeights>(), seed, trial);
+        const w2 = trained(randomGuessWRec<undefined, ToyWeights>(task), seed, trial);
+        const w3 = trained(withSuccessRate(copyAdversary<undefined, ToyWeights>(), 0.3, scaleWeights(2)), seed, trial);
         expect(w2).toEqual(w1);
         expect(w3).toEqual(w1);
       }),

@@ -77,7 +77,7 @@ describe('the reduction checks can fail', () => {
       name: 'flipped',
       distinguish: (pk, w0, _w1, released) => pipe(a.recover(pk, released), P.map((w) => (s.same.weights.test(w, w0) ? 1 : 0))),
     });
-    expect(failureOf(reductionProperty({ scheme, data: task, adversary: copyAdversary(), target: 'wind', build: flipped }), 20)).toMatch(/lost W-IND/);
+    expect(failureOf(reductionProperty({ scheme, data: task, adversary: copyAdversary<undefined, ToyWeights>(), target: 'wind', build: flipped }), 20)).toMatch(/lost W-IND/);
   });
 
   it('a reduction that re-randomises A breaks the coupling and is caught', () => {
@@ -93,8 +93,8 @@ describe('the reduction checks can fail', () => {
 
   it('a violated assumption (openRelease: Run′ is no dearer than Run, so the cost condition fails) fails the check', () => {
     const scheme = openRelease();
-    expect(failureOf(reductionProperty({ scheme, data: task, adversary: copyAdversary(), target: 'effiinf' }), 5)).toMatch(/assumption\(s\) failed: cost/);
+    expect(failureOf(reductionProperty({ scheme, data: task, adversary: copyAdversary<undefined, ToyWeights>(), target: 'effiinf' }), 5)).toMatch(/assumption\(s\) failed: cost/);
     // Without requiring assumptions the implication is vacuous there, and the check passes.
-    fc.assert(reductionProperty({ scheme, data: task, adversary: copyAdversary(), target: 'effiinf', requireAssumptions: false }), { numRuns: 5 });
+    fc.assert(reductionProperty({ scheme, data: task, adversary: copyAdversary<undefined, ToyWeights>(), target: 'effiinf', requireAssumptions: false }), { numRuns: 5 });
   });
 });

@@ -4,7 +4,7 @@ import type { Game, TrialResult } from '../game';
 import { trialContext } from '../prob/prob';
 import type { Cost } from '../cost/meter';
 import { Interval, IntervalMethod, distinguishingInterval, probabilityInterval } from './intervals';
-import { runTrialsOnWorkers } from './workerPool';
+import { TrialWorkerPool } from './workerPool';
 
 /** Stop when the interval's half-width on the advantage reaches ε (checked every `batch` trials). */
 export interface SequentialOptions {
@@ -194,8 +194,12 @@ export async function estimateAdvantage(game: Game, options: EstimateOptions): P
   if (game.ref === undefined) {
     throw new EstimateOptionsError(`estimateAdvantage: ${game.name} has no ref; worker threads need one to rebuild the game (see withRef)`);
   }
-  const ref = game.ref;
-  return runEstimateAsync(game, o, (from, to) => runTrialsOnWorkers(ref, o.seed, from, to, o.workers));
+  const pool = await TrialWorkerPool.start(game.ref, Math.min(o.workers, o.trials));
+  try {
+    return await runEstimateAsync(game, o, (from, to) => pool.play(o.seed, from, to));
+  } finally {
+    await pool.close();
+  }
 }
 
 const halfWidthOf = (e: AdvantageEstimate): number => (e.interval.upper - e.interval.lower) / 2;

@@ -11,48 +11,92 @@ export class WorkerTrialError extends Error {
   }
 }
 
-/**
- * Play trials [from, to) on `workers` threads, in chunks handed to whichever thread is free.
- * Each trial's randomness depends on (seed, trial) only, and results are put back in trial
- * order, so the outcome is identical to playing them on one thread.
- */
-export async function runTrialsOnWorkers(ref: GameRef, seed: string, from: number, to: number, workers: number): Promise<TrialResult[]> {
-  const script = compiledPath(path.join(__dirname, path.basename(__filename).replace(/workerPool\.(ts|js)$/, 'trialWorker.$1')));
-  const resolvedRef: GameRef = { ...ref, module: compiledPath(ref.module) };
-  const total = to - from;
-  const chunk = Math.max(1, Math.min(64, Math.ceil(total / (workers * 4))));
-  const results: TrialResult[] = new Array(total);
-  let next = from;
-  const threads = Array.from({ length: Math.min(workers, total) }, () => new Worker(script));
-  try {
-    await Promise.all(
-      threads.map(
-        (worker) =>
-          new Promise<void>((resolve, reject) => {
-            const sendNext = (): void => {
-              if (next >= to) {
-                resolve();
-                return;
-              }
-              const start = next;
-              next = Math.min(to, next + chunk);
-              worker.postMessage({ kind: 'play', seed, from: start, to: next });
-            };
-            worker.on('message', (message: { kind: string; from?: number; results?: TrialResult[]; name?: string; message?: string }) => {
-              if (message.kind === 'error') reject(new WorkerTrialError(message.name ?? 'Error', message.message ?? ''));
-              else if (message.kind === 'ready') sendNext();
-              else if (message.kind === 'results' && message.results !== undefined && message.from !== undefined) {
-                message.results.forEach((r, i) => (results[message.from! - from + i] = r));
-                sendNext();
-              }
-            });
-            worker.on('error', reject);
-            worker.postMessage({ kind: 'init', ref: resolvedRef });
-          }),
-      ),
-    );
-  } finally {
-    await Promise.all(threads.map((w) => w.terminate()));
+type Reply = { kind: 'ready' } | { kind: 'results'; from: number; results: TrialResult[] } | { kind: 'error'; name: string; message: string };
+
+/** One worker thread holding one rebuilt game; answers one request at a time. */
+class TrialWorker {
+  private readonly worker: Worker;
+  private pending: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
+
+  constructor(script: string) {
+    this.worker = new Worker(script);
+    this.worker.on('message', (reply: Reply) => {
+      const p = this.pending;
+      this.pending = undefined;
+      if (p === undefined) return;
+      if (reply.kind === 'error') p.reject(new WorkerTrialError(reply.name, reply.message));
+      else p.resolve(reply);
+    });
+    this.worker.on('error', (error) => {
+      const p = this.pending;
+      this.pending = undefined;
+      p?.reject(error);
+    });
   }
-  return results;
+
+  request(message: unknown): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.postMessage(message);
+    });
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+/**
+ * A pool of worker threads that each rebuild the game from its ref once, then play chunks of
+ * trials handed to whichever thread is free. Each trial's randomness depends on (seed, trial)
+ * only, and results are put back in trial order, so the outcome is identical to one thread.
+ */
+export class TrialWorkerPool {
+  private constructor(private readonly workers: readonly TrialWorker[]) {}
+
+  static async start(ref: GameRef, size: number): Promise<TrialWorkerPool> {
+    const script = compiledPath(path.join(__dirname, path.basename(__filename).replace(/workerPool\.(ts|js)$/, 'trialWorker.$1')));
+    const resolvedRef: GameRef = { ...ref, module: compiledPath(ref.module) };
+    const workers = Array.from({ length: size }, () => new TrialWorker(script));
+    const pool = new TrialWorkerPool(workers);
+    try {
+      await Promise.all(workers.map((w) => w.request({ kind: 'init', ref: resolvedRef })));
+    } catch (error) {
+      await pool.close();
+      throw error;
+    }
+    return pool;
+  }
+
+  async play(seed: string, from: number, to: number): Promise<TrialResult[]> {
+    const total = to - from;
+    const chunk = Math.max(1, Math.min(64, Math.ceil(total / (this.workers.length * 4))));
+    const results: TrialResult[] = new Array(total);
+    let next = from;
+    await Promise.all(
+      this.workers.map(async (worker) => {
+        while (next < to) {
+          const start = next;
+          next = Math.min(to, next + chunk);
+          const reply = await worker.request({ kind: 'play', seed, from: start, to: next });
+          if (reply.kind === 'results') reply.results.forEach((r, i) => (results[reply.from - from + i] = r));
+        }
+      }),
+    );
+    return results;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Play trials [from, to) on a fresh pool of `workers` threads. */
+export async function runTrialsOnWorkers(ref: GameRef, seed: string, from: number, to: number, workers: number): Promise<TrialResult[]> {
+  const pool = await TrialWorkerPool.start(ref, Math.max(1, Math.min(workers, to - from)));
+  try {
+    return await pool.play(seed, from, to);
+  } finally {
+    await pool.close();
+  }
 }

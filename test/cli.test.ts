@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { estimateAdvantage } from '../src/estimate/estimate';
+import { catalogGame, scorecardEntries, schemeCatalog } from '../src/cli/catalog';
+
+const cli = path.resolve(__dirname, '../dist/src/cli/main.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const task = { inputDim: 8, hiddenDim: 16, outputDim: 4 };
+
+describe('catalogue games on worker threads', () => {
+  it('give identical estimates with 1, 2 and 4 workers, and across runs', async () => {
+    for (const args of [scorecardEntries('additive-shares', task)[4], scorecardEntries('neuron-permutation', task).find((e) => e.adversary === 'permutation-matching')!]) {
+      const game = catalogGame(args);
+      const strip = (e: Awaited<ReturnType<typeof estimateAdvantage>>) => {
+        const { meanCosts, results, ...rest } = e;
+        return { ...rest, flops: Object.fromEntries(Object.entries(meanCosts).map(([k, c]) => [k, c.flops])), wins: results?.map((r) => r.win) };
+      };
+      const one = strip(await estimateAdvantage(game, { trials: 120, seed: 'cat', keepTrials: true }));
+      expect(strip(await estimateAdvantage(game, { trials: 120, seed: 'cat', keepTrials: true }))).toEqual(one);
+      for (const workers of [2, 4]) expect(strip(await estimateAdvantage(game, { trials: 120, seed: 'cat', workers, keepTrials: true }))).toEqual(one);
+    }
+  });
+});
+
+describe('weightgames evaluate', () => {
+  it('prints a scorecard for every scheme in the catalogue', () => {
+    for (const scheme of Object.keys(schemeCatalog)) {
+      const out = run('evaluate', '--scheme', scheme, '--trials', '20', '--json');
+      expect(out.status).toBe(0);
+      const card = JSON.parse(out.stdout);
+      expect(card.options).toMatchObject({ scheme, trials: 20, seed: '0', workers: 1 });
+      expect(card.version).toMatch(/^\d+\.\d+\.\d+/);
+      for (const row of card.rows) expect(row.estimate).toMatchObject({ trials: 20, seed: '0', method: 'clopper-pearson', confidence: 0.95 });
+    }
+  });
+
+  it('gives the same JSON with 1 and 2 workers, up to wall time', () => {
+    const strip = (s: string) => JSON.parse(s, (k, v) => (k === 'wallMs' || k === 'workers' ? undefined : v));
+    const a = run('evaluate', '--scheme', 'open-release', '--trials', '30', '--seed', 'r', '--json');
+    const b = run('evaluate', '--scheme', 'open-release', '--trials', '30', '--seed', 'r', '--workers', '2', '--json');
+    expect(strip(b.stdout)).toEqual(strip(a.stdout));
+  });
+
+  it('writes --out atomically and the table shows the interval method', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-'));
+    const out = path.join(dir, 'card.json');
+    const r = run('evaluate', '--scheme', 'additive-mask-public', '--trials', '10', '--out', out);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/clopper-pearson 95% intervals/);
+    expect(JSON.parse(fs.readFileSync(out, 'utf8')).options.scheme).toBe('additive-mask-public');
+    expect(fs.readdirSync(dir)).toEqual(['card.json']);
+  });
+
+  it.each([
+    [['evaluate', '--scheme', 'nope'], /unknown scheme "nope"/, 2],
+    [['evaluate', '--scheme', 'open-release', '--trials', 'ten'], /--trials must be an integer/, 2],
+    [['evaluate', '--scheme', 'open-release', '--confidence', '2'], /--confidence must be in/, 2],
+    [['evaluate'], /required option/, 2],
+    [['frobnicate'], /unknown command/, 2],
+  ])('bad input %j: one line on stderr, no stack trace, exit code %s', (args, message, code) => {
+    const r = run(...(args as string[]));
+    expect(r.status).toBe(code);
+    expect(r.stderr).toMatch(message as RegExp);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
