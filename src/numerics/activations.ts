@@ -1,0 +1,236 @@
+import erfc from '@stdlib/math-base-special-erfc';
+
+/**
+ * Smooth activations with their derivatives of every order up to MAX_ORDER, in float64.
+ * Each formula is chosen to stay accurate in relative terms over [−40, 40]: no 1 − σ(x) for
+ * large x, no φ(x)·poly(x) that underflows before the product does.
+ */
+export const MAX_ORDER = 24;
+
+export type ActivationName = 'silu' | 'gelu' | 'gelu_tanh' | 'sigmoid';
+
+export interface Activation {
+  readonly name: ActivationName;
+  /** Act(x). */
+  readonly value: (x: number) => number;
+  /** out[n] = Act⁽ⁿ⁾(x) for n = 0..order (order ≤ MAX_ORDER). */
+  readonly derivatives: (x: number, order: number, out?: Float64Array) => Float64Array;
+}
+
+export class ActivationError extends Error {
+  override readonly name = 'ActivationError';
+}
+
+const checkOrder = (order: number): void => {
+  if (!Number.isInteger(order) || order < 0 || order > MAX_ORDER) throw new ActivationError(`derivative order must be an integer in [0, ${MAX_ORDER}], got ${order}`);
+};
+
+// ---- sigmoid ---------------------------------------------------------------------------
+
+/**
+ * σ⁽ⁿ⁾ = P_n(σ) with P₀(s) = s, P_{n+1}(s) = P_n′(s)·(s − s²) (the notes' recurrence).
+ * Coefficients a[n][k] of s^k (k = 1..n+1): a′_k = k·a_k − (k−1)·a_{k−1}.
+ */
+const SIGMOID_IN_S: Float64Array[] = polynomialTable((a, k) => k * a[k] - (k - 1) * a[k - 1]);
+
+/**
+ * The same derivatives as polynomials in t = tanh(x/2) (σ = (1 + t)/2, t′ = (1 − t²)/2):
+ * σ⁽ⁿ⁾ = ½Q_n(t) for n ≥ 1 with Q₀(t) = t, Q_{n+1} = Q_n′·(1 − t²)/2, i.e.
+ * b′_k = ((k+1)·b_{k+1} − (k−1)·b_{k−1})/2. Near x = 0 (t small) this form has far less
+ * cancellation than the polynomial in s ≈ ½.
+ */
+const SIGMOID_IN_T: Float64Array[] = polynomialTable((b, k) => ((k + 1) * b[k + 1] - (k - 1) * (k >= 1 ? b[k - 1] : 0)) / 2, 0);
+
+function polynomialTable(step: (previous: Float64Array, k: number) => number, lowest = 1): Float64Array[] {
+  const table: Float64Array[] = [];
+  let current = new Float64Array(MAX_ORDER + 4);
+  current[1] = 1;
+  table.push(current);
+  for (let n = 1; n <= MAX_ORDER + 1; n++) {
+    const next = new Float64Array(MAX_ORDER + 4);
+    for (let k = lowest; k <= n + 1; k++) next[k] = step(current, k);
+    table.push(next);
+    current = next;
+  }
+  return table;
+}
+
+/** Σ_k c[k]·v^(k−from) for k = from..degree by Horner, with Σ|c[k]|·|v|^(k−from) (for the condition). */
+function horner(c: Float64Array, from: number, degree: number, v: number): [number, number] {
+  let acc = 0;
+  let abs = 0;
+  const av = Math.abs(v);
+  for (let k = degree; k >= from; k--) {
+    acc = acc * v + c[k];
+    abs = abs * av + Math.abs(c[k]);
+  }
+  return [acc, abs];
+}
+
+/**
+ * The sigmoid's derivatives in scaled form, the basis of every activation here:
+ * σ⁽ʲ⁾(y) = e·scaled[j] for j ≥ 1, with e = exp(−|y|), so that far tails (σ⁽ʲ⁾ ≈ ±e) never
+ * pass through subnormal numbers; value = σ(y). Each order is evaluated at −|y| in whichever
+ * of the two polynomial forms (in s = σ(−|y|), or in t = tanh(−|y|/2)) is better conditioned
+ * there, then mapped by the symmetry σ⁽ʲ⁾(y) = (−1)ʲ⁺¹ σ⁽ʲ⁾(−y).
+ */
+export function sigmoidScaled(y: number, order: number, scaled: Float64Array = new Float64Array(order + 1)): { e: number; value: number; scaled: Float64Array } {
+  const t0 = -Math.abs(y);
+  const e = Math.exp(t0);
+  const s = e / (1 + e);
+  const em1 = Math.expm1(t0);
+  const t = em1 / (2 + em1);
+  const positive = y > 0;
+  scaled[0] = NaN; // σ itself is `value`; it is not small in the positive tail.
+  for (let n = 1; n <= order; n++) {
+    // σ⁽ⁿ⁾ = s·Σ a_k s^(k−1) = e·Σ a_k s^(k−1)/(1 + e)
+    const [ps, as] = horner(SIGMOID_IN_S[n], 1, n + 1, s);
+    const [pt, at] = horner(SIGMOID_IN_T[n], 0, n + 1, t);
+    const conditionS = as / Math.abs(ps);
+    const conditionT = at / Math.abs(pt);
+    let value = conditionT < conditionS ? (0.5 * pt) / e : ps / (1 + e);
+    if (positive && n % 2 === 0) value = -value;
+    scaled[n] = value;
+  }
+  return { e, value: positive ? 1 / (1 + e) : s, scaled };
+}
+
+/** σ⁽ⁿ⁾(x) for n = 0..order into out. */
+export function sigmoidDerivatives(x: number, order: number, out: Float64Array = new Float64Array(order + 1)): Float64Array {
+  const { e, value, scaled } = sigmoidScaled(x, order);
+  out[0] = value;
+  for (let n = 1; n <= order; n++) out[n] = e * scaled[n];
+  return out;
+}
+
+export const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+
+// ---- SiLU ------------------------------------------------------------------------------
+
+/** silu = x·σ(x); silu⁽ⁿ⁾ = x·σ⁽ⁿ⁾ + n·σ⁽ⁿ⁻¹⁾. */
+export function siluDerivatives(x: number, order: number, out: Float64Array = new Float64Array(order + 1)): Float64Array {
+  const sig = sigmoidDerivatives(x, order);
+  out[0] = x * sig[0];
+  for (let n = 1; n <= order; n++) out[n] = x * sig[n] + n * sig[n - 1];
+  return out;
+}
+
+// ---- exact GELU ------------------------------------------------------------------------
+
+const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/** Φ(x) = ½ erfc(−x/√2): accurate in both tails. */
+export const normalCdf = (x: number): number => 0.5 * erfc(-x / Math.SQRT2);
+
+/**
+ * gelu = x·Φ(x); gelu′ = Φ + x·φ; for n ≥ 2, gelu⁽ⁿ⁾ = x·φ⁽ⁿ⁻¹⁾ + n·φ⁽ⁿ⁻²⁾, which with
+ * φ⁽ᵏ⁾ = (−1)ᵏ Heₖ·φ (probabilists' Hermite, He_{k+1} = x·Heₖ − k·He_{k−1}) is
+ * (−1)ⁿ⁺¹ φ(x)·(Heₙ(x) − Heₙ₋₂(x)). The product is formed in log space so that it does not
+ * underflow before the value does.
+ */
+export function geluDerivatives(x: number, order: number, out: Float64Array = new Float64Array(order + 1)): Float64Array {
+  const cdf = normalCdf(x);
+  out[0] = x * cdf;
+  if (order === 0) return out;
+  const logPhi = -0.5 * x * x - LOG_SQRT_2PI;
+  out[1] = cdf + x * Math.exp(logPhi);
+  let h0 = 1;
+  let h1 = x;
+  for (let n = 2; n <= order; n++) {
+    const h2 = x * h1 - (n - 1) * h0; // He_n, with h0 = He_{n−2}
+    const poly = h2 - h0;
+    const sign = (n % 2 === 1 ? 1 : -1) * Math.sign(poly);
+    out[n] = poly === 0 ? 0 : sign * Math.exp(logPhi + Math.log(Math.abs(poly)));
+    h0 = h1;
+    h1 = h2;
+  }
+  return out;
+}
+
+// ---- GELU (tanh approximation) ---------------------------------------------------------
+
+const TANH_C = Math.sqrt(2 / Math.PI);
+const TANH_A = 0.044715;
+
+/**
+ * gelu_tanh = ½x(1 + tanh(c(x + a x³))) = x·S(x) with S = σ∘v and the cubic v = 2c(x + a x³).
+ * S's Taylor coefficients at x come from the ODE S′ = v′·S(1 − S) (Taylor-mode recurrence:
+ * (m+1)·S_{m+1} = Σ_k V_k·W_{m−k}, W = S − S∗S, V the coefficients of v′, a quadratic). To stay
+ * accurate in both tails the recurrence runs on R = σ(−|v|) = the smaller of S and 1 − S, scaled
+ * by e = exp(−|v₀|) so that nothing passes through subnormal numbers: R̂ = R/e,
+ * (m+1)·R̂_{m+1} = −sgn(v₀)·Σ_k V_k·(R̂ − e·R̂∗R̂)_{m−k}. (Composing σ's Taylor series with the
+ * cubic instead alternates in sign and loses ~7 digits at order 16; this recurrence does not.)
+ * Then g⁽ⁿ⁾ = x·S⁽ⁿ⁾ + n·S⁽ⁿ⁻¹⁾.
+ */
+export function geluTanhDerivatives(x: number, order: number, out: Float64Array = new Float64Array(order + 1)): Float64Array {
+  const v0 = 2 * TANH_C * (x + TANH_A * x * x * x);
+  const V = [2 * TANH_C * (1 + 3 * TANH_A * x * x), 2 * 2 * TANH_C * 3 * TANH_A * x, 3 * 2 * TANH_C * TANH_A];
+  const sign = v0 > 0 ? 1 : -1;
+  const logE = -Math.abs(v0);
+  const e = Math.exp(logE);
+  const scaled = new Float64Array(order + 1); // R̂_m = R_m/e
+  scaled[0] = 1 / (1 + e);
+  for (let m = 0; m < order; m++) {
+    let acc = 0;
+    for (let k = 0; k <= 2 && k <= m; k++) {
+      const i = m - k;
+      let conv = 0;
+      for (let a = 0; a <= i; a++) conv += scaled[a] * scaled[i - a];
+      acc += V[k] * (scaled[i] - e * conv);
+    }
+    scaled[m + 1] = (-sign * acc) / (m + 1);
+  }
+  // S⁽ᵐ⁾/e for m ≥ 1: S = 1 − R when v₀ > 0, S = R otherwise.
+  const derivative = new Float64Array(order + 1);
+  let factorial = 1;
+  for (let m = 1; m <= order; m++) {
+    factorial *= m;
+    derivative[m] = (sign > 0 ? -scaled[m] : scaled[m]) * factorial;
+  }
+  const value = sign > 0 ? 1 / (1 + e) : e / (1 + e);
+  out[0] = x * value;
+  if (order >= 1) out[1] = value + x * e * derivative[1];
+  for (let n = 2; n <= order; n++) {
+    const combined = x * derivative[n] + n * derivative[n - 1];
+    // e·combined, formed in log space: e alone may be subnormal where the product is not.
+    out[n] = combined === 0 ? 0 : Math.sign(combined) * Math.exp(logE + Math.log(Math.abs(combined)));
+  }
+  return out;
+}
+
+// ---- the registry ----------------------------------------------------------------------
+
+const make = (name: ActivationName, derivatives: (x: number, order: number, out?: Float64Array) => Float64Array): Activation => ({
+  name,
+  value: (x) => derivatives(x, 0)[0],
+  derivatives: (x, order, out) => {
+    checkOrder(order);
+    return derivatives(x, order, out);
+  },
+});
+
+export const activations: Readonly<Record<ActivationName, Activation>> = {
+  silu: make('silu', siluDerivatives),
+  gelu: make('gelu', geluDerivatives),
+  gelu_tanh: make('gelu_tanh', geluTanhDerivatives),
+  sigmoid: make('sigmoid', sigmoidDerivatives),
+};
+
+/** Hugging Face `hidden_act` / `activation_function` names → our activations. */
+const HF_NAMES: Readonly<Record<string, ActivationName>> = {
+  silu: 'silu',
+  swish: 'silu',
+  gelu: 'gelu',
+  gelu_new: 'gelu_tanh',
+  gelu_pytorch_tanh: 'gelu_tanh',
+  gelu_fast: 'gelu_tanh',
+  gelu_tanh: 'gelu_tanh',
+  sigmoid: 'sigmoid',
+};
+
+/** The activation for a config name; a clear error for anything not smooth or not known. */
+export function activationByName(name: string): Activation {
+  const ours = HF_NAMES[name.toLowerCase()];
+  if (ours === undefined) throw new ActivationError(`unsupported activation "${name}" (supported: ${Object.keys(HF_NAMES).join(', ')}); TaylorMLP needs a smooth activation`);
+  return activations[ours];
+}
