@@ -1,0 +1,334 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as t from 'io-ts';
+import { isLeft } from 'fp-ts/Either';
+import { parseStrictJson, StrictJsonError } from './strictJson';
+import { bf16BitsToFloat32, f16BitsToFloat32, float32ToBf16Bits, float32ToF16Bits } from './halfPrecision';
+import { OutputPathError } from './atomicWrite';
+
+/**
+ * safetensors: 8 bytes little-endian u64 N, N bytes of UTF-8 JSON header, then the data
+ * buffer. The header maps each tensor name to { dtype, shape, data_offsets: [begin, end] }
+ * (offsets relative to the data buffer) and may hold "__metadata__": { string: string }.
+ * Validation follows the reference implementation; every violation is a SafetensorsError that
+ * names the tensor and the problem.
+ */
+
+export const DTYPE_SIZES = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 } as const;
+export type SafeDType = keyof typeof DTYPE_SIZES;
+
+/** The most header bytes we accept (the reference implementation's bound). */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+export type SafetensorsProblem =
+  | 'too-small'
+  | 'header-too-large'
+  | 'header-out-of-file'
+  | 'header-not-utf8'
+  | 'header-not-json'
+  | 'header-not-object'
+  | 'duplicate-key'
+  | 'bad-entry'
+  | 'bad-dtype'
+  | 'bad-name'
+  | 'bad-metadata'
+  | 'size-mismatch'
+  | 'overflow'
+  | 'offsets'
+  | 'buffer-size'
+  | 'missing-tensor';
+
+export class SafetensorsError extends Error {
+  override readonly name = 'SafetensorsError';
+  constructor(readonly problem: SafetensorsProblem, message: string, readonly tensor?: string) {
+    super(message);
+  }
+}
+
+/** One tensor as stored: its raw little-endian bytes (a view, not a copy). */
+export interface StoredTensor {
+  readonly name: string;
+  readonly dtype: SafeDType;
+  readonly shape: readonly number[];
+  readonly bytes: Uint8Array;
+}
+
+export interface SafetensorsHeader {
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Tensors in file order (by begin offset). */
+  readonly entries: ReadonlyArray<{ readonly name: string; readonly dtype: SafeDType; readonly shape: readonly number[]; readonly begin: number; readonly end: number }>;
+  /** Byte offset of the data buffer in the file: 8 + N. */
+  readonly dataStart: number;
+}
+
+const Entry = t.type({ dtype: t.string, shape: t.array(t.number), data_offsets: t.tuple([t.number, t.number]) });
+const Metadata = t.record(t.string, t.string);
+
+const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+
+/**
+ * Validate a header given its bytes and the size of the data buffer that follows it.
+ * Throws SafetensorsError on the first violation.
+ */
+export function parseHeader(headerBytes: Uint8Array, dataBytes: number, dataStart: number): SafetensorsHeader {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+  } catch {
+    throw new SafetensorsError('header-not-utf8', 'safetensors header is not valid UTF-8');
+  }
+  let json: unknown;
+  try {
+    json = parseStrictJson(text.replace(/ +$/, ''));
+  } catch (error) {
+    if (error instanceof StrictJsonError && error.duplicateKey !== undefined) {
+      throw new SafetensorsError('duplicate-key', `safetensors header has the key "${error.duplicateKey}" twice`, error.duplicateKey);
+    }
+    throw new SafetensorsError('header-not-json', `safetensors header is not valid JSON: ${error instanceof StrictJsonError ? error.message : String(error)}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SafetensorsError('header-not-object', 'safetensors header must be a JSON object');
+  let metadata: Record<string, string> = {};
+  const entries: Array<{ name: string; dtype: SafeDType; shape: number[]; begin: number; end: number }> = [];
+  for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      const decoded = Metadata.decode(raw);
+      if (isLeft(decoded)) throw new SafetensorsError('bad-metadata', '__metadata__ must map strings to strings');
+      metadata = { ...decoded.right };
+      continue;
+    }
+    if (name.length === 0 || name.includes('\u0000')) throw new SafetensorsError('bad-name', `tensor name ${JSON.stringify(name)} is empty or contains NUL`, name);
+    const decoded = Entry.decode(raw);
+    if (isLeft(decoded)) throw new SafetensorsError('bad-entry', `tensor "${name}": entry must be { dtype, shape, data_offsets: [begin, end] }`, name);
+    const { dtype, shape, data_offsets: [begin, end] } = decoded.right;
+    if (!(dtype in DTYPE_SIZES)) throw new SafetensorsError('bad-dtype', `tensor "${name}": unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_SIZES).join(', ')})`, name);
+    if (!shape.every(isCount)) throw new SafetensorsError('bad-entry', `tensor "${name}": shape [${shape.join(', ')}] must be non-negative integers`, name);
+    if (!isCount(begin) || !isCount(end)) throw new SafetensorsError('offsets', `tensor "${name}": data_offsets [${begin}, ${end}] must be non-negative integers`, name);
+    if (end < begin) throw new SafetensorsError('offsets', `tensor "${name}": data_offsets end ${end} is before begin ${begin}`, name);
+    // numel × size, overflow-checked (BigInt: shapes may multiply past 2^53).
+    let bytes = BigInt(DTYPE_SIZES[dtype as SafeDType]);
+    for (const d of shape) bytes *= BigInt(d);
+    if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) throw new SafetensorsError('overflow', `tensor "${name}": shape [${shape.join(', ')}] × ${dtype} overflows`, name);
+    if (Number(bytes) !== end - begin) {
+      throw new SafetensorsError('size-mismatch', `tensor "${name}": shape [${shape.join(', ')}] of ${dtype} needs ${bytes} bytes, data_offsets give ${end - begin}`, name);
+    }
+    entries.push({ name, dtype: dtype as SafeDType, shape, begin, end });
+  }
+  // Offsets must tile the buffer exactly: contiguous from 0, no overlap, no hole, nothing after.
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  for (const e of entries) {
+    if (e.begin !== cursor) {
+      throw new SafetensorsError('offsets', `tensor "${e.name}": data_offsets begin ${e.begin}, expected ${cursor} (${e.begin < cursor ? 'overlaps the previous tensor' : 'leaves a hole'})`, e.name);
+    }
+    cursor = e.end;
+  }
+  if (cursor !== dataBytes) throw new SafetensorsError('buffer-size', `tensors cover ${cursor} bytes of data but the file has ${dataBytes}`);
+  return { metadata, entries, dataStart };
+}
+
+function headerLength(prefix: Uint8Array, fileBytes: number): number {
+  if (fileBytes < 8) throw new SafetensorsError('too-small', `file of ${fileBytes} bytes is too small for a safetensors header`);
+  const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError('header-too-large', `header length ${n} exceeds ${MAX_HEADER_BYTES} bytes`);
+  if (Number(n) > fileBytes - 8) throw new SafetensorsError('header-out-of-file', `header length ${n} runs past the end of the file (${fileBytes} bytes)`);
+  return Number(n);
+}
+
+/** Parse a whole safetensors buffer held in memory; tensors are views into it. */
+export function parseSafetensors(buffer: Uint8Array): { header: SafetensorsHeader; tensors: Map<string, StoredTensor> } {
+  const n = headerLength(buffer, buffer.length);
+  const header = parseHeader(buffer.subarray(8, 8 + n), buffer.length - 8 - n, 8 + n);
+  const tensors = new Map<string, StoredTensor>();
+  for (const e of header.entries) tensors.set(e.name, { name: e.name, dtype: e.dtype, shape: e.shape, bytes: buffer.subarray(header.dataStart + e.begin, header.dataStart + e.end) });
+  return { header, tensors };
+}
+
+/**
+ * A safetensors file opened for reading: the header is read and validated at once, each
+ * tensor's bytes are read when asked for (one positioned read, no whole-file buffer).
+ */
+export class SafetensorsFile {
+  private constructor(readonly path: string, private readonly fd: number, readonly header: SafetensorsHeader) {}
+
+  static open(file: string): SafetensorsFile {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const prefix = new Uint8Array(8);
+      fs.readSync(fd, prefix, 0, Math.min(8, size), 0);
+      const n = headerLength(prefix, size);
+      const headerBytes = new Uint8Array(n);
+      fs.readSync(fd, headerBytes, 0, n, 8);
+      return new SafetensorsFile(file, fd, parseHeader(headerBytes, size - 8 - n, 8 + n));
+    } catch (error) {
+      fs.closeSync(fd);
+      throw error;
+    }
+  }
+
+  get names(): string[] {
+    return this.header.entries.map((e) => e.name);
+  }
+
+  get metadata(): Readonly<Record<string, string>> {
+    return this.header.metadata;
+  }
+
+  has(name: string): boolean {
+    return this.header.entries.some((e) => e.name === name);
+  }
+
+  tensor(name: string): StoredTensor {
+    const e = this.header.entries.find((x) => x.name === name);
+    if (e === undefined) throw new SafetensorsError('missing-tensor', `no tensor "${name}" in ${this.path}`, name);
+    // 8-byte aligned storage so that a float view needs no copy.
+    const storage = new Uint8Array(new ArrayBuffer(Math.ceil((e.end - e.begin) / 8) * 8), 0, e.end - e.begin);
+    let done = 0;
+    while (done < storage.length) {
+      const read = fs.readSync(this.fd, storage, done, storage.length - done, this.header.dataStart + e.begin + done);
+      if (read === 0) throw new SafetensorsError('buffer-size', `file ended inside tensor "${name}"`, name);
+      done += read;
+    }
+    return { name, dtype: e.dtype, shape: e.shape, bytes: storage };
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+/** Read a whole file (header validated) — for small files; big ones: SafetensorsFile. */
+export function readSafetensors(file: string): { metadata: Readonly<Record<string, string>>; tensors: Map<string, StoredTensor> } {
+  const { header, tensors } = parseSafetensors(new Uint8Array(fs.readFileSync(file)));
+  return { metadata: header.metadata, tensors };
+}
+
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The tensor's values as float32: F32 viewed when aligned, F16/BF16 widened, F64 and integers converted. */
+export function toFloat32(stored: StoredTensor): Float32Array {
+  const { bytes, dtype } = stored;
+  const n = bytes.length / DTYPE_SIZES[dtype];
+  if (dtype === 'F32' && littleEndian) {
+    if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+    return new Float32Array(bytes.slice().buffer, 0, n);
+  }
+  const out = new Float32Array(n);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  for (let i = 0; i < n; i++) out[i] = readValue(view, dtype, i);
+  return out;
+}
+
+/** The tensor's values as float64 (always a new array). */
+export function toFloat64(stored: StoredTensor): Float64Array {
+  const n = stored.bytes.length / DTYPE_SIZES[stored.dtype];
+  const out = new Float64Array(n);
+  const view = new DataView(stored.bytes.buffer, stored.bytes.byteOffset, stored.bytes.length);
+  for (let i = 0; i < n; i++) out[i] = readValue(view, stored.dtype, i);
+  return out;
+}
+
+function readValue(view: DataView, dtype: SafeDType, i: number): number {
+  switch (dtype) {
+    case 'F64':
+      return view.getFloat64(i * 8, true);
+    case 'F32':
+      return view.getFloat32(i * 4, true);
+    case 'F16':
+      return f16BitsToFloat32(view.getUint16(i * 2, true));
+    case 'BF16':
+      return bf16BitsToFloat32(view.getUint16(i * 2, true));
+    case 'I64':
+      return Number(view.getBigInt64(i * 8, true));
+    case 'I32':
+      return view.getInt32(i * 4, true);
+    case 'I16':
+      return view.getInt16(i * 2, true);
+    case 'I8':
+      return view.getInt8(i);
+    case 'U8':
+    case 'BOOL':
+      return view.getUint8(i);
+  }
+}
+
+/** Encode float values into a dtype's little-endian bytes (F16/BF16: round to nearest-even). */
+export function encodeFloats(values: ArrayLike<number>, dtype: 'F64' | 'F32' | 'F16' | 'BF16'): Uint8Array {
+  const out = new Uint8Array(values.length * DTYPE_SIZES[dtype]);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (dtype === 'F64') view.setFloat64(i * 8, v, true);
+    else if (dtype === 'F32') view.setFloat32(i * 4, v, true);
+    else if (dtype === 'F16') view.setUint16(i * 2, float32ToF16Bits(v), true);
+    else view.setUint16(i * 2, float32ToBf16Bits(v), true);
+  }
+  return out;
+}
+
+/** A tensor to write: raw bytes in the dtype's little-endian layout. */
+export interface TensorToWrite {
+  readonly dtype: SafeDType;
+  readonly shape: readonly number[];
+  readonly bytes: Uint8Array;
+}
+
+/** The header bytes the writer produces: names sorted, offsets contiguous, padded with spaces to a multiple of 8. */
+export function encodeHeader(tensors: ReadonlyMap<string, TensorToWrite> | Readonly<Record<string, TensorToWrite>>, metadata: Readonly<Record<string, string>> = {}): { header: Uint8Array; order: string[] } {
+  const map: ReadonlyMap<string, TensorToWrite> = tensors instanceof Map ? tensors : new Map(Object.entries(tensors as Readonly<Record<string, TensorToWrite>>));
+  const order = [...map.keys()].sort();
+  const json: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) json.__metadata__ = metadata;
+  let offset = 0;
+  for (const name of order) {
+    if (name === '__metadata__' || name.length === 0 || name.includes('\u0000')) throw new SafetensorsError('bad-name', `cannot write a tensor named ${JSON.stringify(name)}`, name);
+    const tensor = map.get(name)!;
+    let expected: number = DTYPE_SIZES[tensor.dtype];
+    for (const d of tensor.shape) expected *= d;
+    if (expected !== tensor.bytes.length) throw new SafetensorsError('size-mismatch', `tensor "${name}": shape [${tensor.shape.join(', ')}] of ${tensor.dtype} needs ${expected} bytes, got ${tensor.bytes.length}`, name);
+    json[name] = { dtype: tensor.dtype, shape: tensor.shape, data_offsets: [offset, offset + tensor.bytes.length] };
+    offset += tensor.bytes.length;
+  }
+  const text = Buffer.from(JSON.stringify(json), 'utf8');
+  const padded = Math.ceil(text.length / 8) * 8;
+  const header = new Uint8Array(8 + padded).fill(0x20, 8);
+  new DataView(header.buffer).setBigUint64(0, BigInt(padded), true);
+  header.set(text, 8);
+  return { header, order };
+}
+
+/**
+ * Write a safetensors file atomically: header and tensors stream into a temporary file beside
+ * the target, which is fsynced and renamed over it. Never overwrites any of `inputs`.
+ */
+export function writeSafetensors(
+  file: string,
+  tensors: ReadonlyMap<string, TensorToWrite> | Readonly<Record<string, TensorToWrite>>,
+  metadata: Readonly<Record<string, string>> = {},
+  options: { readonly inputs?: readonly string[] } = {},
+): void {
+  const resolved = path.resolve(file);
+  for (const input of options.inputs ?? []) if (path.resolve(input) === resolved) throw new OutputPathError(`refusing to overwrite the input ${input}`);
+  const map: ReadonlyMap<string, TensorToWrite> = tensors instanceof Map ? tensors : new Map(Object.entries(tensors as Readonly<Record<string, TensorToWrite>>));
+  const { header, order } = encodeHeader(map, metadata);
+  const temp = path.join(path.dirname(resolved), `.${path.basename(resolved)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = fs.openSync(temp, 'wx');
+  let closed = false;
+  try {
+    writeAll(fd, header);
+    for (const name of order) writeAll(fd, map.get(name)!.bytes);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    closed = true;
+    fs.renameSync(temp, resolved);
+  } catch (error) {
+    if (!closed) fs.closeSync(fd);
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+}

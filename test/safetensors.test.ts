@@ -1,0 +1,195 @@
+import fc from 'fast-check';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  DTYPE_SIZES,
+  SafeDType,
+  SafetensorsError,
+  SafetensorsFile,
+  TensorToWrite,
+  encodeFloats,
+  parseSafetensors,
+  readSafetensors,
+  toFloat32,
+  toFloat64,
+  writeSafetensors,
+} from '../src/io/safetensors';
+import { bf16BitsToFloat32, f16BitsToFloat32, float32ToBf16Bits, float32ToF16Bits } from '../src/io/halfPrecision';
+import { OutputPathError } from '../src/io/atomicWrite';
+import { STORIES, itWithStories } from './helpers/shared';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wg-st-'));
+const dtypes = Object.keys(DTYPE_SIZES) as SafeDType[];
+
+const nameArb = fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }).filter((s) => !s.includes('\u0000') && s !== '__metadata__' && s.isWellFormed());
+const tensorArb: fc.Arbitrary<TensorToWrite> = fc
+  .record({ dtype: fc.constantFrom(...dtypes), shape: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 0, maxLength: 4 }) })
+  .chain(({ dtype, shape }) => {
+    const bytes = shape.reduce((a, b) => a * b, 1) * DTYPE_SIZES[dtype];
+    return fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((data) => ({ dtype, shape, bytes: data }));
+  });
+
+/** A file from a raw header string and data bytes. */
+function rawFile(header: string, data: Uint8Array = new Uint8Array(0), lengthOverride?: bigint): Uint8Array {
+  const h = Buffer.from(header, 'utf8');
+  const out = new Uint8Array(8 + h.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, lengthOverride ?? BigInt(h.length), true);
+  out.set(h, 8);
+  out.set(data, 8 + h.length);
+  return out;
+}
+
+const problemOf = (bytes: Uint8Array): string => {
+  try {
+    parseSafetensors(bytes);
+    return 'ok';
+  } catch (error) {
+    if (!(error instanceof SafetensorsError)) throw error;
+    return error.problem;
+  }
+};
+
+describe('safetensors round trip', () => {
+  it('anything the writer writes reads back bit-identical (names, shapes incl. rank 0 and empty, all dtypes, metadata)', () => {
+    const dir = tmp();
+    fc.assert(
+      fc.property(fc.dictionary(nameArb, tensorArb, { maxKeys: 6 }), fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 16 }), { maxKeys: 3 }), (tensors, metadata) => {
+        const file = path.join(dir, 'x.safetensors');
+        writeSafetensors(file, tensors, metadata);
+        const back = readSafetensors(file);
+        expect(back.metadata).toEqual(metadata);
+        expect([...back.tensors.keys()].sort()).toEqual(Object.keys(tensors).sort());
+        for (const [name, t] of Object.entries(tensors)) {
+          const r = back.tensors.get(name)!;
+          expect(r.dtype).toBe(t.dtype);
+          expect(r.shape).toEqual(t.shape);
+          expect(Buffer.from(r.bytes).equals(Buffer.from(t.bytes))).toBe(true);
+        }
+        // The lazy reader agrees with the in-memory one.
+        const lazy = SafetensorsFile.open(file);
+        for (const name of lazy.names) expect(Buffer.from(lazy.tensor(name).bytes).equals(Buffer.from(back.tensors.get(name)!.bytes))).toBe(true);
+        lazy.close();
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the writer sorts tensors by name and pads the header with spaces to a multiple of 8', () => {
+    const file = path.join(tmp(), 'w.safetensors');
+    writeSafetensors(file, { b: { dtype: 'F32', shape: [1], bytes: encodeFloats([2], 'F32') }, a: { dtype: 'F64', shape: [], bytes: encodeFloats([1], 'F64') } });
+    const bytes = fs.readFileSync(file);
+    const n = Number(bytes.readBigUInt64LE(0));
+    expect(n % 8).toBe(0);
+    const header = bytes.subarray(8, 8 + n).toString('utf8');
+    expect(header.trimEnd().length).toBeLessThanOrEqual(n);
+    expect(/ *$/.exec(header)![0].length).toBe(n - header.trimEnd().length);
+    const parsed = JSON.parse(header);
+    expect(parsed.a.data_offsets).toEqual([0, 8]);
+    expect(parsed.b.data_offsets).toEqual([8, 12]);
+  });
+
+  it('writes atomically: no temporary file left, and an input is never overwritten', () => {
+    const dir = tmp();
+    const file = path.join(dir, 'in.safetensors');
+    writeSafetensors(file, { a: { dtype: 'U8', shape: [2], bytes: new Uint8Array([1, 2]) } });
+    expect(() => writeSafetensors(file, {}, {}, { inputs: [file] })).toThrow(OutputPathError);
+    expect(() => writeSafetensors(path.join(dir, 'bad.safetensors'), { a: { dtype: 'F32', shape: [3], bytes: new Uint8Array(4) } })).toThrow(SafetensorsError);
+    expect(fs.readdirSync(dir)).toEqual(['in.safetensors']);
+  });
+});
+
+describe('safetensors validation (each violation a typed error naming the problem)', () => {
+  const ok = (data: number[]) => new Uint8Array(data);
+  it.each([
+    ['too-small', new Uint8Array(5)],
+    ['header-too-large', rawFile('{}', undefined, 200_000_000n)],
+    ['header-too-large', rawFile('{}', undefined, 2n ** 64n - 1n)],
+    ['header-out-of-file', rawFile('{}', undefined, 1000n)],
+    ['header-not-json', rawFile('{"a": ')],
+    ['header-not-object', rawFile('[1, 2]')],
+    ['header-not-utf8', (() => { const f = rawFile('{"a":1}'); f[10] = 0xff; return f; })()],
+    ['duplicate-key', rawFile('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', ok([1]))],
+    ['bad-metadata', rawFile('{"__metadata__":{"k":1}}')],
+    ['bad-name', rawFile('{"a\\u0000b":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', ok([1]))],
+    ['bad-dtype', rawFile('{"a":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}}', ok([1]))],
+    ['bad-entry', rawFile('{"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}}', ok([1]))],
+    ['size-mismatch', rawFile('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', ok([1, 2, 3, 4]))],
+    ['overflow', rawFile('{"a":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}}', ok([0, 0, 0, 0, 0, 0, 0, 0]))],
+    ['offsets', rawFile('{"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', ok([1, 2]))],
+    ['offsets', rawFile('{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[1,3]}}', ok([1, 2, 3]))],
+    ['offsets', rawFile('{"a":{"dtype":"U8","shape":[0],"data_offsets":[2,1]}}', ok([]))],
+    ['buffer-size', rawFile('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', ok([1, 2]))],
+    ['buffer-size', rawFile('{"a":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}}', ok([1, 2]))],
+  ])('%s', (problem, bytes) => {
+    expect(problemOf(bytes)).toBe(problem);
+  });
+
+  it('names the tensor in the message', () => {
+    expect(() => parseSafetensors(rawFile('{"layer.7":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', ok([1, 2, 3, 4])))).toThrow(/tensor "layer\.7": shape \[2\] of F32 needs 8 bytes/);
+  });
+});
+
+describe('half precision', () => {
+  it('bf16 and f16 narrowing round to the nearest representable value, ties to even', () => {
+    const f32 = new Float32Array(1);
+    fc.assert(
+      fc.property(fc.float({ noNaN: true, noDefaultInfinity: true, min: -60000, max: 60000 }), (v) => {
+        f32[0] = v;
+        const x = f32[0];
+        for (const [narrow, widen, step] of [
+          [float32ToBf16Bits, bf16BitsToFloat32, 1],
+          [float32ToF16Bits, f16BitsToFloat32, 1],
+        ] as const) {
+          const bits = narrow(x);
+          const here = widen(bits);
+          // Neighbours in the narrow format (same sign direction).
+          const up = widen((bits + step) & 0xffff);
+          const down = widen((bits - step) & 0xffff);
+          const err = Math.abs(here - x);
+          if (Number.isFinite(up)) expect(err).toBeLessThanOrEqual(Math.abs(up - x));
+          if (Number.isFinite(down)) expect(err).toBeLessThanOrEqual(Math.abs(down - x));
+          if (Number.isFinite(up) && Math.abs(up - x) === err && up !== here) expect(bits & 1).toBe(0);
+          if (Number.isFinite(down) && Math.abs(down - x) === err && down !== here) expect(bits & 1).toBe(0);
+        }
+      }),
+      { numRuns: 20000 },
+    );
+  });
+
+  it('widening is exact and F16 handles subnormals, infinities and NaN', () => {
+    expect(f16BitsToFloat32(0x0001)).toBe(2 ** -24);
+    expect(f16BitsToFloat32(0x7c00)).toBe(Infinity);
+    expect(Number.isNaN(f16BitsToFloat32(0x7e00))).toBe(true);
+    expect(float32ToF16Bits(70000)).toBe(0x7c00);
+    expect(float32ToF16Bits(2 ** -26)).toBe(0);
+    expect(Number.isNaN(bf16BitsToFloat32(float32ToBf16Bits(NaN)))).toBe(true);
+    const values = [1, -2.5, 0.1, 3.14159];
+    expect(Array.from(toFloat32({ name: 'h', dtype: 'BF16', shape: [4], bytes: encodeFloats(values, 'BF16') }))).toEqual(values.map((v) => bf16BitsToFloat32(float32ToBf16Bits(v))));
+  });
+});
+
+describe('stories260K', () => {
+  itWithStories('reading model.safetensors reproduces every per-tensor sum in SOURCE.md to 1e-6 relative', () => {
+    const source = fs.readFileSync(path.join(STORIES, 'SOURCE.md'), 'utf8');
+    const rows = [...source.matchAll(/^\| `([^`]+)` \| \[([\d, ]+)\] \| (\S+) \| (\S+) \|$/gm)];
+    expect(rows.length).toBeGreaterThan(40);
+    const file = SafetensorsFile.open(path.join(STORIES, 'model.safetensors'));
+    expect(file.names.length).toBe(rows.length);
+    for (const [, name, shape, sum, maxAbs] of rows) {
+      const stored = file.tensor(name);
+      expect(stored.shape).toEqual(shape.split(',').map((s) => Number(s.trim())));
+      const values = toFloat64(stored);
+      let total = 0;
+      let max = 0;
+      for (const v of values) {
+        total += v;
+        max = Math.max(max, Math.abs(v));
+      }
+      expect(Math.abs(total - Number(sum)) / Math.abs(Number(sum))).toBeLessThanOrEqual(1e-6);
+      expect(Math.abs(max - Number(maxAbs)) / Number(maxAbs)).toBeLessThanOrEqual(1e-6);
+      expect(toFloat32(stored).buffer).toBe(stored.bytes.buffer); // F32 is viewed, not copied
+    }
+    file.close();
+  });
+});
