@@ -273,21 +273,27 @@ export interface TensorToWrite {
   readonly bytes: Uint8Array;
 }
 
+/** What the header needs of a tensor: dtype, shape, and how many bytes it will write. */
+export interface HeaderEntry {
+  readonly dtype: SafeDType;
+  readonly shape: readonly number[];
+  readonly byteLength: number;
+}
+
 /** The header bytes the writer produces: names sorted, offsets contiguous, padded with spaces to a multiple of 8. */
-export function encodeHeader(tensors: ReadonlyMap<string, TensorToWrite> | Readonly<Record<string, TensorToWrite>>, metadata: Readonly<Record<string, string>> = {}): { header: Uint8Array; order: string[] } {
-  const map: ReadonlyMap<string, TensorToWrite> = tensors instanceof Map ? tensors : new Map(Object.entries(tensors as Readonly<Record<string, TensorToWrite>>));
-  const order = [...map.keys()].sort();
+export function encodeHeader(entries: ReadonlyMap<string, HeaderEntry>, metadata: Readonly<Record<string, string>> = {}): { header: Uint8Array; order: string[] } {
+  const order = [...entries.keys()].sort();
   const json: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) json.__metadata__ = metadata;
   let offset = 0;
   for (const name of order) {
     if (name === '__metadata__' || name.length === 0 || name.includes('\u0000')) throw new SafetensorsError('bad-name', `cannot write a tensor named ${JSON.stringify(name)}`, name);
-    const tensor = map.get(name)!;
-    let expected: number = DTYPE_SIZES[tensor.dtype];
-    for (const d of tensor.shape) expected *= d;
-    if (expected !== tensor.bytes.length) throw new SafetensorsError('size-mismatch', `tensor "${name}": shape [${tensor.shape.join(', ')}] of ${tensor.dtype} needs ${expected} bytes, got ${tensor.bytes.length}`, name);
-    json[name] = { dtype: tensor.dtype, shape: tensor.shape, data_offsets: [offset, offset + tensor.bytes.length] };
-    offset += tensor.bytes.length;
+    const entry = entries.get(name)!;
+    let expected: number = DTYPE_SIZES[entry.dtype];
+    for (const d of entry.shape) expected *= d;
+    if (expected !== entry.byteLength) throw new SafetensorsError('size-mismatch', `tensor "${name}": shape [${entry.shape.join(', ')}] of ${entry.dtype} needs ${expected} bytes, got ${entry.byteLength}`, name);
+    json[name] = { dtype: entry.dtype, shape: entry.shape, data_offsets: [offset, offset + entry.byteLength] };
+    offset += entry.byteLength;
   }
   const text = Buffer.from(JSON.stringify(json), 'utf8');
   const padded = Math.ceil(text.length / 8) * 8;
@@ -310,7 +316,7 @@ export function writeSafetensors(
   const resolved = path.resolve(file);
   for (const input of options.inputs ?? []) if (path.resolve(input) === resolved) throw new OutputPathError(`refusing to overwrite the input ${input}`);
   const map: ReadonlyMap<string, TensorToWrite> = tensors instanceof Map ? tensors : new Map(Object.entries(tensors as Readonly<Record<string, TensorToWrite>>));
-  const { header, order } = encodeHeader(map, metadata);
+  const { header, order } = encodeHeader(new Map([...map].map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape, byteLength: t.bytes.length }])), metadata);
   const temp = path.join(path.dirname(resolved), `.${path.basename(resolved)}.${process.pid}.${Date.now()}.tmp`);
   const fd = fs.openSync(temp, 'wx');
   let closed = false;
@@ -331,4 +337,50 @@ export function writeSafetensors(
 function writeAll(fd: number, bytes: Uint8Array): void {
   let done = 0;
   while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+}
+
+/** A tensor whose bytes are produced only when the streaming writer reaches it. */
+export interface LazyTensor {
+  readonly dtype: SafeDType;
+  readonly shape: readonly number[];
+  readonly bytes: () => Uint8Array;
+}
+
+/**
+ * Write a safetensors file whose tensors are produced one at a time, in name order, so that
+ * at most one producer's output need be in memory (plus whatever the producers cache).
+ * Atomic like writeSafetensors; a producer that returns the wrong size aborts the write.
+ */
+export function writeSafetensorsStreaming(
+  file: string,
+  tensors: ReadonlyMap<string, LazyTensor>,
+  metadata: Readonly<Record<string, string>> = {},
+  options: { readonly inputs?: readonly string[]; readonly onTensor?: (name: string, index: number, total: number) => void } = {},
+): void {
+  const resolved = path.resolve(file);
+  for (const input of options.inputs ?? []) if (path.resolve(input) === resolved) throw new OutputPathError(`refusing to overwrite the input ${input}`);
+  const sized = new Map<string, HeaderEntry>();
+  for (const [name, t] of tensors) sized.set(name, { dtype: t.dtype, shape: t.shape, byteLength: t.shape.reduce((a, b) => a * b, DTYPE_SIZES[t.dtype] as number) });
+  const { header, order } = encodeHeader(sized, metadata);
+  const temp = path.join(path.dirname(resolved), `.${path.basename(resolved)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = fs.openSync(temp, 'wx');
+  let closed = false;
+  try {
+    writeAll(fd, header);
+    order.forEach((name, index) => {
+      const expected = sized.get(name)!.byteLength;
+      const bytes = tensors.get(name)!.bytes();
+      if (bytes.length !== expected) throw new SafetensorsError('size-mismatch', `tensor "${name}": producer gave ${bytes.length} bytes, header says ${expected}`, name);
+      writeAll(fd, bytes);
+      options.onTensor?.(name, index, order.length);
+    });
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    closed = true;
+    fs.renameSync(temp, resolved);
+  } catch (error) {
+    if (!closed) fs.closeSync(fd);
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
 }

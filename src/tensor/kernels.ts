@@ -50,6 +50,36 @@ export function matMul(a: Tensor, b: Tensor): Tensor {
   return tensor([m, n], out);
 }
 
+/**
+ * C = A Bᵀ, A: [m, k], B: [n, k] — the nn.Linear product (X Wᵀ). Both operands are read along
+ * rows, so the inner loop is a contiguous dot product. 2mkn FLOPs.
+ */
+export function matMulTransposed(a: Tensor, b: Tensor): Tensor {
+  const [m, k] = matrixDims(a, 'matMulTransposed');
+  const [n, k2] = matrixDims(b, 'matMulTransposed');
+  if (k !== k2) throw new ShapeError(`matMulTransposed: inner dimensions differ ([${m}, ${k}] × [${n}, ${k2}]ᵀ)`);
+  const out = new Float64Array(m * n);
+  const ad = a.data;
+  const bd = b.data;
+  for (let i = 0; i < m; i++) {
+    const aRow = i * k;
+    for (let j = 0; j < n; j++) {
+      const bRow = j * k;
+      let acc0 = 0;
+      let acc1 = 0;
+      let p = 0;
+      for (; p + 1 < k; p += 2) {
+        acc0 += ad[aRow + p] * bd[bRow + p];
+        acc1 += ad[aRow + p + 1] * bd[bRow + p + 1];
+      }
+      if (p < k) acc0 += ad[aRow + p] * bd[bRow + p];
+      out[i * n + j] = acc0 + acc1;
+    }
+  }
+  chargeFlops(2 * m * k * n);
+  return tensor([m, n], out);
+}
+
 /** Elementwise f(x); `flopsPerElement` is what one evaluation of f costs in the kernel's model. */
 export function mapArray(x: FloatArray, f: (v: number) => number, flopsPerElement: number): Float64Array {
   const out = new Float64Array(x.length);

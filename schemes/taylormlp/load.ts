@@ -1,0 +1,30 @@
+import { SafetensorsFile } from '../../src/io/safetensors';
+import { activationByName, Activation } from '../../src/numerics/activations';
+import { Tensor } from '../../src/tensor/tensor';
+import { BlockMeta, ReleasedModelInfo, readReleasedBlock, releasedInfo } from './artifact';
+import type { ReleasedBlock } from './release';
+import { runReleasedBlock } from './runReleased';
+
+/** A released checkpoint's MLP blocks, read back from its file. */
+export interface ReleasedModel {
+  readonly info: ReleasedModelInfo;
+  readonly activation: Activation;
+  readonly blocks: ReadonlyArray<{ readonly meta: BlockMeta; readonly block: ReleasedBlock }>;
+}
+
+export function loadReleasedModel(file: string): ReleasedModel {
+  const source = SafetensorsFile.open(file);
+  try {
+    const info = releasedInfo(source.metadata);
+    return {
+      info,
+      activation: activationByName(info.activation),
+      blocks: info.blocks.map((meta) => ({ meta, block: readReleasedBlock((n) => source.tensor(n), meta, info) })),
+    };
+  } finally {
+    source.close();
+  }
+}
+
+/** Run′ of block `index` of a released model on a batch of its inputs. */
+export const runReleasedModelBlock = (model: ReleasedModel, index: number, inputs: Tensor): Tensor => runReleasedBlock(model.blocks[index].block, model.activation, inputs);

@@ -1,0 +1,168 @@
+import type { Activation } from '../../src/numerics/activations';
+import { MAX_ORDER } from '../../src/numerics/activations';
+import type { MlpBlock } from '../../src/models/mlp';
+import { preActivations } from '../../src/models/mlp';
+import { Tensor } from '../../src/tensor/tensor';
+import { chargeFlops } from '../../src/cost/meter';
+import { StorageDType, roundToStorage } from './storage';
+
+/** Which hidden units TaylorMLP expands: all (Algorithm 1), a count K, or a fraction, smallest calibration range first. */
+export type ExpandOption = { readonly all: true } | { readonly count: number } | { readonly fraction: number };
+
+/** The authors' high-order mask: orders above `minOrder` are used only where |z − z0| ≤ `threshold`. */
+export interface OrderMask {
+  readonly minOrder: number;
+  readonly threshold: number;
+}
+
+export interface TaylorOptions {
+  /** N: the highest order kept. */
+  readonly order: number;
+  readonly expand?: ExpandOption;
+  /** Random ±1 sign per expanded unit (drawn by KGen; the secret key). */
+  readonly signs?: boolean;
+  readonly mask?: OrderMask | null;
+  readonly dtype?: StorageDType;
+  /** The authors' calibration: running min/max started at 0, so z_max ≥ 0 ≥ z_min. Default: the paper's min/max. */
+  readonly rangeIncludesZero?: boolean;
+}
+
+export class TaylorOptionsError extends Error {
+  override readonly name = 'TaylorOptionsError';
+}
+
+export function checkTaylorOptions(o: TaylorOptions): void {
+  if (!Number.isInteger(o.order) || o.order < 0 || o.order > MAX_ORDER) throw new TaylorOptionsError(`order N must be an integer in [0, ${MAX_ORDER}], got ${o.order}`);
+  const e = o.expand;
+  if (e !== undefined && 'count' in e && (!Number.isInteger(e.count) || e.count < 0)) throw new TaylorOptionsError(`expand count must be a non-negative integer, got ${e.count}`);
+  if (e !== undefined && 'fraction' in e && !(e.fraction >= 0 && e.fraction <= 1)) throw new TaylorOptionsError(`expand fraction must be in [0, 1], got ${e.fraction}`);
+  if (o.mask != null && (!Number.isInteger(o.mask.minOrder) || o.mask.minOrder < 0 || !(o.mask.threshold > 0))) {
+    throw new TaylorOptionsError(`mask needs an integer minOrder ≥ 0 and a threshold > 0, got ${JSON.stringify(o.mask)}`);
+  }
+}
+
+/** Calibration range of each hidden unit's pre-activation z = first·x. */
+export interface CalibrationRange {
+  readonly min: Float64Array;
+  readonly max: Float64Array;
+}
+
+/** z_min, z_max per unit over a batch of calibration inputs [T, input]. */
+export function calibrationRange(block: MlpBlock, inputs: Tensor, includeZero = false): CalibrationRange {
+  const z = preActivations(block, inputs).data;
+  const h = block.hiddenDim;
+  const min = new Float64Array(h).fill(includeZero ? 0 : Infinity);
+  const max = new Float64Array(h).fill(includeZero ? 0 : -Infinity);
+  for (let t = 0; t < inputs.shape[0]; t++) {
+    for (let j = 0; j < h; j++) {
+      const v = z[t * h + j];
+      if (v < min[j]) min[j] = v;
+      if (v > max[j]) max[j] = v;
+    }
+  }
+  return { min, max };
+}
+
+/** The units to expand: the K with the smallest calibration range (ties by index), in increasing index order. */
+export function unitsToExpand(range: CalibrationRange, expand: ExpandOption): Int32Array {
+  const h = range.min.length;
+  const k = 'all' in expand ? h : 'count' in expand ? Math.min(h, expand.count) : Math.round(expand.fraction * h);
+  const order = Array.from({ length: h }, (_, j) => j).sort((a, b) => range.max[a] - range.min[a] - (range.max[b] - range.min[b]) || a - b);
+  return Int32Array.from(order.slice(0, k).sort((a, b) => a - b));
+}
+
+/**
+ * A released TaylorMLP block (Algorithm 1), every float already rounded to the storage dtype.
+ * For expanded unit k (hidden unit j = expanded[k]) with expansion point z0_j and u_j = z0_j + b_j:
+ *   Θ[n, i, k] = s_jⁿ · W[i, j] · Act⁽ⁿ⁾(u_j)/n!      (Algorithm 1 line 5; s_j the unit's sign)
+ *   Θ[0, i, k] += c_i / K                             (line 3: c folded into the n = 0 term, so that
+ *                                                       Σ_k Θ[0, i, k] = ⟨W_i, Act(z0 + b)⟩ + c_i, eq. 13)
+ * and the first layer's row j and z0_j are multiplied by s_j. Plain units keep b_j and W[:, j].
+ */
+export interface ReleasedBlock {
+  readonly kind: MlpBlock['kind'];
+  readonly inputDim: number;
+  readonly hiddenDim: number;
+  readonly outputDim: number;
+  readonly order: number;
+  /** V (or G), rows of expanded units multiplied by their sign: [hidden, input]. */
+  readonly first: Float64Array;
+  /** U (swiglu), [hidden, input]. */
+  readonly up: Float64Array | null;
+  readonly expanded: Int32Array;
+  /** s_j·z0_j per expanded unit. */
+  readonly z0: Float64Array;
+  /** Θ: [(N+1), output, K]. */
+  readonly theta: Float64Array;
+  readonly plain: Int32Array;
+  /** b_j of plain units (plain blocks with a bias). */
+  readonly plainBias: Float64Array | null;
+  /** W[:, j] of plain units: [output, hidden − K]. */
+  readonly plainSecond: Float64Array;
+  /** c, when nothing is expanded to fold it into. */
+  readonly outputBias: Float64Array | null;
+  readonly mask: OrderMask | null;
+}
+
+/**
+ * Release(sk, W) for one block. `signs` (±1 per hidden unit, or null) is the secret key;
+ * `range` the calibration range that gives z0 = (z_max + z_min)/2 (eq. 10).
+ */
+export function releaseBlock(block: MlpBlock, act: Activation, range: CalibrationRange, options: TaylorOptions, signs: Int8Array | null): ReleasedBlock {
+  checkTaylorOptions(options);
+  const N = options.order;
+  const dtype = options.dtype ?? 'f32';
+  const { hiddenDim: h, outputDim: o, inputDim: d } = block;
+  const expanded = unitsToExpand(range, options.expand ?? { all: true });
+  const K = expanded.length;
+  const isExpanded = new Uint8Array(h);
+  for (const j of expanded) isExpanded[j] = 1;
+  const plain = Int32Array.from(Array.from({ length: h }, (_, j) => j).filter((j) => isExpanded[j] === 0));
+  const sign = (j: number): number => (signs === null ? 1 : signs[j]);
+
+  const first = Float64Array.from(block.first);
+  for (const j of expanded) if (sign(j) < 0) for (let c = 0; c < d; c++) first[j * d + c] = -first[j * d + c];
+
+  const z0 = new Float64Array(K);
+  const theta = new Float64Array((N + 1) * o * K);
+  const derivatives = new Float64Array(N + 1);
+  const factorials = new Float64Array(N + 1);
+  factorials[0] = 1;
+  for (let n = 1; n <= N; n++) factorials[n] = factorials[n - 1] * n;
+  for (let k = 0; k < K; k++) {
+    const j = expanded[k];
+    const center = (range.max[j] + range.min[j]) / 2; // eq. 10
+    const s = sign(j);
+    z0[k] = s * center;
+    const u = center + (block.firstBias === null ? 0 : block.firstBias[j]);
+    act.derivatives(u, N, derivatives);
+    for (let n = 0; n <= N; n++) {
+      const scale = (derivatives[n] / factorials[n]) * (n % 2 === 1 ? s : 1);
+      const base = n * o * K;
+      for (let i = 0; i < o; i++) theta[base + i * K + k] = block.second[i * h + j] * scale;
+    }
+  }
+  if (K > 0 && block.secondBias !== null) for (let i = 0; i < o; i++) for (let k = 0; k < K; k++) theta[i * K + k] += block.secondBias[i] / K;
+  chargeFlops((N + 1) * o * K * 2);
+
+  const plainSecond = new Float64Array(o * plain.length);
+  for (let i = 0; i < o; i++) for (let m = 0; m < plain.length; m++) plainSecond[i * plain.length + m] = block.second[i * h + plain[m]];
+  const plainBias = block.firstBias === null ? null : Float64Array.from(plain, (j) => block.firstBias![j]);
+  return {
+    kind: block.kind,
+    inputDim: d,
+    hiddenDim: h,
+    outputDim: o,
+    order: N,
+    first: roundToStorage(first, dtype),
+    up: block.up === null ? null : roundToStorage(Float64Array.from(block.up), dtype),
+    expanded,
+    z0: roundToStorage(z0, dtype),
+    theta: roundToStorage(theta, dtype),
+    plain,
+    plainBias: plainBias === null ? null : roundToStorage(plainBias, dtype),
+    plainSecond: roundToStorage(plainSecond, dtype),
+    outputBias: K === 0 && block.secondBias !== null ? roundToStorage(Float64Array.from(block.secondBias), dtype) : null,
+    mask: options.mask ?? null,
+  };
+}
