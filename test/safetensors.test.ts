@@ -22,7 +22,7 @@ import { STORIES, itWithStories } from './helpers/shared';
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wg-st-'));
 const dtypes = Object.keys(DTYPE_SIZES) as SafeDType[];
 
-const nameArb = fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }).filter((s) => !s.includes('\u0000') && s !== '__metadata__' && s.isWellFormed());
+const nameArb = fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }).filter((s) => !s.includes('\u0000') && s !== '__metadata__' && !/[\uD800-\uDFFF]/.test(s));
 const tensorArb: fc.Arbitrary<TensorToWrite> = fc
   .record({ dtype: fc.constantFrom(...dtypes), shape: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 0, maxLength: 4 }) })
   .chain(({ dtype, shape }) => {

@@ -34,7 +34,7 @@ function inputsIn(rows: number, d: number, seed: string): Tensor {
   return tensor([rows, d], Float64Array.from({ length: rows * d }, () => 2 * c.rng.uniform() - 1));
 }
 
-const relErr = (a: Float64Array, b: Float64Array): number => {
+const relErr = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let num = 0;
   let den = 0;
   for (let i = 0; i < a.length; i++) {
