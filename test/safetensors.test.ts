@@ -75,6 +75,16 @@ describe('safetensors round trip', () => {
     );
   });
 
+  it('a tensor or metadata key named "__proto__" is a key like any other (found by the property above)', () => {
+    const file = path.join(tmp(), 'p.safetensors');
+    const tensors = new Map([['__proto__', { dtype: 'U8' as const, shape: [1], bytes: new Uint8Array([7]) }]]);
+    const metadata = JSON.parse('{"__proto__": "x"}') as Record<string, string>;
+    writeSafetensors(file, tensors, metadata);
+    const back = readSafetensors(file);
+    expect([...back.tensors.keys()]).toEqual(['__proto__']);
+    expect(Object.keys(back.metadata)).toEqual(['__proto__']);
+  });
+
   it('the writer sorts tensors by name and pads the header with spaces to a multiple of 8', () => {
     const file = path.join(tmp(), 'w.safetensors');
     writeSafetensors(file, { b: { dtype: 'F32', shape: [1], bytes: encodeFloats([2], 'F32') }, a: { dtype: 'F64', shape: [], bytes: encodeFloats([1], 'F64') } });

@@ -91,9 +91,10 @@ export function parseHeader(headerBytes: Uint8Array, dataBytes: number, dataStar
   const entries: Array<{ name: string; dtype: SafeDType; shape: number[]; begin: number; end: number }> = [];
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      const decoded = Metadata.decode(raw);
-      if (isLeft(decoded)) throw new SafetensorsError('bad-metadata', '__metadata__ must map strings to strings');
-      metadata = { ...decoded.right };
+      if (!Metadata.is(raw)) throw new SafetensorsError('bad-metadata', '__metadata__ must map strings to strings');
+      // Own data properties only, on a null prototype: a key like "__proto__" stays a key.
+      metadata = Object.create(null) as Record<string, string>;
+      for (const [key, value] of Object.entries(raw)) Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
       continue;
     }
     if (name.length === 0 || name.includes('\u0000')) throw new SafetensorsError('bad-name', `tensor name ${JSON.stringify(name)} is empty or contains NUL`, name);
@@ -283,8 +284,13 @@ export interface HeaderEntry {
 /** The header bytes the writer produces: names sorted, offsets contiguous, padded with spaces to a multiple of 8. */
 export function encodeHeader(entries: ReadonlyMap<string, HeaderEntry>, metadata: Readonly<Record<string, string>> = {}): { header: Uint8Array; order: string[] } {
   const order = [...entries.keys()].sort();
-  const json: Record<string, unknown> = {};
-  if (Object.keys(metadata).length > 0) json.__metadata__ = metadata;
+  // A null prototype, so that a tensor or metadata key named "__proto__" is written as a key.
+  const json: Record<string, unknown> = Object.create(null);
+  if (Object.keys(metadata).length > 0) {
+    const meta: Record<string, string> = Object.create(null);
+    for (const [key, value] of Object.entries(metadata)) meta[key] = value;
+    json.__metadata__ = meta;
+  }
   let offset = 0;
   for (const name of order) {
     if (name === '__metadata__' || name.length === 0 || name.includes('\u0000')) throw new SafetensorsError('bad-name', `cannot write a tensor named ${JSON.stringify(name)}`, name);
