@@ -68,6 +68,10 @@ describe.each(names)('%s derivatives', (name) => {
     expect(compared).toBeGreaterThan(0);
   });
 
+  it('value(x) agrees with derivatives(x, 0)[0]', () => {
+    for (const x of points) expect(Math.abs(act.value(x) - act.derivatives(x, 0)[0])).toBeLessThanOrEqual(1e-15 * Math.max(1, Math.abs(x)));
+  });
+
   it(`are finite (no NaN, no overflow) for every order ≤ ${MAX_ORDER} on [−40, 40]`, () => {
     for (let i = 0; i <= 800; i++) {
       const x = -40 + 0.1 * i;

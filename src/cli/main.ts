@@ -6,9 +6,13 @@ import { writeFileAtomic } from '../io/atomicWrite';
 import { schemeCatalog } from './catalog';
 import { evaluateScheme, formatScorecard } from './evaluate';
 import { version } from './version';
+import { runRelease } from './release';
 
 /** Exit codes: distinct per failure class so scripts can tell them apart. */
 export const ExitCode = { ok: 0, usage: 2, input: 3, runtime: 4 } as const;
+
+/** Errors that mean "this input is bad" (exit code 3), as opposed to a usage error or a fault. */
+const INPUT_ERRORS = new Set(['CatalogError', 'SafetensorsError', 'LayoutError', 'CalibrationError', 'ActivationError', 'OutputPathError', 'ReleasedFileError', 'InputFileError']);
 
 export class CliUsageError extends Error {
   override readonly name = 'CliUsageError';
@@ -69,6 +73,27 @@ function program(): Command {
       if (typeof raw.out === 'string') writeFileAtomic(raw.out, json);
       process.stdout.write(o.json ? json : formatScorecard(card) + '\n');
     });
+  cmd
+    .command('release')
+    .description('release a checkpoint under TaylorMLP (Algorithm 1): MLP blocks become Taylor coefficients')
+    .argument('<in>', 'input checkpoint (.safetensors; config.json beside it names the activation)')
+    .argument('<out>', 'output file (.safetensors), written atomically')
+    .requiredOption('--scheme <name>', 'release scheme (taylormlp)')
+    .requiredOption('--order <N>', 'highest Taylor order N')
+    .option('--act <name>', 'activation: silu | gelu | gelu_tanh | sigmoid (default: from config.json)')
+    .option('--dtype <dtype>', 'storage dtype: f32 | bf16 | f16', 'f32')
+    .option('--expand <K|P%>', 'expand only K units (or P% of them), smallest calibration range first (default: all)')
+    .option('--signs', 'random ±1 sign per expanded unit (the secret key)', false)
+    .option('--mask-order <M>', 'use orders above M only where |z − z0| ≤ the threshold')
+    .option('--mask-threshold <T>', 'threshold of the order mask')
+    .option('--calibration <file>', 'recorded MLP inputs per layer (safetensors), e.g. activations.safetensors')
+    .option('--calibration-rows <n>', 'rows of seeded synthetic calibration inputs when no file is given', '256')
+    .option('--seed <s>', 'seed (signs, synthetic calibration)', '0')
+    .option('--json', 'print the summary as JSON', false)
+    .action((input: string, output: string, raw: Record<string, unknown>) => {
+      const { summary, text } = runRelease(input, output, raw, version);
+      process.stdout.write(raw.json === true ? JSON.stringify({ tool: 'weightgames', version, command: 'release', ...summary }, null, 2) + '\n' : text + '\n');
+    });
   return cmd;
 }
 
@@ -85,7 +110,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const e = error instanceof Error ? error : new Error(String(error));
     process.stderr.write(`weightgames: ${e.name}: ${e.message.split('\n')[0]}\n`);
-    return e instanceof CliUsageError ? ExitCode.usage : e.name === 'CatalogError' ? ExitCode.input : ExitCode.runtime;
+    return e instanceof CliUsageError || e.name === 'ReleaseUsageError' || e.name === 'TaylorOptionsError'
+      ? ExitCode.usage
+      : INPUT_ERRORS.has(e.name) || (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EACCES'
+        ? ExitCode.input
+        : ExitCode.runtime;
   }
 }
 

@@ -200,9 +200,9 @@ export function geluTanhDerivatives(x: number, order: number, out: Float64Array 
 
 // ---- the registry ----------------------------------------------------------------------
 
-const make = (name: ActivationName, derivatives: (x: number, order: number, out?: Float64Array) => Float64Array): Activation => ({
+const make = (name: ActivationName, value: (x: number) => number, derivatives: (x: number, order: number, out?: Float64Array) => Float64Array): Activation => ({
   name,
-  value: (x) => derivatives(x, 0)[0],
+  value,
   derivatives: (x, order, out) => {
     checkOrder(order);
     return derivatives(x, order, out);
@@ -210,10 +210,10 @@ const make = (name: ActivationName, derivatives: (x: number, order: number, out?
 });
 
 export const activations: Readonly<Record<ActivationName, Activation>> = {
-  silu: make('silu', siluDerivatives),
-  gelu: make('gelu', geluDerivatives),
-  gelu_tanh: make('gelu_tanh', geluTanhDerivatives),
-  sigmoid: make('sigmoid', sigmoidDerivatives),
+  silu: make('silu', (x) => x * sigmoid(x), siluDerivatives),
+  gelu: make('gelu', (x) => x * normalCdf(x), geluDerivatives),
+  gelu_tanh: make('gelu_tanh', (x) => x * sigmoid(2 * TANH_C * (x + TANH_A * x * x * x)), geluTanhDerivatives),
+  sigmoid: make('sigmoid', sigmoid, sigmoidDerivatives),
 };
 
 /** Hugging Face `hidden_act` / `activation_function` names → our activations. */
