@@ -4,6 +4,7 @@ import { PathReporter } from 'io-ts/PathReporter';
 import { SafetensorsError, StoredTensor, TensorToWrite, encodeFloats, toFloat64 } from '../../src/io/safetensors';
 import type { MlpBlockLocation } from '../../src/models/layouts';
 import type { OrderMask, ReleasedBlock } from './release';
+import type { FloatArray } from '../../src/tensor/tensor';
 import { SAFETENSORS_DTYPE, StorageDType } from './storage';
 
 /**
@@ -57,7 +58,7 @@ const i32Bytes = (values: Int32Array): Uint8Array => {
   return out;
 };
 
-function transpose(data: Float64Array, rows: number, cols: number): Float64Array {
+function transpose(data: FloatArray, rows: number, cols: number): Float64Array {
   const out = new Float64Array(data.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
   return out;
@@ -99,7 +100,7 @@ export function releasedBlockShapes(meta: BlockMeta, K: number, order: number, d
 /** The tensors of one released block, in the storage dtype. */
 export function releasedBlockTensors(meta: BlockMeta, released: ReleasedBlock, dtype: StorageDType): Map<string, TensorToWrite> {
   const f = SAFETENSORS_DTYPE[dtype];
-  const floats = (values: Float64Array, shape: number[]): TensorToWrite => ({ dtype: f, shape, bytes: encodeFloats(values, f) });
+  const floats = (values: FloatArray, shape: number[]): TensorToWrite => ({ dtype: f, shape, bytes: encodeFloats(values, f) });
   const { inputDim: d, hiddenDim: h, outputDim: o, order: N } = released;
   const K = released.expanded.length;
   const P = `${meta.prefix}.taylor`;

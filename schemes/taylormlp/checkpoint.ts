@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { LazyTensor, SafetensorsFile, StoredTensor, writeSafetensorsStreaming } from '../../src/io/safetensors';
+import { LazyTensor, SafetensorsFile, StoredTensor, toFloat64, writeSafetensorsStreaming } from '../../src/io/safetensors';
 import { LayoutError, MlpBlockLocation, checkpointActivation, findMlpBlocks, loadMlpBlock } from '../../src/models/layouts';
 import type { MlpBlock } from '../../src/models/mlp';
 import { Tensor, tensor } from '../../src/tensor/tensor';
@@ -21,7 +21,7 @@ export function calibrationInputs(file: SafetensorsFile, location: MlpBlockLocat
   if (name === undefined) throw new CalibrationError(`calibration file ${file.path} has none of ${candidates.join(', ')} for block ${location.prefix}`);
   const stored: StoredTensor = file.tensor(name);
   if (stored.shape.length !== 2 || stored.shape[1] !== inputDim) throw new CalibrationError(`${name}: shape [${stored.shape.join(', ')}], expected [T, ${inputDim}]`);
-  return tensor(stored.shape, Float64Array.from(new Float32Array(stored.bytes.buffer, stored.bytes.byteOffset, stored.bytes.length / 4)));
+  return tensor(stored.shape, toFloat64(stored));
 }
 
 /** Seeded synthetic calibration inputs x ~ N(0, scale²·I), on the stream `calibration/<prefix>`. */

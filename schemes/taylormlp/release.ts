@@ -4,7 +4,8 @@ import type { MlpBlock } from '../../src/models/mlp';
 import { preActivations } from '../../src/models/mlp';
 import { Tensor } from '../../src/tensor/tensor';
 import { chargeFlops } from '../../src/cost/meter';
-import { StorageDType, roundToStorage } from './storage';
+import { StorageDType, roundToStorage, storageArray } from './storage';
+import type { FloatArray } from '../../src/tensor/tensor';
 
 /** Which hidden units TaylorMLP expands: all (Algorithm 1), a count K, or a fraction, smallest calibration range first. */
 export type ExpandOption = { readonly all: true } | { readonly count: number } | { readonly fraction: number };
@@ -86,21 +87,21 @@ export interface ReleasedBlock {
   readonly outputDim: number;
   readonly order: number;
   /** V (or G), rows of expanded units multiplied by their sign: [hidden, input]. */
-  readonly first: Float64Array;
+  readonly first: FloatArray;
   /** U (swiglu), [hidden, input]. */
-  readonly up: Float64Array | null;
+  readonly up: FloatArray | null;
   readonly expanded: Int32Array;
   /** s_j·z0_j per expanded unit. */
-  readonly z0: Float64Array;
+  readonly z0: FloatArray;
   /** Θ: [(N+1), output, K]. */
-  readonly theta: Float64Array;
+  readonly theta: FloatArray;
   readonly plain: Int32Array;
   /** b_j of plain units (plain blocks with a bias). */
-  readonly plainBias: Float64Array | null;
+  readonly plainBias: FloatArray | null;
   /** W[:, j] of plain units: [output, hidden − K]. */
-  readonly plainSecond: Float64Array;
+  readonly plainSecond: FloatArray;
   /** c, when nothing is expanded to fold it into. */
-  readonly outputBias: Float64Array | null;
+  readonly outputBias: FloatArray | null;
   readonly mask: OrderMask | null;
 }
 
@@ -120,11 +121,13 @@ export function releaseBlock(block: MlpBlock, act: Activation, range: Calibratio
   const plain = Int32Array.from(Array.from({ length: h }, (_, j) => j).filter((j) => isExpanded[j] === 0));
   const sign = (j: number): number => (signs === null ? 1 : signs[j]);
 
-  const first = Float64Array.from(block.first);
+  const first = block.first.slice();
   for (const j of expanded) if (sign(j) < 0) for (let c = 0; c < d; c++) first[j * d + c] = -first[j * d + c];
 
   const z0 = new Float64Array(K);
-  const theta = new Float64Array((N + 1) * o * K);
+  // scale[n·K + k] = s_jⁿ·Act⁽ⁿ⁾(u_j)/n!, then Θ[n, i, k] = W[i, j_k]·scale[n·K + k] row by row
+  // (contiguous in k: the loop streams W's row i and Θ's row (n, i)).
+  const scale = new Float64Array((N + 1) * K);
   const derivatives = new Float64Array(N + 1);
   const factorials = new Float64Array(N + 1);
   factorials[0] = 1;
@@ -136,12 +139,11 @@ export function releaseBlock(block: MlpBlock, act: Activation, range: Calibratio
     z0[k] = s * center;
     const u = center + (block.firstBias === null ? 0 : block.firstBias[j]);
     act.derivatives(u, N, derivatives);
-    for (let n = 0; n <= N; n++) {
-      const scale = (derivatives[n] / factorials[n]) * (n % 2 === 1 ? s : 1);
-      const base = n * o * K;
-      for (let i = 0; i < o; i++) theta[base + i * K + k] = block.second[i * h + j] * scale;
-    }
+    for (let n = 0; n <= N; n++) scale[n * K + k] = (derivatives[n] / factorials[n]) * (n % 2 === 1 ? s : 1);
   }
+  const theta = storageArray(dtype, (N + 1) * o * K); // written in the storage precision directly
+  if (theta instanceof Float32Array) fillTheta32(theta, block.second, scale, expanded, N, o, h, K);
+  else fillTheta64(theta, block.second, scale, expanded, N, o, h, K);
   if (K > 0 && block.secondBias !== null) for (let i = 0; i < o; i++) for (let k = 0; k < K; k++) theta[i * K + k] += block.secondBias[i] / K;
   chargeFlops((N + 1) * o * K * 2);
 
@@ -155,14 +157,40 @@ export function releaseBlock(block: MlpBlock, act: Activation, range: Calibratio
     outputDim: o,
     order: N,
     first: roundToStorage(first, dtype),
-    up: block.up === null ? null : roundToStorage(Float64Array.from(block.up), dtype),
+    up: block.up === null ? null : roundToStorage(block.up.slice(), dtype),
     expanded,
     z0: roundToStorage(z0, dtype),
     theta: roundToStorage(theta, dtype),
     plain,
     plainBias: plainBias === null ? null : roundToStorage(plainBias, dtype),
     plainSecond: roundToStorage(plainSecond, dtype),
-    outputBias: K === 0 && block.secondBias !== null ? roundToStorage(Float64Array.from(block.secondBias), dtype) : null,
+    outputBias: K === 0 && block.secondBias !== null ? roundToStorage(block.secondBias.slice(), dtype) : null,
     mask: options.mask ?? null,
   };
+}
+
+/**
+ * Θ[n, i, k] = W[i, j_k]·scale[n·K + k], row by row. Two monomorphic copies (float32 and float64
+ * Θ) so that V8 keeps each inner loop on one typed-array kind.
+ */
+function fillTheta32(theta: Float32Array, second: Float64Array, scale: Float64Array, expanded: Int32Array, N: number, o: number, h: number, K: number): void {
+  for (let n = 0; n <= N; n++) {
+    const scaleOffset = n * K;
+    for (let i = 0; i < o; i++) {
+      const row = (n * o + i) * K;
+      const wRow = i * h;
+      for (let k = 0; k < K; k++) theta[row + k] = second[wRow + expanded[k]] * scale[scaleOffset + k];
+    }
+  }
+}
+
+function fillTheta64(theta: Float64Array, second: Float64Array, scale: Float64Array, expanded: Int32Array, N: number, o: number, h: number, K: number): void {
+  for (let n = 0; n <= N; n++) {
+    const scaleOffset = n * K;
+    for (let i = 0; i < o; i++) {
+      const row = (n * o + i) * K;
+      const wRow = i * h;
+      for (let k = 0; k < K; k++) theta[row + k] = second[wRow + expanded[k]] * scale[scaleOffset + k];
+    }
+  }
 }

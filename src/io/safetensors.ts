@@ -222,6 +222,16 @@ export function toFloat32(stored: StoredTensor): Float32Array {
 
 /** The tensor's values as float64 (always a new array). */
 export function toFloat64(stored: StoredTensor): Float64Array {
+  if (stored.dtype === 'F32' && littleEndian) {
+    const source = toFloat32(stored);
+    const out = new Float64Array(source.length);
+    out.set(source); // typed-array set widens natively: far faster than Float64Array.from
+    return out;
+  }
+  if (stored.dtype === 'F64' && littleEndian) {
+    const bytes = stored.bytes.byteOffset % 8 === 0 ? stored.bytes : stored.bytes.slice();
+    return Float64Array.from(new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8));
+  }
   const n = stored.bytes.length / DTYPE_SIZES[stored.dtype];
   const out = new Float64Array(n);
   const view = new DataView(stored.bytes.buffer, stored.bytes.byteOffset, stored.bytes.length);
@@ -255,6 +265,12 @@ function readValue(view: DataView, dtype: SafeDType, i: number): number {
 
 /** Encode float values into a dtype's little-endian bytes (F16/BF16: round to nearest-even). */
 export function encodeFloats(values: ArrayLike<number>, dtype: 'F64' | 'F32' | 'F16' | 'BF16'): Uint8Array {
+  // Typed-array conversion is the fast path on little-endian machines (all Node targets in practice).
+  // Already in the layout: view the bytes, no copy.
+  if (littleEndian && dtype === 'F32' && values instanceof Float32Array) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  if (littleEndian && dtype === 'F64' && values instanceof Float64Array) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  if (littleEndian && dtype === 'F32') return new Uint8Array(new Float32Array(values as ArrayLike<number>).buffer);
+  if (littleEndian && dtype === 'F64') return new Uint8Array(Float64Array.from(values).buffer);
   const out = new Uint8Array(values.length * DTYPE_SIZES[dtype]);
   const view = new DataView(out.buffer);
   for (let i = 0; i < values.length; i++) {
