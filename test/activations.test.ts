@@ -68,8 +68,12 @@ describe.each(names)('%s derivatives', (name) => {
     expect(compared).toBeGreaterThan(0);
   });
 
-  it('value(x) agrees with derivatives(x, 0)[0]', () => {
-    for (const x of points) expect(Math.abs(act.value(x) - act.derivatives(x, 0)[0])).toBeLessThanOrEqual(1e-15 * Math.max(1, Math.abs(x)));
+  it('value(x) and slope(x) agree with derivatives(x, 1)', () => {
+    for (const x of points) {
+      const d = act.derivatives(x, 1);
+      expect(Math.abs(act.value(x) - d[0])).toBeLessThanOrEqual(1e-15 * Math.max(1, Math.abs(x)));
+      expect(Math.abs(act.slope(x) - d[1])).toBeLessThanOrEqual(1e-13 * Math.max(1, Math.abs(x)));
+    }
   });
 
   it(`are finite (no NaN, no overflow) for every order ≤ ${MAX_ORDER} on [−40, 40]`, () => {

@@ -6,3 +6,4 @@ export * from './artifact';
 export * from './checkpoint';
 export * from './scheme';
 export * from './load';
+export * from './pretrained';

@@ -68,15 +68,14 @@ export const trainMlp = (task: RegressionTask): P.Prob<TrainedMlp> => (ctx) => {
   const lr = task.learningRate ?? 0.01;
   const { samples: T, inputDim: d, hiddenDim: h, outputDim: o } = task;
   const grads = params.map((p) => new Float64Array(p.length));
-  const derivative = new Float64Array(2);
   for (let step = 1; step <= task.steps; step++) {
     const z = matMulTransposed(inputs, tensor([h, d], V)).data;
     const hidden = new Float64Array(T * h);
     const slope = new Float64Array(T * h);
     for (let q = 0; q < T * h; q++) {
-      act.derivatives(z[q] + b[q % h], 1, derivative);
-      hidden[q] = derivative[0];
-      slope[q] = derivative[1];
+      const pre = z[q] + b[q % h];
+      hidden[q] = act.value(pre);
+      slope[q] = act.slope(pre);
     }
     const y = matMulTransposed(tensor([T, h], hidden), tensor([o, h], W)).data;
     const dy = new Float64Array(T * o);
