@@ -1,0 +1,360 @@
+import type { Activation } from '../../src/numerics/activations';
+import { chargeFlops } from '../../src/cost/meter';
+import type { ReleasedBlock } from '../../schemes/taylormlp/release';
+import type { StorageDType } from '../../schemes/taylormlp/storage';
+import { RecoveredBlock, UnitStatus } from './recovered';
+
+/**
+ * The consensus attack on TaylorMLP — ours, built to reach 100 %.
+ *
+ * For expanded unit k (hidden unit j), the rows × orders matrix T[n, i] = n!·Θ[n, i, k] =
+ * sⁿ·W[i, j]·Act⁽ⁿ⁾(u) is rank one (u = z0 + b, s the unit's secret sign). So:
+ * 1. Profile: g_n = ⟨Θ_n, Θ_m⟩/⟨Θ_m, Θ_m⟩ over all rows i (m the order with the largest row
+ *    norm) — g_n ∝ sⁿ·Act⁽ⁿ⁾(u)/n!, every row's evidence combined, n = 1..N (order 0 carries c).
+ * 2. Fit (s, u): minimise the weighted misfit min_λ Σ_n ω_n (g_n − λ sⁿ p_n(u))², p_n = Act⁽ⁿ⁾/n!,
+ *    with ω_n = 1/(g_n² ε² + τ²) — relative errors at the storage precision ε, floored by τ so that
+ *    near-zero orders (the ill-conditioned ones) weigh little. Both signs, a coarse grid, then
+ *    Gauss–Newton on u.
+ * 3. Identifiability: the fit's curvature gives σ_u, and so the predicted relative error of W; a
+ *    unit whose predicted error exceeds tol/2 (e.g. the sigmoid's tails, where every order is ≈ eᵘ
+ *    and only W·eᵘ is determined) is flagged unrecoverable, its entries left at 0.
+ * 4. W[i, j] = Σ_n Θ[n, i, k]·sⁿp_n / Σ_n p_n² (least squares over orders), b_j = u − z0_j,
+ *    V row j = s·(released row), c_i = Σ_k (Θ[0, i, k] − W[i, j_k]·Act(u_k)).
+ */
+export interface ConsensusOptions {
+  /** Relative-error tolerance of "recovered" (1 % in the paper). */
+  readonly tol?: number;
+  /** Grid for the initial u: [−bound, bound] in steps of `step`. */
+  readonly bound?: number;
+  readonly step?: number;
+  /**
+   * Whether the release used random signs (public: the release's metadata says so). Without
+   * signs s = +1 is known; with them both signs are fitted, and where the orders ≥ 1 cannot tell
+   * them apart (the sigmoid: (s, u) and (−s, −u) give the same profile) order 0 decides: the
+   * right hypothesis leaves the same c_i/K in every column.
+   */
+  readonly signs?: boolean;
+}
+
+export const STORAGE_EPSILON: Record<StorageDType, number> = { f64: 2 ** -53, f32: 2 ** -24, bf16: 2 ** -8, f16: 2 ** -11 };
+
+interface Grid {
+  readonly u: Float64Array;
+  /** p[g·N1 + n] = Act⁽ⁿ⁾(u_g)/n!, n = 0..N+1 */
+  readonly p: Float64Array;
+  readonly width: number;
+}
+
+const gridCache = new Map<string, Grid>();
+
+function grid(act: Activation, N: number, bound: number, step: number): Grid {
+  const key = `${act.name}|${N}|${bound}|${step}`;
+  const cached = gridCache.get(key);
+  if (cached !== undefined) return cached;
+  const count = Math.round((2 * bound) / step) + 1;
+  const width = N + 2;
+  const u = new Float64Array(count);
+  const p = new Float64Array(count * width);
+  const d = new Float64Array(width);
+  for (let g = 0; g < count; g++) {
+    u[g] = -bound + g * step;
+    act.derivatives(u[g], N + 1, d);
+    let fact = 1;
+    for (let n = 0; n < width; n++) {
+      if (n > 0) fact *= n;
+      p[g * width + n] = d[n] / fact;
+    }
+  }
+  const made = { u, p, width };
+  gridCache.set(key, made);
+  return made;
+}
+
+/** Misfit of profile g (orders 1..N, with weights ω) against sⁿp_n at one point; returns [residual, λ]. */
+function misfit(g: Float64Array, w: Float64Array, p: Float64Array, offset: number, N: number, s: number): [number, number] {
+  let gp = 0;
+  let pp = 0;
+  for (let n = 1; n <= N; n++) {
+    const pn = (s < 0 && n % 2 === 1 ? -1 : 1) * p[offset + n];
+    gp += w[n] * g[n] * pn;
+    pp += w[n] * pn * pn;
+  }
+  const lambda = pp === 0 ? 0 : gp / pp;
+  // The residual summed explicitly: gg − λ·gp cancels catastrophically near the optimum.
+  let residual = 0;
+  for (let n = 1; n <= N; n++) {
+    const pn = (s < 0 && n % 2 === 1 ? -1 : 1) * p[offset + n];
+    const r = g[n] - lambda * pn;
+    residual += w[n] * r * r;
+  }
+  return [residual, lambda];
+}
+
+/** A fitted hypothesis for one column: sign, expansion point, misfit. */
+interface Fit {
+  readonly s: number;
+  readonly u: number;
+  readonly r: number;
+}
+
+/** The column's W and its predicted relative error (from σ_u), for hypothesis (s, u). */
+interface ColumnEstimate {
+  readonly w: Float64Array;
+  readonly act0: number;
+  readonly predicted: number;
+}
+
+export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, dtype: StorageDType, options: ConsensusOptions = {}): RecoveredBlock {
+  const tol = options.tol ?? 0.01;
+  const N = released.order;
+  const { inputDim: d, hiddenDim: h, outputDim: o } = released;
+  const K = released.expanded.length;
+  // RMS rounding error of the storage format (half an ulp, uniformly distributed).
+  const eps = Math.max(STORAGE_EPSILON[dtype], 2 ** -52) / Math.sqrt(3);
+  const table = grid(act, N, options.bound ?? 40, options.step ?? 0.25);
+  const width = table.width;
+  const theta = released.theta;
+  const factorials = new Float64Array(N + 2);
+  factorials[0] = 1;
+  for (let n = 1; n <= N + 1; n++) factorials[n] = factorials[n - 1] * n;
+  const d0 = new Float64Array(N + 2);
+  const p = new Float64Array(N + 2);
+  const at = (x: number): Float64Array => {
+    act.derivatives(x, N + 1, d0);
+    for (let n = 0; n <= N + 1; n++) p[n] = d0[n] / factorials[n];
+    return p;
+  };
+
+  // Pass 1: per column, the profile, its weights, and the best fit for each admissible sign.
+  const hypotheses: Fit[][] = new Array(K);
+  const weights: Float64Array[] = new Array(K);
+  const profiles: Float64Array[] = new Array(K);
+  for (let k = 0; k < K; k++) {
+    hypotheses[k] = [];
+    if (N < 2) continue; // one order cannot separate W from Act′(u)
+    let m = 1;
+    let best = -1;
+    for (let n = 1; n <= N; n++) {
+      let norm = 0;
+      for (let i = 0; i < o; i++) norm += theta[(n * o + i) * K + k] ** 2;
+      if (norm > best) [best, m] = [norm, n];
+    }
+    if (!(best > 0)) continue; // an all-zero column: W[:, j] = 0, or Θ underflowed
+    const g = new Float64Array(N + 1);
+    for (let n = 1; n <= N; n++) {
+      let dot = 0;
+      for (let i = 0; i < o; i++) dot += theta[(n * o + i) * K + k] * theta[(m * o + i) * K + k];
+      g[n] = dot / best;
+    }
+    let gmax = 0;
+    for (let n = 1; n <= N; n++) gmax = Math.max(gmax, Math.abs(g[n]));
+    // The profile averages the rows' rounding errors: its relative noise is ε/√(effective rows).
+    let sum2 = 0;
+    let sum4 = 0;
+    for (let i = 0; i < o; i++) {
+      const v = theta[(m * o + i) * K + k] ** 2;
+      sum2 += v;
+      sum4 += v * v;
+    }
+    const noise = eps / Math.sqrt(sum4 > 0 ? (sum2 * sum2) / sum4 : 1);
+    const floor = gmax * noise * 4;
+    const w = new Float64Array(N + 1);
+    for (let n = 1; n <= N; n++) w[n] = 1 / ((g[n] * noise) ** 2 + floor * floor);
+    profiles[k] = g;
+    weights[k] = w;
+    for (const s of options.signs === true ? [1, -1] : [1]) {
+      const residuals = new Float64Array(table.u.length);
+      for (let q = 0; q < table.u.length; q++) residuals[q] = misfit(g, w, table.p, q * width, N, s)[0];
+      const minima: number[] = [];
+      for (let q = 0; q < residuals.length; q++) {
+        if ((q === 0 || residuals[q] <= residuals[q - 1]) && (q === residuals.length - 1 || residuals[q] <= residuals[q + 1])) minima.push(q);
+      }
+      minima.sort((a, b) => residuals[a] - residuals[b]);
+      let bestFit: Fit = { s, u: NaN, r: Infinity };
+      for (const q of minima.slice(0, 4)) {
+        const refined = refine(table.u[q], s, g, w);
+        if (refined.r < bestFit.r) bestFit = refined;
+      }
+      hypotheses[k].push(bestFit);
+    }
+    hypotheses[k].sort((a, b) => a.r - b.r);
+    // Keep the runner-up only where the orders ≥ 1 cannot rule it out.
+    if (hypotheses[k].length === 2 && !(hypotheses[k][1].r < Math.max(hypotheses[k][0].r * 100, N * 100))) hypotheses[k].pop();
+  }
+
+  /** Damped variable-projection Gauss–Newton on u from u0 for sign s. */
+  function refine(u0: number, s: number, g: Float64Array, w: Float64Array): Fit {
+    let u = u0;
+    let current = misfit(g, w, at(u), 0, N, s)[0];
+    for (let iteration = 0; iteration < 40; iteration++) {
+      at(u);
+      const [, lambda] = misfit(g, w, p, 0, N, s);
+      // λ is re-optimised at every u, so the Jacobian is the part of λ·∂(sⁿp_n)/∂u orthogonal
+      // (in the ω inner product) to sⁿp_n itself (Kaufman's variable projection).
+      let pq = 0;
+      let pp = 0;
+      for (let n = 1; n <= N; n++) {
+        pq += w[n] * p[n] * (n + 1) * p[n + 1];
+        pp += w[n] * p[n] * p[n];
+      }
+      const along = pp > 0 ? pq / pp : 0;
+      let jr = 0;
+      let jj = 0;
+      for (let n = 1; n <= N; n++) {
+        const sign = s < 0 && n % 2 === 1 ? -1 : 1;
+        const r = g[n] - lambda * sign * p[n];
+        const jn = lambda * sign * ((n + 1) * p[n + 1] - along * p[n]);
+        jr += w[n] * jn * r;
+        jj += w[n] * jn * jn;
+      }
+      if (!(jj > 0)) break;
+      let step = jr / jj;
+      if (Math.abs(step) > 0.5) step = 0.5 * Math.sign(step);
+      let accepted = false;
+      for (let halving = 0; halving < 30; halving++) {
+        const candidate = misfit(g, w, at(u + step), 0, N, s)[0];
+        if (candidate < current) {
+          u += step;
+          current = candidate;
+          accepted = true;
+          break;
+        }
+        step /= 2;
+      }
+      if (!accepted || Math.abs(step) < 1e-14 * Math.max(1, Math.abs(u))) break;
+    }
+    return { s, u, r: current };
+  }
+
+  /** W[:, j] by least squares over orders 1..N, and the u-induced relative error predicted from σ_u. */
+  function estimate(k: number, fit: Fit): ColumnEstimate {
+    const g = profiles[k];
+    const w = weights[k];
+    at(fit.u);
+    const [, lambda] = misfit(g, w, p, 0, N, fit.s);
+    let pp = 0;
+    let pq = 0;
+    let qq = 0;
+    let plainPP = 0;
+    for (let n = 1; n <= N; n++) {
+      const qn = (n + 1) * p[n + 1];
+      pp += w[n] * p[n] * p[n];
+      pq += w[n] * p[n] * qn;
+      qq += w[n] * qn * qn;
+      plainPP += p[n] * p[n];
+    }
+    // σ_u from the curvature of the fit (the part of ∂p/∂u not absorbed by rescaling), and
+    // d log W/du = −pq/pp: the relative error that the uncertainty in u puts on W.
+    const curvature = lambda * lambda * (qq - (pq * pq) / pp);
+    const sigmaU = curvature > 0 ? 1 / Math.sqrt(curvature) : Infinity;
+    const predicted = Math.abs(pq / pp) * sigmaU;
+    const column = new Float64Array(o);
+    for (let i = 0; i < o; i++) {
+      let acc = 0;
+      for (let n = 1; n <= N; n++) acc += theta[(n * o + i) * K + k] * (fit.s < 0 && n % 2 === 1 ? -1 : 1) * p[n];
+      column[i] = acc / plainPP;
+    }
+    return { w: column, act0: p[0], predicted: Number.isFinite(fit.u) ? predicted : Infinity };
+  }
+
+  // Pass 2: order 0 settles ambiguous signs. Θ[0, i, k] − W[i, j]·Act(u) must be the same c_i/K in
+  // every column under the right hypotheses; the wrong one leaves c_i/K ± W-sized offsets.
+  const choice = new Int8Array(K); // index into hypotheses[k]
+  const estimates: Array<ColumnEstimate[]> = hypotheses.map((hs, k) => hs.map((fit) => estimate(k, fit)));
+  const ambiguous = hypotheses.map((hs) => hs.length === 2);
+  if (ambiguous.some((a) => a)) {
+    for (let round = 0; round < 4; round++) {
+      const offsets = new Float64Array(o);
+      for (let i = 0; i < o; i++) {
+        const values: number[] = [];
+        for (let k = 0; k < K; k++) {
+          const e = estimates[k][choice[k]];
+          if (e !== undefined) values.push(theta[i * K + k] - e.w[i] * e.act0);
+        }
+        values.sort((a, b) => a - b);
+        offsets[i] = values.length === 0 ? 0 : values[Math.floor(values.length / 2)];
+      }
+      let changed = false;
+      for (let k = 0; k < K; k++) {
+        if (!ambiguous[k]) continue;
+        const distance = (e: ColumnEstimate): number => {
+          let acc = 0;
+          for (let i = 0; i < o; i++) acc += (theta[i * K + k] - e.w[i] * e.act0 - offsets[i]) ** 2;
+          return acc;
+        };
+        const pick = distance(estimates[k][1]) < distance(estimates[k][0]) ? 1 : 0;
+        if (pick !== choice[k]) [choice[k], changed] = [pick, true];
+      }
+      if (!changed) break;
+    }
+  }
+
+  // Pass 3: the recovered block.
+  const first = Float64Array.from(released.first);
+  const second = new Float64Array(o * h);
+  const firstBias = released.kind === 'plain' ? new Float64Array(h) : null;
+  const secondBias = released.kind === 'plain' ? new Float64Array(o) : null;
+  const status = new Uint8Array(h);
+  const predictedError = new Float64Array(h);
+  const expansionPoint = new Float64Array(h).fill(NaN);
+  const act0 = new Float64Array(K);
+  const recoveredUnit = new Uint8Array(K);
+  for (let k = 0; k < K; k++) {
+    const j = released.expanded[k];
+    const fit = hypotheses[k][choice[k]];
+    const e = estimates[k][choice[k]];
+    if (fit === undefined || e === undefined) {
+      status[j] = UnitStatus.unrecoverable;
+      predictedError[j] = Infinity;
+      continue;
+    }
+    predictedError[j] = e.predicted;
+    expansionPoint[j] = fit.u;
+    // Identifiability: a unit whose predicted error exceeds tol/2 is flagged, never reported.
+    if (!(e.predicted <= tol / 2)) {
+      status[j] = UnitStatus.unrecoverable;
+      continue;
+    }
+    for (let i = 0; i < o; i++) second[i * h + j] = e.w[i];
+    if (firstBias !== null) firstBias[j] = fit.u - fit.s * released.z0[k];
+    if (fit.s < 0) for (let c = 0; c < d; c++) first[j * d + c] = -first[j * d + c];
+    act0[k] = e.act0;
+    recoveredUnit[k] = 1;
+    status[j] = UnitStatus.recovered;
+  }
+  chargeFlops(K * (2 * N * o + (options.signs ? 2 : 1) * (3 * N * table.u.length + 4 * 40 * 6 * N) + 2 * N * o));
+  // c_i = Σ_k (Θ[0, i, k] − W[i, j_k]·Act(u_k)): the c_i/K shares, over recovered units.
+  if (secondBias !== null) {
+    if (released.outputBias !== null) secondBias.set(released.outputBias);
+    else if (K > 0) {
+      let used = 0;
+      for (let k = 0; k < K; k++) if (recoveredUnit[k]) used++;
+      for (let i = 0; i < o; i++) {
+        let acc = 0;
+        for (let k = 0; k < K; k++) if (recoveredUnit[k]) acc += theta[i * K + k] - second[i * h + released.expanded[k]] * act0[k];
+        secondBias[i] = used === 0 ? 0 : (acc * K) / used;
+      }
+    }
+  }
+  // Plain units are released as they are.
+  for (let q = 0; q < released.plain.length; q++) {
+    const j = released.plain[q];
+    status[j] = UnitStatus.plain;
+    if (firstBias !== null && released.plainBias !== null) firstBias[j] = released.plainBias[q];
+    for (let i = 0; i < o; i++) second[i * h + j] = released.plainSecond[i * released.plain.length + q];
+  }
+  return {
+    kind: released.kind,
+    inputDim: d,
+    hiddenDim: h,
+    outputDim: o,
+    first,
+    firstBias,
+    up: released.up === null ? null : Float64Array.from(released.up),
+    second,
+    secondBias,
+    status,
+    predictedError,
+    expansionPoint,
+  };
+}
