@@ -2,3 +2,4 @@
 export { copyAdversary, randomGuessWRec, randomGuessWind, constantWind } from './toy/generic';
 export { unmaskAdversary, sumSharesAdversary, permutationMatching, averagingAdversary } from './toy/toyAttacks';
 export { effiInfFromWRec, windFromWRec } from '../src/reductions';
+export * as taylormlp from './taylormlp';

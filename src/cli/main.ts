@@ -6,7 +6,10 @@ import { writeFileAtomic } from '../io/atomicWrite';
 import { schemeCatalog } from './catalog';
 import { evaluateScheme, formatScorecard } from './evaluate';
 import { version } from './version';
-import { runRelease } from './release';
+import { runRelease, InputFileError } from './release';
+import { attackReleasedFile, compareCheckpoints } from '../../adversaries/taylormlp';
+import { progressBar } from './progress';
+import * as fs from 'node:fs';
 
 /** Exit codes: distinct per failure class so scripts can tell them apart. */
 export const ExitCode = { ok: 0, usage: 2, input: 3, runtime: 4 } as const;
@@ -93,6 +96,62 @@ function program(): Command {
     .action((input: string, output: string, raw: Record<string, unknown>) => {
       const { summary, text } = runRelease(input, output, raw, version);
       process.stdout.write(raw.json === true ? JSON.stringify({ tool: 'weightgames', version, command: 'release', ...summary }, null, 2) + '\n' : text + '\n');
+    });
+  cmd
+    .command('attack')
+    .description('recover the original weights from a TaylorMLP release (the release is the only input)')
+    .argument('<released>', 'a TaylorMLP release (.safetensors)')
+    .argument('<out>', 'recovered checkpoint, original tensor names and layout')
+    .option('--method <m>', 'consensus | pairwise', 'consensus')
+    .option('--json', 'print the summary as JSON', false)
+    .action((input: string, output: string, raw: Record<string, unknown>) => {
+      if (raw.method !== 'consensus' && raw.method !== 'pairwise') throw new CliUsageError(`--method must be consensus or pairwise, got "${String(raw.method)}"`);
+      if (!fs.existsSync(input)) throw new InputFileError(`release ${input} does not exist`);
+      let bar: ReturnType<typeof progressBar> | undefined;
+      const summary = attackReleasedFile(input, output, raw.method, version, (index, total, prefix) => {
+        bar ??= progressBar('attack', total);
+        bar.update(index + 1, prefix);
+      });
+      (bar as ReturnType<typeof progressBar> | undefined)?.stop();
+      if (raw.json === true) {
+        process.stdout.write(JSON.stringify({ tool: 'weightgames', version, command: 'attack', ...summary }, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(
+        [
+          `recovered ${summary.blocks.length} MLP blocks of ${input} → ${output} (${summary.method})`,
+          `  activation ${summary.activation}, N = ${summary.order}, stored ${summary.dtype}, signs ${summary.signs ? 'on' : 'off'}`,
+          `  units: ${summary.total.units} (${summary.total.plain} released plain, ${summary.total.unrecoverable} unrecoverable: flagged, written as 0)`,
+          `  ${summary.recoveredParameters.toLocaleString('en-US')} parameters of W recovered in ${summary.recoverySeconds.toFixed(2)} s (${(summary.recoveredParameters / summary.recoverySeconds / 1e6).toFixed(1)} M/s); ${summary.seconds.toFixed(2)} s with I/O`,
+        ].join('\n') + '\n',
+      );
+    });
+  cmd
+    .command('compare')
+    .description("Table 1's columns: a recovered checkpoint against the original")
+    .argument('<original>', 'the original checkpoint')
+    .argument('<recovered>', 'the recovered checkpoint')
+    .option('--tol <t>', 'relative error below which an entry counts as recovered', '0.01')
+    .option('--json', 'print JSON', false)
+    .action((original: string, recovered: string, raw: Record<string, unknown>) => {
+      const tol = Number(raw.tol);
+      if (!(tol > 0)) throw new CliUsageError(`--tol must be a positive number, got "${String(raw.tol)}"`);
+      for (const f of [original, recovered]) if (!fs.existsSync(f)) throw new InputFileError(`${f} does not exist`);
+      const c = compareCheckpoints(original, recovered, tol);
+      if (raw.json === true) {
+        process.stdout.write(JSON.stringify({ tool: 'weightgames', version, command: 'compare', original, recovered, ...c }, null, 2) + '\n');
+        return;
+      }
+      const e = (x: number | null) => (x === null ? '—' : x.toExponential(2));
+      const rows = c.layers.map((l) => `| ${l.layer} | ${l.parameters.toLocaleString('en-US')} | ${l.recovered.toLocaleString('en-US')} | ${(100 * l.ratio).toFixed(2)} % | ${e(l.medianRelativeError)} | ${e(l.maxRelativeError)} | ${e(l.biasMaxAbsError)} |`);
+      process.stdout.write(
+        [
+          `| layer | parameters | recovered (rel. err. < ${tol}) | ratio | median rel. err. | max rel. err. | max abs. err. of b |`,
+          '| --- | --- | --- | --- | --- | --- | --- |',
+          ...rows,
+          `| total | ${c.total.parameters.toLocaleString('en-US')} | ${c.total.recovered.toLocaleString('en-US')} | ${(100 * c.total.ratio).toFixed(2)} % | ${e(c.total.medianRelativeError)} | ${e(c.total.maxRelativeError)} | ${e(c.total.biasMaxAbsError)} |`,
+        ].join('\n') + '\n',
+      );
     });
   return cmd;
 }

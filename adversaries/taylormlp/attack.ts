@@ -1,0 +1,147 @@
+import * as fs from 'node:fs';
+import { LazyTensor, SafetensorsFile, encodeFloats, writeSafetensorsStreaming } from '../../src/io/safetensors';
+import { activationByName } from '../../src/numerics/activations';
+import type { WRecAdversary } from '../../src/adversary';
+import type { TrainedMlp } from '../../src/models/train';
+import { BlockMeta, readReleasedBlock, releasedInfo } from '../../schemes/taylormlp/artifact';
+import type { ReleasedMlp } from '../../schemes/taylormlp/scheme';
+import type { ReleasedBlock } from '../../schemes/taylormlp/release';
+import type { StorageDType } from '../../schemes/taylormlp/storage';
+import { consensusRecoverBlock, ConsensusOptions } from './consensus';
+import { pairwiseRecoverBlock } from './pairwise';
+import { RecoveredBlock, RecoverySummary, summarizeRecovery } from './recovered';
+import type { Activation } from '../../src/numerics/activations';
+
+export type AttackMethod = 'consensus' | 'pairwise';
+
+/** Recover one released block with either attack. */
+export function recoverBlock(method: AttackMethod, released: ReleasedBlock, act: Activation, dtype: StorageDType, options: ConsensusOptions = {}): RecoveredBlock {
+  return method === 'consensus' ? consensusRecoverBlock(released, act, dtype, options) : pairwiseRecoverBlock(released, act);
+}
+
+/** The consensus attack as a WRec adversary of the game-level TaylorMLP scheme. */
+export const consensusAdversary = (dtype: StorageDType = 'f32', signs = false): WRecAdversary<undefined, ReleasedMlp, TrainedMlp> => ({
+  name: 'consensus',
+  recover: (_pk, released) => () => ({
+    activation: released.activation,
+    block: consensusRecoverBlock(released.block, activationByName(released.activation), dtype, { signs }),
+  }),
+});
+
+/** The paper's pairwise attack as a WRec adversary. */
+export const pairwiseAdversary: WRecAdversary<undefined, ReleasedMlp, TrainedMlp> = {
+  name: 'pairwise',
+  recover: (_pk, released) => () => ({ activation: released.activation, block: pairwiseRecoverBlock(released.block, activationByName(released.activation)) }),
+};
+
+function transpose(data: ArrayLike<number>, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
+  return out;
+}
+
+/** The recovered tensors of a block under the original checkpoint's names and layout (float32). */
+export function recoveredTensors(meta: BlockMeta, block: RecoveredBlock): Map<string, { dtype: 'F32'; shape: number[]; bytes: Uint8Array }> {
+  const out = new Map<string, { dtype: 'F32'; shape: number[]; bytes: Uint8Array }>();
+  const f32 = (values: ArrayLike<number>, shape: number[]) => ({ dtype: 'F32' as const, shape, bytes: encodeFloats(values, 'F32') });
+  const { inputDim: d, hiddenDim: h, outputDim: o } = meta;
+  const conv = meta.layout === 'gpt2';
+  out.set(meta.first, conv ? f32(transpose(block.first, h, d), [d, h]) : f32(block.first, [h, d]));
+  out.set(meta.second, conv ? f32(transpose(block.second, o, h), [h, o]) : f32(block.second, [o, h]));
+  if (meta.up !== null && block.up !== null) out.set(meta.up, f32(block.up, [h, d]));
+  if (meta.firstBias !== null && block.firstBias !== null) out.set(meta.firstBias, f32(block.firstBias, [h]));
+  if (meta.secondBias !== null && block.secondBias !== null) out.set(meta.secondBias, f32(block.secondBias, [o]));
+  return out;
+}
+
+export interface AttackSummary {
+  readonly method: AttackMethod;
+  readonly released: string;
+  readonly output: string;
+  readonly activation: string;
+  readonly order: number;
+  readonly dtype: StorageDType;
+  readonly signs: boolean;
+  readonly blocks: ReadonlyArray<{ prefix: string; units: number; plain: number; unrecoverable: number; seconds: number }>;
+  readonly total: RecoverySummary;
+  /** Wall time of the recovery alone (reading and writing excluded). */
+  readonly recoverySeconds: number;
+  readonly seconds: number;
+  readonly recoveredParameters: number;
+}
+
+/**
+ * `weightgames attack`: read a TaylorMLP release (and nothing else), recover every block, and
+ * write a checkpoint with the original tensor names and layout — the MLP tensors recovered, every
+ * other tensor copied from the release — so it loads wherever the original did.
+ */
+export function attackReleasedFile(input: string, output: string, method: AttackMethod, version: string, onBlock?: (index: number, total: number, prefix: string) => void): AttackSummary {
+  const start = performance.now();
+  const released = SafetensorsFile.open(input);
+  try {
+    const info = releasedInfo(released.metadata);
+    const act = activationByName(info.activation);
+    let signs = false;
+    try {
+      signs = (JSON.parse(info.metadata.options ?? '{}') as { signs?: boolean }).signs === true;
+    } catch {
+      signs = true; // unknown: fit both signs
+    }
+    const taylorNames = new Set<string>();
+    const lazy = new Map<string, LazyTensor>();
+    const blockStats: Array<{ prefix: string; units: number; plain: number; unrecoverable: number; seconds: number }> = [];
+    const recovered: RecoveredBlock[] = [];
+    let recoverySeconds = 0;
+    info.blocks.forEach((meta, index) => {
+      onBlock?.(index, info.blocks.length, meta.prefix);
+      const block = readReleasedBlock((n) => released.tensor(n), meta, info);
+      const t0 = performance.now();
+      const rec = recoverBlock(method, block, act, info.dtype, { signs });
+      const seconds = (performance.now() - t0) / 1000;
+      recoverySeconds += seconds;
+      recovered.push(rec);
+      const summary = summarizeRecovery([rec]);
+      blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, seconds });
+      for (const [name, t] of recoveredTensors(meta, rec)) lazy.set(name, { dtype: t.dtype, shape: t.shape, bytes: () => t.bytes });
+      for (const name of released.names) if (name.startsWith(`${meta.prefix}.taylor.`)) taylorNames.add(name);
+    });
+    for (const name of released.names) {
+      if (taylorNames.has(name) || lazy.has(name)) continue;
+      const entry = released.header.entries.find((e) => e.name === name)!;
+      lazy.set(name, { dtype: entry.dtype, shape: entry.shape, bytes: () => released.tensor(name).bytes });
+    }
+    const total = summarizeRecovery(recovered);
+    const recoveredParameters = info.blocks.reduce((a, m, i) => a + m.outputDim * (recovered[i].status.filter((s) => s === 0).length), 0);
+    writeSafetensorsStreaming(
+      output,
+      lazy,
+      {
+        recovered_by: `weightgames attack --method ${method}`,
+        weightgames_version: version,
+        source_release: input.split(/[\\/]/).pop() ?? input,
+        release_seed: info.metadata.seed ?? '',
+        unrecoverable_units: String(total.unrecoverable),
+        unit_status: JSON.stringify(recovered.map((r) => Array.from(r.status))),
+      },
+      { inputs: [input] },
+    );
+    return {
+      method,
+      released: input,
+      output,
+      activation: info.activation,
+      order: info.order,
+      dtype: info.dtype,
+      signs,
+      blocks: blockStats,
+      total,
+      recoverySeconds,
+      seconds: (performance.now() - start) / 1000,
+      recoveredParameters,
+    };
+  } finally {
+    released.close();
+  }
+}
+
+export const releasedFileExists = (file: string): boolean => fs.existsSync(file);

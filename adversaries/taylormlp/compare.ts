@@ -1,0 +1,102 @@
+import { SafetensorsFile, toFloat64 } from '../../src/io/safetensors';
+import { findMlpBlocks } from '../../src/models/layouts';
+
+/** Table 1's columns for one layer, plus error statistics. */
+export interface LayerComparison {
+  readonly layer: string;
+  /** W (the second layer: fc2 / c_proj / down_proj) — what TaylorMLP processes. */
+  readonly parameters: number;
+  readonly recovered: number;
+  readonly ratio: number;
+  readonly medianRelativeError: number;
+  readonly maxRelativeError: number;
+  /** max |b − b*| over the layer's hidden units (null: no first-layer bias). */
+  readonly biasMaxAbsError: number | null;
+  /** max |c − c*| (null: no output bias). */
+  readonly outputBiasMaxAbsError: number | null;
+  /** Entries of the first layer (V) within tol — published, but possibly sign-flipped. */
+  readonly firstLayerRatio: number;
+}
+
+export interface Comparison {
+  readonly tol: number;
+  readonly layers: readonly LayerComparison[];
+  readonly total: { parameters: number; recovered: number; ratio: number; medianRelativeError: number; maxRelativeError: number; biasMaxAbsError: number | null };
+}
+
+const relErr = (a: number, b: number): number => (a === b ? 0 : b === 0 ? Infinity : Math.abs(a - b) / Math.abs(b));
+
+/** Per-entry log10 relative errors of W per layer (for Figure 2's heat map). */
+export type ErrorMap = Array<{ layer: string; rows: number; cols: number; log10: Float32Array }>;
+
+/**
+ * `weightgames compare`: the original against a recovered checkpoint, layer by layer: entries of
+ * W with relative error < tol (the paper's "recovered"), the ratio, median and max relative error,
+ * and the bias errors.
+ */
+export function compareCheckpoints(originalPath: string, recoveredPath: string, tol = 0.01, errorMap?: ErrorMap): Comparison {
+  const original = SafetensorsFile.open(originalPath);
+  const recovered = SafetensorsFile.open(recoveredPath);
+  try {
+    const layers: LayerComparison[] = [];
+    const allErrors: number[] = [];
+    for (const location of findMlpBlocks(original.names)) {
+      const w = toFloat64(original.tensor(location.second));
+      const wr = toFloat64(recovered.tensor(location.second));
+      const errors = new Float64Array(w.length);
+      let ok = 0;
+      for (let q = 0; q < w.length; q++) {
+        errors[q] = relErr(wr[q], w[q]);
+        if (errors[q] < tol) ok++;
+      }
+      const sorted = Array.from(errors).sort((a, b) => a - b);
+      for (let q = 0; q < errors.length; q += Math.max(1, Math.floor(errors.length / 20000))) allErrors.push(errors[q]);
+      if (errorMap !== undefined) {
+        const shape = original.tensor(location.second).shape;
+        errorMap.push({ layer: location.prefix, rows: shape[0], cols: shape[1], log10: Float32Array.from(errors, (e) => Math.log10(Math.max(e, 1e-12))) });
+      }
+      const maxAbs = (name: string | null): number | null => {
+        if (name === null || !recovered.has(name)) return null;
+        const a = toFloat64(original.tensor(name));
+        const b = toFloat64(recovered.tensor(name));
+        let m = 0;
+        for (let q = 0; q < a.length; q++) m = Math.max(m, Math.abs(a[q] - b[q]));
+        return m;
+      };
+      const v = toFloat64(original.tensor(location.first));
+      const vr = toFloat64(recovered.tensor(location.first));
+      let vOk = 0;
+      for (let q = 0; q < v.length; q++) if (relErr(vr[q], v[q]) < tol) vOk++;
+      layers.push({
+        layer: location.prefix,
+        parameters: w.length,
+        recovered: ok,
+        ratio: ok / w.length,
+        medianRelativeError: sorted[Math.floor(sorted.length / 2)],
+        maxRelativeError: sorted[sorted.length - 1],
+        biasMaxAbsError: maxAbs(location.firstBias),
+        outputBiasMaxAbsError: maxAbs(location.secondBias),
+        firstLayerRatio: vOk / v.length,
+      });
+    }
+    const parameters = layers.reduce((a, l) => a + l.parameters, 0);
+    const recoveredCount = layers.reduce((a, l) => a + l.recovered, 0);
+    allErrors.sort((a, b) => a - b);
+    const biasErrors = layers.map((l) => l.biasMaxAbsError).filter((x): x is number => x !== null);
+    return {
+      tol,
+      layers,
+      total: {
+        parameters,
+        recovered: recoveredCount,
+        ratio: recoveredCount / parameters,
+        medianRelativeError: allErrors[Math.floor(allErrors.length / 2)],
+        maxRelativeError: Math.max(...layers.map((l) => l.maxRelativeError)),
+        biasMaxAbsError: biasErrors.length === 0 ? null : Math.max(...biasErrors),
+      },
+    };
+  } finally {
+    original.close();
+    recovered.close();
+  }
+}
