@@ -1,0 +1,174 @@
+import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { activations, ActivationName } from '../src/numerics/activations';
+import { MlpBlock, runMlp } from '../src/models/mlp';
+import { tensor } from '../src/tensor/tensor';
+import * as P from '../src/prob/prob';
+import { calibrationRange, releaseBlock, syntheticCalibration, StorageDType } from '../schemes/taylormlp';
+import { consensusRecoverBlock, pairwiseRecoverBlock, UnitStatus, compareCheckpoints } from '../adversaries/taylormlp';
+import { writeSyntheticCheckpoint } from '../src/models/synthetic';
+import { SafetensorsFile } from '../src/io/safetensors';
+import { findMlpBlocks, loadMlpBlock } from '../src/models/layouts';
+import { STORIES, itWithStories } from './helpers/shared';
+
+const cli = path.resolve(__dirname, '../dist/src/cli/main.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+
+/** A block with weights and biases spread as in trained models: b ~ N(−0.3, 0.5²) (OPT's fc1 biases are of this size). */
+function trainedLikeBlock(kind: 'plain' | 'swiglu', d: number, h: number, o: number, seed: string): MlpBlock {
+  const c = P.trialContext(seed, 0);
+  return {
+    kind,
+    inputDim: d,
+    hiddenDim: h,
+    outputDim: o,
+    first: P.normalArray(h * d, 1 / Math.sqrt(d))(c),
+    firstBias: kind === 'plain' ? P.normalArray(h, 0.5)(c).map((v) => v - 0.3) : null,
+    up: kind === 'swiglu' ? P.normalArray(h * d, 1 / Math.sqrt(d))(c) : null,
+    second: P.normalArray(o * h, 1 / Math.sqrt(h))(c),
+    secondBias: kind === 'plain' ? P.normalArray(o, 0.1)(c) : null,
+  };
+}
+
+describe('consensus attack, property-tested over the settings', () => {
+  it('recovers ≥ 99.99 % of W within 1 % (f32: b to 1e-4) on every layout kind, activation, N, dtype, signs, expansion; flags only the unidentifiable', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom<'plain' | 'swiglu'>('plain', 'swiglu'),
+        fc.constantFrom<ActivationName>('silu', 'gelu', 'gelu_tanh', 'sigmoid'),
+        fc.constantFrom(4, 6, 8, 12),
+        fc.constantFrom<StorageDType>('f32', 'bf16'),
+        fc.boolean(),
+        fc.constantFrom(1, 0.5, 0.25),
+        fc.nat(10_000),
+        (kind, actName, N, dtype, signs, fraction, seed) => {
+          const act = kind === 'swiglu' ? activations.silu : activations[actName];
+          const block = trainedLikeBlock(kind, 24, 96, 48, `prop-${seed}`);
+          const range = calibrationRange(block, syntheticCalibration(96, 24, 1, 'prop')(P.trialContext(`cal-${seed}`, 0)));
+          const signArray = signs ? Int8Array.from({ length: 96 }, (_, j) => ((j * 7919 + seed) % 5 < 2 ? -1 : 1)) : null;
+          const released = releaseBlock(block, act, range, { order: N, dtype, signs, expand: { fraction } }, signArray);
+          const recovered = consensusRecoverBlock(released, act, dtype, { signs });
+          let within = 0;
+          let withinIdentifiable = 0;
+          let identifiable = 0;
+          for (let j = 0; j < 96; j++) {
+            for (let i = 0; i < 48; i++) {
+              const q = i * 96 + j;
+              expect(Number.isFinite(recovered.second[q])).toBe(true);
+              const ok = Math.abs(recovered.second[q] - block.second[q]) <= 0.01 * Math.abs(block.second[q]);
+              if (ok) within++;
+              if (recovered.status[j] !== UnitStatus.unrecoverable) {
+                identifiable++;
+                if (ok) withinIdentifiable++;
+              }
+            }
+          }
+          // Everything reported recovered is recovered.
+          expect(withinIdentifiable / identifiable).toBeGreaterThanOrEqual(0.9999);
+          // The sigmoid in bf16 is the one setting where units are unidentifiable at the storage
+          // precision (docs/attack.md); everywhere else nothing is flagged and ≥ 99.99 % of all entries are recovered.
+          if (!(act.name === 'sigmoid' && dtype === 'bf16')) expect(within / (96 * 48)).toBeGreaterThanOrEqual(0.9999);
+          if (dtype === 'f32' && block.firstBias !== null) {
+            for (let j = 0; j < 96; j++) if (recovered.status[j] !== UnitStatus.unrecoverable) expect(Math.abs(recovered.firstBias![j] - block.firstBias[j])).toBeLessThanOrEqual(1e-4);
+          }
+          // V is recovered too (published, with expanded rows' signs undone).
+          for (let j = 0; j < 96; j++) {
+            if (recovered.status[j] === UnitStatus.unrecoverable) continue;
+            for (let c = 0; c < 24; c++) expect(Math.abs(recovered.first[j * 24 + c] - block.first[j * 24 + c])).toBeLessThanOrEqual(0.01 * Math.abs(block.first[j * 24 + c]) + 1e-30);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('flags, counts and zeroes units whose expansion point is deep in the sigmoid tail (only W·eᵘ is identifiable)', () => {
+    const block = trainedLikeBlock('plain', 8, 16, 32, 'tail');
+    const range = { min: new Float64Array(16).fill(-1), max: new Float64Array(16).fill(1) };
+    const deep = { ...block, firstBias: Float64Array.from({ length: 16 }, (_, j) => (j < 4 ? -30 : 0.2 * j - 1)) };
+    const released = releaseBlock(deep, activations.sigmoid, range, { order: 8, dtype: 'f32' }, null);
+    const recovered = consensusRecoverBlock(released, activations.sigmoid, 'f32');
+    for (let j = 0; j < 4; j++) {
+      expect(recovered.status[j]).toBe(UnitStatus.unrecoverable);
+      for (let i = 0; i < 32; i++) expect(recovered.second[i * 16 + j]).toBe(0);
+    }
+    for (let j = 4; j < 16; j++) expect(recovered.status[j]).toBe(UnitStatus.recovered);
+  });
+
+  it('the pairwise attack reproduces the paper: most entries, with failures where f_{a,b} is ill-conditioned', () => {
+    const block = trainedLikeBlock('plain', 16, 64, 32, 'pairwise');
+    const range = calibrationRange(block, syntheticCalibration(64, 16, 1, 'pw')(P.trialContext('pw', 0)));
+    const recovered = pairwiseRecoverBlock(releaseBlock(block, activations.silu, range, { order: 8, dtype: 'f32' }, null), activations.silu);
+    let within = 0;
+    for (let q = 0; q < block.second.length; q++) if (Math.abs(recovered.second[q] - block.second[q]) <= 0.01 * Math.abs(block.second[q])) within++;
+    expect(within / block.second.length).toBeGreaterThan(0.9);
+  });
+});
+
+describe('weightgames attack on files', () => {
+  it.each([
+    ['fc', 'gelu', 'f32', []],
+    ['gpt2', 'gelu_new', 'bf16', ['--signs']],
+    ['llama', 'silu', 'f32', ['--signs', '--expand', '50%']],
+  ] as const)('%s (%s, %s): the release is the only input; the recovered checkpoint matches the original (MLP outputs within 1e-3 from f32 releases)', (layout, act, dtype, extra) => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-attack-'));
+    const original = writeSyntheticCheckpoint(path.join(home, 'original'), { layout, layers: 2, inputDim: 24, hiddenDim: 64, seed: `file-${layout}`, activation: act, biasScale: 0.5, biasMean: -0.3 });
+    const release = path.join(home, 'released.safetensors');
+    expect(run('release', original, release, '--scheme', 'taylormlp', '--order', '8', '--dtype', dtype, ...extra).status).toBe(0);
+    // The attacker's directory holds the release and nothing else.
+    const attacker = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-attacker-'));
+    fs.copyFileSync(release, path.join(attacker, 'released.safetensors'));
+    fs.renameSync(path.join(home, 'original'), path.join(home, 'hidden'));
+    const r = spawnSync(process.execPath, [cli, 'attack', 'released.safetensors', 'recovered.safetensors', '--json'], { cwd: attacker, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.total.unrecoverable).toBe(0);
+    fs.renameSync(path.join(home, 'hidden'), path.join(home, 'original'));
+    const comparison = compareCheckpoints(original, path.join(attacker, 'recovered.safetensors'));
+    expect(comparison.total.ratio).toBeGreaterThanOrEqual(0.9999);
+    if (dtype === 'f32' && layout !== 'llama') expect(comparison.total.biasMaxAbsError!).toBeLessThanOrEqual(1e-4);
+    // Same names and shapes as the original; MLP outputs within δ = 1e-3.
+    const a = SafetensorsFile.open(original);
+    const b = SafetensorsFile.open(path.join(attacker, 'recovered.safetensors'));
+    expect(b.names.sort()).toEqual(a.names.sort());
+    for (const location of findMlpBlocks(a.names)) {
+      const x = tensor([32, 24], P.normalArray(32 * 24)(P.trialContext('x', 0)));
+      const activation = activations[act === 'gelu_new' ? 'gelu_tanh' : act];
+      const y = runMlp(loadMlpBlock((n) => a.tensor(n), location), activation, x).data;
+      const yr = runMlp(loadMlpBlock((n) => b.tensor(n), location), activation, x).data;
+      let num = 0;
+      let den = 0;
+      for (let q = 0; q < y.length; q++) {
+        num += (y[q] - yr[q]) ** 2;
+        den += y[q] ** 2;
+      }
+      // A bf16 release publishes V itself only to bf16 precision (2⁻⁸ relative), so the recovered
+      // model cannot be closer than that; δ = 1e-3 holds for f32 releases.
+      expect(Math.sqrt(num / den)).toBeLessThanOrEqual(dtype === 'f32' ? 1e-3 : 1e-2);
+    }
+    a.close();
+    b.close();
+  });
+
+  it('refuses a file that is not a TaylorMLP release, with one line and exit code 3', () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-attack-bad-'));
+    const original = writeSyntheticCheckpoint(home, { layout: 'fc', layers: 1, inputDim: 8, hiddenDim: 16, seed: 'bad', activation: 'gelu' });
+    const r = run('attack', original, path.join(home, 'out.safetensors'));
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/not a weightgames TaylorMLP release/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  itWithStories('stories260K: 100 % of W recovered (signs on, half the units expanded)', () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-stories-'));
+    const release = path.join(home, 'released.safetensors');
+    expect(run('release', path.join(STORIES, 'model.safetensors'), release, '--scheme', 'taylormlp', '--order', '8', '--signs', '--calibration', path.join(STORIES, 'activations.safetensors')).status).toBe(0);
+    expect(run('attack', release, path.join(home, 'recovered.safetensors')).status).toBe(0);
+    const c = compareCheckpoints(path.join(STORIES, 'model.safetensors'), path.join(home, 'recovered.safetensors'));
+    expect(c.total.recovered).toBe(c.total.parameters);
+  });
+});
