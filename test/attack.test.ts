@@ -81,7 +81,7 @@ describe('consensus attack, property-tested over the settings', () => {
           }
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
   });
 

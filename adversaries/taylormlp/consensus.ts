@@ -3,6 +3,7 @@ import { chargeFlops } from '../../src/cost/meter';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { RecoveredBlock, UnitStatus } from './recovered';
+import type { FloatArray } from '../../src/tensor/tensor';
 
 /**
  * The consensus attack on TaylorMLP — ours, built to reach 100 %.
@@ -97,9 +98,9 @@ interface Fit {
   readonly r: number;
 }
 
-/** The column's W and its predicted relative error (from σ_u), for hypothesis (s, u). */
+/** For hypothesis (s, u): W[i, j] = Σ_n Θ[n, i, k]·coefficient[n], Act(u), and the predicted relative error (from σ_u). */
 interface ColumnEstimate {
-  readonly w: Float64Array;
+  readonly coefficient: Float64Array;
   readonly act0: number;
   readonly predicted: number;
 }
@@ -125,45 +126,43 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     return p;
   };
 
-  // Pass 1: per column, the profile, its weights, and the best fit for each admissible sign.
+  // Pass 1a: the profiles of all columns at once, streaming Θ row by row (Θ is [N+1, out, K]:
+  // a column walk would stride by K and miss the cache on every entry).
+  const norms = new Float64Array((N + 1) * K); // Σ_i Θ[n, i, k]²
+  accumulateNorms(theta, norms, N, o, K);
+  const reference = new Int32Array(K); // m_k: the order with the largest row norm
+  for (let k = 0; k < K; k++) {
+    let best = -1;
+    for (let n = 1; n <= N; n++) if (norms[n * K + k] > best) [best, reference[k]] = [norms[n * K + k], n];
+  }
+  const dots = new Float64Array((N + 1) * K); // Σ_i Θ[n, i, k]·Θ[m_k, i, k]
+  const fourth = new Float64Array(K); // Σ_i Θ[m_k, i, k]⁴
+  accumulateDots(theta, reference, dots, fourth, N, o, K);
+
+  // Pass 1b: per column, the profile's weights and the best fit for each admissible sign.
+  const residuals = new Float64Array(table.u.length);
   const hypotheses: Fit[][] = new Array(K);
   const weights: Float64Array[] = new Array(K);
   const profiles: Float64Array[] = new Array(K);
   for (let k = 0; k < K; k++) {
     hypotheses[k] = [];
     if (N < 2) continue; // one order cannot separate W from Act′(u)
-    let m = 1;
-    let best = -1;
-    for (let n = 1; n <= N; n++) {
-      let norm = 0;
-      for (let i = 0; i < o; i++) norm += theta[(n * o + i) * K + k] ** 2;
-      if (norm > best) [best, m] = [norm, n];
-    }
+    const m = reference[k];
+    const best = norms[m * K + k];
     if (!(best > 0)) continue; // an all-zero column: W[:, j] = 0, or Θ underflowed
     const g = new Float64Array(N + 1);
-    for (let n = 1; n <= N; n++) {
-      let dot = 0;
-      for (let i = 0; i < o; i++) dot += theta[(n * o + i) * K + k] * theta[(m * o + i) * K + k];
-      g[n] = dot / best;
-    }
+    for (let n = 1; n <= N; n++) g[n] = dots[n * K + k] / best;
     let gmax = 0;
     for (let n = 1; n <= N; n++) gmax = Math.max(gmax, Math.abs(g[n]));
     // The profile averages the rows' rounding errors: its relative noise is ε/√(effective rows).
-    let sum2 = 0;
-    let sum4 = 0;
-    for (let i = 0; i < o; i++) {
-      const v = theta[(m * o + i) * K + k] ** 2;
-      sum2 += v;
-      sum4 += v * v;
-    }
-    const noise = eps / Math.sqrt(sum4 > 0 ? (sum2 * sum2) / sum4 : 1);
+    const noise = eps / Math.sqrt(fourth[k] > 0 ? (best * best) / fourth[k] : 1);
     const floor = gmax * noise * 4;
     const w = new Float64Array(N + 1);
     for (let n = 1; n <= N; n++) w[n] = 1 / ((g[n] * noise) ** 2 + floor * floor);
     profiles[k] = g;
     weights[k] = w;
     for (const s of options.signs === true ? [1, -1] : [1]) {
-      const residuals = new Float64Array(table.u.length);
+      residuals.fill(0);
       for (let q = 0; q < table.u.length; q++) residuals[q] = misfit(g, w, table.p, q * width, N, s)[0];
       const minima: number[] = [];
       for (let q = 0; q < residuals.length; q++) {
@@ -171,7 +170,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
       }
       minima.sort((a, b) => residuals[a] - residuals[b]);
       let bestFit: Fit = { s, u: NaN, r: Infinity };
-      for (const q of minima.slice(0, 4)) {
+      for (const q of minima.slice(0, 2)) {
         const refined = refine(table.u[q], s, g, w);
         if (refined.r < bestFit.r) bestFit = refined;
       }
@@ -209,9 +208,10 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
       }
       if (!(jj > 0)) break;
       let step = jr / jj;
+      if (Math.abs(step) < 1e-12 * Math.max(1, Math.abs(u))) break; // converged: u to ~1e-12
       if (Math.abs(step) > 0.5) step = 0.5 * Math.sign(step);
       let accepted = false;
-      for (let halving = 0; halving < 30; halving++) {
+      for (let halving = 0; halving < 20; halving++) {
         const candidate = misfit(g, w, at(u + step), 0, N, s)[0];
         if (candidate < current) {
           u += step;
@@ -248,17 +248,18 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     const curvature = lambda * lambda * (qq - (pq * pq) / pp);
     const sigmaU = curvature > 0 ? 1 / Math.sqrt(curvature) : Infinity;
     const predicted = Math.abs(pq / pp) * sigmaU;
-    const column = new Float64Array(o);
-    for (let i = 0; i < o; i++) {
-      let acc = 0;
-      for (let n = 1; n <= N; n++) acc += theta[(n * o + i) * K + k] * (fit.s < 0 && n % 2 === 1 ? -1 : 1) * p[n];
-      column[i] = acc / plainPP;
-    }
-    return { w: column, act0: p[0], predicted: Number.isFinite(fit.u) ? predicted : Infinity };
+    const coefficient = new Float64Array(N + 1);
+    for (let n = 1; n <= N; n++) coefficient[n] = ((fit.s < 0 && n % 2 === 1 ? -1 : 1) * p[n]) / plainPP;
+    return { coefficient, act0: p[0], predicted: Number.isFinite(fit.u) ? predicted : Infinity };
   }
 
   // Pass 2: order 0 settles ambiguous signs. Θ[0, i, k] − W[i, j]·Act(u) must be the same c_i/K in
   // every column under the right hypotheses; the wrong one leaves c_i/K ± W-sized offsets.
+  const columnValue = (k: number, e: ColumnEstimate, i: number): number => {
+    let acc = 0;
+    for (let n = 1; n <= N; n++) acc += theta[(n * o + i) * K + k] * e.coefficient[n];
+    return acc;
+  };
   const choice = new Int8Array(K); // index into hypotheses[k]
   const estimates: Array<ColumnEstimate[]> = hypotheses.map((hs, k) => hs.map((fit) => estimate(k, fit)));
   const ambiguous = hypotheses.map((hs) => hs.length === 2);
@@ -269,7 +270,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
         const values: number[] = [];
         for (let k = 0; k < K; k++) {
           const e = estimates[k][choice[k]];
-          if (e !== undefined) values.push(theta[i * K + k] - e.w[i] * e.act0);
+          if (e !== undefined) values.push(theta[i * K + k] - columnValue(k, e, i) * e.act0);
         }
         values.sort((a, b) => a - b);
         offsets[i] = values.length === 0 ? 0 : values[Math.floor(values.length / 2)];
@@ -279,7 +280,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
         if (!ambiguous[k]) continue;
         const distance = (e: ColumnEstimate): number => {
           let acc = 0;
-          for (let i = 0; i < o; i++) acc += (theta[i * K + k] - e.w[i] * e.act0 - offsets[i]) ** 2;
+          for (let i = 0; i < o; i++) acc += (theta[i * K + k] - columnValue(k, e, i) * e.act0 - offsets[i]) ** 2;
           return acc;
         };
         const pick = distance(estimates[k][1]) < distance(estimates[k][0]) ? 1 : 0;
@@ -290,7 +291,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
   }
 
   // Pass 3: the recovered block.
-  const first = Float64Array.from(released.first);
+  const first = new Float64Array(released.first);
   const second = new Float64Array(o * h);
   const firstBias = released.kind === 'plain' ? new Float64Array(h) : null;
   const secondBias = released.kind === 'plain' ? new Float64Array(o) : null;
@@ -316,13 +317,20 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
       status[j] = UnitStatus.unrecoverable;
       continue;
     }
-    for (let i = 0; i < o; i++) second[i * h + j] = e.w[i];
     if (firstBias !== null) firstBias[j] = fit.u - fit.s * released.z0[k];
     if (fit.s < 0) for (let c = 0; c < d; c++) first[j * d + c] = -first[j * d + c];
     act0[k] = e.act0;
     recoveredUnit[k] = 1;
     status[j] = UnitStatus.recovered;
   }
+  // W[i, j_k] = Σ_n Θ[n, i, k]·coefficient_k[n], streamed row by row.
+  const coefficients = new Float64Array((N + 1) * K);
+  for (let k = 0; k < K; k++) {
+    if (!recoveredUnit[k]) continue;
+    const e = estimates[k][choice[k]];
+    for (let n = 1; n <= N; n++) coefficients[n * K + k] = e.coefficient[n];
+  }
+  combineOrders(theta, coefficients, recoveredUnit, released.expanded, second, N, o, K, h);
   chargeFlops(K * (2 * N * o + (options.signs ? 2 : 1) * (3 * N * table.u.length + 4 * 40 * 6 * N) + 2 * N * o));
   // c_i = Σ_k (Θ[0, i, k] − W[i, j_k]·Act(u_k)): the c_i/K shares, over recovered units.
   if (secondBias !== null) {
@@ -351,11 +359,58 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     outputDim: o,
     first,
     firstBias,
-    up: released.up === null ? null : Float64Array.from(released.up),
+    up: released.up === null ? null : new Float64Array(released.up),
     second,
     secondBias,
     status,
     predictedError,
     expansionPoint,
   };
+}
+
+// The streaming passes over Θ, as small functions so that V8 keeps each loop monomorphic.
+
+/** norms[n·K + k] = Σ_i Θ[n, i, k]², row by row. */
+function accumulateNorms(theta: FloatArray, norms: Float64Array, N: number, o: number, K: number): void {
+  for (let n = 1; n <= N; n++) {
+    const base = n * K;
+    for (let i = 0; i < o; i++) {
+      const row = (n * o + i) * K;
+      for (let k = 0; k < K; k++) {
+        const v = theta[row + k];
+        norms[base + k] += v * v;
+      }
+    }
+  }
+}
+
+/** dots[n·K + k] = Σ_i Θ[n, i, k]·Θ[m_k, i, k] and fourth[k] = Σ_i Θ[m_k, i, k]⁴, row by row. */
+function accumulateDots(theta: FloatArray, reference: Int32Array, dots: Float64Array, fourth: Float64Array, N: number, o: number, K: number): void {
+  const gathered = new Float64Array(K);
+  for (let i = 0; i < o; i++) {
+    for (let k = 0; k < K; k++) {
+      const v = theta[(reference[k] * o + i) * K + k];
+      gathered[k] = v;
+      fourth[k] += v * v * v * v;
+    }
+    for (let n = 1; n <= N; n++) {
+      const row = (n * o + i) * K;
+      const base = n * K;
+      for (let k = 0; k < K; k++) dots[base + k] += theta[row + k] * gathered[k];
+    }
+  }
+}
+
+/** W[i, j_k] = Σ_n Θ[n, i, k]·coefficients[n·K + k] for recovered columns, row by row. */
+function combineOrders(theta: FloatArray, coefficients: Float64Array, recovered: Uint8Array, expanded: Int32Array, second: Float64Array, N: number, o: number, K: number, h: number): void {
+  const accumulator = new Float64Array(K);
+  for (let i = 0; i < o; i++) {
+    accumulator.fill(0);
+    for (let n = 1; n <= N; n++) {
+      const row = (n * o + i) * K;
+      const base = n * K;
+      for (let k = 0; k < K; k++) accumulator[k] += theta[row + k] * coefficients[base + k];
+    }
+    for (let k = 0; k < K; k++) if (recovered[k]) second[i * h + expanded[k]] = accumulator[k];
+  }
 }

@@ -86,7 +86,7 @@ export function pairwiseRecoverBlock(released: ReleasedBlock, act: Activation, o
   const N = released.order;
   const { inputDim: d, hiddenDim: h, outputDim: o } = released;
   const K = released.expanded.length;
-  const first = Float64Array.from(released.first);
+  const first = new Float64Array(released.first);
   const second = new Float64Array(o * h);
   const firstBias = released.kind === 'plain' ? new Float64Array(h) : null;
   const secondBias = released.kind === 'plain' ? new Float64Array(o) : null;
@@ -146,5 +146,5 @@ export function pairwiseRecoverBlock(released: ReleasedBlock, act: Activation, o
     if (firstBias !== null && released.plainBias !== null) firstBias[j] = released.plainBias[q];
     for (let i = 0; i < o; i++) second[i * h + j] = released.plainSecond[i * released.plain.length + q];
   }
-  return { kind: released.kind, inputDim: d, hiddenDim: h, outputDim: o, first, firstBias, up: released.up === null ? null : Float64Array.from(released.up), second, secondBias, status, predictedError, expansionPoint };
+  return { kind: released.kind, inputDim: d, hiddenDim: h, outputDim: o, first, firstBias, up: released.up === null ? null : new Float64Array(released.up), second, secondBias, status, predictedError, expansionPoint };
 }
