@@ -67,3 +67,18 @@ describe('weightgames evaluate', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('weightgames evaluate --scheme taylormlp', () => {
+  it('shows WRec advantage 1 for consensus with its interval, and a break-even for recover-then-run', () => {
+    const out = run('evaluate', '--scheme', 'taylormlp', '--trials', '12', '--json');
+    expect(out.status).toBe(0);
+    const card = JSON.parse(out.stdout);
+    const row = (game: string, adversary: string) => card.rows.find((r: { game: string; adversary: string }) => r.game === game && r.adversary === adversary);
+    expect(row('wrec', 'consensus').estimate).toMatchObject({ advantage: 1, successes: 12, method: 'clopper-pearson' });
+    expect(row('wrec', 'consensus').estimate.interval.lower).toBeGreaterThan(0.7);
+    expect(row('effiinf', 'B[consensus]').estimate.advantage).toBe(0); // one query: recovery costs more than Run′
+    expect(row('effiinf×1000', 'B[consensus]').estimate.advantage).toBe(1);
+    expect(row('effiinf×1000', 'B[consensus]').medianBreakEven).toBeGreaterThan(1);
+    expect(row('wind', 'published-first-layer').estimate.advantage).toBe(1);
+  });
+});

@@ -4,3 +4,4 @@ export * from './consensus';
 export * from './pairwise';
 export * from './attack';
 export * from './compare';
+export * from './inference';

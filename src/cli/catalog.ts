@@ -6,8 +6,11 @@ import type { AnyScheme } from '../scheme';
 import type { WRecAdversary, WindAdversary } from '../adversary';
 import { effiInfFromWRec, windFromWRec } from '../reductions';
 import { correctnessGame, effiInfGame, effiInfQInputGame, windGame, wrecGame } from '../../games';
-import { ToyTask, openRelease, additiveMask, additiveShares, neuronPermutation } from '../../schemes';
+import { ToyTask, openRelease, additiveMask, additiveShares, neuronPermutation, taylorMlp } from '../../schemes';
 import { copyAdversary, randomGuessWRec, randomGuessWind, unmaskAdversary, sumSharesAdversary, permutationMatching } from '../../adversaries';
+import { consensusAdversary, pairwiseAdversary, publishedLayerDistinguisher, truncatedOrders } from '../../adversaries/taylormlp';
+import type { EffiInfAdversary, StatefulEffiInfAdversary } from '../adversary';
+import type { RegressionTask } from '../models/train';
 
 /**
  * The catalogue: every built-in scheme with the adversaries that apply to it, by name. The CLI's
@@ -16,12 +19,29 @@ import { copyAdversary, randomGuessWRec, randomGuessWind, unmaskAdversary, sumSh
 
 interface SchemeEntry {
   readonly describe: string;
-  readonly build: (task: ToyTask) => AnyScheme;
+  /** D when none is given, and its decoder. */
+  readonly defaultData: unknown;
+  readonly data: t.Decoder<unknown, any>;
+  readonly build: (data: any) => AnyScheme;
   /** WRec adversaries; each also yields B_A for EffiInf and W-IND through the reductions. */
-  readonly wrec: Record<string, (task: ToyTask) => WRecAdversary<any, any, any>>;
+  readonly wrec: Record<string, (data: any) => WRecAdversary<any, any, any>>;
   /** Direct W-IND adversaries. */
   readonly wind: Record<string, () => WindAdversary<any, any, any>>;
+  /** q of the q-input EffiInf game when the caller gives none (recovery that costs thousands of Run′s needs a large q to break even). */
+  readonly inputs?: number;
+  /** Direct EffiInf adversaries (no recovery), usable for q inputs too. */
+  readonly effiinf?: Record<string, () => EffiInfAdversary<any, any, any, any, any> & StatefulEffiInfAdversary<any, any, any, any, any>>;
 }
+
+const ToyTaskDecoder = t.type({ inputDim: t.number, hiddenDim: t.number, outputDim: t.number });
+const defaultToy: ToyTask = { inputDim: 8, hiddenDim: 16, outputDim: 4 };
+const RegressionTaskDecoder = t.intersection([
+  t.type({ dataSeed: t.string, samples: t.number, inputDim: t.number, hiddenDim: t.number, outputDim: t.number, activation: t.keyof({ silu: null, gelu: null, gelu_tanh: null, sigmoid: null }), steps: t.number }),
+  t.partial({ learningRate: t.number, inputScale: t.number }),
+]);
+/** The TaylorMLP games' task: small trained GELU MLPs with biases (fresh weights every trial). */
+export const defaultTaylorTask: RegressionTask = { dataSeed: 'evaluate', samples: 128, inputDim: 8, hiddenDim: 32, outputDim: 4, activation: 'gelu', steps: 100 };
+const toy = { defaultData: defaultToy, data: ToyTaskDecoder };
 
 const common = {
   copy: () => copyAdversary(),
@@ -29,48 +49,58 @@ const common = {
 };
 
 export const schemeCatalog: Readonly<Record<string, SchemeEntry>> = {
-  'open-release': { describe: 'W′ = W (no protection)', build: () => openRelease(), wrec: common, wind: { 'random-bit': randomGuessWind } },
+  'open-release': { ...toy, describe: 'W′ = W (no protection)', build: () => openRelease(), wrec: common, wind: { 'random-bit': randomGuessWind } },
   'additive-mask': {
+    ...toy,
     describe: 'W′ = W + K, pk = ⊥ (secure, incorrect)',
     build: (task) => additiveMask(task, { publishKey: false }),
     wrec: { ...common, unmask: () => unmaskAdversary },
     wind: { 'random-bit': randomGuessWind },
   },
   'additive-mask-public': {
+    ...toy,
     describe: 'W′ = W + K, pk = K (correct, insecure)',
     build: (task) => additiveMask(task, { publishKey: true }),
     wrec: { ...common, unmask: () => unmaskAdversary },
     wind: { 'random-bit': randomGuessWind },
   },
   'additive-shares': {
+    ...toy,
     describe: 'first layer as 3 additive shares (correct, 3× slower Run′)',
     build: () => additiveShares({ shares: 3 }),
     wrec: { 'random-guess': common['random-guess'], 'sum-shares': () => sumSharesAdversary },
     wind: { 'random-bit': randomGuessWind },
   },
   'neuron-permutation': {
+    ...toy,
     describe: 'hidden units secretly permuted; elementwise Same',
     build: (task) => neuronPermutation(task),
     wrec: common,
     wind: { 'random-bit': randomGuessWind, 'permutation-matching': () => permutationMatching },
   },
   'neuron-permutation-invariant': {
+    ...toy,
     describe: 'hidden units secretly permuted; permutation-invariant Same',
     build: (task) => neuronPermutation(task, { same: 'permutation-invariant' }),
     wrec: common,
     wind: { 'random-bit': randomGuessWind, 'permutation-matching': () => permutationMatching },
+  },
+  taylormlp: {
+    describe: 'TaylorMLP (Algorithm 1) on trained 8 → 32 → 4 GELU MLPs, N = 12, f32, full expansion, signs; inputs near z0, Same within 1 %',
+    defaultData: defaultTaylorTask,
+    data: RegressionTaskDecoder,
+    build: (task: RegressionTask) => taylorMlp(task, { taylor: { order: 12, dtype: 'f32', signs: true }, inputSpread: 0.1, outputThreshold: 1e-2 }),
+    wrec: { consensus: () => consensusAdversary('f32', true), pairwise: () => pairwiseAdversary },
+    wind: { 'random-bit': randomGuessWind, 'published-first-layer': () => publishedLayerDistinguisher },
+    effiinf: { 'truncate-to-4': () => truncatedOrders(4) },
+    inputs: 1000,
   },
 };
 
 export const GameKindCodec = t.keyof({ correctness: null, wrec: null, effiinf: null, 'effiinf-q': null, wind: null });
 export type GameKind = t.TypeOf<typeof GameKindCodec>;
 
-export const ToyTaskCodec = t.type({ inputDim: t.number, hiddenDim: t.number, outputDim: t.number });
-
-export const CatalogGameArgsCodec = t.intersection([
-  t.type({ game: GameKindCodec, scheme: t.string, task: ToyTaskCodec }),
-  t.partial({ adversary: t.string, inputs: t.number }),
-]);
+export const CatalogGameArgsCodec = t.intersection([t.type({ game: GameKindCodec, scheme: t.string }), t.partial({ data: t.unknown, adversary: t.string, inputs: t.number })]);
 export type CatalogGameArgs = t.TypeOf<typeof CatalogGameArgsCodec>;
 
 export class CatalogError extends Error {
@@ -86,12 +116,16 @@ export function catalogGame(raw: unknown): Game {
   const args = decoded.right;
   const entry = schemeCatalog[args.scheme];
   if (entry === undefined) throw new CatalogError(`unknown scheme "${args.scheme}"; known: ${Object.keys(schemeCatalog).join(', ')}`);
-  const scheme = entry.build(args.task);
+  const decodedData = entry.data.decode(args.data ?? entry.defaultData);
+  if (isLeft(decodedData)) throw new CatalogError(`invalid data for ${args.scheme}: ${PathReporter.report(decodedData).join('; ')}`);
+  const data = decodedData.right;
+  const scheme = entry.build(data);
   const wrecAdversary = (name: string): WRecAdversary<any, any, any> => {
     const make = entry.wrec[name];
     if (make === undefined) throw new CatalogError(`no WRec adversary "${name}" for ${args.scheme}; known: ${Object.keys(entry.wrec).join(', ')}`);
-    return make(args.task);
+    return make(data);
   };
+  const direct = (): (EffiInfAdversary<any, any, any, any, any> & StatefulEffiInfAdversary<any, any, any, any, any>) | undefined => entry.effiinf?.[args.adversary ?? '']?.();
   const reduced = (): string => {
     const match = reductionPrefix.exec(args.adversary ?? '');
     if (match === null) throw new CatalogError(`${args.game} takes a reduction B[<wrec adversary>], got "${args.adversary}"`);
@@ -100,33 +134,36 @@ export function catalogGame(raw: unknown): Game {
   const ref = { module: __filename, exportName: 'catalogGame', args };
   switch (args.game) {
     case 'correctness':
-      return { ...correctnessGame(scheme, args.task), ref };
+      return { ...correctnessGame(scheme, data), ref };
     case 'wrec':
-      return { ...wrecGame(scheme, args.task, wrecAdversary(args.adversary ?? '')), ref };
+      return { ...wrecGame(scheme, data, wrecAdversary(args.adversary ?? '')), ref };
     case 'effiinf':
-      return { ...effiInfGame(scheme, args.task, effiInfFromWRec(scheme, wrecAdversary(reduced()))), ref };
+      return { ...effiInfGame(scheme, data, direct() ?? effiInfFromWRec(scheme, wrecAdversary(reduced()))), ref };
     case 'effiinf-q':
-      return { ...effiInfQInputGame(scheme, args.task, effiInfFromWRec(scheme, wrecAdversary(reduced())), { inputs: args.inputs ?? 8 }), ref };
+      return { ...effiInfQInputGame(scheme, data, direct() ?? effiInfFromWRec(scheme, wrecAdversary(reduced())), { inputs: args.inputs ?? 8 }), ref };
     case 'wind': {
       const name = args.adversary ?? '';
-      const direct = entry.wind[name];
-      const adversary = direct !== undefined ? direct() : windFromWRec(scheme, wrecAdversary(reduced()));
-      return { ...windGame(scheme, args.task, adversary), ref };
+      const directWind = entry.wind[name];
+      const adversary = directWind !== undefined ? directWind() : windFromWRec(scheme, wrecAdversary(reduced()));
+      return { ...windGame(scheme, data, adversary), ref };
     }
   }
 }
 
 /** Every (game, adversary) pair the catalogue has for a scheme, in a fixed order. */
-export function scorecardEntries(schemeName: string, task: ToyTask, inputs = 8): CatalogGameArgs[] {
+export function scorecardEntries(schemeName: string, data?: unknown, q?: number): CatalogGameArgs[] {
   const entry = schemeCatalog[schemeName];
   if (entry === undefined) throw new CatalogError(`unknown scheme "${schemeName}"; known: ${Object.keys(schemeCatalog).join(', ')}`);
+  const inputs = q ?? entry.inputs ?? 8;
+  const d = data ?? entry.defaultData;
   const wrecNames = Object.keys(entry.wrec);
+  const direct = Object.keys(entry.effiinf ?? {});
   return [
-    { game: 'correctness', scheme: schemeName, task },
-    ...wrecNames.map((adversary) => ({ game: 'wrec' as const, scheme: schemeName, task, adversary })),
-    ...wrecNames.map((a) => ({ game: 'effiinf' as const, scheme: schemeName, task, adversary: `B[${a}]` })),
-    ...wrecNames.map((a) => ({ game: 'effiinf-q' as const, scheme: schemeName, task, adversary: `B[${a}]`, inputs })),
-    ...Object.keys(entry.wind).map((adversary) => ({ game: 'wind' as const, scheme: schemeName, task, adversary })),
-    ...wrecNames.map((a) => ({ game: 'wind' as const, scheme: schemeName, task, adversary: `B[${a}]` })),
+    { game: 'correctness', scheme: schemeName, data: d },
+    ...wrecNames.map((adversary) => ({ game: 'wrec' as const, scheme: schemeName, data: d, adversary })),
+    ...[...wrecNames.map((a) => `B[${a}]`), ...direct].map((adversary) => ({ game: 'effiinf' as const, scheme: schemeName, data: d, adversary })),
+    ...[...wrecNames.map((a) => `B[${a}]`), ...direct].map((adversary) => ({ game: 'effiinf-q' as const, scheme: schemeName, data: d, adversary, inputs })),
+    ...Object.keys(entry.wind).map((adversary) => ({ game: 'wind' as const, scheme: schemeName, data: d, adversary })),
+    ...wrecNames.map((a) => ({ game: 'wind' as const, scheme: schemeName, data: d, adversary: `B[${a}]` })),
   ];
 }

@@ -1,7 +1,6 @@
 import type { AdvantageEstimate } from '../estimate/estimate';
 import { estimateAdvantage } from '../estimate/estimate';
 import type { IntervalMethod } from '../estimate/intervals';
-import type { ToyTask } from '../../schemes/toy/mlp';
 import { CatalogGameArgs, catalogGame, scorecardEntries } from './catalog';
 
 export interface EvaluateOptions {
@@ -11,8 +10,9 @@ export interface EvaluateOptions {
   readonly workers: number;
   readonly confidence: number;
   readonly method: IntervalMethod;
-  readonly task: ToyTask;
-  readonly inputs: number;
+  /** D, the scheme's training data (its catalogue default when absent). */
+  readonly data?: unknown;
+  readonly inputs?: number;
 }
 
 export interface ScorecardRow {
@@ -39,7 +39,7 @@ const median = (values: number[]): number | null => {
 
 /** Play every catalogue game for a scheme; `onRow` is told as each row finishes. */
 export async function evaluateScheme(options: EvaluateOptions, version: string, onRow?: (row: ScorecardRow, index: number, total: number) => void): Promise<Scorecard> {
-  const entries = scorecardEntries(options.scheme, options.task, options.inputs);
+  const entries = scorecardEntries(options.scheme, options.data, options.inputs);
   const rows: ScorecardRow[] = [];
   for (const [index, args] of entries.entries()) {
     const row = await evaluateEntry(args, options);
@@ -61,7 +61,7 @@ async function evaluateEntry(args: CatalogGameArgs, options: EvaluateOptions): P
     keepTrials: isQ,
   });
   const { results, ...rest } = estimate;
-  const gameLabel = isQ ? `effiinf×${args.inputs ?? options.inputs}` : args.game;
+  const gameLabel = isQ ? `effiinf×${args.inputs}` : args.game;
   if (!isQ) return { game: gameLabel, adversary: args.adversary ?? null, estimate: rest };
   const breakEvens = (results ?? []).map((r) => r.details.breakEven).filter((b): b is number => typeof b === 'number');
   return { game: gameLabel, adversary: args.adversary ?? null, estimate: rest, medianBreakEven: breakEvens.length * 2 > (results ?? []).length ? median(breakEvens) : null };

@@ -33,7 +33,7 @@ const EvaluateCli = t.type({
   workers: t.number,
   confidence: t.number,
   method: t.keyof({ 'clopper-pearson': null, wilson: null }),
-  inputs: t.number,
+  inputs: t.union([t.number, t.undefined]),
   json: t.boolean,
 });
 
@@ -58,7 +58,7 @@ function program(): Command {
     .option('--workers <k>', 'worker threads', intString('workers', 1), 1)
     .option('--confidence <c>', 'interval confidence', '0.95')
     .option('--method <m>', 'clopper-pearson | wilson', 'clopper-pearson')
-    .option('--inputs <q>', 'q for the q-input EffiInf game', intString('inputs', 1), 8)
+    .option('--inputs <q>', 'q for the q-input EffiInf game (default: the scheme\'s, 8 for toys, 1000 for taylormlp)', intString('inputs', 1))
     .option('--out <file>', 'also write the JSON scorecard to this file (atomically)')
     .option('--json', 'print JSON instead of the table', false)
     .action(async (raw: Record<string, unknown>) => {
@@ -68,7 +68,7 @@ function program(): Command {
       if (isLeft(decoded)) throw new CliUsageError(`--method must be clopper-pearson or wilson, got "${String(raw.method)}"`);
       const o = decoded.right;
       if (schemeCatalog[o.scheme] === undefined) throw new CliUsageError(`unknown scheme "${o.scheme}"; known: ${Object.keys(schemeCatalog).join(', ')}`);
-      const options = { scheme: o.scheme, trials: o.trials, seed: o.seed, workers: o.workers, confidence: o.confidence, method: o.method, task: { inputDim: 8, hiddenDim: 16, outputDim: 4 }, inputs: o.inputs };
+      const options = { scheme: o.scheme, trials: o.trials, seed: o.seed, workers: o.workers, confidence: o.confidence, method: o.method, data: schemeCatalog[o.scheme].defaultData, inputs: o.inputs };
       const card = await evaluateScheme(options, version, (row, i, total) => {
         if (!o.json) process.stderr.write(`[${i + 1}/${total}] ${row.game} ${row.adversary ?? ''}\n`);
       });
