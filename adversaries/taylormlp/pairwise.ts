@@ -8,7 +8,8 @@ import { RecoveredBlock, UnitStatus } from './recovered';
  *   a!·Θ[a, i, k] / (b!·Θ[b, i, k]) = f_{a,b}(u) = Act⁽ᵃ⁾(u)/Act⁽ᵇ⁾(u)        (eq. 20)
  * is inverted numerically, then W[i, j] = a!·Θ[a, i, k]/Act⁽ᵃ⁾(u) (eq. 16) and b_j = u − z0_j.
  *
- * Inversion: f_{a,b} is tabulated on [−bound, bound] (step 0.005) and split into monotone pieces;
+ * Inversion: f_{a,b} is tabulated on [−12, 12] by default (step 0.005; beyond it the ratios of
+ * far-tail derivatives are numerically meaningless) and split into monotone pieces;
  * each piece is searched by bisection, and among the roots the one nearest 0 is taken (expansion
  * points of trained models cluster around 0), then polished by two Newton steps with
  * f′ = (Act⁽ᵃ⁺¹⁾Act⁽ᵇ⁾ − Act⁽ᵃ⁾Act⁽ᵇ⁺¹⁾)/Act⁽ᵇ⁾². Each entry gets its own u, so the attack
@@ -96,7 +97,7 @@ export function pairwiseRecoverBlock(released: ReleasedBlock, act: Activation, o
   if (!(b <= N && a < b && a >= 0)) {
     for (const j of released.expanded) status[j] = UnitStatus.unrecoverable;
   } else {
-    const table = ratioTable(act, a, b, options.bound ?? 40);
+    const table = ratioTable(act, a, b, options.bound ?? 12);
     const fa = [1, 1, 2, 6, 24, 120, 720, 5040, 40320, 362880, 3628800, 39916800, 479001600];
     const factorial = (n: number): number => (n < fa.length ? fa[n] : n * factorial(n - 1));
     const derivative = new Float64Array(b + 2);

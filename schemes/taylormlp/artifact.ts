@@ -1,7 +1,7 @@
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
 import { PathReporter } from 'io-ts/PathReporter';
-import { SafetensorsError, StoredTensor, TensorToWrite, encodeFloats, toFloat64 } from '../../src/io/safetensors';
+import { SafetensorsError, StoredTensor, TensorToWrite, encodeFloats, toFloat32, toFloat64 } from '../../src/io/safetensors';
 import type { MlpBlockLocation } from '../../src/models/layouts';
 import type { OrderMask, ReleasedBlock } from './release';
 import type { FloatArray } from '../../src/tensor/tensor';
@@ -158,11 +158,12 @@ export function readReleasedBlock(get: (name: string) => StoredTensor, meta: Blo
   const P = `${meta.prefix}.taylor`;
   const { inputDim: d, hiddenDim: h, outputDim: o } = meta;
   const N = info.order;
-  const expect = (stored: StoredTensor, shape: number[]): Float64Array => {
+  const expect = (stored: StoredTensor, shape: number[]): FloatArray => {
     if (stored.shape.length !== shape.length || stored.shape.some((s, i) => s !== shape[i])) {
       throw new ReleasedFileError(`${stored.name}: shape [${stored.shape.join(', ')}], expected [${shape.join(', ')}]`);
     }
-    return toFloat64(stored);
+    // Values exactly as stored: float32 (a view for F32; bf16/f16 widened exactly), float64 for F64.
+    return stored.dtype === 'F64' ? toFloat64(stored) : toFloat32(stored);
   };
   const optional = (name: string): StoredTensor | null => {
     try {
@@ -177,7 +178,7 @@ export function readReleasedBlock(get: (name: string) => StoredTensor, meta: Blo
   const K = expanded.length;
   if (K + plain.length !== h) throw new ReleasedFileError(`${P}: ${K} expanded + ${plain.length} plain units ≠ ${h} hidden units`);
   for (const j of [...expanded, ...plain]) if (!(j >= 0 && j < h)) throw new ReleasedFileError(`${P}: unit index ${j} out of range [0, ${h})`);
-  const firstRaw = meta.layout === 'gpt2' ? transpose(expect(get(meta.first), [d, h]), d, h) : expect(get(meta.first), [h, d]);
+  const firstRaw: FloatArray = meta.layout === 'gpt2' ? transpose(expect(get(meta.first), [d, h]), d, h) : expect(get(meta.first), [h, d]);
   const plainBias = optional(`${P}.plain_bias`);
   const outputBias = optional(`${P}.output_bias`);
   return {

@@ -9,6 +9,8 @@ import { version } from './version';
 import { runRelease, InputFileError } from './release';
 import { attackReleasedFile, compareCheckpoints } from '../../adversaries/taylormlp';
 import { progressBar } from './progress';
+import { runCaseStudy } from './caseStudy';
+import * as path from 'node:path';
 import * as fs from 'node:fs';
 
 /** Exit codes: distinct per failure class so scripts can tell them apart. */
@@ -96,6 +98,17 @@ function program(): Command {
     .action((input: string, output: string, raw: Record<string, unknown>) => {
       const { summary, text } = runRelease(input, output, raw, version);
       process.stdout.write(raw.json === true ? JSON.stringify({ tool: 'weightgames', version, command: 'release', ...summary }, null, 2) + '\n' : text + '\n');
+    });
+  cmd
+    .command('case-study')
+    .description("the paper's case study: release → attack → compare → games; Table 1 and Figures 2–4")
+    .option('--out <dir>', 'output directory', 'case-study')
+    .option('--seed <s>', 'seed', '0')
+    .option('--stories <dir>', 'stories260K directory', path.resolve(__dirname, '../../../../shared/models/stories260K'))
+    .action((raw: Record<string, unknown>) => {
+      const result = runCaseStudy({ out: String(raw.out), seed: String(raw.seed), stories: String(raw.stories), version, log: (line) => process.stderr.write(`${line}\n`) });
+      process.stdout.write(fs.readFileSync(result.files.find((f) => f.endsWith('.md'))!, 'utf8'));
+      process.stdout.write(`\nwrote ${result.files.join(', ')}\n`);
     });
   cmd
     .command('attack')

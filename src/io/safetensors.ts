@@ -214,6 +214,13 @@ export function toFloat32(stored: StoredTensor): Float32Array {
     if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
     return new Float32Array(bytes.slice().buffer, 0, n);
   }
+  if (dtype === 'BF16' && littleEndian) {
+    // bf16 is the top half of a float32: widen by shifting the bits, no per-element decode.
+    const source = bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, n) : new Uint16Array(bytes.slice().buffer, 0, n);
+    const bits = new Uint32Array(n);
+    for (let i = 0; i < n; i++) bits[i] = source[i] << 16;
+    return new Float32Array(bits.buffer);
+  }
   const out = new Float32Array(n);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   for (let i = 0; i < n; i++) out[i] = readValue(view, dtype, i);
