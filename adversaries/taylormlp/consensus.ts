@@ -39,6 +39,9 @@ export interface ConsensusOptions {
 
 export const STORAGE_EPSILON: Record<StorageDType, number> = { f64: 2 ** -53, f32: 2 ** -24, bf16: 2 ** -8, f16: 2 ** -11 };
 
+/** The smallest normal number of each storage format: below it values are subnormal (or zero) and lose relative precision. */
+export const STORAGE_NORMAL_MIN: Record<StorageDType, number> = { f64: 2 ** -1022, f32: 2 ** -126, bf16: 2 ** -126, f16: 2 ** -14 };
+
 interface Grid {
   readonly u: Float64Array;
   /** p[g·N1 + n] = Act⁽ⁿ⁾(u_g)/n!, n = 0..N+1 */
@@ -158,7 +161,20 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     const noise = eps / Math.sqrt(fourth[k] > 0 ? (best * best) / fourth[k] : 1);
     const floor = gmax * noise * 4;
     const w = new Float64Array(N + 1);
-    for (let n = 1; n <= N; n++) w[n] = 1 / ((g[n] * noise) ** 2 + floor * floor);
+    // An order whose entries are (near-)subnormal in the storage format carries no relative
+    // precision (e.g. Θ underflowing in f16 in an activation's tail): it gets no weight.
+    let usable = 0;
+    const largest = Math.sqrt(best / o);
+    for (let n = 1; n <= N; n++) {
+      const rms = Math.sqrt(norms[n * K + k] / o);
+      // An exact zero next to large orders is information (an even derivative vanishing at u = 0),
+      // not underflow; a value in the subnormal range is not.
+      const exactZero = rms === 0 && largest > STORAGE_NORMAL_MIN[dtype] * 2 ** 20;
+      if (!exactZero && rms < STORAGE_NORMAL_MIN[dtype] * 4) continue;
+      w[n] = 1 / ((g[n] * noise) ** 2 + floor * floor);
+      usable++;
+    }
+    if (usable < 2) continue; // u cannot be separated from the scale
     profiles[k] = g;
     weights[k] = w;
     for (const s of options.signs === true ? [1, -1] : [1]) {
@@ -241,7 +257,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
       pp += w[n] * p[n] * p[n];
       pq += w[n] * p[n] * qn;
       qq += w[n] * qn * qn;
-      plainPP += p[n] * p[n];
+      if (w[n] > 0) plainPP += p[n] * p[n];
     }
     // σ_u from the curvature of the fit (the part of ∂p/∂u not absorbed by rescaling), and
     // d log W/du = −pq/pp: the relative error that the uncertainty in u puts on W.
@@ -249,8 +265,8 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     const sigmaU = curvature > 0 ? 1 / Math.sqrt(curvature) : Infinity;
     const predicted = Math.abs(pq / pp) * sigmaU;
     const coefficient = new Float64Array(N + 1);
-    for (let n = 1; n <= N; n++) coefficient[n] = ((fit.s < 0 && n % 2 === 1 ? -1 : 1) * p[n]) / plainPP;
-    return { coefficient, act0: p[0], predicted: Number.isFinite(fit.u) ? predicted : Infinity };
+    for (let n = 1; n <= N; n++) coefficient[n] = w[n] > 0 ? ((fit.s < 0 && n % 2 === 1 ? -1 : 1) * p[n]) / plainPP : 0;
+    return { coefficient, act0: p[0], predicted: Number.isFinite(fit.u) && !Number.isNaN(predicted) ? predicted : Infinity };
   }
 
   // Pass 2: order 0 settles ambiguous signs. Θ[0, i, k] − W[i, j]·Act(u) must be the same c_i/K in

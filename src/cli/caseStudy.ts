@@ -113,7 +113,7 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
     rows.push({ model: 'OPT-125M-shaped (generated), layers 0–1', attack: 'pairwise (a, b) = (1, 2)', release: 'N = 8, bf16', parameters: pairwiseTotal, recovered: pairwiseWithin, ratio: pairwiseWithin / pairwiseTotal, seconds: pairwiseSeconds, unrecoverableUnits: 0, medianRelativeError: NaN, biasMaxAbsError: null });
     // Figure 2: log10 relative error of W, layers side by side.
     const png = path.join(o.out, 'figure2-heatmap.png');
-    writeFileAtomic(png, heatmapPng(errorMap.map((e) => ({ label: e.layer, rows: e.rows, cols: e.cols, values: e.log10 })), { width: 1200, height: 200, min: -8, max: 0 }));
+    writeFileAtomic(png, heatmapPng(errorMap.map((e) => ({ label: e.layer, rows: e.rows, cols: e.cols, values: e.log10 })), { width: 1200, height: 240, min: -6, max: -1 }));
     files.push(png);
     // 2. stories260K, where present: f32, signs on, calibrated on its recorded activations.
     steps.update(5, 'stories260K');

@@ -2,7 +2,8 @@ import { PNG } from 'pngjs';
 
 /**
  * A heat map PNG (pngjs: a maintained pure-JS PNG encoder) of values on a grid, each pixel the
- * maximum of the cells it covers (so isolated bad entries stay visible, as in the paper's Figure 2).
+ * mean of the cells it covers (a max would paint every pixel with the storage format's worst
+ * rounding error and hide the structure the paper's Figure 2 shows).
  */
 export interface HeatmapPanel {
   readonly label: string;
@@ -41,9 +42,10 @@ export function heatmapPng(panels: readonly HeatmapPanel[], options: { width: nu
       for (let py = 0; py < options.height; py++) {
         const r0 = Math.floor((py * panel.rows) / options.height);
         const r1 = Math.max(r0 + 1, Math.floor(((py + 1) * panel.rows) / options.height));
-        let worst = -Infinity;
-        for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) worst = Math.max(worst, panel.values[r * panel.cols + c]);
-        const [red, green, blue] = ramp((worst - options.min) / (options.max - options.min));
+        let sum = 0;
+        for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) sum += panel.values[r * panel.cols + c];
+        const mean = sum / ((r1 - r0) * (c1 - c0));
+        const [red, green, blue] = ramp((mean - options.min) / (options.max - options.min));
         const idx = (py * options.width + x0 + px) * 4;
         png.data[idx] = red;
         png.data[idx + 1] = green;
