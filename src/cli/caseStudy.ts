@@ -99,6 +99,7 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
     let pairwiseWithin = 0;
     let pairwiseTotal = 0;
     let pairwiseSeconds = 0;
+    const pairwiseErrors: ErrorMap = [];
     for (let index = 0; index < 2; index++) {
       const block = readReleasedBlock((n) => file.tensor(n), info.blocks[index], info);
       const t0 = performance.now();
@@ -107,6 +108,8 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
       const w = loadMlpBlock((n) => original.tensor(n), locations[index]).second;
       for (let q = 0; q < w.length; q++) if (Math.abs(result.second[q] - w[q]) < 0.01 * Math.abs(w[q])) pairwiseWithin++;
       pairwiseTotal += w.length;
+      const log10 = Float32Array.from(w, (v, q) => Math.log10(Math.max(Math.abs(result.second[q] - v) / Math.abs(v), 1e-12)));
+      pairwiseErrors.push({ layer: info.blocks[index].prefix, rows: info.blocks[index].outputDim, cols: info.blocks[index].hiddenDim, log10 });
     }
     file.close();
     original.close();
@@ -115,6 +118,9 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
     const png = path.join(o.out, 'figure2-heatmap.png');
     writeFileAtomic(png, heatmapPng(errorMap.map((e) => ({ label: e.layer, rows: e.rows, cols: e.cols, values: e.log10 })), { width: 1200, height: 240, min: -6, max: -1 }));
     files.push(png);
+    const pairwisePng = path.join(o.out, 'figure2-heatmap-pairwise.png');
+    writeFileAtomic(pairwisePng, heatmapPng(pairwiseErrors.map((e) => ({ label: e.layer, rows: e.rows, cols: e.cols, values: e.log10 })), { width: 1200, height: 240, min: -6, max: 1 }));
+    files.push(pairwisePng);
     // 2. stories260K, where present: f32, signs on, calibrated on its recorded activations.
     steps.update(5, 'stories260K');
     if (o.stories !== undefined && fs.existsSync(path.join(o.stories, 'model.safetensors'))) {
