@@ -90,7 +90,9 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     const taylorNames = new Set<string>();
     const lazy = new Map<string, LazyTensor>();
     const blockStats: Array<{ prefix: string; units: number; plain: number; unrecoverable: number; seconds: number }> = [];
-    const recovered: RecoveredBlock[] = [];
+    // Per-block summaries only: the recovered blocks themselves are dropped once encoded.
+    const statuses: Uint8Array[] = [];
+    let recoveredParameters = 0;
     let recoverySeconds = 0;
     info.blocks.forEach((meta, index) => {
       onBlock?.(index, info.blocks.length, meta.prefix);
@@ -99,7 +101,8 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       const rec = recoverBlock(method, block, act, info.dtype, { signs });
       const seconds = (performance.now() - t0) / 1000;
       recoverySeconds += seconds;
-      recovered.push(rec);
+      statuses.push(rec.status);
+      recoveredParameters += meta.outputDim * rec.status.filter((x) => x === 0).length;
       const summary = summarizeRecovery([rec]);
       blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, seconds });
       for (const [name, t] of recoveredTensors(meta, rec)) lazy.set(name, { dtype: t.dtype, shape: t.shape, bytes: () => t.bytes });
@@ -110,8 +113,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       const entry = released.header.entries.find((e) => e.name === name)!;
       lazy.set(name, { dtype: entry.dtype, shape: entry.shape, bytes: () => released.tensor(name).bytes });
     }
-    const total = summarizeRecovery(recovered);
-    const recoveredParameters = info.blocks.reduce((a, m, i) => a + m.outputDim * (recovered[i].status.filter((s) => s === 0).length), 0);
+    const total = summarizeRecovery(statuses.map((status) => ({ status })));
     writeSafetensorsStreaming(
       output,
       lazy,
@@ -121,7 +123,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         source_release: input.split(/[\\/]/).pop() ?? input,
         release_seed: info.metadata.seed ?? '',
         unrecoverable_units: String(total.unrecoverable),
-        unit_status: JSON.stringify(recovered.map((r) => Array.from(r.status))),
+        unit_status: JSON.stringify(statuses.map((status) => Array.from(status))),
       },
       { inputs: [input] },
     );

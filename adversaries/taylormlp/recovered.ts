@@ -22,7 +22,7 @@ export interface RecoverySummary {
   readonly unrecoverable: number;
 }
 
-export const summarizeRecovery = (blocks: readonly RecoveredBlock[]): RecoverySummary => {
+export const summarizeRecovery = (blocks: ReadonlyArray<Pick<RecoveredBlock, 'status'>>): RecoverySummary => {
   let units = 0;
   let plain = 0;
   let unrecoverable = 0;
