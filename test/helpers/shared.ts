@@ -9,7 +9,7 @@ export const haveStories = fs.existsSync(path.join(STORIES, 'model.safetensors')
 /** `it` when stories260K is present; otherwise a visibly skipped test that says why. */
 export const itWithStories: jest.It = haveStories
   ? it
-  : (((name: string) => it.skip(`${name} [skipped: ${STORIES} is absent]`)) as unknown as jest.It);
+  : (((name: string, fn?: jest.ProvidesCallback, timeout?: number) => it.skip(`${name} [skipped: ${STORIES} is absent]`, fn, timeout)) as unknown as jest.It);
 
 if (!haveStories) {
   // A visible message in the test output, not a silent pass.

@@ -1,0 +1,215 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as t from 'io-ts';
+import { isLeft } from 'fp-ts/Either';
+import { PathReporter } from 'io-ts/PathReporter';
+import { SafetensorsFile, toFloat64 } from '../io/safetensors';
+import { chargeFlops } from '../cost/meter';
+import { activations } from '../numerics/activations';
+import { tensor } from '../tensor/tensor';
+import { matMulTransposed } from '../tensor/kernels';
+import { MlpBlock, runMlp } from './mlp';
+import { loadMlpBlock, findMlpBlocks } from './layouts';
+
+/** The Llama config fields the forward pass needs (config.json, decoded with io-ts). */
+export const LlamaConfigCodec = t.intersection([
+  t.type({
+    hidden_size: t.number,
+    intermediate_size: t.number,
+    num_hidden_layers: t.number,
+    num_attention_heads: t.number,
+    vocab_size: t.number,
+    rms_norm_eps: t.number,
+  }),
+  t.partial({ num_key_value_heads: t.number, rope_theta: t.number, tie_word_embeddings: t.boolean, bos_token_id: t.number, eos_token_id: t.number, hidden_act: t.string }),
+]);
+export type LlamaConfig = t.TypeOf<typeof LlamaConfigCodec>;
+
+export class ModelError extends Error {
+  override readonly name = 'ModelError';
+}
+
+interface Layer {
+  readonly inputNorm: Float64Array;
+  readonly postNorm: Float64Array;
+  readonly q: Float64Array;
+  readonly k: Float64Array;
+  readonly v: Float64Array;
+  readonly o: Float64Array;
+  readonly mlp: MlpBlock;
+}
+
+/** A whole-model MLP: the original block, or something that computes its outputs (Run′). */
+export type MlpRunner = (layer: number, inputs: Float64Array) => Float64Array;
+
+export interface LlamaModel {
+  readonly config: Required<Pick<LlamaConfig, 'hidden_size' | 'num_hidden_layers' | 'num_attention_heads' | 'vocab_size' | 'rms_norm_eps'>> & { kvHeads: number; ropeTheta: number; bos: number; eos: number };
+  readonly embed: Float64Array;
+  readonly lmHead: Float64Array;
+  readonly finalNorm: Float64Array;
+  readonly layers: readonly Layer[];
+}
+
+export function loadLlama(dir: string): LlamaModel {
+  const configPath = path.join(dir, 'config.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+  } catch (error) {
+    throw new ModelError(`cannot read ${configPath}: ${(error as Error).message}`);
+  }
+  const decoded = LlamaConfigCodec.decode(raw);
+  if (isLeft(decoded)) throw new ModelError(`${configPath}: ${PathReporter.report(decoded).join('; ')}`);
+  const c = decoded.right;
+  const file = SafetensorsFile.open(path.join(dir, 'model.safetensors'));
+  try {
+    const get = (name: string) => toFloat64(file.tensor(name));
+    const blocks = findMlpBlocks(file.names);
+    const layers: Layer[] = [];
+    for (let i = 0; i < c.num_hidden_layers; i++) {
+      const p = `model.layers.${i}`;
+      layers.push({
+        inputNorm: get(`${p}.input_layernorm.weight`),
+        postNorm: get(`${p}.post_attention_layernorm.weight`),
+        q: get(`${p}.self_attn.q_proj.weight`),
+        k: get(`${p}.self_attn.k_proj.weight`),
+        v: get(`${p}.self_attn.v_proj.weight`),
+        o: get(`${p}.self_attn.o_proj.weight`),
+        mlp: loadMlpBlock((n) => file.tensor(n), blocks[i]),
+      });
+    }
+    const embed = get('model.embed_tokens.weight');
+    const tied = c.tie_word_embeddings ?? !file.has('lm_head.weight');
+    return {
+      config: {
+        hidden_size: c.hidden_size,
+        num_hidden_layers: c.num_hidden_layers,
+        num_attention_heads: c.num_attention_heads,
+        vocab_size: c.vocab_size,
+        rms_norm_eps: c.rms_norm_eps,
+        kvHeads: c.num_key_value_heads ?? c.num_attention_heads,
+        ropeTheta: c.rope_theta ?? 10000,
+        bos: c.bos_token_id ?? 1,
+        eos: c.eos_token_id ?? 2,
+      },
+      embed,
+      lmHead: tied ? embed : get('lm_head.weight'),
+      finalNorm: get('model.norm.weight'),
+      layers,
+    };
+  } finally {
+    file.close();
+  }
+}
+
+function rmsNorm(x: Float64Array, weight: Float64Array, eps: number): Float64Array {
+  let ss = 0;
+  for (let i = 0; i < x.length; i++) ss += x[i] * x[i];
+  const scale = 1 / Math.sqrt(ss / x.length + eps);
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = x[i] * scale * weight[i];
+  chargeFlops(4 * x.length);
+  return out;
+}
+
+const linear = (weight: Float64Array, rows: number, x: Float64Array): Float64Array => matMulTransposed(tensor([1, x.length], x), tensor([rows, x.length], weight)).data as Float64Array;
+
+/** Rotate-half RoPE (the Hugging Face convention), in place on one head vector at position pos. */
+function rope(vector: Float64Array, offset: number, headDim: number, pos: number, theta: number): void {
+  const half = headDim / 2;
+  for (let i = 0; i < half; i++) {
+    const frequency = 1 / Math.pow(theta, (2 * i) / headDim);
+    const angle = pos * frequency;
+    const cos = Math.cos(angle);
+    const sin = Math.sin(angle);
+    const a = vector[offset + i];
+    const b = vector[offset + i + half];
+    vector[offset + i] = a * cos - b * sin;
+    vector[offset + i + half] = b * cos + a * sin;
+  }
+}
+
+/** A decoding session: the KV cache of one sequence. `mlp` replaces the MLP blocks (Run′). */
+export class LlamaSession {
+  private readonly keys: Float64Array[][];
+  private readonly values: Float64Array[][];
+  position = 0;
+
+  constructor(readonly model: LlamaModel, private readonly mlp?: MlpRunner) {
+    this.keys = model.layers.map(() => []);
+    this.values = model.layers.map(() => []);
+  }
+
+  /** Feed one token; return the logits for the next. */
+  step(token: number): Float64Array {
+    const m = this.model;
+    const d = m.config.hidden_size;
+    const heads = m.config.num_attention_heads;
+    const kvHeads = m.config.kvHeads;
+    const headDim = d / heads;
+    const group = heads / kvHeads;
+    const pos = this.position++;
+    let x: Float64Array = m.embed.slice(token * d, (token + 1) * d);
+    m.layers.forEach((layer, l) => {
+      const h = rmsNorm(x, layer.inputNorm, m.config.rms_norm_eps);
+      const q = linear(layer.q, d, h);
+      const k = linear(layer.k, kvHeads * headDim, h);
+      const v = linear(layer.v, kvHeads * headDim, h);
+      for (let hd = 0; hd < heads; hd++) rope(q, hd * headDim, headDim, pos, m.config.ropeTheta);
+      for (let hd = 0; hd < kvHeads; hd++) rope(k, hd * headDim, headDim, pos, m.config.ropeTheta);
+      this.keys[l].push(k);
+      this.values[l].push(v);
+      const attention = new Float64Array(d);
+      const T = this.keys[l].length;
+      const scores = new Float64Array(T);
+      for (let hd = 0; hd < heads; hd++) {
+        const kv = Math.floor(hd / group);
+        let max = -Infinity;
+        for (let s = 0; s < T; s++) {
+          let dot = 0;
+          const key = this.keys[l][s];
+          for (let i = 0; i < headDim; i++) dot += q[hd * headDim + i] * key[kv * headDim + i];
+          scores[s] = dot / Math.sqrt(headDim);
+          if (scores[s] > max) max = scores[s];
+        }
+        let sum = 0;
+        for (let s = 0; s < T; s++) {
+          scores[s] = Math.exp(scores[s] - max);
+          sum += scores[s];
+        }
+        for (let s = 0; s < T; s++) {
+          const weight = scores[s] / sum;
+          const value = this.values[l][s];
+          for (let i = 0; i < headDim; i++) attention[hd * headDim + i] += weight * value[kv * headDim + i];
+        }
+      }
+      chargeFlops(heads * T * (4 * headDim + 3));
+      const attended = linear(layer.o, d, attention);
+      const residual = new Float64Array(d);
+      for (let i = 0; i < d; i++) residual[i] = x[i] + attended[i];
+      const normed = rmsNorm(residual, layer.postNorm, m.config.rms_norm_eps);
+      const mlpOut: ArrayLike<number> = this.mlp !== undefined ? this.mlp(l, normed) : runMlp(layer.mlp, activations.silu, tensor([1, d], normed)).data;
+      x = new Float64Array(d);
+      for (let i = 0; i < d; i++) x[i] = residual[i] + mlpOut[i];
+    });
+    const final = rmsNorm(x, m.finalNorm, m.config.rms_norm_eps);
+    return linear(m.lmHead, m.config.vocab_size, final);
+  }
+}
+
+/** Greedy decoding from `prompt` until EOS/BOS or `maxTokens` new tokens. */
+export function greedyDecode(model: LlamaModel, prompt: readonly number[], maxTokens: number, mlp?: MlpRunner): { tokens: number[]; firstLogits: Float64Array } {
+  const session = new LlamaSession(model, mlp);
+  let logits: Float64Array = new Float64Array(0);
+  for (const token of prompt) logits = session.step(token);
+  const firstLogits = logits;
+  const tokens: number[] = [];
+  for (let n = 0; n < maxTokens; n++) {
+    let best = 0;
+    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+    if (best === model.config.eos || best === model.config.bos) break;
+    tokens.push(best);
+    if (n + 1 < maxTokens) logits = session.step(best);
+  }
+  return { tokens, firstLogits };
+}
