@@ -7,3 +7,4 @@ export * from './checkpoint';
 export * from './scheme';
 export * from './load';
 export * from './pretrained';
+export * from './wholeModel';
