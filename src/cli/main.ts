@@ -10,6 +10,10 @@ import { runRelease, InputFileError } from './release';
 import { attackReleasedFile, compareCheckpoints } from '../../adversaries/taylormlp';
 import { progressBar } from './progress';
 import { runCaseStudy } from './caseStudy';
+import { loadLlama, sampleDecode } from '../models/llama';
+import { readTokenizer } from '../models/tokenizer';
+import { releasedMlpRunner } from '../models/releasedMlp';
+import { streamRng } from '../prob/rng';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 
@@ -98,6 +102,48 @@ function program(): Command {
     .action((input: string, output: string, raw: Record<string, unknown>) => {
       const { summary, text } = runRelease(input, output, raw, version);
       process.stdout.write(raw.json === true ? JSON.stringify({ tool: 'weightgames', version, command: 'release', ...summary }, null, 2) + '\n' : text + '\n');
+    });
+  cmd
+    .command('generate')
+    .description('generate text with a Llama-architecture model (config.json, model.safetensors, tok512.bin), optionally with its MLPs replaced by a TaylorMLP release')
+    .argument('<model-dir>', 'model directory')
+    .option('--released <file>', 'a TaylorMLP release of this model: run Run′ and report the slowdown')
+    .option('--prompt <text>', 'prompt (BOS is prepended)', '')
+    .option('--tokens <n>', 'new tokens at most', intString('tokens', 1), 64)
+    .option('--temperature <t>', 'sampling temperature (0: greedy)', '0')
+    .option('--seed <s>', 'seed of the sampling stream', '0')
+    .option('--json', 'print JSON', false)
+    .action((dir: string, raw: Record<string, unknown>) => {
+      const temperature = Number(raw.temperature);
+      if (!(temperature >= 0)) throw new CliUsageError(`--temperature must be ≥ 0, got "${String(raw.temperature)}"`);
+      for (const f of ['config.json', 'model.safetensors', 'tok512.bin']) if (!fs.existsSync(path.join(dir, f))) throw new InputFileError(`${path.join(dir, f)} does not exist`);
+      const model = loadLlama(dir);
+      const tokenizer = readTokenizer(path.join(dir, 'tok512.bin'), model.config.vocab_size);
+      const prompt = tokenizer.encode(String(raw.prompt));
+      const decode = (mlp?: Parameters<typeof sampleDecode>[5]) => {
+        const rng = streamRng({ seed: String(raw.seed), trial: 0, label: 'generate' });
+        const t0 = performance.now();
+        const tokens = sampleDecode(model, prompt, raw.tokens as number, temperature, rng.uniform, mlp);
+        const seconds = (performance.now() - t0) / 1000;
+        let previous = prompt[prompt.length - 1];
+        let text = '';
+        for (const t of tokens) {
+          text += tokenizer.decode(previous, t);
+          previous = t;
+        }
+        return { tokens, text, seconds, tokensPerSecond: tokens.length / seconds };
+      };
+      const original = decode();
+      const released = typeof raw.released === 'string' ? decode(releasedMlpRunner(raw.released)) : undefined;
+      const result = { tool: 'weightgames', version, command: 'generate', model: dir, prompt: String(raw.prompt), seed: String(raw.seed), temperature, original, released, slowdown: released === undefined ? null : original.tokensPerSecond / released.tokensPerSecond, sameTokens: released === undefined ? null : JSON.stringify(released.tokens) === JSON.stringify(original.tokens) };
+      if (raw.json === true) {
+        process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+        return;
+      }
+      const shown = released ?? original;
+      process.stdout.write(`${String(raw.prompt)}${shown.text}\n\n${original.tokens.length} tokens, ${original.tokensPerSecond.toFixed(1)} tokens/s (original)`);
+      if (released !== undefined) process.stdout.write(`; ${released.tokensPerSecond.toFixed(1)} tokens/s with the release (${result.slowdown!.toFixed(2)}× slower, ${result.sameTokens ? 'the same tokens' : 'different tokens'})`);
+      process.stdout.write('\n');
     });
   cmd
     .command('case-study')

@@ -213,3 +213,34 @@ export function greedyDecode(model: LlamaModel, prompt: readonly number[], maxTo
   }
   return { tokens, firstLogits };
 }
+
+/**
+ * Decoding with temperature T (T = 0: greedy), drawing from softmax(logits/T) with `uniform`
+ * (a seeded stream), until EOS/BOS or `maxTokens` new tokens.
+ */
+export function sampleDecode(model: LlamaModel, prompt: readonly number[], maxTokens: number, temperature: number, uniform: () => number, mlp?: MlpRunner): number[] {
+  if (temperature === 0) return greedyDecode(model, prompt, maxTokens, mlp).tokens;
+  const session = new LlamaSession(model, mlp);
+  let logits: Float64Array = new Float64Array(0);
+  for (const token of prompt) logits = session.step(token);
+  const tokens: number[] = [];
+  for (let n = 0; n < maxTokens; n++) {
+    let max = -Infinity;
+    for (const v of logits) max = Math.max(max, v);
+    const weights = Array.from(logits, (v) => Math.exp((v - max) / temperature));
+    const total = weights.reduce((a, b) => a + b, 0);
+    let r = uniform() * total;
+    let next = weights.length - 1;
+    for (let i = 0; i < weights.length; i++) {
+      r -= weights[i];
+      if (r <= 0) {
+        next = i;
+        break;
+      }
+    }
+    if (next === model.config.eos || next === model.config.bos) break;
+    tokens.push(next);
+    if (n + 1 < maxTokens) logits = session.step(next);
+  }
+  return tokens;
+}
