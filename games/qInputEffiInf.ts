@@ -47,14 +47,19 @@ export function effiInfQInputGame<D, W, X, Y, PK, SK, R, S>(
       let runReleasedTotal = 0;
       let allSame = true;
       let breakEven: number | null = null;
+      let costBreakEven: number | null = null;
+      let sameCount = 0;
       for (let k = 1; k <= q; k++) {
         const input = P.algorithm('input', scheme.sampleInput(data), `input/${k}`)(ctx)[0];
         const [reference, runCost] = P.algorithm('runReleased', scheme.runReleased(keys.pk, released, input), `runReleased/${k}`)(ctx);
         const [answer, answerCost] = P.algorithm('adversary', adversary.answer(state, input), `adversary/answer/${k}`)(ctx);
-        allSame = allSame && same.test(answer, reference);
+        const sameHere = same.test(answer, reference);
+        if (sameHere) sameCount++;
+        allSame = allSame && sameHere;
         adversaryTotal += costValue(answerCost, measure);
         runReleasedTotal += costValue(runCost, measure);
         if (breakEven === null && allSame && adversaryTotal < runReleasedTotal) breakEven = k;
+        if (costBreakEven === null && adversaryTotal < runReleasedTotal) costBreakEven = k;
       }
       return finish('effiinf-q', allSame && adversaryTotal < runReleasedTotal, [], {
         scheme: scheme.name,
@@ -65,6 +70,8 @@ export function effiInfQInputGame<D, W, X, Y, PK, SK, R, S>(
         adversaryTotal,
         runReleasedTotal,
         breakEven,
+        costBreakEven,
+        sameShare: sameCount / q,
       })(ctx);
     }),
   );
