@@ -18,6 +18,29 @@ export interface WholeModelData {
   readonly tokens: number;
 }
 
+/** Y of the whole-model games: the greedy tokens and the logits of the first decoding step. */
+export interface Decoding {
+  readonly tokens: readonly number[];
+  readonly firstLogits: Float64Array;
+}
+
+/** Same on decodings: identical greedy tokens (the default). */
+export const sameTokens = sameExactly((a: Decoding, b: Decoding) => a.tokens.length === b.tokens.length && a.tokens.every((t, i) => t === b.tokens[i]), 'identical greedy tokens');
+
+/** Same on decodings by logit distance: max |Δ logit| of the first step ≤ δ. */
+export const sameByLogits = (delta: number) =>
+  sameWithin<Decoding>(
+    {
+      name: 'max |Δ first-step logit|',
+      measure: (a, b) => {
+        let worst = 0;
+        for (let i = 0; i < a.firstLogits.length; i++) worst = Math.max(worst, Math.abs(a.firstLogits[i] - b.firstLogits[i]));
+        return a.firstLogits.length === b.firstLogits.length ? worst : Infinity;
+      },
+    },
+    delta,
+  );
+
 /** W′ of a whole model: every MLP block released, the rest of the model published as is. */
 export interface ReleasedModelWeights {
   readonly model: LlamaModel;
@@ -48,9 +71,13 @@ function recordedRanges(dir: string, model: LlamaModel, includeZero: boolean): C
  * TaylorMLP release, z0 calibrated on the recorded activations; Run / Run′ are greedy decodings
  * with the original MLPs / their released polynomials; Same on outputs = identical tokens.
  */
-export function taylorWholeModel(data: WholeModelData, taylor: TaylorOptions): WeightReleaseScheme<WholeModelData, LlamaModel, number[], number[], undefined, Int8Array[] | null, ReleasedModelWeights> {
+export function taylorWholeModel(
+  data: WholeModelData,
+  taylor: TaylorOptions,
+  options: { readonly sameOutputs?: 'tokens' | { readonly logitDelta: number } } = {},
+): WeightReleaseScheme<WholeModelData, LlamaModel, number[], Decoding, undefined, Int8Array[] | null, ReleasedModelWeights> {
   let ranges: CalibrationRange[] | undefined;
-  const run = (model: LlamaModel, mlp: ((layer: number, x: Float64Array) => Float64Array) | undefined, prompt: number[]) => greedyDecode(model, prompt, data.tokens, mlp).tokens;
+  const run = (model: LlamaModel, mlp: ((layer: number, x: Float64Array) => Float64Array) | undefined, prompt: number[]): Decoding => greedyDecode(model, prompt, data.tokens, mlp);
   return {
     name: `taylormlp-whole-model(N=${taylor.order})`,
     train: (d) => () => loadLlama(d.dir),
@@ -70,7 +97,7 @@ export function taylorWholeModel(data: WholeModelData, taylor: TaylorOptions): W
     sampleInput: () => samplePrompt(512),
     same: {
       weights: sameWithin({ name: 'max relative error of MLP weights', measure: (a, b) => maxRelativeMlpError(a.layers.map((l) => l.mlp), b.layers.map((l) => l.mlp)) }, 0.01),
-      outputs: sameExactly((a: number[], b: number[]) => a.length === b.length && a.every((t, i) => t === b[i]), 'identical greedy tokens'),
+      outputs: options.sameOutputs === undefined || options.sameOutputs === 'tokens' ? sameTokens : sameByLogits(options.sameOutputs.logitDelta),
     },
   };
 }
