@@ -3,6 +3,12 @@ import type { TrainedMlp } from '../../src/models/train';
 import { activationByName } from '../../src/numerics/activations';
 import type { Tensor } from '../../src/tensor/tensor';
 import type { Prob } from '../../src/prob/prob';
+import type { Activation } from '../../src/numerics/activations';
+import type { OrderMask } from '../../schemes/taylormlp/release';
+import { RecoveredBlock, UnitStatus } from './recovered';
+import { chargeFlops } from '../../src/cost/meter';
+import { tensor } from '../../src/tensor/tensor';
+import { matMulTransposed } from '../../src/tensor/kernels';
 import type { ReleasedMlp } from '../../schemes/taylormlp/scheme';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import { runReleasedBlock } from '../../schemes/taylormlp/runReleased';
@@ -46,3 +52,46 @@ export const publishedLayerDistinguisher: WindAdversary<undefined, TrainedMlp, R
     return distance(w0) <= distance(w1) ? 0 : 1;
   },
 };
+
+/**
+ * Run′ reproduced from recovered weights, collapsed: for an expanded unit the released polynomial
+ * is Σ_n Act⁽ⁿ⁾(u)/n!·(z + b − u)ⁿ pushed through W — so with u, b and W recovered, the
+ * per-unit scalar polynomial is evaluated first (N·h work) and W applied once, instead of N+1
+ * products with Θ. It matches Run′ (not Run: the truncation error is reproduced) at about the
+ * cost of Run. Plain units: Act(z + b). Returns the block's outputs for one input vector.
+ */
+export function collapsedSeries(recovered: RecoveredBlock, act: Activation, order: number, mask: OrderMask | null): (x: Float64Array) => Float64Array {
+  const { inputDim: d, hiddenDim: h, outputDim: o } = recovered;
+  const coefficients = new Float64Array(h * (order + 1));
+  const derivative = new Float64Array(order + 1);
+  let factorial = 1;
+  const factorials = Array.from({ length: order + 1 }, (_, n) => (n === 0 ? 1 : (factorial *= n)));
+  for (let j = 0; j < h; j++) {
+    if (recovered.status[j] !== UnitStatus.recovered) continue;
+    act.derivatives(recovered.expansionPoint[j], order, derivative);
+    for (let n = 0; n <= order; n++) coefficients[j * (order + 1) + n] = derivative[n] / factorials[n];
+  }
+  return (x) => {
+    const z = matMulTransposed(tensor([1, d], x), tensor([h, d], recovered.first)).data;
+    const up = recovered.up === null ? null : matMulTransposed(tensor([1, d], x), tensor([h, d], recovered.up)).data;
+    const hidden = new Float64Array(h);
+    for (let j = 0; j < h; j++) {
+      const pre = z[j] + (recovered.firstBias === null ? 0 : recovered.firstBias[j]);
+      let value: number;
+      if (recovered.status[j] === UnitStatus.recovered) {
+        const delta = pre - recovered.expansionPoint[j];
+        value = 0;
+        let power = 1;
+        for (let n = 0; n <= order; n++) {
+          if (!(mask !== null && n > mask.minOrder && Math.abs(delta) > mask.threshold)) value += coefficients[j * (order + 1) + n] * power;
+          power *= delta;
+        }
+      } else value = act.value(pre);
+      hidden[j] = up === null ? value : value * up[j];
+    }
+    chargeFlops(h * (3 * order + 4));
+    const y = matMulTransposed(tensor([1, h], hidden), tensor([o, h], recovered.second)).data as Float64Array;
+    if (recovered.secondBias !== null) for (let i = 0; i < o; i++) y[i] += recovered.secondBias[i];
+    return y;
+  };
+}
