@@ -8,7 +8,9 @@ import { MlpBlock, runMlp } from '../src/models/mlp';
 import { tensor } from '../src/tensor/tensor';
 import * as P from '../src/prob/prob';
 import { calibrationRange, releaseBlock, syntheticCalibration, StorageDType } from '../schemes/taylormlp';
-import { consensusRecoverBlock, pairwiseRecoverBlock, UnitStatus, compareCheckpoints } from '../adversaries/taylormlp';
+import { consensusRecoverBlock, pairwiseRecoverBlock, UnitStatus, compareCheckpoints, collapsedSeries } from '../adversaries/taylormlp';
+import { runReleasedBlock } from '../schemes/taylormlp';
+import { withMeter } from '../src/cost/meter';
 import { writeSyntheticCheckpoint } from '../src/models/synthetic';
 import { SafetensorsFile } from '../src/io/safetensors';
 import { findMlpBlocks, loadMlpBlock } from '../src/models/layouts';
@@ -105,6 +107,33 @@ describe('consensus attack, property-tested over the settings', () => {
     let within = 0;
     for (let q = 0; q < block.second.length; q++) if (Math.abs(recovered.second[q] - block.second[q]) <= 0.01 * Math.abs(block.second[q])) within++;
     expect(within / block.second.length).toBeGreaterThan(0.9);
+  });
+});
+
+describe('collapsedSeries: EffiInf without the Θ products', () => {
+  it('reproduces Run′ (truncation error and order mask included) from the recovered weights, at a fraction of its FLOPs', () => {
+    for (const [kind, signs] of [['plain', false], ['swiglu', true]] as const) {
+      const block = trainedLikeBlock(kind, 24, 96, 48, `collapse-${kind}`);
+      const range = calibrationRange(block, syntheticCalibration(96, 24, 1, 'collapse')(P.trialContext('collapse', 0)));
+      const mask = { minOrder: 4, threshold: 1.5 };
+      const released = releaseBlock(block, activations.silu, range, { order: 8, dtype: 'f32', signs, expand: { fraction: 0.5 }, mask }, signs ? Int8Array.from({ length: 96 }, (_, j) => (j % 3 === 0 ? -1 : 1)) : null);
+      const run = collapsedSeries(consensusRecoverBlock(released, activations.silu, 'f32', { signs }), activations.silu, 8, mask);
+      const x = P.normalArray(24 * 8, 2)(P.trialContext('collapse-x', 0));
+      for (let t = 0; t < 8; t++) {
+        const input = x.slice(t * 24, (t + 1) * 24);
+        const [ours, collapsedCost] = withMeter(() => run(input));
+        const [referenceTensor, runPrimeCost] = withMeter(() => runReleasedBlock(released, activations.silu, tensor([1, 24], input)));
+        const reference = referenceTensor.data;
+        expect(collapsedCost.flops).toBeLessThan(runPrimeCost.flops / 2);
+        let num = 0;
+        let den = 0;
+        for (let i = 0; i < 48; i++) {
+          num += (ours[i] - reference[i]) ** 2;
+          den += reference[i] ** 2;
+        }
+        expect(Math.sqrt(num / den)).toBeLessThan(1e-5);
+      }
+    }
   });
 });
 
