@@ -1,3 +1,4 @@
+import { transposeMatrix } from '../../src/tensor/tensor';
 import * as fs from 'node:fs';
 import { LazyTensor, SafetensorsFile, encodeFloats, writeSafetensorsStreaming } from '../../src/io/safetensors';
 import { activationByName } from '../../src/numerics/activations';
@@ -34,11 +35,6 @@ export const pairwiseAdversary: WRecAdversary<undefined, ReleasedMlp, TrainedMlp
   recover: (_pk, released) => () => ({ activation: released.activation, block: pairwiseRecoverBlock(released.block, activationByName(released.activation)) }),
 };
 
-function transpose(data: ArrayLike<number>, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
-  return out;
-}
 
 /** The recovered tensors of a block under the original checkpoint's names and layout (float32). */
 export function recoveredTensors(meta: BlockMeta, block: RecoveredBlock): Map<string, { dtype: 'F32'; shape: number[]; bytes: Uint8Array }> {
@@ -46,8 +42,8 @@ export function recoveredTensors(meta: BlockMeta, block: RecoveredBlock): Map<st
   const f32 = (values: ArrayLike<number>, shape: number[]) => ({ dtype: 'F32' as const, shape, bytes: encodeFloats(values, 'F32') });
   const { inputDim: d, hiddenDim: h, outputDim: o } = meta;
   const conv = meta.layout === 'gpt2';
-  out.set(meta.first, conv ? f32(transpose(block.first, h, d), [d, h]) : f32(block.first, [h, d]));
-  out.set(meta.second, conv ? f32(transpose(block.second, o, h), [h, o]) : f32(block.second, [o, h]));
+  out.set(meta.first, conv ? f32(transposeMatrix(block.first, h, d), [d, h]) : f32(block.first, [h, d]));
+  out.set(meta.second, conv ? f32(transposeMatrix(block.second, o, h), [h, o]) : f32(block.second, [o, h]));
   if (meta.up !== null && block.up !== null) out.set(meta.up, f32(block.up, [h, d]));
   if (meta.firstBias !== null && block.firstBias !== null) out.set(meta.firstBias, f32(block.firstBias, [h]));
   if (meta.secondBias !== null && block.secondBias !== null) out.set(meta.secondBias, f32(block.secondBias, [o]));

@@ -1,3 +1,4 @@
+import { transposeMatrix } from '../../src/tensor/tensor';
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
 import { PathReporter } from 'io-ts/PathReporter';
@@ -58,11 +59,6 @@ const i32Bytes = (values: Int32Array): Uint8Array => {
   return out;
 };
 
-function transpose(data: FloatArray, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(data.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
-  return out;
-}
 
 export const blockMeta = (location: MlpBlockLocation, released: ReleasedBlock): BlockMeta => ({
   prefix: location.prefix,
@@ -105,7 +101,7 @@ export function releasedBlockTensors(meta: BlockMeta, released: ReleasedBlock, d
   const K = released.expanded.length;
   const P = `${meta.prefix}.taylor`;
   const out = new Map<string, TensorToWrite>();
-  out.set(meta.first, meta.layout === 'gpt2' ? floats(transpose(released.first, h, d), [d, h]) : floats(released.first, [h, d]));
+  out.set(meta.first, meta.layout === 'gpt2' ? floats(transposeMatrix(released.first, h, d), [d, h]) : floats(released.first, [h, d]));
   if (released.up !== null && meta.up !== null) out.set(meta.up, floats(released.up, [h, d]));
   out.set(`${P}.z0`, floats(released.z0, [K]));
   out.set(`${P}.theta`, floats(released.theta, [N + 1, o, K]));
@@ -178,7 +174,7 @@ export function readReleasedBlock(get: (name: string) => StoredTensor, meta: Blo
   const K = expanded.length;
   if (K + plain.length !== h) throw new ReleasedFileError(`${P}: ${K} expanded + ${plain.length} plain units ≠ ${h} hidden units`);
   for (const j of [...expanded, ...plain]) if (!(j >= 0 && j < h)) throw new ReleasedFileError(`${P}: unit index ${j} out of range [0, ${h})`);
-  const firstRaw: FloatArray = meta.layout === 'gpt2' ? transpose(expect(get(meta.first), [d, h]), d, h) : expect(get(meta.first), [h, d]);
+  const firstRaw: FloatArray = meta.layout === 'gpt2' ? transposeMatrix(expect(get(meta.first), [d, h]), d, h) : expect(get(meta.first), [h, d]);
   const plainBias = optional(`${P}.plain_bias`);
   const outputBias = optional(`${P}.output_bias`);
   return {

@@ -342,25 +342,9 @@ export function writeSafetensors(
   metadata: Readonly<Record<string, string>> = {},
   options: { readonly inputs?: readonly string[] } = {},
 ): void {
-  const resolved = path.resolve(file);
-  for (const input of options.inputs ?? []) if (path.resolve(input) === resolved) throw new OutputPathError(`refusing to overwrite the input ${input}`);
   const map: ReadonlyMap<string, TensorToWrite> = tensors instanceof Map ? tensors : new Map(Object.entries(tensors as Readonly<Record<string, TensorToWrite>>));
-  const { header, order } = encodeHeader(new Map([...map].map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape, byteLength: t.bytes.length }])), metadata);
-  const temp = path.join(path.dirname(resolved), `.${path.basename(resolved)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = fs.openSync(temp, 'wx');
-  let closed = false;
-  try {
-    writeAll(fd, header);
-    for (const name of order) writeAll(fd, map.get(name)!.bytes);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    closed = true;
-    fs.renameSync(temp, resolved);
-  } catch (error) {
-    if (!closed) fs.closeSync(fd);
-    fs.rmSync(temp, { force: true });
-    throw error;
-  }
+  const lazy = new Map<string, LazyTensor>([...map].map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape, bytes: () => t.bytes }]));
+  writeSafetensorsStreaming(file, lazy, metadata, options);
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {

@@ -1,3 +1,4 @@
+import { transposeMatrix } from '../tensor/tensor';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as t from 'io-ts';
@@ -47,11 +48,6 @@ export interface Gpt2Model {
   readonly layers: readonly Gpt2Layer[];
 }
 
-const transpose = (data: Float64Array, rows: number, cols: number): Float64Array => {
-  const out = new Float64Array(data.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
-  return out;
-};
 
 export function loadGpt2(dir: string): Gpt2Model {
   const decoded = Gpt2ConfigCodec.decode(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')));
@@ -77,9 +73,9 @@ export function loadGpt2(dir: string): Gpt2Model {
         return {
           ln1: [get(`${p}.ln_1.weight`), get(`${p}.ln_1.bias`)],
           ln2: [get(`${p}.ln_2.weight`), get(`${p}.ln_2.bias`)],
-          attn: transpose(get(`${p}.attn.c_attn.weight`), d, 3 * d),
+          attn: transposeMatrix(get(`${p}.attn.c_attn.weight`), d, 3 * d),
           attnBias: get(`${p}.attn.c_attn.bias`),
-          proj: transpose(get(`${p}.attn.c_proj.weight`), d, d),
+          proj: transposeMatrix(get(`${p}.attn.c_proj.weight`), d, d),
           projBias: get(`${p}.attn.c_proj.bias`),
           mlp: loadMlpBlock((n) => file.tensor(n), blocks[i]),
         };

@@ -1,3 +1,4 @@
+import { transposeMatrix } from '../tensor/tensor';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as t from 'io-ts';
@@ -86,11 +87,6 @@ export function findMlpBlocks(names: readonly string[]): MlpBlockLocation[] {
   return blocks.sort((a, b) => a.layer - b.layer || (a.prefix < b.prefix ? -1 : 1));
 }
 
-function transpose(data: Float64Array, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(data.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
-  return out;
-}
 
 function matrixOf(stored: StoredTensor, what: string): [Float64Array, number, number] {
   if (stored.shape.length !== 2) throw new LayoutError(`${stored.name}: ${what} must be a matrix, has shape [${stored.shape.join(', ')}]`);
@@ -102,9 +98,9 @@ export function loadMlpBlock(get: (name: string) => StoredTensor, location: MlpB
   const conv1d = location.layout === 'gpt2';
   const [firstRaw, r1, c1] = matrixOf(get(location.first), 'first layer');
   const [secondRaw, r2, c2] = matrixOf(get(location.second), 'second layer');
-  const first = conv1d ? transpose(firstRaw, r1, c1) : firstRaw;
+  const first = conv1d ? transposeMatrix(firstRaw, r1, c1) : firstRaw;
   const [hidden, input] = conv1d ? [c1, r1] : [r1, c1];
-  const second = conv1d ? transpose(secondRaw, r2, c2) : secondRaw;
+  const second = conv1d ? transposeMatrix(secondRaw, r2, c2) : secondRaw;
   const [output, hidden2] = conv1d ? [c2, r2] : [r2, c2];
   if (hidden2 !== hidden) throw new LayoutError(`${location.prefix}: first layer has ${hidden} hidden units, second layer expects ${hidden2}`);
   const vector = (name: string | null, length: number): Float64Array | null => {

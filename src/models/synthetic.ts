@@ -1,3 +1,4 @@
+import { transposeMatrix } from '../tensor/tensor';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as P from '../prob/prob';
@@ -53,8 +54,8 @@ export function syntheticCheckpoint(spec: SyntheticCheckpointSpec): Map<string, 
     const W = draw('second', d * h, 1 / Math.sqrt(h));
     // Conv1D (GPT-2) stores [in, out]: V as [d, h], W as [h, d].
     const conv = spec.layout === 'gpt2';
-    out.set(`${n.prefix}.${n.first}.weight`, f32(conv ? transpose(V, h, d) : V, conv ? [d, h] : [h, d]));
-    out.set(`${n.prefix}.${n.second}.weight`, f32(conv ? transpose(W, d, h) : W, conv ? [h, d] : [d, h]));
+    out.set(`${n.prefix}.${n.first}.weight`, f32(conv ? transposeMatrix(V, h, d) : V, conv ? [d, h] : [h, d]));
+    out.set(`${n.prefix}.${n.second}.weight`, f32(conv ? transposeMatrix(W, d, h) : W, conv ? [h, d] : [d, h]));
     if (n.up !== null) out.set(`${n.prefix}.${n.up}.weight`, f32(draw('up', h * d, 1 / Math.sqrt(d)), [h, d]));
     if (biases) {
       out.set(`${n.prefix}.${n.first}.bias`, f32(draw('first-bias', h, spec.biasScale ?? 1, spec.biasMean ?? -0.5), [h]));
@@ -66,11 +67,6 @@ export function syntheticCheckpoint(spec: SyntheticCheckpointSpec): Map<string, 
   return out;
 }
 
-function transpose(data: Float64Array, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(data.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
-  return out;
-}
 
 /** Write a synthetic checkpoint and its config.json into `dir`; returns the checkpoint's path. */
 export function writeSyntheticCheckpoint(dir: string, spec: SyntheticCheckpointSpec): string {

@@ -47,3 +47,10 @@ export type TensorDict = Readonly<Record<string, Tensor>>;
 
 /** The names of a dict in a fixed order (sorted), so that flattening is deterministic. */
 export const sortedNames = (dict: TensorDict): string[] => Object.keys(dict).sort();
+
+/** The transpose of a row-major [rows, cols] matrix (e.g. a GPT-2 Conv1D weight stored [in, out]). */
+export function transposeMatrix(data: ArrayLike<number>, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
+  return out;
+}
