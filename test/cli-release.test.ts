@@ -37,6 +37,7 @@ describe('weightgames release', () => {
     [['release', 'IN', 'o.safetensors', '--scheme', 'taylormlp', '--order', '4', '--act', 'relu'], 3, /unsupported activation "relu"/],
     [['release', 'NOMLP', 'o.safetensors', '--scheme', 'taylormlp', '--order', '4'], 3, /no MLP block found: .*found embed\.weight/],
     [['release', 'GARBAGE', 'o.safetensors', '--scheme', 'taylormlp', '--order', '4'], 3, /header length \d+ exceeds 100000000 bytes/],
+    [['release', 'NAN', 'o.safetensors', '--scheme', 'taylormlp', '--order', '4'], 3, /tensor "model\.decoder\.layers\.0\.fc2\.weight" holds NaN at .* index 5: release refuses non-finite weights/],
   ])('%j → exit %s, one line naming the problem, nothing written', (args, code, message) => {
     const d = dir();
     const input = writeSyntheticCheckpoint(d, { layout: 'fc', layers: 1, inputDim: 8, hiddenDim: 16, seed: 'bad', activation: 'gelu' });
@@ -44,8 +45,14 @@ describe('weightgames release', () => {
     writeSafetensors(noMlp, { 'embed.weight': { dtype: 'F32', shape: [2], bytes: encodeFloats([1, 2], 'F32') } });
     const garbage = path.join(d, 'garbage.safetensors');
     fs.writeFileSync(garbage, Buffer.from('this is not a safetensors file at all'));
+    const withNan = path.join(d, 'nan.safetensors');
+    const source = SafetensorsFile.open(input);
+    const copy = new Map(source.names.map((n) => [n, { dtype: source.tensor(n).dtype, shape: [...source.tensor(n).shape], bytes: Uint8Array.from(source.tensor(n).bytes) }]));
+    source.close();
+    new DataView(copy.get('model.decoder.layers.0.fc2.weight')!.bytes.buffer).setFloat32(5 * 4, NaN, true);
+    writeSafetensors(withNan, copy);
     const before = fs.readdirSync(d).sort();
-    const resolved = (args as string[]).map((a) => (a === 'IN' ? input : a === 'NOMLP' ? noMlp : a === 'GARBAGE' ? garbage : a === 'o.safetensors' ? path.join(d, a) : a));
+    const resolved = (args as string[]).map((a) => (a === 'IN' ? input : a === 'NOMLP' ? noMlp : a === 'GARBAGE' ? garbage : a === 'NAN' ? withNan : a === 'o.safetensors' ? path.join(d, a) : a));
     const r = spawnSync(process.execPath, [cli, ...resolved], { encoding: 'utf8', cwd: d });
     expect(r.status).toBe(code);
     expect(r.stderr).toMatch(message as RegExp);

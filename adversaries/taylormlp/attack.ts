@@ -1,5 +1,4 @@
 import { transposeMatrix } from '../../src/tensor/tensor';
-import * as fs from 'node:fs';
 import { LazyTensor, SafetensorsFile, encodeFloats, writeSafetensorsStreaming } from '../../src/io/safetensors';
 import { activationByName } from '../../src/numerics/activations';
 import type { WRecAdversary } from '../../src/adversary';
@@ -141,5 +140,3 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     released.close();
   }
 }
-
-export const releasedFileExists = (file: string): boolean => fs.existsSync(file);

@@ -14,6 +14,28 @@ export class CalibrationError extends Error {
   override readonly name = 'CalibrationError';
 }
 
+/** A weight that is NaN or ±∞: TaylorMLP would publish garbage coefficients, so release refuses it. */
+export class NonFiniteWeightError extends Error {
+  override readonly name = 'NonFiniteWeightError';
+}
+
+/** Refuse a block holding a non-finite weight, naming the tensor and the (flat, stored-order) index. */
+function checkFinite(block: MlpBlock, location: MlpBlockLocation): void {
+  const parts: Array<[string | null, Float64Array | null, boolean]> = [
+    [location.first, block.first, location.layout === 'gpt2'],
+    [location.firstBias, block.firstBias, false],
+    [location.up, block.up, false],
+    [location.second, block.second, location.layout === 'gpt2'],
+    [location.secondBias, block.secondBias, false],
+  ];
+  for (const [name, values] of parts) {
+    if (name === null || values === null) continue;
+    for (let q = 0; q < values.length; q++) {
+      if (!Number.isFinite(values[q])) throw new NonFiniteWeightError(`tensor "${name}" holds ${values[q]} at (canonical [out, in]) index ${q}: release refuses non-finite weights`);
+    }
+  }
+}
+
 /** The calibration inputs [T, input] of one block from a file in stories260K's activations.safetensors format. */
 export function calibrationInputs(file: SafetensorsFile, location: MlpBlockLocation, inputDim: number): Tensor {
   const candidates = [`calibration.layers.${location.layer}.mlp_input`, `layers.${location.layer}.mlp_input`, `${location.prefix}.mlp_input`];
@@ -77,6 +99,7 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
     // Pass 1: calibration ranges (small) and so each block's K and shapes.
     const plans = locations.map((location) => {
       const block = loadMlpBlock((n) => source.tensor(n), location);
+      checkFinite(block, location);
       const inputs =
         calibrationFile !== null
           ? calibrationInputs(calibrationFile, location, block.inputDim)

@@ -1,6 +1,6 @@
 import { pipe } from 'fp-ts/function';
 import * as P from '../../src/prob/prob';
-import { Tensor, TensorDict, tensor } from '../../src/tensor/tensor';
+import { TensorDict, tensor } from '../../src/tensor/tensor';
 import { mapArray, matVec } from '../../src/tensor/kernels';
 import { Same, normDistance, sameWithin, tensorDictView } from '../../src/same';
 
@@ -63,5 +63,3 @@ export const sameToyOutputs: Same<Float64Array> = sameWithin(normDistance(vector
 
 /** Default Same on toy weights: relative L2 distance ≤ 1e-6. */
 export const sameToyWeights: Same<ToyWeights> = sameWithin(normDistance(tensorDictView, { relative: true }), 1e-6);
-
-export const mapTensor = (t: Tensor, f: (data: Float64Array) => Float64Array): Tensor => tensor(t.shape, f(Float64Array.from(t.data)));

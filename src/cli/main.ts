@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 export const ExitCode = { ok: 0, usage: 2, input: 3, runtime: 4 } as const;
 
 /** Errors that mean "this input is bad" (exit code 3), as opposed to a usage error or a fault. */
-const INPUT_ERRORS = new Set(['CatalogError', 'SafetensorsError', 'LayoutError', 'CalibrationError', 'ActivationError', 'OutputPathError', 'ReleasedFileError', 'InputFileError']);
+const INPUT_ERRORS = new Set(['CatalogError', 'SafetensorsError', 'LayoutError', 'CalibrationError', 'ActivationError', 'OutputPathError', 'ReleasedFileError', 'InputFileError', 'NonFiniteWeightError']);
 
 export class CliUsageError extends Error {
   override readonly name = 'CliUsageError';
