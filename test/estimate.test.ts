@@ -121,12 +121,26 @@ describe('estimateAdvantage', () => {
     const e2 = await estimateAdvantage(game, { trials: 5000, seed: 's', workers: 2, sequential: { halfWidth: 0.03, batch: 25 } });
     expect(e1.stoppedEarly).toBe(true);
     expect((e1.interval.upper - e1.interval.lower) / 2).toBeLessThanOrEqual(0.03);
-    expect(e1.trials % 25).toBe(0);
+    // Looks after 25, 50, 100, 200, … trials.
+    expect(Math.log2(e1.trials / 25) % 1).toBe(0);
     expect(e1.trials).toBeLessThan(5000);
-    // One batch fewer would not have been enough.
-    const before = estimateAdvantageSync(game, { trials: e1.trials - 25, seed: 's' });
+    expect(e1.intervalLevel).toBeCloseTo(1 - (0.05 * 6) / (Math.PI ** 2 * e1.looks! ** 2), 12);
+    // The look before did not reach it.
+    const before = await estimateAdvantage(game, { trials: e1.trials / 2, seed: 's', sequential: { halfWidth: 0.03, batch: 25 } });
+    expect(before.stoppedEarly).toBe(false);
     expect((before.interval.upper - before.interval.lower) / 2).toBeGreaterThan(0.03);
     expect(e2).toEqual(e1);
+  });
+
+  it('the sequential stopping rule keeps its stated coverage (simulation: 5 values of p, 400 runs each)', () => {
+    for (const p of [0.05, 0.3, 0.5, 0.7, 0.95]) {
+      let covered = 0;
+      for (let run = 0; run < 400; run++) {
+        const e = estimateAdvantageSync(bernoulliGame(p), { trials: 1600, seed: `sequential-${p}`, firstTrial: run * 1600, sequential: { halfWidth: 0.05, batch: 25 } });
+        if (e.interval.lower <= p && p <= e.interval.upper) covered++;
+      }
+      expect(covered / 400).toBeGreaterThanOrEqual(0.95);
+    }
   });
 
   it('rejects bad options with a typed error', () => {

@@ -6,10 +6,15 @@ import type { Cost } from '../cost/meter';
 import { Interval, IntervalMethod, distinguishingInterval, probabilityInterval } from './intervals';
 import { TrialWorkerPool } from './workerPool';
 
-/** Stop when the interval's half-width on the advantage reaches ε (checked every `batch` trials). */
+/**
+ * Stop when the interval's half-width on the advantage reaches ε (checked every `batch` trials).
+ * Looking at the interval after every batch and stopping on it would break its coverage, so the
+ * interval at look j has level 1 − α·6/(π²j²): by a union bound over the looks (Σ_j 6/(π²j²) = 1)
+ * the reported interval covers with probability ≥ 1 − α whenever the run stops.
+ */
 export interface SequentialOptions {
   readonly halfWidth: number;
-  /** Trials between checks; fixed, so the stopping point does not depend on the worker count. */
+  /** Trials before the first look (default 50); later looks double the count. Fixed, so the stopping point does not depend on the worker count. */
   readonly batch?: number;
 }
 
@@ -72,6 +77,10 @@ export interface AdvantageEstimate {
   readonly firstTrial: number;
   /** Whether a sequential run stopped because it reached its half-width (false: hit the trial cap). */
   readonly stoppedEarly: boolean;
+  /** The level the interval was computed at: `confidence`, or in sequential mode the per-look level 1 − α·6/(π²j²) that makes the stopped interval's coverage ≥ `confidence`. */
+  readonly intervalLevel: number;
+  /** Sequential mode: the number of looks (batches) before stopping. */
+  readonly looks?: number;
   /** Mean cost per trial of each algorithm label. */
   readonly meanCosts: Readonly<Record<string, Cost>>;
   readonly assumptions: readonly AssumptionSummary[];
@@ -167,6 +176,7 @@ export function summarize(
     seed: options.seed,
     firstTrial: options.firstTrial,
     stoppedEarly: options.stoppedEarly,
+    intervalLevel: options.confidence,
     meanCosts,
     assumptions: [...assumptionCounts.values()],
     ...(options.keepTrials ? { results } : {}),
@@ -204,38 +214,63 @@ export async function estimateAdvantage(game: Game, options: EstimateOptions): P
 
 const halfWidthOf = (e: AdvantageEstimate): number => (e.interval.upper - e.interval.lower) / 2;
 
+/**
+ * The trial ranges played between looks. Sequential runs look after batch, 2·batch, 4·batch, …
+ * trials (doubling): few looks, so the union-bound levels stay moderate.
+ */
 function batches(o: Validated): Array<[number, number]> {
   const end = o.firstTrial + o.trials;
-  const size = o.sequential === undefined ? o.trials : o.sequential.batch ?? 50;
+  if (o.sequential === undefined) return [[o.firstTrial, end]];
   const out: Array<[number, number]> = [];
-  for (let from = o.firstTrial; from < end; from += size) out.push([from, Math.min(end, from + size)]);
+  let from = o.firstTrial;
+  let size = o.sequential.batch ?? 50;
+  while (from < end) {
+    const to = Math.min(end, from + size);
+    out.push([from, to]);
+    size = to - o.firstTrial; // the next look doubles the trials played so far
+    from = to;
+  }
   return out;
 }
 
-function summaryOptions(o: Validated, stoppedEarly: boolean) {
-  return { seed: o.seed, confidence: o.confidence, method: o.method, firstTrial: o.firstTrial, stoppedEarly, keepTrials: o.keepTrials };
+function summaryOptions(o: Validated, stoppedEarly: boolean, confidence = o.confidence) {
+  return { seed: o.seed, confidence, method: o.method, firstTrial: o.firstTrial, stoppedEarly, keepTrials: o.keepTrials };
+}
+
+/** The estimate at sequential look j, with the union-bound level (see SequentialOptions). */
+function atLook(game: Game, results: readonly TrialResult[], o: Validated, look: number, stoppedEarly: boolean): AdvantageEstimate {
+  const level = 1 - ((1 - o.confidence) * 6) / (Math.PI * Math.PI * look * look);
+  return { ...summarize(game, results, summaryOptions(o, stoppedEarly, level)), confidence: o.confidence, intervalLevel: level, looks: look };
+}
+
+/** The stopping rule, shared by the one-thread and worker-thread loops: after each batch, stop once the half-width is reached. */
+function* lookSchedule(game: Game, o: Validated, results: TrialResult[]): Generator<[number, number], AdvantageEstimate, void> {
+  let look = 0;
+  for (const [from, to] of batches(o)) {
+    yield [from, to];
+    look++;
+    if (o.sequential !== undefined) {
+      const e = atLook(game, results, o, look, true);
+      if (halfWidthOf(e) <= o.sequential.halfWidth) return e;
+    }
+  }
+  return o.sequential !== undefined ? atLook(game, results, o, look, false) : summarize(game, results, summaryOptions(o, false));
 }
 
 function runEstimate(game: Game, o: Validated, play: (from: number, to: number) => TrialResult[]): AdvantageEstimate {
   const results: TrialResult[] = [];
-  for (const [from, to] of batches(o)) {
-    results.push(...play(from, to));
-    if (o.sequential !== undefined) {
-      const e = summarize(game, results, summaryOptions(o, true));
-      if (halfWidthOf(e) <= o.sequential.halfWidth) return e;
-    }
+  const schedule = lookSchedule(game, o, results);
+  for (let step = schedule.next(); ; step = schedule.next()) {
+    if (step.done === true) return step.value;
+    results.push(...play(step.value[0], step.value[1]));
   }
-  return summarize(game, results, summaryOptions(o, false));
 }
 
 async function runEstimateAsync(game: Game, o: Validated, play: (from: number, to: number) => Promise<TrialResult[]>): Promise<AdvantageEstimate> {
   const results: TrialResult[] = [];
-  for (const [from, to] of batches(o)) {
-    results.push(...(await play(from, to)));
-    if (o.sequential !== undefined) {
-      const e = summarize(game, results, summaryOptions(o, true));
-      if (halfWidthOf(e) <= o.sequential.halfWidth) return e;
-    }
+  const schedule = lookSchedule(game, o, results);
+  for (let step = schedule.next(); ; step = schedule.next()) {
+    if (step.done === true) return step.value;
+    results.push(...(await play(step.value[0], step.value[1])));
   }
-  return summarize(game, results, summaryOptions(o, false));
 }
