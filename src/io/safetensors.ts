@@ -340,7 +340,7 @@ export function writeSafetensors(
   file: string,
   tensors: ReadonlyMap<string, TensorToWrite> | Readonly<Record<string, TensorToWrite>>,
   metadata: Readonly<Record<string, string>> = {},
-  options: { readonly inputs?: readonly string[] } = {},
+  options: { readonly inputs?: readonly string[]; readonly writeChunk?: (fd: number, bytes: Uint8Array) => void } = {},
 ): void {
   const map: ReadonlyMap<string, TensorToWrite> = tensors instanceof Map ? tensors : new Map(Object.entries(tensors as Readonly<Record<string, TensorToWrite>>));
   const lazy = new Map<string, LazyTensor>([...map].map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape, bytes: () => t.bytes }]));
@@ -368,8 +368,14 @@ export function writeSafetensorsStreaming(
   file: string,
   tensors: ReadonlyMap<string, LazyTensor>,
   metadata: Readonly<Record<string, string>> = {},
-  options: { readonly inputs?: readonly string[]; readonly onTensor?: (name: string, index: number, total: number) => void } = {},
+  options: {
+    readonly inputs?: readonly string[];
+    readonly onTensor?: (name: string, index: number, total: number) => void;
+    /** How bytes reach the file (default: fs.writeSync until done); tests inject write failures here. */
+    readonly writeChunk?: (fd: number, bytes: Uint8Array) => void;
+  } = {},
 ): void {
+  const write = options.writeChunk ?? writeAll;
   const resolved = path.resolve(file);
   for (const input of options.inputs ?? []) if (path.resolve(input) === resolved) throw new OutputPathError(`refusing to overwrite the input ${input}`);
   const sized = new Map<string, HeaderEntry>();
@@ -379,12 +385,12 @@ export function writeSafetensorsStreaming(
   const fd = fs.openSync(temp, 'wx');
   let closed = false;
   try {
-    writeAll(fd, header);
+    write(fd, header);
     order.forEach((name, index) => {
       const expected = sized.get(name)!.byteLength;
       const bytes = tensors.get(name)!.bytes();
       if (bytes.length !== expected) throw new SafetensorsError('size-mismatch', `tensor "${name}": producer gave ${bytes.length} bytes, header says ${expected}`, name);
-      writeAll(fd, bytes);
+      write(fd, bytes);
       options.onTensor?.(name, index, order.length);
     });
     fs.fsyncSync(fd);
