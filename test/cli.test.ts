@@ -36,11 +36,13 @@ describe('weightgames evaluate', () => {
     }
   });
 
-  it('gives the same JSON with 1 and 2 workers, up to wall time', () => {
+  it('gives the same scorecard with 1, 2 and 4 workers, up to wall time', () => {
     const strip = (s: string) => JSON.parse(s, (k, v) => (k === 'wallMs' || k === 'workers' ? undefined : v));
     const a = run('evaluate', '--scheme', 'open-release', '--trials', '30', '--seed', 'r', '--json');
-    const b = run('evaluate', '--scheme', 'open-release', '--trials', '30', '--seed', 'r', '--workers', '2', '--json');
-    expect(strip(b.stdout)).toEqual(strip(a.stdout));
+    for (const workers of ['2', '4']) {
+      const b = run('evaluate', '--scheme', 'open-release', '--trials', '30', '--seed', 'r', '--workers', workers, '--json');
+      expect(strip(b.stdout)).toEqual(strip(a.stdout));
+    }
   });
 
   it('writes --out atomically and the table shows the interval method', () => {

@@ -80,7 +80,7 @@ export function formatScorecard(card: Scorecard): string {
       r.adversary ?? '—',
       `${e.successes}/${e.trials}`,
       fmt(e.advantage),
-      `[${fmt(e.interval.lower)}, ${fmt(e.interval.upper)}]`,
+      `[${fmt(e.interval.lower)}, ${fmt(e.interval.upper)}] ${e.method === 'wilson' ? 'Wilson' : 'CP'} ${Math.round(e.confidence * 100)}%`,
       flops(e.meanCosts['adversary']?.flops),
       flops(e.meanCosts['runReleased']?.flops),
       r.medianBreakEven === undefined ? '' : r.medianBreakEven === null ? 'never' : String(r.medianBreakEven),
