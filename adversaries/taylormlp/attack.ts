@@ -35,6 +35,20 @@ export const pairwiseAdversary: WRecAdversary<undefined, ReleasedMlp, TrainedMlp
 };
 
 
+/** Names and shapes of a block's recovered tensors (original layout), known before recovering it. */
+export function recoveredShapes(meta: BlockMeta): Map<string, number[]> {
+  const { inputDim: d, hiddenDim: h, outputDim: o } = meta;
+  const conv = meta.layout === 'gpt2';
+  const out = new Map<string, number[]>([
+    [meta.first, conv ? [d, h] : [h, d]],
+    [meta.second, conv ? [h, o] : [o, h]],
+  ]);
+  if (meta.up !== null) out.set(meta.up, [h, d]);
+  if (meta.firstBias !== null) out.set(meta.firstBias, [h]);
+  if (meta.secondBias !== null) out.set(meta.secondBias, [o]);
+  return out;
+}
+
 /** The recovered tensors of a block under the original checkpoint's names and layout (float32). */
 export function recoveredTensors(meta: BlockMeta, block: RecoveredBlock): Map<string, { dtype: 'F32'; shape: number[]; bytes: Uint8Array }> {
   const out = new Map<string, { dtype: 'F32'; shape: number[]; bytes: Uint8Array }>();
@@ -82,14 +96,18 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     } catch {
       signs = true; // unknown: fit both signs
     }
-    const taylorNames = new Set<string>();
     const lazy = new Map<string, LazyTensor>();
     const blockStats: Array<{ prefix: string; units: number; plain: number; unrecoverable: number; seconds: number }> = [];
-    // Per-block summaries only: the recovered blocks themselves are dropped once encoded.
     const statuses: Uint8Array[] = [];
     let recoveredParameters = 0;
     let recoverySeconds = 0;
-    info.blocks.forEach((meta, index) => {
+    // Each block is recovered when the writer reaches its first tensor and dropped after its
+    // last (tensors are written in name order, and a block's names share its prefix), so memory
+    // holds one block at a time; the summary is complete once the file is written.
+    let cache: { index: number; tensors: Map<string, { bytes: Uint8Array }>; remaining: number } | null = null;
+    const produce = (index: number): Map<string, { bytes: Uint8Array }> => {
+      if (cache !== null && cache.index === index) return cache.tensors;
+      const meta = info.blocks[index];
       onBlock?.(index, info.blocks.length, meta.prefix);
       const block = readReleasedBlock((n) => released.tensor(n), meta, info);
       const t0 = performance.now();
@@ -100,15 +118,29 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       recoveredParameters += meta.outputDim * rec.status.filter((x) => x === 0).length;
       const summary = summarizeRecovery([rec]);
       blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, seconds });
-      for (const [name, t] of recoveredTensors(meta, rec)) lazy.set(name, { dtype: t.dtype, shape: t.shape, bytes: () => t.bytes });
-      for (const name of released.names) if (name.startsWith(`${meta.prefix}.taylor.`)) taylorNames.add(name);
+      const tensors = recoveredTensors(meta, rec);
+      cache = { index, tensors, remaining: tensors.size };
+      return tensors;
+    };
+    const taylorPrefixes = info.blocks.map((meta) => `${meta.prefix}.taylor.`);
+    info.blocks.forEach((meta, index) => {
+      for (const [name, shape] of recoveredShapes(meta)) {
+        lazy.set(name, {
+          dtype: 'F32',
+          shape,
+          bytes: () => {
+            const bytes = produce(index).get(name)!.bytes;
+            if (cache !== null && --cache.remaining === 0) cache = null;
+            return bytes;
+          },
+        });
+      }
     });
     for (const name of released.names) {
-      if (taylorNames.has(name) || lazy.has(name)) continue;
+      if (lazy.has(name) || taylorPrefixes.some((prefix) => name.startsWith(prefix))) continue;
       const entry = released.header.entries.find((e) => e.name === name)!;
       lazy.set(name, { dtype: entry.dtype, shape: entry.shape, bytes: () => released.tensor(name).bytes });
     }
-    const total = summarizeRecovery(statuses.map((status) => ({ status })));
     writeSafetensorsStreaming(
       output,
       lazy,
@@ -117,11 +149,11 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         weightgames_version: version,
         source_release: input.split(/[\\/]/).pop() ?? input,
         release_seed: info.metadata.seed ?? '',
-        unrecoverable_units: String(total.unrecoverable),
-        unit_status: JSON.stringify(statuses.map((status) => Array.from(status))),
+        note: 'units the attack could not identify are written as 0; see the attack summary',
       },
       { inputs: [input] },
     );
+    const total = summarizeRecovery(statuses.map((status) => ({ status })));
     return {
       method,
       released: input,
