@@ -22,11 +22,18 @@ const cli = path.resolve(__dirname, '../src/cli/main.js');
 const lines: string[] = [`weightgames bench:attack — OPT-125M-shaped (12 × 768 → 3072 → 768, GELU, biases N(−0.5, 1)), N = 8; node ${process.version}, ${os.cpus().length} cores`];
 try {
   const input = writeSyntheticCheckpoint(dir, { ...OPT_125M_MLP, seed: 'bench' });
-  const original = SafetensorsFile.open(input);
-  const originals = findMlpBlocks(original.names).map((l) => loadMlpBlock((n) => original.tensor(n), l));
-  for (const dtype of ['f32', 'bf16'] as const) {
+  const releases = (['f32', 'bf16'] as const).map((dtype) => {
     const release = path.join(dir, `released-${dtype}.safetensors`);
     releaseCheckpoint({ input, output: release, taylor: { order: 8, dtype }, calibration: { synthetic: { rows: 64, scale: 1 } }, seed: 'bench', version: 'bench' });
+    // Peak memory of the CLI in a fresh process, measured before this process loads anything
+    // large (a child's maxRSS can inherit the parent's at fork time on Linux).
+    const child = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(cli)}).main(['attack', ${JSON.stringify(release)}, ${JSON.stringify(path.join(dir, 'recovered.safetensors'))}]).then(() => process.stdout.write('\\n' + process.resourceUsage().maxRSS * 1024))`], { encoding: 'utf8' });
+    const rss = Number(child.stdout.trim().split('\n').pop());
+    return { dtype, release, rss };
+  });
+  const original = SafetensorsFile.open(input);
+  const originals = findMlpBlocks(original.names).map((l) => loadMlpBlock((n) => original.tensor(n), l));
+  for (const { dtype, release, rss } of releases) {
     const file = SafetensorsFile.open(release);
     const info = releasedInfo(file.metadata);
     const act = activationByName(info.activation);
@@ -51,8 +58,6 @@ try {
         `${dtype} ${method.padEnd(9)}: ${total.toLocaleString('en-US')} parameters of W in ${seconds.toFixed(2)} s → ${(total / seconds / 1e6).toFixed(2)} M/s; recovered (rel. err. < 1 %) ${(100 * within / total).toFixed(4)} %; units flagged unrecoverable ${flagged}; release load ${loadSeconds.toFixed(2)} s`,
       );
     }
-    const child = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(cli)}).main(['attack', ${JSON.stringify(release)}, ${JSON.stringify(path.join(dir, 'recovered.safetensors'))}]).then(() => process.stdout.write('\\n' + process.resourceUsage().maxRSS * 1024))`], { encoding: 'utf8' });
-    const rss = Number(child.stdout.trim().split('\n').pop());
     lines.push(`${dtype} peak RSS of \`weightgames attack\` (consensus) in a fresh process: ${(rss / 2 ** 20).toFixed(0)} MiB (release file ${(fs.statSync(release).size / 2 ** 20).toFixed(0)} MiB)`);
     file.close();
     fs.rmSync(release);
