@@ -8,7 +8,7 @@ import { MlpBlock, runMlp } from '../src/models/mlp';
 import { tensor } from '../src/tensor/tensor';
 import * as P from '../src/prob/prob';
 import { calibrationRange, releaseBlock, syntheticCalibration, StorageDType } from '../schemes/taylormlp';
-import { consensusRecoverBlock, pairwiseRecoverBlock, UnitStatus, compareCheckpoints, collapsedSeries } from '../adversaries/taylormlp';
+import { consensusRecoverBlock, pairwiseRecoverBlock, UnitStatus, UnrecoverableReason, compareCheckpoints, collapsedSeries, summarizeRecovery } from '../adversaries/taylormlp';
 import { runReleasedBlock } from '../schemes/taylormlp';
 import { withMeter } from '../src/cost/meter';
 import { writeSyntheticCheckpoint } from '../src/models/synthetic';
@@ -100,6 +100,30 @@ describe('consensus attack, property-tested over the settings', () => {
     for (let j = 4; j < 16; j++) expect(recovered.status[j]).toBe(UnitStatus.recovered);
   });
 
+  it('bad numbers: an all-zero column, a deep tail and Θ underflowing in f16 are flagged with their reason, never NaN', () => {
+    const block = trainedLikeBlock('plain', 8, 6, 16, 'bad-numbers');
+    const second = Float64Array.from(block.second);
+    for (let i = 0; i < 16; i++) second[i * 6 + 0] = 0; // unit 0: W[:, 0] = 0
+    const firstBias = Float64Array.from([0.3, -30, -0.2, 0.5, 0.1, -0.4]); // unit 1: u deep in the sigmoid's left tail
+    const range = { min: new Float64Array(6).fill(-1), max: new Float64Array(6).fill(1) };
+    const released = releaseBlock({ ...block, second, firstBias }, activations.sigmoid, range, { order: 8, dtype: 'f32' }, null);
+    const recovered = consensusRecoverBlock(released, activations.sigmoid, 'f32');
+    expect(recovered.reason![0]).toBe(UnrecoverableReason.zeroColumn);
+    expect(recovered.status[1]).toBe(UnitStatus.unrecoverable);
+    expect([UnrecoverableReason.notIdentifiable, UnrecoverableReason.underflow]).toContain(recovered.reason![1]);
+    for (const j of [2, 3, 4, 5]) expect(recovered.status[j]).toBe(UnitStatus.recovered);
+    for (const v of [...recovered.second, ...recovered.firstBias!, ...recovered.secondBias!]) expect(Number.isFinite(v)).toBe(true);
+    expect(summarizeRecovery([recovered]).reasons).toMatchObject({ 'all-zero column': 1 });
+    // f16: far in GELU's left tail every order of Θ is below f16's normal range.
+    const f16 = releaseBlock({ ...block, firstBias: Float64Array.from([-9, 0.2, -0.3, 0.4, -12, 0.1]) }, activations.gelu, range, { order: 8, dtype: 'f16' }, null);
+    const fromF16 = consensusRecoverBlock(f16, activations.gelu, 'f16');
+    for (const j of [0, 4]) {
+      expect(fromF16.status[j]).toBe(UnitStatus.unrecoverable);
+      expect(fromF16.reason![j]).not.toBe(UnrecoverableReason.none);
+    }
+    for (const v of fromF16.second) expect(Number.isFinite(v)).toBe(true);
+  });
+
   it('the pairwise attack reproduces the paper: most entries, with failures where f_{a,b} is ill-conditioned', () => {
     const block = trainedLikeBlock('plain', 16, 64, 32, 'pairwise');
     const range = calibrationRange(block, syntheticCalibration(64, 16, 1, 'pw')(P.trialContext('pw', 0)));
@@ -181,6 +205,17 @@ describe('weightgames attack on files', () => {
     }
     a.close();
     b.close();
+  });
+
+  it('an attack rerun on the same release writes the same file, byte for byte', () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-attack-repro-'));
+    const original = writeSyntheticCheckpoint(home, { layout: 'fc', layers: 1, inputDim: 16, hiddenDim: 32, seed: 'repro', activation: 'gelu' });
+    const release = path.join(home, 'released.safetensors');
+    expect(run('release', original, release, '--scheme', 'taylormlp', '--order', '8', '--signs', '--seed', '3').status).toBe(0);
+    expect(run('attack', release, path.join(home, 'a.safetensors')).status).toBe(0);
+    expect(run('attack', release, path.join(home, 'b.safetensors')).status).toBe(0);
+    expect(fs.readFileSync(path.join(home, 'a.safetensors')).equals(fs.readFileSync(path.join(home, 'b.safetensors')))).toBe(true);
+    expect(SafetensorsFile.open(path.join(home, 'a.safetensors')).metadata).toMatchObject({ release_seed: '3', recovered_by: 'weightgames attack --method consensus' });
   });
 
   it('refuses a file that is not a TaylorMLP release, with one line and exit code 3', () => {

@@ -135,6 +135,12 @@ describe('safetensors validation (each violation a typed error naming the proble
     expect(problemOf(bytes)).toBe(problem);
   });
 
+  it('a multi-megabyte header parses, or fails with a typed error (a hang would hit the test timeout)', () => {
+    const big = JSON.stringify({ __metadata__: { blob: 'x'.repeat(3_000_000) }, a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] } });
+    expect(problemOf(rawFile(big, new Uint8Array([1, 2])))).toBe('ok');
+    expect(problemOf(rawFile(big.replace('"U8"', '"Q9"'), new Uint8Array([1, 2])))).toBe('bad-dtype');
+  });
+
   it('names the tensor in the message', () => {
     expect(() => parseSafetensors(rawFile('{"layer.7":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', ok([1, 2, 3, 4])))).toThrow(/tensor "layer\.7": shape \[2\] of F32 needs 8 bytes/);
   });

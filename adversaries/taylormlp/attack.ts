@@ -98,7 +98,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     }
     const lazy = new Map<string, LazyTensor>();
     const blockStats: Array<{ prefix: string; units: number; plain: number; unrecoverable: number; seconds: number }> = [];
-    const statuses: Uint8Array[] = [];
+    const statuses: Array<{ status: Uint8Array; reason?: Uint8Array }> = [];
     let recoveredParameters = 0;
     let recoverySeconds = 0;
     // Each block is recovered when the writer reaches its first tensor and dropped after its
@@ -114,7 +114,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       const rec = recoverBlock(method, block, act, info.dtype, { signs });
       const seconds = (performance.now() - t0) / 1000;
       recoverySeconds += seconds;
-      statuses.push(rec.status);
+      statuses.push({ status: rec.status, reason: rec.reason });
       recoveredParameters += meta.outputDim * rec.status.filter((x) => x === 0).length;
       const summary = summarizeRecovery([rec]);
       blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, seconds });
@@ -153,7 +153,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       },
       { inputs: [input] },
     );
-    const total = summarizeRecovery(statuses.map((status) => ({ status })));
+    const total = summarizeRecovery(statuses);
     return {
       method,
       released: input,

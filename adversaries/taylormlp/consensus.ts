@@ -2,7 +2,7 @@ import type { Activation } from '../../src/numerics/activations';
 import { chargeFlops } from '../../src/cost/meter';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
-import { RecoveredBlock, UnitStatus } from './recovered';
+import { RecoveredBlock, UnitStatus, UnrecoverableReason } from './recovered';
 import type { FloatArray } from '../../src/tensor/tensor';
 
 /**
@@ -145,14 +145,21 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
   // Pass 1b: per column, the profile's weights and the best fit for each admissible sign.
   const residuals = new Float64Array(table.u.length);
   const hypotheses: Fit[][] = new Array(K);
+  const failure = new Uint8Array(K); // UnrecoverableReason of columns that cannot be fitted
   const weights: Float64Array[] = new Array(K);
   const profiles: Float64Array[] = new Array(K);
   for (let k = 0; k < K; k++) {
     hypotheses[k] = [];
-    if (N < 2) continue; // one order cannot separate W from Act′(u)
+    if (N < 2) {
+      failure[k] = UnrecoverableReason.tooFewOrders; // one order cannot separate W from Act′(u)
+      continue;
+    }
     const m = reference[k];
     const best = norms[m * K + k];
-    if (!(best > 0)) continue; // an all-zero column: W[:, j] = 0, or Θ underflowed
+    if (!(best > 0)) {
+      failure[k] = UnrecoverableReason.zeroColumn; // W[:, j] = 0, or Θ underflowed entirely
+      continue;
+    }
     const g = new Float64Array(N + 1);
     for (let n = 1; n <= N; n++) g[n] = dots[n * K + k] / best;
     let gmax = 0;
@@ -174,7 +181,10 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
       w[n] = 1 / ((g[n] * noise) ** 2 + floor * floor);
       usable++;
     }
-    if (usable < 2) continue; // u cannot be separated from the scale
+    if (usable < 2) {
+      failure[k] = UnrecoverableReason.underflow; // u cannot be separated from the scale
+      continue;
+    }
     profiles[k] = g;
     weights[k] = w;
     for (const s of options.signs === true ? [1, -1] : [1]) {
@@ -312,6 +322,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
   const firstBias = released.kind === 'plain' ? new Float64Array(h) : null;
   const secondBias = released.kind === 'plain' ? new Float64Array(o) : null;
   const status = new Uint8Array(h);
+  const reason = new Uint8Array(h);
   const predictedError = new Float64Array(h);
   const expansionPoint = new Float64Array(h).fill(NaN);
   const act0 = new Float64Array(K);
@@ -322,6 +333,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     const e = estimates[k][choice[k]];
     if (fit === undefined || e === undefined) {
       status[j] = UnitStatus.unrecoverable;
+      reason[j] = failure[k] || UnrecoverableReason.notIdentifiable;
       predictedError[j] = Infinity;
       continue;
     }
@@ -331,6 +343,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     // (Measured: the predicted error tracks the actual worst entry of a column to within ~20 %.)
     if (!(e.predicted <= 0.75 * tol)) {
       status[j] = UnitStatus.unrecoverable;
+      reason[j] = UnrecoverableReason.notIdentifiable;
       continue;
     }
     if (firstBias !== null) firstBias[j] = fit.u - fit.s * released.z0[k];
@@ -379,6 +392,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     second,
     secondBias,
     status,
+    reason,
     predictedError,
     expansionPoint,
   };

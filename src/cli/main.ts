@@ -180,7 +180,7 @@ function program(): Command {
         [
           `recovered ${summary.blocks.length} MLP blocks of ${input} → ${output} (${summary.method})`,
           `  activation ${summary.activation}, N = ${summary.order}, stored ${summary.dtype}, signs ${summary.signs ? 'on' : 'off'}`,
-          `  units: ${summary.total.units} (${summary.total.plain} released plain, ${summary.total.unrecoverable} unrecoverable: flagged, written as 0)`,
+          `  units: ${summary.total.units} (${summary.total.plain} released plain, ${summary.total.unrecoverable} unrecoverable: flagged, written as 0${summary.total.unrecoverable > 0 ? ` — ${Object.entries(summary.total.reasons).map(([why, n]) => `${n} ${why}`).join(', ')}` : ''})`,
           `  ${summary.recoveredParameters.toLocaleString('en-US')} parameters of W recovered in ${summary.recoverySeconds.toFixed(2)} s (${(summary.recoveredParameters / summary.recoverySeconds / 1e6).toFixed(1)} M/s); ${summary.seconds.toFixed(2)} s with I/O`,
         ].join('\n') + '\n',
       );
