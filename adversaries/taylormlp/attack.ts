@@ -51,15 +51,20 @@ export function recoveredShapes(meta: BlockMeta): Map<string, number[]> {
 
 /** The recovered tensors of a block under the original checkpoint's names and layout (float32). */
 export function recoveredTensors(meta: BlockMeta, block: RecoveredBlock): Map<string, { dtype: 'F32'; shape: number[]; bytes: Uint8Array }> {
-  const out = new Map<string, { dtype: 'F32'; shape: number[]; bytes: Uint8Array }>();
-  const f32 = (values: ArrayLike<number>, shape: number[]) => ({ dtype: 'F32' as const, shape, bytes: encodeFloats(values, 'F32') });
   const { inputDim: d, hiddenDim: h, outputDim: o } = meta;
   const conv = meta.layout === 'gpt2';
-  out.set(meta.first, conv ? f32(transposeMatrix(block.first, h, d), [d, h]) : f32(block.first, [h, d]));
-  out.set(meta.second, conv ? f32(transposeMatrix(block.second, o, h), [h, o]) : f32(block.second, [o, h]));
-  if (meta.up !== null && block.up !== null) out.set(meta.up, f32(block.up, [h, d]));
-  if (meta.firstBias !== null && block.firstBias !== null) out.set(meta.firstBias, f32(block.firstBias, [h]));
-  if (meta.secondBias !== null && block.secondBias !== null) out.set(meta.secondBias, f32(block.secondBias, [o]));
+  const values = new Map<string, ArrayLike<number> | null>([
+    [meta.first, conv ? transposeMatrix(block.first, h, d) : block.first],
+    [meta.second, conv ? transposeMatrix(block.second, o, h) : block.second],
+  ]);
+  if (meta.up !== null) values.set(meta.up, block.up);
+  if (meta.firstBias !== null) values.set(meta.firstBias, block.firstBias);
+  if (meta.secondBias !== null) values.set(meta.secondBias, block.secondBias);
+  const out = new Map<string, { dtype: 'F32'; shape: number[]; bytes: Uint8Array }>();
+  for (const [name, shape] of recoveredShapes(meta)) {
+    const data = values.get(name);
+    if (data !== undefined && data !== null) out.set(name, { dtype: 'F32', shape, bytes: encodeFloats(data, 'F32') });
+  }
   return out;
 }
 

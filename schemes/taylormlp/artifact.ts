@@ -95,21 +95,26 @@ export function releasedBlockShapes(meta: BlockMeta, K: number, order: number, d
 
 /** The tensors of one released block, in the storage dtype. */
 export function releasedBlockTensors(meta: BlockMeta, released: ReleasedBlock, dtype: StorageDType): Map<string, TensorToWrite> {
-  const f = SAFETENSORS_DTYPE[dtype];
-  const floats = (values: FloatArray, shape: number[]): TensorToWrite => ({ dtype: f, shape, bytes: encodeFloats(values, f) });
-  const { inputDim: d, hiddenDim: h, outputDim: o, order: N } = released;
-  const K = released.expanded.length;
+  const shapes = releasedBlockShapes(meta, released.expanded.length, released.order, dtype);
   const P = `${meta.prefix}.taylor`;
+  const { inputDim: d, hiddenDim: h } = released;
+  const values = new Map<string, FloatArray | Int32Array | null>([
+    [meta.first, meta.layout === 'gpt2' ? transposeMatrix(released.first, h, d) : released.first],
+    [`${P}.z0`, released.z0],
+    [`${P}.theta`, released.theta],
+    [`${P}.expanded_units`, released.expanded],
+    [`${P}.plain_units`, released.plain],
+    [`${P}.plain_bias`, released.plainBias],
+    [`${P}.plain_weight`, released.plainSecond],
+    [`${P}.output_bias`, released.outputBias],
+  ]);
+  if (meta.up !== null) values.set(meta.up, released.up);
   const out = new Map<string, TensorToWrite>();
-  out.set(meta.first, meta.layout === 'gpt2' ? floats(transposeMatrix(released.first, h, d), [d, h]) : floats(released.first, [h, d]));
-  if (released.up !== null && meta.up !== null) out.set(meta.up, floats(released.up, [h, d]));
-  out.set(`${P}.z0`, floats(released.z0, [K]));
-  out.set(`${P}.theta`, floats(released.theta, [N + 1, o, K]));
-  out.set(`${P}.expanded_units`, { dtype: 'I32', shape: [K], bytes: i32Bytes(released.expanded) });
-  out.set(`${P}.plain_units`, { dtype: 'I32', shape: [released.plain.length], bytes: i32Bytes(released.plain) });
-  if (released.plainBias !== null) out.set(`${P}.plain_bias`, floats(released.plainBias, [released.plain.length]));
-  out.set(`${P}.plain_weight`, floats(released.plainSecond, [o, released.plain.length]));
-  if (released.outputBias !== null) out.set(`${P}.output_bias`, floats(released.outputBias, [o]));
+  for (const [name, { dtype: stored, shape }] of shapes) {
+    const data = values.get(name);
+    if (data === undefined || data === null) throw new ReleasedFileError(`${name}: the released block has no values for it`);
+    out.set(name, { dtype: stored, shape, bytes: stored === 'I32' ? i32Bytes(data as Int32Array) : encodeFloats(data as FloatArray, stored) });
+  }
   return out;
 }
 

@@ -21,12 +21,12 @@ export class NonFiniteWeightError extends Error {
 
 /** Refuse a block holding a non-finite weight, naming the tensor and the (flat, stored-order) index. */
 function checkFinite(block: MlpBlock, location: MlpBlockLocation): void {
-  const parts: Array<[string | null, Float64Array | null, boolean]> = [
-    [location.first, block.first, location.layout === 'gpt2'],
-    [location.firstBias, block.firstBias, false],
-    [location.up, block.up, false],
-    [location.second, block.second, location.layout === 'gpt2'],
-    [location.secondBias, block.secondBias, false],
+  const parts: Array<[string | null, Float64Array | null]> = [
+    [location.first, block.first],
+    [location.firstBias, block.firstBias],
+    [location.up, block.up],
+    [location.second, block.second],
+    [location.secondBias, block.secondBias],
   ];
   for (const [name, values] of parts) {
     if (name === null || values === null) continue;

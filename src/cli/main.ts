@@ -8,7 +8,7 @@ import { evaluateScheme, formatScorecard } from './evaluate';
 import { version } from './version';
 import { runRelease, InputFileError } from './release';
 import { attackReleasedFile, compareCheckpoints } from '../../adversaries/taylormlp';
-import { progressBar } from './progress';
+import { blockProgress } from './progress';
 import { runCaseStudy } from './caseStudy';
 import { loadLlama, sampleDecode } from '../models/llama';
 import { readTokenizer } from '../models/tokenizer';
@@ -166,12 +166,9 @@ function program(): Command {
     .action((input: string, output: string, raw: Record<string, unknown>) => {
       if (raw.method !== 'consensus' && raw.method !== 'pairwise') throw new CliUsageError(`--method must be consensus or pairwise, got "${String(raw.method)}"`);
       if (!fs.existsSync(input)) throw new InputFileError(`release ${input} does not exist`);
-      let bar: ReturnType<typeof progressBar> | undefined;
-      const summary = attackReleasedFile(input, output, raw.method, version, (index, total, prefix) => {
-        bar ??= progressBar('attack', total);
-        bar.update(index + 1, prefix);
-      });
-      (bar as ReturnType<typeof progressBar> | undefined)?.stop();
+      const progress = blockProgress('attack');
+      const summary = attackReleasedFile(input, output, raw.method, version, progress.onBlock);
+      progress.stop();
       if (raw.json === true) {
         process.stdout.write(JSON.stringify({ tool: 'weightgames', version, command: 'attack', ...summary }, null, 2) + '\n');
         return;

@@ -13,3 +13,15 @@ export function progressBar(label: string, total: number): { update: (done: numb
     stop: () => bar.stop(),
   };
 }
+
+/** The per-block callback of `release` and `attack`: a bar sized on the first call, and its stop. */
+export function blockProgress(label: string): { onBlock: (index: number, total: number, prefix: string) => void; stop: () => void } {
+  let bar: ReturnType<typeof progressBar> | undefined;
+  return {
+    onBlock: (index, total, prefix) => {
+      bar ??= progressBar(label, total);
+      bar.update(index + 1, prefix);
+    },
+    stop: () => bar?.stop(),
+  };
+}

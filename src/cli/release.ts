@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
 import { releaseCheckpoint, ReleaseSummary, ExpandOption, TaylorOptions } from '../../schemes/taylormlp';
-import { progressBar } from './progress';
+import { blockProgress } from './progress';
 
 export class ReleaseUsageError extends Error {
   override readonly name = 'ReleaseUsageError';
@@ -61,7 +61,7 @@ export function runRelease(input: string, output: string, raw: unknown, version:
   if (!fs.existsSync(input)) throw new InputFileError(`input ${input} does not exist`);
   if (o.calibration !== undefined && !fs.existsSync(o.calibration)) throw new InputFileError(`calibration file ${o.calibration} does not exist`);
   const rows = integer('calibration-rows', o.calibrationRows, 1);
-  let bar: ReturnType<typeof progressBar> | undefined;
+  const progress = blockProgress('release');
   const summary = releaseCheckpoint({
     input,
     output,
@@ -70,12 +70,9 @@ export function runRelease(input: string, output: string, raw: unknown, version:
     calibration: o.calibration !== undefined ? { file: o.calibration } : { synthetic: { rows, scale: 1 } },
     seed: o.seed,
     version,
-    onBlock: (index, total, prefix) => {
-      bar ??= progressBar('release', total);
-      bar.update(index + 1, prefix);
-    },
+    onBlock: progress.onBlock,
   });
-  (bar as ReturnType<typeof progressBar> | undefined)?.stop();
+  progress.stop();
   const expanded = summary.blocks.reduce((a, b) => a + b.expanded, 0);
   const hidden = summary.blocks.reduce((a, b) => a + b.hidden, 0);
   const text = [
