@@ -5,8 +5,8 @@
  */
 export * as Prob from './prob/prob';
 export type { Prob as ProbT, ProbContext } from './prob/prob';
-export { Rng, StreamAddress, streamRng } from './prob/rng';
-export { Cost, CostMeasure, chargeFlops, withMeter, unmetered, isolatedMeter, zeroCost, addCost, costValue } from './cost/meter';
+export type { Rng } from './prob/rng';
+export { Cost, CostMeasure, withMeter, zeroCost, addCost, costValue } from './cost/meter';
 export { WeightReleaseScheme, KeyPair, AnyScheme, withSame } from './scheme';
 export * from './same';
 export * from './adversary';

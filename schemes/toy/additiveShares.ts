@@ -3,6 +3,7 @@ import type { WeightReleaseScheme } from '../../src/scheme';
 import { Tensor, tensor } from '../../src/tensor/tensor';
 import { addArrays, mapArray, matVec, subtractArrays } from '../../src/tensor/kernels';
 import { TANH_FLOPS, ToyTask, ToyWeights, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
+import { markAudited } from '../../src/cost/audit';
 
 /** W′: the first layer as m additive shares S_1..S_m (Σ S_k = W₁), the rest in the clear. */
 export interface SharedWeights {
@@ -23,7 +24,7 @@ export function additiveShares(options: { readonly shares: number; readonly scal
   const m = options.shares;
   if (!Number.isInteger(m) || m < 2) throw new RangeError(`additiveShares needs at least 2 shares, got ${m}`);
   const scale = options.scale ?? 1;
-  return {
+  return markAudited({
     name: `additiveShares(m=${m})`,
     train: trainToy,
     run: (weights, input) => () => runToy(weights, input),
@@ -49,7 +50,7 @@ export function additiveShares(options: { readonly shares: number; readonly scal
     },
     sampleInput: sampleToyInput,
     same: { weights: sameToyWeights, outputs: sameToyOutputs },
-  };
+  });
 }
 
 /** Σ_k S_k: what anyone can compute from W′. (m−1)·h·n FLOPs. */

@@ -14,6 +14,7 @@ import { findMlpBlocks, loadMlpBlock } from './layouts';
 import { ModelError, MlpRunner } from './llama';
 import * as P from '../prob/prob';
 import { writeFileAtomic } from '../io/atomicWrite';
+import { trialContext } from '../prob/challenger';
 
 /**
  * GPT-2: learned positions, pre-LayerNorm blocks, fused Conv1D attention (c_attn: [d, 3d]),
@@ -158,7 +159,7 @@ export function gpt2Greedy(model: Gpt2Model, prompt: readonly number[], maxToken
 /** A seeded GPT-2-layout test model (GELU-tanh, biases everywhere), written with its config.json. */
 export function writeSyntheticGpt2(dir: string, spec: { seed: string; d: number; heads: number; layers: number; vocab: number; positions: number }): string {
   fs.mkdirSync(dir, { recursive: true });
-  const ctx = P.trialContext(`gpt2:${spec.seed}`, 0);
+  const ctx = trialContext(`gpt2:${spec.seed}`, 0);
   const f32 = (values: Float64Array, shape: number[]): TensorToWrite => ({ dtype: 'F32', shape, bytes: encodeFloats(values, 'F32') });
   const normal = (n: number, sigma: number, mean = 0) => P.normalArray(n, sigma)(ctx).map((v) => v + mean);
   const { d, vocab } = spec;

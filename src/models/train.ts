@@ -4,6 +4,7 @@ import { Tensor, tensor } from '../tensor/tensor';
 import { matMulTransposed } from '../tensor/kernels';
 import { chargeFlops } from '../cost/meter';
 import { MlpBlock, runMlp } from './mlp';
+import { seededStream } from '../prob/challenger';
 
 /**
  * D for the trainer: a seeded regression task. The data seed fixes the inputs and the teacher
@@ -31,12 +32,11 @@ export interface TrainedMlp {
 
 /** The task's data: X ~ N(0, scale²) and Y = teacher(X) + 0.01·noise, from the data seed only. */
 export function regressionData(task: RegressionTask): { inputs: Tensor; targets: Tensor } {
-  const ctx = P.trialContext(`data:${task.dataSeed}`, 0);
   const scale = task.inputScale ?? 1;
-  const inputs = tensor([task.samples, task.inputDim], P.streamAt('inputs', P.normalArray(task.samples * task.inputDim, scale))(ctx));
-  const teacher = P.streamAt('teacher', initialMlp(task))(ctx);
+  const inputs = tensor([task.samples, task.inputDim], seededStream(`data:${task.dataSeed}`, 'inputs', P.normalArray(task.samples * task.inputDim, scale)));
+  const teacher = seededStream(`data:${task.dataSeed}`, 'teacher', initialMlp(task));
   const clean = runMlp(teacher, activations[task.activation], inputs);
-  const noise = P.streamAt('noise', P.normalArray(clean.data.length, 0.01))(ctx);
+  const noise = seededStream(`data:${task.dataSeed}`, 'noise', P.normalArray(clean.data.length, 0.01));
   return { inputs, targets: tensor(clean.shape, clean.data.map((v, i) => v + noise[i])) };
 }
 
