@@ -27,3 +27,4 @@ export { WorkerTrialError } from './estimate/workerPool';
 export { effiInfFromWRec, windFromWRec, RECOVERED_NOTE } from './reductions';
 export * from './tensor/tensor';
 export * as kernels from './tensor/kernels';
+export { isolatedWRecAdversary, isolatedWindAdversary, isolatedEffiInfAdversary, IsolatedAdversaryError, IsolationOptions } from './isolation/isolatedAdversary';
