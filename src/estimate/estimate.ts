@@ -90,6 +90,8 @@ export interface AdvantageEstimate {
    * adversary is in the class Definition 3.3 quantifies over only if every trial was admissible.
    */
   readonly admissibility?: AdmissibilitySummary;
+  /** The Same relation(s) the game's trials used (`details.same`), when they record one. */
+  readonly same?: string;
   readonly results?: readonly TrialResult[];
 }
 
@@ -189,6 +191,7 @@ export function summarize(
     }
   }
   const admissibility = summarizeAdmissibility(results);
+  const sameNames = [...new Set(results.map((r) => r.details['same']).filter((v): v is string => typeof v === 'string'))];
   const meanCosts = Object.fromEntries(
     [...costTotals.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([label, c]) => [label, { flops: c.flops / n, wallMs: c.wallMs / n }]),
   );
@@ -210,6 +213,7 @@ export function summarize(
     meanCosts,
     assumptions: [...assumptionCounts.values()],
     ...(admissibility === undefined ? {} : { admissibility }),
+    ...(sameNames.length === 0 ? {} : { same: sameNames.join(' | ') }),
     ...(options.keepTrials ? { results } : {}),
   };
 }
