@@ -131,3 +131,25 @@ export function subtractArrays(a: FloatArray, b: FloatArray): Float64Array {
   chargeFlops(a.length);
   return out;
 }
+
+/** In place: target[r, i] += bias[i] for every row r of target [rows, bias.length]. rows·n FLOPs. */
+export function addRowBias(target: FloatArray, bias: FloatArray): void {
+  const n = bias.length;
+  if (n === 0 ? target.length !== 0 : target.length % n !== 0) throw new ShapeError(`addRowBias: ${target.length} entries are not rows of ${n}`);
+  for (let q = 0; q < target.length; q += n) for (let i = 0; i < n; i++) target[q + i] += bias[i];
+  chargeFlops(target.length);
+}
+
+/** In place: target += x elementwise. n FLOPs. */
+export function addInPlace(target: FloatArray, x: FloatArray): void {
+  if (target.length !== x.length) throw new ShapeError(`addInPlace: lengths ${target.length} and ${x.length}`);
+  for (let q = 0; q < target.length; q++) target[q] += x[q];
+  chargeFlops(target.length);
+}
+
+/** In place: target ⊙= x elementwise. n FLOPs. */
+export function multiplyInPlace(target: FloatArray, x: FloatArray): void {
+  if (target.length !== x.length) throw new ShapeError(`multiplyInPlace: lengths ${target.length} and ${x.length}`);
+  for (let q = 0; q < target.length; q++) target[q] *= x[q];
+  chargeFlops(target.length);
+}
