@@ -5,7 +5,9 @@ import erfc from '@stdlib/math-base-special-erfc';
 import { withMeter } from '../src/cost/meter';
 import { activations, ActivationName } from '../src/numerics/activations';
 import { SPECIAL_FLOPS } from '../src/tensor/flopModel';
-import { addInPlace, addRowBias, multiplyInPlace } from '../src/tensor/kernels';
+import { addInPlace, addRowBias, matMul, multiplyInPlace } from '../src/tensor/kernels';
+import { tensor } from '../src/tensor/tensor';
+import { sampleSoftmax } from '../src/tensor/samplingKernels';
 import { layerNorm, rmsNorm } from '../src/tensor/normKernels';
 import { cachedAttention } from '../src/tensor/attentionKernels';
 import { rotateHalf } from '../src/tensor/ropeKernels';
@@ -451,6 +453,50 @@ describe('in-place kernels (kernels.ts)', () => {
         expect(charged(() => addInPlace(out, y))).toBe(addCount);
         expect(charged(() => multiplyInPlace(out, y))).toBe(ops.n - biasCount - addCount);
         expect(bits(out)).toEqual(bits(ref));
+      }),
+      runs,
+    );
+  });
+});
+
+describe('matMul counts the rows it skips for zero entries (data-dependent)', () => {
+  it('charges 2 per multiply-add it does', () => {
+    const sparse = (n: number) => fc.array(fc.oneof(fc.constant(0), fc.double({ min: -4, max: 4, noNaN: true })), { minLength: n, maxLength: n }).map((a) => Float64Array.from(a));
+    fc.assert(
+      fc.property(fc.record({ m: fc.integer({ min: 1, max: 4 }), k: fc.integer({ min: 1, max: 4 }), n: fc.integer({ min: 1, max: 4 }) }).chain((s) => fc.tuple(fc.constant(s), sparse(s.m * s.k), vec(s.k * s.n))), ([{ m, k, n }, a, b]) => {
+        const ops = new Ops();
+        const ref = new Float64Array(m * n);
+        for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) if (a[i * k + p] !== 0) for (let j = 0; j < n; j++) ref[i * n + j] = ops.add(ref[i * n + j], ops.mul(a[i * k + p], b[p * n + j]));
+        let out: ArrayLike<number> = [];
+        expect(charged(() => (out = matMul(tensor([m, k], a), tensor([k, n], b)).data))).toBe(ops.n);
+        expect(bits(out)).toEqual(bits(ref));
+      }),
+      runs,
+    );
+  });
+});
+
+describe('samplingKernels', () => {
+  it('sampleSoftmax counts the steps of the walk it takes (data-dependent)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }).chain((n) => fc.tuple(vec(n, 6), fc.double({ min: 0.1, max: 2, noNaN: true }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }))), ([logits, temperature, u]) => {
+        const ops = new Ops();
+        const max = Math.max(...logits);
+        const w = Array.from(logits, (v) => ops.special(Math.exp, ops.div(ops.sub(v, max), temperature)));
+        let total = 0;
+        for (const v of w) total = ops.add(total, v);
+        let r = ops.mul(u, total);
+        let ref = w.length - 1;
+        for (let i = 0; i < w.length; i++) {
+          r = ops.sub(r, w[i]);
+          if (r <= 0) {
+            ref = i;
+            break;
+          }
+        }
+        let next = -1;
+        expect(charged(() => (next = sampleSoftmax(logits, temperature, u)))).toBe(ops.n);
+        expect(next).toBe(ref);
       }),
       runs,
     );

@@ -10,6 +10,7 @@ import { addArrays, matMulTransposed } from '../tensor/kernels';
 import { rmsNorm } from '../tensor/normKernels';
 import { cachedAttention } from '../tensor/attentionKernels';
 import { rotateHalf } from '../tensor/ropeKernels';
+import { sampleSoftmax } from '../tensor/samplingKernels';
 import { MlpBlock, runMlp } from './mlp';
 import { loadMlpBlock, findMlpBlocks } from './layouts';
 
@@ -175,19 +176,7 @@ export function sampleDecode(model: LlamaModel, prompt: readonly number[], maxTo
   for (const token of prompt) logits = session.step(token);
   const tokens: number[] = [];
   for (let n = 0; n < maxTokens; n++) {
-    let max = -Infinity;
-    for (const v of logits) max = Math.max(max, v);
-    const weights = Array.from(logits, (v) => Math.exp((v - max) / temperature));
-    const total = weights.reduce((a, b) => a + b, 0);
-    let r = uniform() * total;
-    let next = weights.length - 1;
-    for (let i = 0; i < weights.length; i++) {
-      r -= weights[i];
-      if (r <= 0) {
-        next = i;
-        break;
-      }
-    }
+    const next = sampleSoftmax(logits, temperature, uniform());
     if (next === model.config.eos || next === model.config.bos) break;
     tokens.push(next);
     if (n + 1 < maxTokens) logits = session.step(next);

@@ -3,8 +3,9 @@ import { FloatArray, ShapeError, Tensor, tensor } from './tensor';
 
 /**
  * Numeric kernels. Each one charges the active cost meter with the floating-point
- * operations it performs (a multiply-add counts 2), so costs are counted by the code that
- * does the work, never claimed by the caller.
+ * operations it performs (a multiply-add counts 2; the cost model is src/tensor/flopModel.ts),
+ * so costs are counted by the code that does the work, never claimed by the caller.
+ * (Exception: `mapArray` takes the per-element cost of f from its caller.)
  */
 
 function matrixDims(a: Tensor, what: string): [number, number] {
@@ -29,7 +30,10 @@ export function matVec(a: Tensor, x: FloatArray, bias?: FloatArray): Float64Arra
   return out;
 }
 
-/** C = A B, A: [m, k], B: [k, n]. i-k-j loop order so the inner loop streams rows. 2mkn FLOPs. */
+/**
+ * C = A B, A: [m, k], B: [k, n]. i-k-j loop order so the inner loop streams rows; a zero entry of
+ * A skips its row of B. 2n FLOPs per non-zero entry of A (2mkn when A has no zeros).
+ */
 export function matMul(a: Tensor, b: Tensor): Tensor {
   const [m, k] = matrixDims(a, 'matMul');
   const [k2, n] = matrixDims(b, 'matMul');
@@ -37,16 +41,18 @@ export function matMul(a: Tensor, b: Tensor): Tensor {
   const out = new Float64Array(m * n);
   const ad = a.data;
   const bd = b.data;
+  let nonZero = 0;
   for (let i = 0; i < m; i++) {
     const outRow = i * n;
     for (let p = 0; p < k; p++) {
       const aip = ad[i * k + p];
       if (aip === 0) continue;
+      nonZero++;
       const bRow = p * n;
       for (let j = 0; j < n; j++) out[outRow + j] += aip * bd[bRow + j];
     }
   }
-  chargeFlops(2 * m * k * n);
+  chargeFlops(2 * n * nonZero);
   return tensor([m, n], out);
 }
 
