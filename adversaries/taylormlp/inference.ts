@@ -6,9 +6,9 @@ import type { Prob } from '../../src/prob/prob';
 import type { Activation } from '../../src/numerics/activations';
 import type { OrderMask } from '../../schemes/taylormlp/release';
 import { RecoveredBlock, UnitStatus } from './recovered';
-import { chargeFlops } from '../../src/cost/meter';
 import { tensor } from '../../src/tensor/tensor';
-import { matMulTransposed } from '../../src/tensor/kernels';
+import { addRowBias, matMulTransposed } from '../../src/tensor/kernels';
+import { collapsedSeriesUnits } from '../../src/tensor/seriesKernels';
 import type { ReleasedMlp } from '../../schemes/taylormlp/scheme';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import { runReleasedBlock } from '../../schemes/taylormlp/runReleased';
@@ -71,27 +71,13 @@ export function collapsedSeries(recovered: RecoveredBlock, act: Activation, orde
     act.derivatives(recovered.expansionPoint[j], order, derivative);
     for (let n = 0; n <= order; n++) coefficients[j * (order + 1) + n] = derivative[n] / factorials[n];
   }
+  const bySeries = Uint8Array.from(recovered.status, (s) => (s === UnitStatus.recovered ? 1 : 0));
   return (x) => {
     const z = matMulTransposed(tensor([1, d], x), tensor([h, d], recovered.first)).data;
     const up = recovered.up === null ? null : matMulTransposed(tensor([1, d], x), tensor([h, d], recovered.up)).data;
-    const hidden = new Float64Array(h);
-    for (let j = 0; j < h; j++) {
-      const pre = z[j] + (recovered.firstBias === null ? 0 : recovered.firstBias[j]);
-      let value: number;
-      if (recovered.status[j] === UnitStatus.recovered) {
-        const delta = pre - recovered.expansionPoint[j];
-        value = 0;
-        let power = 1;
-        for (let n = 0; n <= order; n++) {
-          if (!(mask !== null && n > mask.minOrder && Math.abs(delta) > mask.threshold)) value += coefficients[j * (order + 1) + n] * power;
-          power *= delta;
-        }
-      } else value = act.value(pre);
-      hidden[j] = up === null ? value : value * up[j];
-    }
-    chargeFlops(h * (3 * order + 4));
+    const hidden = collapsedSeriesUnits(act, z, recovered.firstBias, up, bySeries, recovered.expansionPoint, coefficients, order, mask);
     const y = matMulTransposed(tensor([1, h], hidden), tensor([o, h], recovered.second)).data as Float64Array;
-    if (recovered.secondBias !== null) for (let i = 0; i < o; i++) y[i] += recovered.secondBias[i];
+    if (recovered.secondBias !== null) addRowBias(y, recovered.secondBias);
     return y;
   };
 }

@@ -3,7 +3,7 @@ import { MAX_ORDER } from '../../src/numerics/activations';
 import type { MlpBlock } from '../../src/models/mlp';
 import { preActivations } from '../../src/models/mlp';
 import { Tensor } from '../../src/tensor/tensor';
-import { chargeFlops } from '../../src/cost/meter';
+import { fillSeriesCoefficients, foldBiasIntoOrderZero } from '../../src/tensor/seriesKernels';
 import { StorageDType, roundToStorage, storageArray } from './storage';
 import type { FloatArray } from '../../src/tensor/tensor';
 
@@ -142,10 +142,8 @@ export function releaseBlock(block: MlpBlock, act: Activation, range: Calibratio
     for (let n = 0; n <= N; n++) scale[n * K + k] = (derivatives[n] / factorials[n]) * (n % 2 === 1 ? s : 1);
   }
   const theta = storageArray(dtype, (N + 1) * o * K); // written in the storage precision directly
-  if (theta instanceof Float32Array) fillTheta32(theta, block.second, scale, expanded, N, o, h, K);
-  else fillTheta64(theta, block.second, scale, expanded, N, o, h, K);
-  if (K > 0 && block.secondBias !== null) for (let i = 0; i < o; i++) for (let k = 0; k < K; k++) theta[i * K + k] += block.secondBias[i] / K;
-  chargeFlops((N + 1) * o * K * 2);
+  fillSeriesCoefficients(theta, block.second, scale, expanded, N, o, h);
+  if (K > 0 && block.secondBias !== null) foldBiasIntoOrderZero(theta, block.secondBias, K);
 
   const plainSecond = new Float64Array(o * plain.length);
   for (let i = 0; i < o; i++) for (let m = 0; m < plain.length; m++) plainSecond[i * plain.length + m] = block.second[i * h + plain[m]];
@@ -167,30 +165,4 @@ export function releaseBlock(block: MlpBlock, act: Activation, range: Calibratio
     outputBias: K === 0 && block.secondBias !== null ? roundToStorage(block.secondBias.slice(), dtype) : null,
     mask: options.mask ?? null,
   };
-}
-
-/**
- * Θ[n, i, k] = W[i, j_k]·scale[n·K + k], row by row. Two monomorphic copies (float32 and float64
- * Θ) so that V8 keeps each inner loop on one typed-array kind.
- */
-function fillTheta32(theta: Float32Array, second: Float64Array, scale: Float64Array, expanded: Int32Array, N: number, o: number, h: number, K: number): void {
-  for (let n = 0; n <= N; n++) {
-    const scaleOffset = n * K;
-    for (let i = 0; i < o; i++) {
-      const row = (n * o + i) * K;
-      const wRow = i * h;
-      for (let k = 0; k < K; k++) theta[row + k] = second[wRow + expanded[k]] * scale[scaleOffset + k];
-    }
-  }
-}
-
-function fillTheta64(theta: Float64Array, second: Float64Array, scale: Float64Array, expanded: Int32Array, N: number, o: number, h: number, K: number): void {
-  for (let n = 0; n <= N; n++) {
-    const scaleOffset = n * K;
-    for (let i = 0; i < o; i++) {
-      const row = (n * o + i) * K;
-      const wRow = i * h;
-      for (let k = 0; k < K; k++) theta[row + k] = second[wRow + expanded[k]] * scale[scaleOffset + k];
-    }
-  }
 }

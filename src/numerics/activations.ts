@@ -1,4 +1,5 @@
 import erfc from '@stdlib/math-base-special-erfc';
+import { SPECIAL_FLOPS } from '../tensor/flopModel';
 
 /**
  * Smooth activations with their derivatives of every order up to MAX_ORDER, in float64.
@@ -15,6 +16,10 @@ export interface Activation {
   readonly value: (x: number) => number;
   /** Act′(x), by its closed form (fast: for training). */
   readonly slope: (x: number) => number;
+  /** The FLOPs `value(x)` performs (src/tensor/flopModel.ts), branch taken at x included. */
+  readonly valueFlops: (x: number) => number;
+  /** The FLOPs `slope(x)` performs. */
+  readonly slopeFlops: (x: number) => number;
   /** out[n] = Act⁽ⁿ⁾(x) for n = 0..order (order ≤ MAX_ORDER). */
   readonly derivatives: (x: number, order: number, out?: Float64Array) => Float64Array;
 }
@@ -106,6 +111,9 @@ export function sigmoidDerivatives(x: number, order: number, out: Float64Array =
 }
 
 export const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+
+/** FLOPs of `sigmoid(x)`: one exp, +, ÷ for x ≥ 0; two exps, +, ÷ otherwise (NaN included). */
+const sigmoidFlops = (x: number): number => (x >= 0 ? SPECIAL_FLOPS + 2 : 2 * SPECIAL_FLOPS + 2);
 
 // ---- SiLU ------------------------------------------------------------------------------
 
@@ -200,6 +208,26 @@ export function geluTanhDerivatives(x: number, order: number, out: Float64Array 
   return out;
 }
 
+// ---- what value and slope cost -------------------------------------------------------
+
+/** gelu_tanh's sigmoid argument 2c(x + a x³), computed as in `value` (6 FLOPs). */
+const tanhArgument = (x: number): number => 2 * TANH_C * (x + TANH_A * x * x * x);
+const NORMAL_CDF_FLOPS = SPECIAL_FLOPS + 2; // −x/√2 (÷), erfc, ½· (×)
+
+/** FLOPs of each activation's `value` and `slope`, operation by operation as written below. */
+const valueFlops: Readonly<Record<ActivationName, (x: number) => number>> = {
+  silu: (x) => sigmoidFlops(x) + 1, // x·σ(x)
+  gelu: () => NORMAL_CDF_FLOPS + 1, // x·Φ(x)
+  gelu_tanh: (x) => 6 + sigmoidFlops(tanhArgument(x)) + 1, // x·σ(arg)
+  sigmoid: sigmoidFlops,
+};
+const slopeFlops: Readonly<Record<ActivationName, (x: number) => number>> = {
+  silu: (x) => sigmoidFlops(x) + 4, // s + x·s·(1 − s)
+  gelu: () => NORMAL_CDF_FLOPS + 5 + SPECIAL_FLOPS, // Φ + x·exp(−½·x·x − log√2π)
+  gelu_tanh: (x) => 6 + sigmoidFlops(tanhArgument(x)) + 11, // s + x·s·(1 − s)·2·c·(1 + 3·a·x·x)
+  sigmoid: (x) => sigmoidFlops(x) + 2, // s·(1 − s)
+};
+
 // ---- the registry ----------------------------------------------------------------------
 
 const make = (
@@ -211,6 +239,8 @@ const make = (
   name,
   value,
   slope,
+  valueFlops: valueFlops[name],
+  slopeFlops: slopeFlops[name],
   derivatives: (x, order, out) => {
     checkOrder(order);
     return derivatives(x, order, out);
@@ -223,8 +253,8 @@ export const activations: Readonly<Record<ActivationName, Activation>> = {
     return s + x * s * (1 - s);
   }, siluDerivatives),
   gelu: make('gelu', (x) => x * normalCdf(x), (x) => normalCdf(x) + x * Math.exp(-0.5 * x * x - LOG_SQRT_2PI), geluDerivatives),
-  gelu_tanh: make('gelu_tanh', (x) => x * sigmoid(2 * TANH_C * (x + TANH_A * x * x * x)), (x) => {
-    const s = sigmoid(2 * TANH_C * (x + TANH_A * x * x * x));
+  gelu_tanh: make('gelu_tanh', (x) => x * sigmoid(tanhArgument(x)), (x) => {
+    const s = sigmoid(tanhArgument(x));
     return s + x * s * (1 - s) * 2 * TANH_C * (1 + 3 * TANH_A * x * x);
   }, geluTanhDerivatives),
   sigmoid: make('sigmoid', sigmoid, (x) => {

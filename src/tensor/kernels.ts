@@ -3,8 +3,9 @@ import { FloatArray, ShapeError, Tensor, tensor } from './tensor';
 
 /**
  * Numeric kernels. Each one charges the active cost meter with the floating-point
- * operations it performs (a multiply-add counts 2), so costs are counted by the code that
- * does the work, never claimed by the caller.
+ * operations it performs (a multiply-add counts 2; the cost model is src/tensor/flopModel.ts),
+ * so costs are counted by the code that does the work, never claimed by the caller.
+ * (Exception: `mapArray` takes the per-element cost of f from its caller.)
  */
 
 function matrixDims(a: Tensor, what: string): [number, number] {
@@ -29,7 +30,10 @@ export function matVec(a: Tensor, x: FloatArray, bias?: FloatArray): Float64Arra
   return out;
 }
 
-/** C = A B, A: [m, k], B: [k, n]. i-k-j loop order so the inner loop streams rows. 2mkn FLOPs. */
+/**
+ * C = A B, A: [m, k], B: [k, n]. i-k-j loop order so the inner loop streams rows; a zero entry of
+ * A skips its row of B. 2n FLOPs per non-zero entry of A (2mkn when A has no zeros).
+ */
 export function matMul(a: Tensor, b: Tensor): Tensor {
   const [m, k] = matrixDims(a, 'matMul');
   const [k2, n] = matrixDims(b, 'matMul');
@@ -37,16 +41,18 @@ export function matMul(a: Tensor, b: Tensor): Tensor {
   const out = new Float64Array(m * n);
   const ad = a.data;
   const bd = b.data;
+  let nonZero = 0;
   for (let i = 0; i < m; i++) {
     const outRow = i * n;
     for (let p = 0; p < k; p++) {
       const aip = ad[i * k + p];
       if (aip === 0) continue;
+      nonZero++;
       const bRow = p * n;
       for (let j = 0; j < n; j++) out[outRow + j] += aip * bd[bRow + j];
     }
   }
-  chargeFlops(2 * m * k * n);
+  chargeFlops(2 * n * nonZero);
   return tensor([m, n], out);
 }
 
@@ -130,4 +136,26 @@ export function subtractArrays(a: FloatArray, b: FloatArray): Float64Array {
   for (let i = 0; i < a.length; i++) out[i] = a[i] - b[i];
   chargeFlops(a.length);
   return out;
+}
+
+/** In place: target[r, i] += bias[i] for every row r of target [rows, bias.length]. rows·n FLOPs. */
+export function addRowBias(target: FloatArray, bias: FloatArray): void {
+  const n = bias.length;
+  if (n === 0 ? target.length !== 0 : target.length % n !== 0) throw new ShapeError(`addRowBias: ${target.length} entries are not rows of ${n}`);
+  for (let q = 0; q < target.length; q += n) for (let i = 0; i < n; i++) target[q + i] += bias[i];
+  chargeFlops(target.length);
+}
+
+/** In place: target += x elementwise. n FLOPs. */
+export function addInPlace(target: FloatArray, x: FloatArray): void {
+  if (target.length !== x.length) throw new ShapeError(`addInPlace: lengths ${target.length} and ${x.length}`);
+  for (let q = 0; q < target.length; q++) target[q] += x[q];
+  chargeFlops(target.length);
+}
+
+/** In place: target ⊙= x elementwise. n FLOPs. */
+export function multiplyInPlace(target: FloatArray, x: FloatArray): void {
+  if (target.length !== x.length) throw new ShapeError(`multiplyInPlace: lengths ${target.length} and ${x.length}`);
+  for (let q = 0; q < target.length; q++) target[q] *= x[q];
+  chargeFlops(target.length);
 }
