@@ -50,7 +50,7 @@ export const TANH_FLOPS = SPECIAL_FLOPS;
 /** Run(W, x) = W₂ tanh(W₁ x + b₁) + b₂, on the project's kernels (so every FLOP is metered). */
 export function runToy(weights: ToyWeights, input: Float64Array): Float64Array {
   const pre = matVec(weights['fc1.weight'], input, weights['fc1.bias'].data);
-  const hidden = mapArray(pre, Math.tanh, TANH_FLOPS);
+  const hidden = mapArray(pre, 'tanh');
   return matVec(weights['fc2.weight'], hidden, weights['fc2.bias'].data);
 }
 

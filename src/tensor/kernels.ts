@@ -1,11 +1,11 @@
 import { chargeFlops } from '../cost/meter';
 import { FloatArray, ShapeError, Tensor, tensor } from './tensor';
+import { SPECIAL_FLOPS } from './flopModel';
 
 /**
  * Numeric kernels. Each one charges the active cost meter with the floating-point
  * operations it performs (a multiply-add counts 2; the cost model is src/tensor/flopModel.ts),
  * so costs are counted by the code that does the work, never claimed by the caller.
- * (Exception: `mapArray` takes the per-element cost of f from its caller.)
  */
 
 function matrixDims(a: Tensor, what: string): [number, number] {
@@ -86,11 +86,28 @@ export function matMulTransposed(a: Tensor, b: Tensor): Tensor {
   return tensor([m, n], out);
 }
 
-/** Elementwise f(x); `flopsPerElement` is what one evaluation of f costs in the kernel's model. */
-export function mapArray(x: FloatArray, f: (v: number) => number, flopsPerElement: number): Float64Array {
+/**
+ * The elementwise functions `mapArray` applies, each with its cost in the model: the kernel
+ * names the function, so a caller can never pass its own f with a cost of its choosing.
+ */
+const elementwise = {
+  tanh: { f: Math.tanh, flops: SPECIAL_FLOPS },
+  exp: { f: Math.exp, flops: SPECIAL_FLOPS },
+  sqrt: { f: Math.sqrt, flops: SPECIAL_FLOPS },
+  square: { f: (v: number) => v * v, flops: 1 },
+  relu: { f: (v: number) => (v > 0 ? v : 0), flops: 0 },
+} as const;
+
+export type ElementwiseFunction = keyof typeof elementwise;
+
+/** Elementwise f(x) for a named f (tanh, exp, sqrt, square, relu), charged by the model's cost of f. */
+export function mapArray(x: FloatArray, name: ElementwiseFunction): Float64Array {
+  const entry = elementwise[name];
+  if (entry === undefined) throw new RangeError(`mapArray: unknown elementwise function ${String(name)}; known: ${Object.keys(elementwise).join(', ')}`);
   const out = new Float64Array(x.length);
+  const f = entry.f;
   for (let i = 0; i < x.length; i++) out[i] = f(x[i]);
-  chargeFlops(flopsPerElement * x.length);
+  chargeFlops(entry.flops * x.length);
   return out;
 }
 
