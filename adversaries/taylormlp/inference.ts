@@ -12,6 +12,7 @@ import { collapsedSeriesUnits } from '../../src/tensor/seriesKernels';
 import type { ReleasedMlp } from '../../schemes/taylormlp/scheme';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import { runReleasedBlock } from '../../schemes/taylormlp/runReleased';
+import { taylorCoefficients } from '../../src/tensor/derivativeKernels';
 
 /** The released block with only orders 0..M kept (a view: no copy of Θ). */
 export function truncateOrders(block: ReleasedBlock, M: number): ReleasedBlock {
@@ -63,13 +64,10 @@ export const publishedLayerDistinguisher: WindAdversary<undefined, TrainedMlp, R
 export function collapsedSeries(recovered: RecoveredBlock, act: Activation, order: number, mask: OrderMask | null): (x: Float64Array) => Float64Array {
   const { inputDim: d, hiddenDim: h, outputDim: o } = recovered;
   const coefficients = new Float64Array(h * (order + 1));
-  const derivative = new Float64Array(order + 1);
-  let factorial = 1;
-  const factorials = Array.from({ length: order + 1 }, (_, n) => (n === 0 ? 1 : (factorial *= n)));
   for (let j = 0; j < h; j++) {
     if (recovered.status[j] !== UnitStatus.recovered) continue;
-    act.derivatives(recovered.expansionPoint[j], order, derivative);
-    for (let n = 0; n <= order; n++) coefficients[j * (order + 1) + n] = derivative[n] / factorials[n];
+    // Act⁽ⁿ⁾(u_j)/n!: the unit's series, metered (the setup of the collapsed Run′ is A's work too).
+    taylorCoefficients(act, recovered.expansionPoint[j], order, 1, coefficients.subarray(j * (order + 1), (j + 1) * (order + 1)));
   }
   const bySeries = Uint8Array.from(recovered.status, (s) => (s === UnitStatus.recovered ? 1 : 0));
   return (x) => {

@@ -151,3 +151,22 @@ export function collapsedSeriesUnits(
   chargeFlops(flops);
   return hidden;
 }
+
+/**
+ * The expansion points of the expanded units (eq. 10 and Algorithm 1's z0 + b): for unit j = units[k],
+ * center = (z_max[j] + z_min[j])/2, the published z0[k] = s_j·center, and u[k] = center + b_j
+ * (+ 0 without a bias). 4 FLOPs per unit.
+ */
+export function expansionPoints(max: FloatArray, min: FloatArray, bias: FloatArray | null, units: Int32Array, sign: (j: number) => number): { z0: Float64Array; u: Float64Array } {
+  const K = units.length;
+  const z0 = new Float64Array(K);
+  const u = new Float64Array(K);
+  for (let k = 0; k < K; k++) {
+    const j = units[k];
+    const center = (max[j] + min[j]) / 2;
+    z0[k] = sign(j) * center;
+    u[k] = center + (bias === null ? 0 : bias[j]);
+  }
+  chargeFlops(4 * K);
+  return { z0, u };
+}
