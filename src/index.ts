@@ -3,8 +3,13 @@
  * The kernel: randomness (Prob), the Σ interface, Dist/Same, the cost meter, advantage
  * estimation, reductions and tensors.
  */
-export * as Prob from './prob/prob';
-export type { Prob as ProbT, ProbContext } from './prob/prob';
+import * as ProbModule from './prob/prob';
+/** `Prob`: the namespace of combinators and draws (`Prob.bind`, `Prob.normalArray`, …) and, as a type, `Prob<A>`. */
+export { ProbModule as Prob };
+export type Prob<A> = ProbModule.Prob<A>;
+export type { Prob as ProbT, ProbContext, NoteWriter } from './prob/prob';
+/** fp-ts's `pipe`, as the docs use it to compose Probs. */
+export { pipe } from 'fp-ts/function';
 export type { Rng } from './prob/rng';
 export { Cost, CostMeasure, withMeter, zeroCost, addCost, costValue } from './cost/meter';
 export { WeightReleaseScheme, KeyPair, AnyScheme, withSame } from './scheme';
