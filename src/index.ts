@@ -28,7 +28,7 @@ export {
   EstimateOptionsError,
   SequentialOptions,
 } from './estimate/estimate';
-export { WorkerTrialError } from './estimate/workerPool';
+export { WorkerTrialError, closeWorkerPools } from './estimate/workerPool';
 export { effiInfFromWRec, windFromWRec, RECOVERED_NOTE } from './reductions';
 export * from './tensor/tensor';
 export * as kernels from './tensor/kernels';

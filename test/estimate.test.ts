@@ -112,13 +112,13 @@ describe('estimateAdvantage', () => {
     const game = bernoulliGame(0.42);
     const strip = (e: Awaited<ReturnType<typeof estimateAdvantage>>) => ({ ...e, results: e.results?.map(({ costs, ...r }) => r) });
     const one = await estimateAdvantage(game, { trials: 400, seed: 'w', keepTrials: true });
-    for (const workers of [2, 4]) expect(strip(await estimateAdvantage(game, { trials: 400, seed: 'w', workers, keepTrials: true }))).toEqual(strip(one));
+    for (const workers of [2, 4]) expect(strip(await estimateAdvantage(game, { trials: 400, seed: 'w', workers, keepTrials: true, autoThreads: false }))).toEqual(strip(one));
   });
 
   it('sequential mode stops once the half-width reaches ε, at the same trial for any worker count', async () => {
     const game = bernoulliGame(0.95);
     const e1 = await estimateAdvantage(game, { trials: 5000, seed: 's', sequential: { halfWidth: 0.03, batch: 25 } });
-    const e2 = await estimateAdvantage(game, { trials: 5000, seed: 's', workers: 2, sequential: { halfWidth: 0.03, batch: 25 } });
+    const e2 = await estimateAdvantage(game, { trials: 5000, seed: 's', workers: 2, autoThreads: false, sequential: { halfWidth: 0.03, batch: 25 } });
     expect(e1.stoppedEarly).toBe(true);
     expect((e1.interval.upper - e1.interval.lower) / 2).toBeLessThanOrEqual(0.03);
     // Looks after 25, 50, 100, 200, … trials.

@@ -4,7 +4,7 @@ import type { Game, TrialResult } from '../game';
 import { trialContext } from '../prob/challenger';
 import type { Cost } from '../cost/meter';
 import { Interval, IntervalMethod, distinguishingInterval, probabilityInterval } from './intervals';
-import { TrialWorkerPool } from './workerPool';
+import { sharedPool } from './workerPool';
 
 /**
  * Stop when the interval's half-width on the advantage reaches ε (checked every `batch` trials).
@@ -27,6 +27,11 @@ export interface EstimateOptions {
   readonly method?: IntervalMethod;
   /** Worker threads; > 1 needs `game.ref`. Results are identical for any count. */
   readonly workers?: number;
+  /**
+   * With `workers > 1`: play on this thread anyway when a pilot of 16 trials shows them too cheap
+   * to ship (default true). `false` always uses the pool (e.g. to test it).
+   */
+  readonly autoThreads?: boolean;
   readonly sequential?: SequentialOptions;
   /** Keep every trial's result in the estimate (default false: only aggregates). */
   readonly keepTrials?: boolean;
@@ -40,6 +45,7 @@ const EstimateOptionsCodec = t.intersection([
     confidence: t.number,
     method: t.keyof({ 'clopper-pearson': null, wilson: null }),
     workers: t.number,
+    autoThreads: t.boolean,
     keepTrials: t.boolean,
     firstTrial: t.number,
     sequential: t.intersection([t.type({ halfWidth: t.number }), t.partial({ batch: t.number })]),
@@ -131,6 +137,7 @@ interface Validated {
   readonly confidence: number;
   readonly method: IntervalMethod;
   readonly workers: number;
+  readonly autoThreads: boolean;
   readonly keepTrials: boolean;
   readonly firstTrial: number;
   readonly sequential?: SequentialOptions;
@@ -157,6 +164,7 @@ function validate(options: EstimateOptions): Validated {
     confidence,
     method: options.method ?? 'clopper-pearson',
     workers,
+    autoThreads: options.autoThreads ?? true,
     keepTrials: options.keepTrials ?? false,
     firstTrial,
     sequential: options.sequential,
@@ -239,13 +247,31 @@ export async function estimateAdvantage(game: Game, options: EstimateOptions): P
   if (game.ref === undefined) {
     throw new EstimateOptionsError(`estimateAdvantage: ${game.name} has no ref; worker threads need one to rebuild the game (see withRef)`);
   }
-  const pool = await TrialWorkerPool.start(game.ref, Math.min(o.workers, o.trials));
-  try {
-    return await runEstimateAsync(game, o, (from, to) => pool.play(o.seed, from, to));
-  } finally {
-    await pool.close();
+  // A pilot on this thread: trials too cheap to ship are played here (shipping a chunk costs more
+  // than playing it). Which threads play a trial never changes its result.
+  const pilotEnd = o.firstTrial + Math.min(o.trials, PILOT_TRIALS);
+  const started = performance.now();
+  const pilot = playTrials(game, o.seed, o.firstTrial, pilotEnd);
+  const perTrialMs = (performance.now() - started) / (pilotEnd - o.firstTrial);
+  const withPilot = async (from: number, to: number, rest: (from: number, to: number) => Promise<TrialResult[]>): Promise<TrialResult[]> => {
+    const reused = pilot.slice(Math.max(0, from - o.firstTrial), Math.max(0, Math.min(to, pilotEnd) - o.firstTrial));
+    const next = from + reused.length;
+    return next >= to ? reused : [...reused, ...(await rest(next, to))];
+  };
+  const remainingMs = perTrialMs * (o.firstTrial + o.trials - pilotEnd);
+  if (o.autoThreads && (perTrialMs < MIN_SHIPPED_TRIAL_MS || remainingMs < MIN_SHIPPED_WORK_MS)) {
+    return runEstimateAsync(game, o, (from, to) => withPilot(from, to, async (a, b) => playTrials(game, o.seed, a, b)));
   }
+  const pool = await sharedPool(game.ref, Math.min(o.workers, o.trials));
+  return runEstimateAsync(game, o, (from, to) => withPilot(from, to, (a, b) => pool.play(o.seed, a, b)));
 }
+
+/** Trials played on this thread first, to time one trial. */
+const PILOT_TRIALS = 16;
+/** Below this per-trial time, messaging a chunk to a worker costs more than playing it (measured: W-IND toy trials, 0.1 ms, ran slower on 2 workers). */
+const MIN_SHIPPED_TRIAL_MS = 0.25;
+/** Below this much remaining work, starting or waking threads does not pay. */
+const MIN_SHIPPED_WORK_MS = 300;
 
 const halfWidthOf = (e: AdvantageEstimate): number => (e.interval.upper - e.interval.lower) / 2;
 

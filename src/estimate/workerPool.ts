@@ -35,10 +35,17 @@ class TrialWorker {
   }
 
   request(message: unknown): Promise<Reply> {
-    return new Promise((resolve, reject) => {
+    // Held open only while a request is pending: an idle pool never keeps the process alive.
+    this.worker.ref();
+    return new Promise<Reply>((resolve, reject) => {
       this.pending = { resolve, reject };
       this.worker.postMessage(message);
-    });
+    }).finally(() => this.worker.unref());
+  }
+
+  /** Let the process exit while this worker waits for work. */
+  idle(): void {
+    this.worker.unref();
   }
 
   terminate(): Promise<number> {
@@ -58,6 +65,7 @@ export class TrialWorkerPool {
     const script = compiledPath(path.join(__dirname, path.basename(__filename).replace(/workerPool\.(ts|js)$/, 'trialWorker.$1')));
     const resolvedRef: GameRef = { ...ref, module: compiledPath(ref.module) };
     const workers = Array.from({ length: size }, () => new TrialWorker(script));
+    for (const w of workers) w.idle();
     const pool = new TrialWorkerPool(workers);
     try {
       await Promise.all(workers.map((w) => w.request({ kind: 'init', ref: resolvedRef })));
@@ -91,12 +99,36 @@ export class TrialWorkerPool {
   }
 }
 
-/** Play trials [from, to) on a fresh pool of `workers` threads. */
-export async function runTrialsOnWorkers(ref: GameRef, seed: string, from: number, to: number, workers: number): Promise<TrialResult[]> {
-  const pool = await TrialWorkerPool.start(ref, Math.max(1, Math.min(workers, to - from)));
-  try {
-    return await pool.play(seed, from, to);
-  } finally {
-    await pool.close();
+/**
+ * Pools kept for reuse, by game ref and size: starting threads and rebuilding the game costs
+ * 0.4–0.6 s, so consecutive estimates of the same game (a scorecard's rows, a sequential run)
+ * share one pool. At most `MAX_POOLS` are kept; the least recently used is closed.
+ */
+const MAX_POOLS = 4;
+const pools = new Map<string, Promise<TrialWorkerPool>>();
+
+export function sharedPool(ref: GameRef, size: number): Promise<TrialWorkerPool> {
+  const key = JSON.stringify([ref.module, ref.exportName, ref.args ?? null, size]);
+  const existing = pools.get(key);
+  if (existing !== undefined) {
+    pools.delete(key);
+    pools.set(key, existing); // most recently used last
+    return existing;
   }
+  const started = TrialWorkerPool.start(ref, size);
+  started.catch(() => pools.delete(key));
+  pools.set(key, started);
+  while (pools.size > MAX_POOLS) {
+    const [oldest, pool] = pools.entries().next().value as [string, Promise<TrialWorkerPool>];
+    pools.delete(oldest);
+    void pool.then((p) => p.close(), () => undefined);
+  }
+  return started;
+}
+
+/** Close every pool kept for reuse (their threads never hold the process open; this frees them at once). */
+export async function closeWorkerPools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((p) => p.then((pool) => pool.close(), () => undefined)));
 }

@@ -1,6 +1,6 @@
 import { Cost, addCost, isolatedMeter, withMeter } from '../cost/meter';
 import type { ProbContext, Prob } from './prob';
-import { streamRng } from './rng';
+import { Rng, streamRng } from './rng';
 
 /**
  * The challenger's side of a trial: its address (seed, trial), the ledger of what each algorithm
@@ -24,14 +24,25 @@ export type CostLedger = Map<string, Cost>;
 /** A fresh context for trial `trial` of seed `seed`. Internal: not part of the public exports. */
 export function trialContext(seed: string, trial: number): TrialContext {
   const noteBook = new Map<string, unknown>();
-  return { seed, trial, rng: streamRng({ seed, trial, label: '' }), ledger: new Map(), noteBook, notes: noteWriter(noteBook) };
+  let root: Rng | undefined;
+  return {
+    seed,
+    trial,
+    // The root stream is made only if someone draws from it (games never do): seeding a stream costs.
+    get rng(): Rng {
+      return (root ??= streamRng({ seed, trial, label: '' }));
+    },
+    ledger: new Map(),
+    noteBook,
+    notes: noteWriter(noteBook),
+  };
 }
 
 const noteWriter = (book: Map<string, unknown>) => Object.freeze({ write: (key: string, value: unknown): void => void book.set(key, value) });
 
 /** What an algorithm run on stream `label` of this trial receives: its coins and a write-only notebook. Nothing else. */
 export function algorithmContext(trial: TrialContext, label: string): ProbContext {
-  return Object.freeze({ rng: streamRng({ seed: trial.seed, trial: trial.trial, label }), notes: trial.notes });
+  return { rng: streamRng({ seed: trial.seed, trial: trial.trial, label }), notes: trial.notes };
 }
 
 /** Run `prob` on the trial's absolute stream `label` (the challenger's own draws, e.g. an audit). */
