@@ -3,6 +3,7 @@
  * schemes, on one thread and on worker threads. `npm run bench`.
  */
 import { estimateAdvantage, estimateAdvantageSync } from '../src/estimate/estimate';
+import { closeWorkerPools } from '../src/estimate/workerPool';
 import { catalogGame, scorecardEntries, schemeCatalog } from '../src/cli/catalog';
 
 const trials = Number(process.env.BENCH_TRIALS ?? 2000);
@@ -23,6 +24,35 @@ async function main(): Promise<void> {
       const multi = n / ((performance.now() - t1) / 1000);
       process.stdout.write(`${scheme.padEnd(30)} ${args.game.padEnd(11)} ${(args.adversary ?? '—').padEnd(24)} ${single.toFixed(0).padStart(20)} ${multi.toFixed(0).padStart(22)}\n`);
     }
+  }
+  await threadChoice();
+  await closeWorkerPools();
+}
+
+/**
+ * One thread against the pool, for a cheap game (toy W-IND: ~0.1 ms a trial) and a costly one
+ * (TaylorMLP WRec: trains an MLP and attacks it every trial): the pool forced, and the automatic
+ * choice (a 16-trial pilot keeps trials too cheap to ship on this thread). The pool is started
+ * once and reused, as a scorecard does; the first call pays its start-up.
+ */
+async function threadChoice(): Promise<void> {
+  const cases = [
+    { label: 'cheap: W-IND additive-shares B[sum-shares]', args: { game: 'wind' as const, scheme: 'additive-shares', adversary: 'B[sum-shares]' }, n: 20000 },
+    { label: 'costly: WRec taylormlp consensus', args: { game: 'wrec' as const, scheme: 'taylormlp', adversary: 'consensus' }, n: 40 },
+  ];
+  process.stdout.write(`\n${'game'.padEnd(46)} ${'1 thread'.padStart(10)} ${`pool ×${workers}`.padStart(10)} ${'auto'.padStart(10)}   (trials/s)\n`);
+  for (const c of cases) {
+    const game = catalogGame(c.args);
+    const rate = async (options: { workers: number; autoThreads: boolean }): Promise<number> => {
+      const t0 = performance.now();
+      await estimateAdvantage(game, { trials: c.n, seed: 'bench-threads', ...options });
+      return c.n / ((performance.now() - t0) / 1000);
+    };
+    await rate({ workers, autoThreads: false }); // start the pool once (a scorecard reuses it)
+    const one = await rate({ workers: 1, autoThreads: true });
+    const pool = await rate({ workers, autoThreads: false });
+    const auto = await rate({ workers, autoThreads: true });
+    process.stdout.write(`${c.label.padEnd(46)} ${one.toFixed(0).padStart(10)} ${pool.toFixed(0).padStart(10)} ${auto.toFixed(0).padStart(10)}\n`);
   }
 }
 
