@@ -1,3 +1,4 @@
+import { WeightgamesError } from '../errors';
 import erfc from '@stdlib/math-base-special-erfc';
 
 /**
@@ -19,8 +20,9 @@ export interface Activation {
   readonly derivatives: (x: number, order: number, out?: Float64Array) => Float64Array;
 }
 
-export class ActivationError extends Error {
+export class ActivationError extends WeightgamesError {
   override readonly name = 'ActivationError';
+  readonly kind = 'input';
 }
 
 const checkOrder = (order: number): void => {
