@@ -12,6 +12,25 @@ import * as path from 'node:path';
 import { writeSyntheticCheckpoint } from '../src/models/synthetic';
 import { SafetensorsFile, readSafetensors, writeSafetensors, encodeFloats, toFloat64, TensorToWrite } from '../src/io/safetensors';
 import { STORIES, haveStories, itWithStories } from './helpers/shared';
+import { ErrorKind, WeightgamesError, errorKind } from '../src/errors';
+import { InputFileError, OutputPathError } from '../src/io/paths';
+import { SafetensorsError } from '../src/io/safetensors';
+import { StrictJsonError } from '../src/io/strictJson';
+import { LayoutError } from '../src/models/layouts';
+import { ModelError } from '../src/models/llama';
+import { TokenizerError } from '../src/models/tokenizer';
+import { ActivationError } from '../src/numerics/activations';
+import { ShapeError } from '../src/tensor/tensor';
+import { CalibrationError, NonFiniteReleaseError, NonFiniteWeightError, ReleasedFileError, StorageOverflowError, TaylorOptionsError } from '../schemes/taylormlp';
+import { ReleaseUsageError } from '../src/cli/release';
+import { CliUsageError } from '../src/cli/main';
+
+/** SafetensorsError takes the problem first. */
+class SafetensorsErrorAs extends SafetensorsError {
+  constructor(message: string) {
+    super('bad-entry', message);
+  }
+}
 
 const cli = path.resolve(__dirname, '../dist/src/cli/main.js');
 const run = (args: string[], options: { cwd?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> =>
@@ -175,13 +194,18 @@ describe('4. SIGINT, SIGTERM and SIGHUP remove the temporary files, then exit 12
 });
 
 describe('5. outputs are regular files or absent: never a device, a FIFO or a symlink', () => {
-  it('refuses /dev/null (as root it would be replaced), a FIFO and a symlink, and leaves them as they were', () => {
+  it('refuses a device node, a FIFO and a symlink, and leaves them as they were', () => {
     const d = dir();
     const model = small(d);
-    const devNull = fs.statSync('/dev/null');
-    expectFailure(run(['release', model, '/dev/null', ...RELEASE]), 3, /OutputPathError: .*\/dev\/null is not a regular file/);
-    const after = fs.lstatSync('/dev/null');
-    expect([after.isCharacterDevice(), after.rdev, after.ino]).toEqual([true, devNull.rdev, devNull.ino]);
+    // A null device of our own (never the system's /dev/null: on a build that replaces devices, as
+    // this one did, the test must not damage the machine). Needs root; else only FIFO and symlink.
+    const device = path.join(d, 'null');
+    if (spawnSync('mknod', ['-m', '666', device, 'c', '1', '3']).status === 0) {
+      const before = fs.lstatSync(device);
+      expectFailure(run(['release', model, device, ...RELEASE]), 3, /OutputPathError: .*null is not a regular file/);
+      const after = fs.lstatSync(device);
+      expect([after.isCharacterDevice(), after.rdev, after.ino]).toEqual([true, before.rdev, before.ino]);
+    } else console.warn('device case skipped: mknod needs root');
     const fifo = path.join(d, 'fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     expectFailure(run(['release', model, fifo, ...RELEASE], { timeout: 20_000 }), 3, /is not a regular file/);
@@ -296,7 +320,8 @@ describe("11. attack checks a release's structure before recovering anything", (
 });
 
 describe('12. attack never copies NaN from tensors released in the clear', () => {
-  it.each(['model.decoder.layers.0.final_layer_norm.weight', 'model.decoder.layers.1.fc1.weight'])('NaN in %s → exit 3, nothing written', (name) => {
+  // A clear tensor copied as is, a clear tensor of a block, and (forged) Θ: none reaches the output.
+  it.each(['model.decoder.layers.0.final_layer_norm.weight', 'model.decoder.layers.1.fc1.weight', 'model.decoder.layers.1.taylor.theta'])('NaN in %s → exit 3, nothing written', (name) => {
     const d = dir();
     const model = small(d);
     const out = path.join(d, 'released.safetensors');
@@ -373,6 +398,23 @@ describe('13. bad input exits 3, whatever part of the input is bad', () => {
   });
 });
 
+describe('13. exit codes come from the error kind, not from class names', () => {
+  it('every error class of the project derives from WeightgamesError; node path errors are input, others faults', () => {
+    const classes: Array<[new (message: string) => Error, ErrorKind]> = [
+      [InputFileError, 'input'], [OutputPathError, 'input'], [SafetensorsErrorAs, 'input'], [StrictJsonError, 'input'], [LayoutError, 'input'], [ModelError, 'input'],
+      [TokenizerError, 'input'], [ActivationError, 'input'], [ReleasedFileError, 'input'], [CalibrationError, 'input'], [NonFiniteWeightError, 'input'],
+      [NonFiniteReleaseError, 'input'], [StorageOverflowError, 'input'], [TaylorOptionsError, 'usage'], [ReleaseUsageError, 'usage'], [CliUsageError, 'usage'], [ShapeError, 'fault'],
+    ];
+    for (const [Class, kind] of classes) {
+      const e = new Class('x');
+      expect([e.name, e instanceof WeightgamesError, errorKind(e)]).toEqual([Class.name.replace(/As$/, ''), true, kind]);
+    }
+    for (const code of ['ENOENT', 'EISDIR', 'ENOTDIR', 'EACCES', 'EROFS', 'ENAMETOOLONG']) expect(errorKind(Object.assign(new Error(code), { code }))).toBe('input');
+    for (const code of ['ENOSPC', 'EIO', undefined]) expect(errorKind(Object.assign(new Error('x'), { code }))).toBe('fault');
+    expect(errorKind(new RangeError('x'))).toBe('fault');
+  });
+});
+
 describe('14. output paths are checked before any work', () => {
   it('release: a missing output directory is reported before a calibration problem found in pass 1', () => {
     const d = dir();
@@ -416,7 +458,7 @@ describe('also: artefact paths, --trials and --workers', () => {
     const d = dir();
     const model = small(d);
     const calibration = path.join(d, 'private-calibration.safetensors');
-    writeSafetensors(calibration, { 'layers.0.mlp_input': f32(Array.from({ length: 32 }, Math.sin), [4, 8]), 'layers.1.mlp_input': f32(Array.from({ length: 32 }, Math.cos), [4, 8]) });
+    writeSafetensors(calibration, { 'layers.0.mlp_input': f32(Array.from({ length: 32 }, (_, i) => Math.sin(i)), [4, 8]), 'layers.1.mlp_input': f32(Array.from({ length: 32 }, (_, i) => Math.cos(i)), [4, 8]) });
     const out = path.join(d, 'released.safetensors');
     expect(run(['release', model, out, ...RELEASE, '--calibration', calibration]).status).toBe(0);
     const metadata = SafetensorsFile.open(out).metadata;

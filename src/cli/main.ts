@@ -8,7 +8,7 @@ import { schemeCatalog } from './catalog';
 import { evaluateScheme, formatScorecard } from './evaluate';
 import { version } from './version';
 import { runRelease, taylorOptionsFromCli } from './release';
-import { InputFileError, checkInputFile, temporaryPathFor } from '../io/paths';
+import { checkInputFile, checkOutputPath, temporaryPathFor } from '../io/paths';
 import { runInterruptible } from './interruptible';
 import type { AttackSummary } from '../../adversaries/taylormlp';
 import type { runCaseStudy as RunCaseStudy } from './caseStudy';
@@ -87,6 +87,7 @@ function program(): Command {
       if (isLeft(decoded)) throw new CliUsageError(`--method must be clopper-pearson or wilson, got "${String(raw.method)}"`);
       const o = decoded.right;
       if (schemeCatalog[o.scheme] === undefined) throw new CliUsageError(`unknown scheme "${o.scheme}"; known: ${Object.keys(schemeCatalog).join(', ')}`);
+      if (typeof raw.out === 'string') checkOutputPath(raw.out); // before the evaluation, not after it
       const options = { scheme: o.scheme, trials: o.trials, seed: o.seed, workers: effectiveWorkers(o.workers, o.trials), confidence: o.confidence, method: o.method, data: schemeCatalog[o.scheme].defaultData, inputs: o.inputs };
       const card = await evaluateScheme(options, version, (row, i, total) => {
         if (!o.json) process.stderr.write(`[${i + 1}/${total}] ${row.game} ${row.adversary ?? ''}\n`);
@@ -206,7 +207,7 @@ function program(): Command {
     .option('--json', 'print the summary as JSON', false)
     .action(async (input: string, output: string, raw: Record<string, unknown>) => {
       if (raw.method !== 'consensus' && raw.method !== 'pairwise') throw new CliUsageError(`--method must be consensus or pairwise, got "${String(raw.method)}"`);
-      checkInputFile(input, 'release');
+      checkOutputPath(output, [checkInputFile(input, 'release')]); // paths before any work
       const progress = blockProgress('attack');
       const summary = await runInterruptible<AttackSummary>(
         { command: 'attack', input, output, method: raw.method, version },
