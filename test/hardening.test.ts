@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeSyntheticCheckpoint } from '../src/models/synthetic';
-import { SafetensorsFile, readSafetensors, writeSafetensors, encodeFloats, toFloat64, TensorToWrite } from '../src/io/safetensors';
+import { SafetensorsFile, readSafetensors, writeSafetensors, encodeFloats, firstNonFinite, toFloat64, TensorToWrite } from '../src/io/safetensors';
 import { STORIES, haveStories, itWithStories } from './helpers/shared';
 import { ErrorKind, WeightgamesError, errorKind } from '../src/errors';
 import { InputFileError, OutputPathError } from '../src/io/paths';
@@ -335,6 +335,19 @@ describe('12. attack never copies NaN from tensors released in the clear', () =>
     const recovered = path.join(d, 'recovered.safetensors');
     expectFailure(run(['attack', bad, recovered]), 3, new RegExp(`${name.replace(/\./g, '\\.')}.* NaN`));
     expect(fs.existsSync(recovered)).toBe(false);
+  });
+});
+
+describe('12. (the scan) firstNonFinite reads the stored bits of every float dtype', () => {
+  it('finds the first NaN or ±∞ exactly where widening to float64 does', () => {
+    const values = [0, -1.5, 65504, 1e-8, 3e38, -2, Infinity, NaN, -Infinity, 7];
+    for (const dtype of ['F64', 'F32', 'F16', 'BF16'] as const) {
+      for (let start = 0; start < values.length; start++) {
+        const slice = values.slice(start);
+        const stored = { name: 't', dtype, shape: [slice.length], bytes: encodeFloats(slice, dtype) };
+        expect(firstNonFinite(stored)).toBe(Array.from(toFloat64(stored)).findIndex((v) => !Number.isFinite(v)));
+      }
+    }
   });
 });
 

@@ -228,6 +228,32 @@ export function toFloat32(stored: StoredTensor): Float32Array {
   return out;
 }
 
+/**
+ * The index of the first NaN or ±∞ of a floating-point tensor, or −1 (integer tensors: −1).
+ * Reads the stored bits in place (no widened copy, so a large embedding costs no memory).
+ */
+export function firstNonFinite(stored: StoredTensor): number {
+  const { bytes, dtype } = stored;
+  const n = bytes.length / DTYPE_SIZES[dtype];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  switch (dtype) {
+    case 'F64':
+      for (let i = 0; i < n; i++) if (!Number.isFinite(view.getFloat64(i * 8, true))) return i;
+      return -1;
+    case 'F32':
+      for (let i = 0; i < n; i++) if ((view.getUint32(i * 4, true) & 0x7f800000) === 0x7f800000) return i;
+      return -1;
+    case 'F16':
+      for (let i = 0; i < n; i++) if ((view.getUint16(i * 2, true) & 0x7c00) === 0x7c00) return i;
+      return -1;
+    case 'BF16':
+      for (let i = 0; i < n; i++) if ((view.getUint16(i * 2, true) & 0x7f80) === 0x7f80) return i;
+      return -1;
+    default:
+      return -1;
+  }
+}
+
 /** The tensor's values as float64 (always a new array). */
 export function toFloat64(stored: StoredTensor): Float64Array {
   if (stored.dtype === 'F32' && littleEndian) {
