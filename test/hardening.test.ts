@@ -477,6 +477,11 @@ describe('also: artefact paths, --trials and --workers', () => {
     const metadata = SafetensorsFile.open(out).metadata;
     for (const value of Object.values(metadata)) expect(value).not.toContain(d);
     expect(metadata).toMatchObject({ calibration: 'file:private-calibration.safetensors', calibration_sha256: sha256(calibration), source_file: 'model.safetensors', source_sha256: sha256(model) });
+    const recovered = path.join(d, 'recovered.safetensors');
+    expect(run(['attack', out, recovered]).status).toBe(0);
+    const recoveredMetadata = SafetensorsFile.open(recovered).metadata;
+    for (const value of Object.values(recoveredMetadata)) expect(value).not.toContain(d);
+    expect(recoveredMetadata).toMatchObject({ source_release: 'released.safetensors', source_release_sha256: sha256(out) });
   });
 
   it.each([['--trials', '9007199254740993'], ['--trials', '1e3'], ['--workers', '99999999999999999999']])('%s %s → exit 2', (flag, value) => {

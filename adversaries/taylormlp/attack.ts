@@ -5,6 +5,7 @@ import type { WRecAdversary } from '../../src/adversary';
 import type { TrainedMlp } from '../../src/models/train';
 import { BlockMeta, readReleasedBlock, releasedInfo } from '../../schemes/taylormlp/artifact';
 import { finiteClearTensor, validateRelease } from '../../schemes/taylormlp/validate';
+import { sha256File } from '../../src/io/hash';
 import type { ReleasedMlp } from '../../schemes/taylormlp/scheme';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
@@ -155,6 +156,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         recovered_by: `weightgames attack --method ${method}`,
         weightgames_version: version,
         source_release: input.split(/[\\/]/).pop() ?? input,
+        source_release_sha256: sha256File(input),
         release_seed: info.metadata.seed ?? '',
         note: 'units the attack could not identify are written as 0; see the attack summary',
       },
