@@ -5,6 +5,7 @@ import type { Assumption } from '../src/adversary';
 import type * as P from '../src/prob/prob';
 import type { Cost } from '../src/cost/meter';
 import { TrialContext, algorithm } from '../src/prob/challenger';
+import { WeightgamesError } from '../src/errors';
 
 /** One step of a game: a Reader over the challenger's trial context (never given to an algorithm). */
 export type Step<A> = Reader<TrialContext, A>;
@@ -41,8 +42,9 @@ export const checkAssumptions = <V>(assumptions: ReadonlyArray<Assumption<V>> | 
   (assumptions ?? []).map((a) => ({ name: a.name, statement: a.statement, held: a.check(view) }));
 
 /** An adversary broke the rules of its game (e.g. queried an oracle past its budget). */
-export class GameRuleError extends Error {
+export class GameRuleError extends WeightgamesError {
   override readonly name: string = 'GameRuleError';
+  readonly kind = 'fault' as const;
 }
 
 /** The oracle's query budget is spent: the adversary gets this error, never an answer. */
@@ -54,8 +56,9 @@ export class QueryBudgetExceededError extends GameRuleError {
 }
 
 /** W-IND could not train two weights that are not Same within the retraining bound. */
-export class IndistinctTrainingError extends Error {
+export class IndistinctTrainingError extends WeightgamesError {
   override readonly name = 'IndistinctTrainingError';
+  readonly kind = 'input' as const;
   constructor(readonly attempts: number, readonly same: string) {
     super(
       `W-IND: Train(D) gave weights Same as W0 (${same}) on all ${attempts} attempts; ` +

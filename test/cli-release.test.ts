@@ -31,7 +31,7 @@ describe('weightgames release', () => {
     [['release', 'missing.safetensors', 'o.safetensors', '--scheme', 'taylormlp', '--order', '4'], 3, /input .*missing\.safetensors does not exist/],
     [['release', 'IN', 'IN', '--scheme', 'taylormlp', '--order', '4'], 3, /refusing to overwrite the input/],
     [['release', 'IN', 'o.safetensors', '--scheme', 'taylormlp', '--order', 'eight'], 2, /--order must be an integer/],
-    [['release', 'IN', 'o.safetensors', '--scheme', 'taylormlp', '--order', '30'], 2, /order N must be an integer in \[0, 24\]/],
+    [['release', 'IN', 'o.safetensors', '--scheme', 'taylormlp', '--order', '30'], 2, /order N must be an integer in \[0, 23\]/],
     [['release', 'IN', 'o.safetensors', '--scheme', 'taylormlp', '--order', '4', '--dtype', 'f8'], 2, /--dtype must be/],
     [['release', 'IN', 'o.safetensors', '--scheme', 'taylormlp', '--order', '4', '--mask-order', '2'], 2, /go together/],
     [['release', 'IN', 'o.safetensors', '--scheme', 'taylormlp', '--order', '4', '--act', 'relu'], 3, /unsupported activation "relu"/],

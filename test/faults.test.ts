@@ -41,7 +41,7 @@ describe('faults', () => {
     await new Promise((resolve) => child.on('exit', resolve));
     expect(fs.existsSync(output)).toBe(false);
     expect(fs.readFileSync(input).equals(before)).toBe(true);
-    // What remains is at most the hidden temporary file, never a file under the output's name.
-    for (const f of fs.readdirSync(dir)) expect(['model.safetensors', 'config.json'].includes(f) || /^\.released\.safetensors\.\d+\.\d+\.tmp$/.test(f)).toBe(true);
+    // What remains is at most the hidden temporary file (.NAME.PID.tmp, PID in base 36), never a file under the output's name.
+    for (const f of fs.readdirSync(dir)) expect(['model.safetensors', 'config.json'].includes(f) || f === `.released.safetensors.${child.pid!.toString(36)}.tmp`).toBe(true);
   });
 });

@@ -4,6 +4,8 @@ import { activationByName } from '../../src/numerics/activations';
 import type { WRecAdversary } from '../../src/adversary';
 import type { TrainedMlp } from '../../src/models/train';
 import { BlockMeta, readReleasedBlock, releasedInfo } from '../../schemes/taylormlp/artifact';
+import { finiteClearTensor, validateRelease } from '../../schemes/taylormlp/validate';
+import { sha256File } from '../../src/io/hash';
 import type { ReleasedMlp } from '../../schemes/taylormlp/scheme';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
@@ -94,6 +96,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
   const released = SafetensorsFile.open(input);
   try {
     const info = releasedInfo(released.metadata);
+    validateRelease(released, info);
     const act = activationByName(info.activation);
     let signs = false;
     try {
@@ -144,7 +147,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     for (const name of released.names) {
       if (lazy.has(name) || taylorPrefixes.some((prefix) => name.startsWith(prefix))) continue;
       const entry = released.header.entries.find((e) => e.name === name)!;
-      lazy.set(name, { dtype: entry.dtype, shape: entry.shape, bytes: () => released.tensor(name).bytes });
+      lazy.set(name, { dtype: entry.dtype, shape: entry.shape, bytes: () => finiteClearTensor(released.tensor(name)) });
     }
     writeSafetensorsStreaming(
       output,
@@ -153,6 +156,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         recovered_by: `weightgames attack --method ${method}`,
         weightgames_version: version,
         source_release: input.split(/[\\/]/).pop() ?? input,
+        source_release_sha256: sha256File(input),
         release_seed: info.metadata.seed ?? '',
         note: 'units the attack could not identify are written as 0; see the attack summary',
       },

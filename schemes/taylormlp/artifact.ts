@@ -1,3 +1,4 @@
+import { WeightgamesError } from '../../src/errors';
 import { transposeMatrix } from '../../src/tensor/tensor';
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
@@ -7,6 +8,7 @@ import type { MlpBlockLocation } from '../../src/models/layouts';
 import type { OrderMask, ReleasedBlock } from './release';
 import type { FloatArray } from '../../src/tensor/tensor';
 import { SAFETENSORS_DTYPE, StorageDType } from './storage';
+import { MAX_RELEASE_ORDER } from './release';
 
 /**
  * The released artefact as safetensors tensors. For a block with prefix P:
@@ -48,8 +50,9 @@ export const TaylorMetadataCodec = t.type({
   blocks: t.string,
 });
 
-export class ReleasedFileError extends Error {
+export class ReleasedFileError extends WeightgamesError {
   override readonly name = 'ReleasedFileError';
+  readonly kind = 'input';
 }
 
 const i32Bytes = (values: Int32Array): Uint8Array => {
@@ -145,7 +148,7 @@ export function releasedInfo(metadata: Readonly<Record<string, string>>): Releas
   const maskDecoded = t.union([t.null, t.type({ minOrder: t.number, threshold: t.number })]).decode(mask);
   if (isLeft(maskDecoded)) throw new ReleasedFileError('release metadata: invalid mask');
   const order = Number(m.order);
-  if (!Number.isInteger(order) || order < 0) throw new ReleasedFileError(`release metadata: invalid order "${m.order}"`);
+  if (!/^\d+$/.test(m.order) || !(order >= 0 && order <= MAX_RELEASE_ORDER)) throw new ReleasedFileError(`release metadata: order "${m.order}" is not an integer in [0, ${MAX_RELEASE_ORDER}]`);
   return { order, activation: m.activation, dtype: m.dtype, mask: maskDecoded.right, blocks: blocksDecoded.right, metadata };
 }
 
@@ -164,7 +167,10 @@ export function readReleasedBlock(get: (name: string) => StoredTensor, meta: Blo
       throw new ReleasedFileError(`${stored.name}: shape [${stored.shape.join(', ')}], expected [${shape.join(', ')}]`);
     }
     // Values exactly as stored: float32 (a view for F32; bf16/f16 widened exactly), float64 for F64.
-    return stored.dtype === 'F64' ? toFloat64(stored) : toFloat32(stored);
+    const values = stored.dtype === 'F64' ? toFloat64(stored) : toFloat32(stored);
+    // A release holds finite values only (release refuses anything else): NaN or ±∞ here is a forged or damaged file.
+    for (let q = 0; q < values.length; q++) if (!Number.isFinite(values[q])) throw new ReleasedFileError(`tensor ${stored.name} holds ${values[q]} at index ${q}: a release holds finite values only`);
+    return values;
   };
   const optional = (name: string): StoredTensor | null => {
     try {

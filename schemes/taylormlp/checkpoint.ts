@@ -1,23 +1,30 @@
-import * as fs from 'node:fs';
+import { WeightgamesError } from '../../src/errors';
 import { LazyTensor, SafetensorsFile, StoredTensor, toFloat64, writeSafetensorsStreaming } from '../../src/io/safetensors';
-import { LayoutError, MlpBlockLocation, checkpointActivation, findMlpBlocks, loadMlpBlock } from '../../src/models/layouts';
+import { MlpBlockLocation, checkpointActivation, findMlpBlocks, loadMlpBlock } from '../../src/models/layouts';
 import type { MlpBlock } from '../../src/models/mlp';
 import { Tensor, tensor } from '../../src/tensor/tensor';
 import * as P from '../../src/prob/prob';
+import type { StorageDType } from './storage';
 import { CalibrationRange, TaylorOptions, calibrationRange, checkTaylorOptions, releaseBlock, unitsToExpand } from './release';
 import { BlockMeta, blockMeta, releasedBlockShapes, releasedBlockTensors } from './artifact';
 import { seededStream } from '../../src/prob/challenger';
+import { checkMagnitudes, checkReleasedFinite, releaseMagnitudes, widenedDtype } from './finite';
+import { checkInputFile, checkOutputPath, identityIfExists } from '../../src/io/paths';
+import { sha256File } from '../../src/io/hash';
+import * as path from 'node:path';
 
 /** Where z0 comes from: recorded MLP inputs per layer (a safetensors file), or seeded synthetic inputs. */
 export type CalibrationSource = { readonly file: string } | { readonly synthetic: { readonly rows: number; readonly scale: number } };
 
-export class CalibrationError extends Error {
+export class CalibrationError extends WeightgamesError {
   override readonly name = 'CalibrationError';
+  readonly kind = 'input';
 }
 
 /** A weight that is NaN or ±∞: TaylorMLP would publish garbage coefficients, so release refuses it. */
-export class NonFiniteWeightError extends Error {
+export class NonFiniteWeightError extends WeightgamesError {
   override readonly name = 'NonFiniteWeightError';
+  readonly kind = 'input';
 }
 
 /** Refuse a block holding a non-finite weight, naming the tensor and the (flat, stored-order) index. */
@@ -44,7 +51,21 @@ export function calibrationInputs(file: SafetensorsFile, location: MlpBlockLocat
   if (name === undefined) throw new CalibrationError(`calibration file ${file.path} has none of ${candidates.join(', ')} for block ${location.prefix}`);
   const stored: StoredTensor = file.tensor(name);
   if (stored.shape.length !== 2 || stored.shape[1] !== inputDim) throw new CalibrationError(`${name}: shape [${stored.shape.join(', ')}], expected [T, ${inputDim}]`);
-  return tensor(stored.shape, toFloat64(stored));
+  if (stored.shape[0] === 0) throw new CalibrationError(`${name} (block ${location.prefix}): no rows — z0 would be undefined`);
+  const values = toFloat64(stored);
+  for (let q = 0; q < values.length; q++) {
+    if (!Number.isFinite(values[q])) throw new CalibrationError(`${name} (block ${location.prefix}): non-finite value ${values[q]} at row ${Math.floor(q / inputDim)}, column ${q % inputDim}`);
+  }
+  return tensor(stored.shape, values);
+}
+
+/** The calibration range must be finite (finite inputs can still overflow z = V·x). */
+function checkRange(range: CalibrationRange, location: MlpBlockLocation): void {
+  for (let j = 0; j < range.min.length; j++) {
+    if (!Number.isFinite(range.min[j]) || !Number.isFinite(range.max[j])) {
+      throw new CalibrationError(`block ${location.prefix}: the calibration range of unit ${j} is non-finite ([${range.min[j]}, ${range.max[j]}])`);
+    }
+  }
 }
 
 /** Seeded synthetic calibration inputs x ~ N(0, scale²·I), on the caller's sub-stream `calibration/<prefix>`. */
@@ -64,6 +85,8 @@ export interface ReleaseCheckpointOptions {
   readonly calibration: CalibrationSource;
   readonly seed: string;
   readonly version: string;
+  /** When a value overflows the storage dtype: store the whole release in the narrowest wider dtype that holds it (default: refuse). */
+  readonly widen?: boolean;
   readonly onBlock?: (index: number, total: number, prefix: string) => void;
 }
 
@@ -75,6 +98,8 @@ export interface ReleaseSummary {
   readonly activationSource: string;
   readonly calibration: string;
   readonly options: TaylorOptions;
+  /** The dtype stored: the one asked for, or a wider one (`widen`). */
+  readonly dtype: StorageDType;
   readonly blocks: ReadonlyArray<{ prefix: string; layout: string; hidden: number; expanded: number; thetaEntries: number }>;
   readonly taylorParameters: number;
   readonly seconds: number;
@@ -89,13 +114,15 @@ export interface ReleaseSummary {
 export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
   checkTaylorOptions(o.taylor);
   const start = performance.now();
-  if (!fs.existsSync(o.input)) throw new LayoutError(`input ${o.input} does not exist`);
+  // Every path before any work: the inputs (by identity), the config.json beside the input, the output.
+  const input = checkInputFile(o.input, 'input');
+  const calibrationInput = 'file' in o.calibration ? checkInputFile(o.calibration.file, 'calibration file') : null;
+  checkOutputPath(o.output, [input, identityIfExists(path.join(path.dirname(o.input), 'config.json')), calibrationInput]);
   const source = SafetensorsFile.open(o.input);
   const calibrationFile = 'file' in o.calibration ? SafetensorsFile.open(o.calibration.file) : null;
   try {
     const { activation, source: activationSource } = checkpointActivation(o.input, o.activation);
     const locations = findMlpBlocks(source.names);
-    const dtype = o.taylor.dtype ?? 'f32';
     // Pass 1: calibration ranges (small) and so each block's K and shapes.
     const plans = locations.map((location) => {
       const block = loadMlpBlock((n) => source.tensor(n), location);
@@ -105,10 +132,17 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
           ? calibrationInputs(calibrationFile, location, block.inputDim)
           : seededStream(o.seed, '', syntheticCalibration((o.calibration as { synthetic: { rows: number; scale: number } }).synthetic.rows, block.inputDim, (o.calibration as { synthetic: { rows: number; scale: number } }).synthetic.scale, location.prefix));
       const range = calibrationRange(block, inputs, o.taylor.rangeIncludesZero ?? false);
+      checkRange(range, location);
+      const magnitudes = releaseMagnitudes(location.prefix, block, activation, range, o.taylor);
       const signs = o.taylor.signs === true ? seededStream(o.seed, 'kgen', drawSigns(block.hiddenDim, location.prefix)) : null;
       const K = unitsToExpand(range, o.taylor.expand ?? { all: true }).length;
-      return { location, range, signs, K, hidden: block.hiddenDim, input: block.inputDim, output: block.outputDim };
+      return { location, range, magnitudes, signs, K, hidden: block.hiddenDim, input: block.inputDim, output: block.outputDim };
     });
+    // The finiteness guard, before the header: refuse (naming the layer and the cause), or widen when asked.
+    const requested = o.taylor.dtype ?? 'f32';
+    const dtype: StorageDType = o.widen === true ? widenedDtype(plans.map((p) => p.magnitudes), requested) : requested;
+    for (const plan of plans) checkMagnitudes(plan.magnitudes, dtype, o.widen === true ? '' : '; --widen stores it in a wider dtype');
+    const taylor: TaylorOptions = { ...o.taylor, dtype };
     const metaOf = (plan: (typeof plans)[number]): BlockMeta => ({
       prefix: plan.location.prefix,
       layout: plan.location.layout,
@@ -137,7 +171,8 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
         if (cache !== null && cache.prefix === plan.location.prefix) return cache.tensors;
         o.onBlock?.(index, plans.length, plan.location.prefix);
         const block: MlpBlock = loadMlpBlock((n) => source.tensor(n), plan.location);
-        const released = releaseBlock(block, activation, plan.range as CalibrationRange, o.taylor, plan.signs);
+        const released = releaseBlock(block, activation, plan.range as CalibrationRange, taylor, plan.signs);
+        checkReleasedFinite(plan.location.prefix, released, dtype);
         const tensors = releasedBlockTensors(blockMeta(plan.location, released), released, dtype);
         cache = { prefix: plan.location.prefix, tensors, remaining: tensors.size };
         return tensors;
@@ -157,7 +192,8 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
       }
     });
     const metas = plans.map(metaOf);
-    const calibration = 'file' in o.calibration ? `file:${o.calibration.file}` : `synthetic:N(0,${o.calibration.synthetic.scale}²)×${o.calibration.synthetic.rows}`;
+    // File names and content hashes, never the paths typed (an owner's directories stay private).
+    const calibration = 'file' in o.calibration ? `file:${path.basename(o.calibration.file)}` : `synthetic:N(0,${o.calibration.synthetic.scale}²)×${o.calibration.synthetic.rows}`;
     const metadata: Record<string, string> = {
       scheme: 'taylormlp',
       order: String(o.taylor.order),
@@ -165,13 +201,16 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
       dtype,
       mask: JSON.stringify(o.taylor.mask ?? null),
       blocks: JSON.stringify(metas),
-      options: JSON.stringify(o.taylor),
+      options: JSON.stringify(taylor),
       seed: o.seed,
       calibration,
+      ...('file' in o.calibration ? { calibration_sha256: sha256File(o.calibration.file) } : {}),
       weightgames_version: o.version,
-      source_file: o.input.split(/[\\/]/).pop() ?? o.input,
+      source_file: path.basename(o.input),
+      source_sha256: sha256File(o.input),
     };
-    writeSafetensorsStreaming(o.output, lazy, metadata, { inputs: [o.input, ...('file' in o.calibration ? [o.calibration.file] : [])] });
+    if (dtype !== requested) metadata.dtype_requested = requested;
+    writeSafetensorsStreaming(o.output, lazy, metadata, { inputs: [input, identityIfExists(path.join(path.dirname(o.input), 'config.json')), calibrationInput] });
     return {
       input: o.input,
       output: o.output,
@@ -180,6 +219,7 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
       activationSource,
       calibration,
       options: o.taylor,
+      dtype,
       blocks: plans.map((p) => ({ prefix: p.location.prefix, layout: p.location.layout, hidden: p.hidden, expanded: p.K, thetaEntries: (o.taylor.order + 1) * p.output * p.K })),
       taylorParameters: plans.reduce((a, p) => a + p.output * p.K, 0),
       seconds: (performance.now() - start) / 1000,

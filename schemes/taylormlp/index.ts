@@ -8,3 +8,5 @@ export * from './scheme';
 export * from './load';
 export * from './pretrained';
 export * from './wholeModel';
+export * from './finite';
+export * from './validate';

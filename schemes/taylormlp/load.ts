@@ -4,6 +4,7 @@ import { Tensor } from '../../src/tensor/tensor';
 import { BlockMeta, ReleasedModelInfo, readReleasedBlock, releasedInfo } from './artifact';
 import type { ReleasedBlock } from './release';
 import { runReleasedBlock } from './runReleased';
+import { validateRelease } from './validate';
 
 /** A released checkpoint's MLP blocks, read back from its file. */
 export interface ReleasedModel {
@@ -16,6 +17,7 @@ export function loadReleasedModel(file: string): ReleasedModel {
   const source = SafetensorsFile.open(file);
   try {
     const info = releasedInfo(source.metadata);
+    validateRelease(source, info);
     return {
       info,
       activation: activationByName(info.activation),

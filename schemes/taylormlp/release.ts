@@ -1,3 +1,4 @@
+import { WeightgamesError } from '../../src/errors';
 import type { Activation } from '../../src/numerics/activations';
 import { MAX_ORDER } from '../../src/numerics/activations';
 import type { MlpBlock } from '../../src/models/mlp';
@@ -29,17 +30,24 @@ export interface TaylorOptions {
   readonly rangeIncludesZero?: boolean;
 }
 
-export class TaylorOptionsError extends Error {
+export class TaylorOptionsError extends WeightgamesError {
   override readonly name = 'TaylorOptionsError';
+  readonly kind = 'usage';
 }
 
+/**
+ * The highest order a release may use: the attack fits one order beyond N (Act⁽ᴺ⁺¹⁾), and
+ * derivatives are computed up to MAX_ORDER — so release refuses what attack cannot read.
+ */
+export const MAX_RELEASE_ORDER = MAX_ORDER - 1;
+
 export function checkTaylorOptions(o: TaylorOptions): void {
-  if (!Number.isInteger(o.order) || o.order < 0 || o.order > MAX_ORDER) throw new TaylorOptionsError(`order N must be an integer in [0, ${MAX_ORDER}], got ${o.order}`);
+  if (!Number.isInteger(o.order) || o.order < 0 || o.order > MAX_RELEASE_ORDER) throw new TaylorOptionsError(`order N must be an integer in [0, ${MAX_RELEASE_ORDER}], got ${o.order}`);
   const e = o.expand;
   if (e !== undefined && 'count' in e && (!Number.isInteger(e.count) || e.count < 0)) throw new TaylorOptionsError(`expand count must be a non-negative integer, got ${e.count}`);
   if (e !== undefined && 'fraction' in e && !(e.fraction >= 0 && e.fraction <= 1)) throw new TaylorOptionsError(`expand fraction must be in [0, 1], got ${e.fraction}`);
-  if (o.mask != null && (!Number.isInteger(o.mask.minOrder) || o.mask.minOrder < 0 || !(o.mask.threshold > 0))) {
-    throw new TaylorOptionsError(`mask needs an integer minOrder ≥ 0 and a threshold > 0, got ${JSON.stringify(o.mask)}`);
+  if (o.mask != null && (!Number.isInteger(o.mask.minOrder) || o.mask.minOrder < 0 || !(Number.isFinite(o.mask.threshold) && o.mask.threshold > 0))) {
+    throw new TaylorOptionsError(`mask needs an integer minOrder ≥ 0 and a finite threshold > 0, got minOrder ${o.mask.minOrder}, threshold ${o.mask.threshold}`);
   }
 }
 

@@ -11,6 +11,7 @@ import { copyAdversary, randomGuessWRec, randomGuessWind, unmaskAdversary, sumSh
 import { consensusAdversary, pairwiseAdversary, publishedLayerDistinguisher, truncatedOrders } from '../../adversaries/taylormlp';
 import type { EffiInfAdversary, StatefulEffiInfAdversary } from '../adversary';
 import type { RegressionTask } from '../models/train';
+import { WeightgamesError } from '../errors';
 
 /**
  * The catalogue: every built-in scheme with the adversaries that apply to it, by name. The CLI's
@@ -107,8 +108,9 @@ export type GameKind = t.TypeOf<typeof GameKindCodec>;
 export const CatalogGameArgsCodec = t.intersection([t.type({ game: GameKindCodec, scheme: t.string }), t.partial({ data: t.unknown, adversary: t.string, inputs: t.number })]);
 export type CatalogGameArgs = t.TypeOf<typeof CatalogGameArgsCodec>;
 
-export class CatalogError extends Error {
+export class CatalogError extends WeightgamesError {
   override readonly name = 'CatalogError';
+  readonly kind = 'usage' as const;
 }
 
 const reductionPrefix = /^B\[(.+)\]$/;

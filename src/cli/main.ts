@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { ErrorKind, WeightgamesError, errorKind } from '../errors';
 import { Command, CommanderError } from 'commander';
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
@@ -6,31 +7,43 @@ import { writeFileAtomic } from '../io/atomicWrite';
 import { schemeCatalog } from './catalog';
 import { evaluateScheme, formatScorecard } from './evaluate';
 import { version } from './version';
-import { runRelease, InputFileError } from './release';
-import { attackReleasedFile, compareCheckpoints } from '../../adversaries/taylormlp';
+import { runRelease, taylorOptionsFromCli } from './release';
+import { checkInputFile, checkOutputPath, temporaryPathFor } from '../io/paths';
+import { runInterruptible } from './interruptible';
+import type { AttackSummary } from '../../adversaries/taylormlp';
+import type { runCaseStudy as RunCaseStudy } from './caseStudy';
+import { compareCheckpoints } from '../../adversaries/taylormlp';
 import { blockProgress } from './progress';
-import { runCaseStudy } from './caseStudy';
 import { loadLlama, sampleDecode } from '../models/llama';
 import { readTokenizer } from '../models/tokenizer';
 import { releasedMlpRunner } from '../models/releasedMlp';
 import { streamRng } from '../prob/rng';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 
 /** Exit codes: distinct per failure class so scripts can tell them apart. */
 export const ExitCode = { ok: 0, usage: 2, input: 3, runtime: 4 } as const;
 
-/** Errors that mean "this input is bad" (exit code 3), as opposed to a usage error or a fault. */
-const INPUT_ERRORS = new Set(['CatalogError', 'SafetensorsError', 'LayoutError', 'CalibrationError', 'ActivationError', 'OutputPathError', 'ReleasedFileError', 'InputFileError', 'NonFiniteWeightError']);
+/** The exit code of an error's kind (src/errors.ts): usage 2, input 3, fault 4. */
+export const exitCodeOf = (kind: ErrorKind): number => (kind === 'usage' ? ExitCode.usage : kind === 'input' ? ExitCode.input : ExitCode.runtime);
 
-export class CliUsageError extends Error {
+export class CliUsageError extends WeightgamesError {
   override readonly name = 'CliUsageError';
+  readonly kind = 'usage';
 }
 
+/** A decimal integer ≥ min and ≤ 2⁵³ − 1 (beyond, Number() would silently round it). */
 const intString = (name: string, min: number) => (value: string): number => {
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new CliUsageError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) throw new CliUsageError(`--${name} must be an integer in [${min}, 2^53 − 1], got "${value}"`);
   return Number(value);
 };
+
+/** Worker threads beyond this many per core only add overhead (and memory). */
+export const WORKERS_PER_CORE = 2;
+
+/** The worker threads evaluate starts: never more than trials, nor than WORKERS_PER_CORE × cores. */
+export const effectiveWorkers = (requested: number, trials: number): number => Math.max(1, Math.min(requested, trials, WORKERS_PER_CORE * os.availableParallelism()));
 
 const EvaluateCli = t.type({
   scheme: t.string,
@@ -74,7 +87,8 @@ function program(): Command {
       if (isLeft(decoded)) throw new CliUsageError(`--method must be clopper-pearson or wilson, got "${String(raw.method)}"`);
       const o = decoded.right;
       if (schemeCatalog[o.scheme] === undefined) throw new CliUsageError(`unknown scheme "${o.scheme}"; known: ${Object.keys(schemeCatalog).join(', ')}`);
-      const options = { scheme: o.scheme, trials: o.trials, seed: o.seed, workers: o.workers, confidence: o.confidence, method: o.method, data: schemeCatalog[o.scheme].defaultData, inputs: o.inputs };
+      if (typeof raw.out === 'string') checkOutputPath(raw.out); // before the evaluation, not after it
+      const options = { scheme: o.scheme, trials: o.trials, seed: o.seed, workers: effectiveWorkers(o.workers, o.trials), confidence: o.confidence, method: o.method, data: schemeCatalog[o.scheme].defaultData, inputs: o.inputs };
       const card = await evaluateScheme(options, version, (row, i, total) => {
         if (!o.json) process.stderr.write(`[${i + 1}/${total}] ${row.game} ${row.adversary ?? ''}\n`);
       });
@@ -98,9 +112,16 @@ function program(): Command {
     .option('--calibration <file>', 'recorded MLP inputs per layer (safetensors), e.g. activations.safetensors')
     .option('--calibration-rows <n>', 'rows of seeded synthetic calibration inputs when no file is given', '256')
     .option('--seed <s>', 'seed (signs, synthetic calibration)', '0')
+    .option('--widen', 'if a value overflows --dtype, store the release in the narrowest wider dtype that holds it (default: refuse)', false)
     .option('--json', 'print the summary as JSON', false)
-    .action((input: string, output: string, raw: Record<string, unknown>) => {
-      const { summary, text } = runRelease(input, output, raw, version);
+    .action(async (input: string, output: string, raw: Record<string, unknown>) => {
+      taylorOptionsFromCli(raw); // usage errors at once, before starting the worker
+      const progress = blockProgress('release');
+      const { summary, text } = await runInterruptible<ReturnType<typeof runRelease>>(
+        { command: 'release', input, output, raw, version },
+        { temporaries: [temporaryPathFor(output)], onEvent: (e) => e.type === 'block' && progress.onBlock(e.index, e.total, e.prefix), onInterrupt: () => progress.stop() },
+      );
+      progress.stop();
       process.stdout.write(raw.json === true ? JSON.stringify({ tool: 'weightgames', version, command: 'release', ...summary }, null, 2) + '\n' : text + '\n');
     });
   cmd
@@ -116,14 +137,25 @@ function program(): Command {
     .action((dir: string, raw: Record<string, unknown>) => {
       const temperature = Number(raw.temperature);
       if (!(temperature >= 0)) throw new CliUsageError(`--temperature must be ≥ 0, got "${String(raw.temperature)}"`);
-      for (const f of ['config.json', 'model.safetensors', 'tok512.bin']) if (!fs.existsSync(path.join(dir, f))) throw new InputFileError(`${path.join(dir, f)} does not exist`);
+      for (const f of ['config.json', 'model.safetensors', 'tok512.bin']) checkInputFile(path.join(dir, f), f);
+      if (typeof raw.released === 'string') checkInputFile(raw.released, 'release');
       const model = loadLlama(dir);
       const tokenizer = readTokenizer(path.join(dir, 'tok512.bin'), model.config.vocab_size);
+      // The context bound, prompt included — checked on a lower bound of the prompt's length before
+      // encoding it (no piece is longer than the longest in the vocabulary), then exactly.
+      const context = model.config.maxPositions;
+      const longest = Math.max(1, ...tokenizer.vocab.map((piece) => Buffer.byteLength(piece)));
+      const atLeast = 1 + Math.ceil((Buffer.byteLength(String(raw.prompt)) + 1) / longest);
+      const tooLong = (tokens: number, exact: boolean) =>
+        new CliUsageError(`--prompt is ${exact ? '' : 'at least '}${tokens} tokens (BOS included); the model's context is max_position_embeddings = ${context}, prompt and new tokens included`);
+      if (String(raw.prompt).length > 0 && atLeast >= context) throw tooLong(atLeast, false);
       const prompt = tokenizer.encode(String(raw.prompt));
+      if (prompt.length >= context) throw tooLong(prompt.length, true);
+      const newTokens = Math.min(raw.tokens as number, context - prompt.length);
       const decode = (mlp?: Parameters<typeof sampleDecode>[5]) => {
         const rng = streamRng({ seed: String(raw.seed), trial: 0, label: 'generate' });
         const t0 = performance.now();
-        const tokens = sampleDecode(model, prompt, raw.tokens as number, temperature, rng.uniform, mlp);
+        const tokens = sampleDecode(model, prompt, newTokens, temperature, rng.uniform, mlp);
         const seconds = (performance.now() - t0) / 1000;
         let previous = prompt[prompt.length - 1];
         let text = '';
@@ -134,8 +166,8 @@ function program(): Command {
         return { tokens, text, seconds, tokensPerSecond: tokens.length / seconds };
       };
       const original = decode();
-      const released = typeof raw.released === 'string' ? decode(releasedMlpRunner(raw.released)) : undefined;
-      const result = { tool: 'weightgames', version, command: 'generate', model: dir, prompt: String(raw.prompt), seed: String(raw.seed), temperature, original, released, slowdown: released === undefined ? null : original.tokensPerSecond / released.tokensPerSecond, sameTokens: released === undefined ? null : JSON.stringify(released.tokens) === JSON.stringify(original.tokens) };
+      const released = typeof raw.released === 'string' ? decode(releasedMlpRunner(raw.released, model.layers.map((l) => l.mlp))) : undefined;
+      const result = { tool: 'weightgames', version, command: 'generate', model: dir, prompt: String(raw.prompt), promptTokens: prompt.length, context, seed: String(raw.seed), temperature, original, released, slowdown: released === undefined ? null : original.tokensPerSecond / released.tokensPerSecond, sameTokens: released === undefined ? null : JSON.stringify(released.tokens) === JSON.stringify(original.tokens) };
       if (raw.json === true) {
         process.stdout.write(JSON.stringify(result, null, 2) + '\n');
         return;
@@ -151,8 +183,18 @@ function program(): Command {
     .option('--out <dir>', 'output directory', 'case-study')
     .option('--seed <s>', 'seed', '0')
     .option('--stories <dir>', 'stories260K directory', path.resolve(__dirname, '../../../../shared/models/stories260K'))
-    .action((raw: Record<string, unknown>) => {
-      const result = runCaseStudy({ out: String(raw.out), seed: String(raw.seed), stories: String(raw.stories), version, log: (line) => process.stderr.write(`${line}\n`) });
+    .action(async (raw: Record<string, unknown>) => {
+      // The case study's scratch folder (~850 MB) goes under a folder of ours, removed on a signal.
+      const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-'));
+      let result: ReturnType<typeof RunCaseStudy>;
+      try {
+        result = await runInterruptible<ReturnType<typeof RunCaseStudy>>(
+          { command: 'case-study', out: String(raw.out), seed: String(raw.seed), stories: String(raw.stories), version },
+          { temporaries: [scratch], temporaryDirs: [String(raw.out)], tmpdir: scratch, onEvent: (e) => e.type === 'log' && process.stderr.write(`${e.line}\n`) },
+        );
+      } finally {
+        fs.rmSync(scratch, { recursive: true, force: true });
+      }
       process.stdout.write(fs.readFileSync(result.files.find((f) => f.endsWith('.md'))!, 'utf8'));
       process.stdout.write(`\nwrote ${result.files.join(', ')}\n`);
     });
@@ -163,11 +205,14 @@ function program(): Command {
     .argument('<out>', 'recovered checkpoint, original tensor names and layout')
     .option('--method <m>', 'consensus | pairwise', 'consensus')
     .option('--json', 'print the summary as JSON', false)
-    .action((input: string, output: string, raw: Record<string, unknown>) => {
+    .action(async (input: string, output: string, raw: Record<string, unknown>) => {
       if (raw.method !== 'consensus' && raw.method !== 'pairwise') throw new CliUsageError(`--method must be consensus or pairwise, got "${String(raw.method)}"`);
-      if (!fs.existsSync(input)) throw new InputFileError(`release ${input} does not exist`);
+      checkOutputPath(output, [checkInputFile(input, 'release')]); // paths before any work
       const progress = blockProgress('attack');
-      const summary = attackReleasedFile(input, output, raw.method, version, progress.onBlock);
+      const summary = await runInterruptible<AttackSummary>(
+        { command: 'attack', input, output, method: raw.method, version },
+        { temporaries: [temporaryPathFor(output)], onEvent: (e) => e.type === 'block' && progress.onBlock(e.index, e.total, e.prefix), onInterrupt: () => progress.stop() },
+      );
       progress.stop();
       if (raw.json === true) {
         process.stdout.write(JSON.stringify({ tool: 'weightgames', version, command: 'attack', ...summary }, null, 2) + '\n');
@@ -192,7 +237,8 @@ function program(): Command {
     .action((original: string, recovered: string, raw: Record<string, unknown>) => {
       const tol = Number(raw.tol);
       if (!(tol > 0)) throw new CliUsageError(`--tol must be a positive number, got "${String(raw.tol)}"`);
-      for (const f of [original, recovered]) if (!fs.existsSync(f)) throw new InputFileError(`${f} does not exist`);
+      checkInputFile(original, 'original');
+      checkInputFile(recovered, 'recovered');
       const c = compareCheckpoints(original, recovered, tol);
       if (raw.json === true) {
         process.stdout.write(JSON.stringify({ tool: 'weightgames', version, command: 'compare', original, recovered, ...c }, null, 2) + '\n');
@@ -225,11 +271,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const e = error instanceof Error ? error : new Error(String(error));
     process.stderr.write(`weightgames: ${e.name}: ${e.message.split('\n')[0]}\n`);
-    return e instanceof CliUsageError || e.name === 'ReleaseUsageError' || e.name === 'TaylorOptionsError'
-      ? ExitCode.usage
-      : INPUT_ERRORS.has(e.name) || (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EACCES'
-        ? ExitCode.input
-        : ExitCode.runtime;
+    return exitCodeOf(errorKind(e));
   }
 }
 

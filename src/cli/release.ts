@@ -1,26 +1,26 @@
-import * as fs from 'node:fs';
+import { WeightgamesError } from '../errors';
+import { InputFileError } from '../io/paths';
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
 import { releaseCheckpoint, ReleaseSummary, ExpandOption, TaylorOptions } from '../../schemes/taylormlp';
 import { blockProgress } from './progress';
 
-export class ReleaseUsageError extends Error {
+export class ReleaseUsageError extends WeightgamesError {
   override readonly name = 'ReleaseUsageError';
+  readonly kind = 'usage';
 }
 
-/** A named input file is missing or unreadable. */
-export class InputFileError extends Error {
-  override readonly name = 'InputFileError';
-}
+export { InputFileError };
 
 /** Raw CLI options of `release`, decoded with io-ts before use. */
 export const ReleaseCliOptions = t.intersection([
   t.type({ scheme: t.string, order: t.string, dtype: t.string, seed: t.string, json: t.boolean, signs: t.boolean, calibrationRows: t.string }),
+  t.partial({ widen: t.boolean }),
   t.partial({ act: t.string, expand: t.string, maskOrder: t.string, maskThreshold: t.string, calibration: t.string }),
 ]);
 
 const integer = (name: string, value: string, min: number): number => {
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new ReleaseUsageError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) throw new ReleaseUsageError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
   return Number(value);
 };
 
@@ -44,7 +44,10 @@ export function taylorOptionsFromCli(raw: unknown): { taylor: TaylorOptions; inp
   if (!['f32', 'bf16', 'f16', 'f64'].includes(o.dtype)) throw new ReleaseUsageError(`--dtype must be f32, bf16 or f16 (or f64), got "${o.dtype}"`);
   if ((o.maskOrder === undefined) !== (o.maskThreshold === undefined)) throw new ReleaseUsageError('--mask-order and --mask-threshold go together');
   const threshold = o.maskThreshold === undefined ? undefined : Number(o.maskThreshold);
-  if (threshold !== undefined && !(threshold > 0)) throw new ReleaseUsageError(`--mask-threshold must be a positive number, got "${o.maskThreshold}"`);
+  // A decimal number, finite and positive: Infinity, 1e309, NaN or hex would be written as null or misread.
+  if (threshold !== undefined && !(/^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(o.maskThreshold!) && Number.isFinite(threshold) && threshold > 0)) {
+    throw new ReleaseUsageError(`--mask-threshold must be a finite positive number, got "${o.maskThreshold}"`);
+  }
   const taylor: TaylorOptions = {
     order: integer('order', o.order, 0),
     expand: parseExpand(o.expand),
@@ -56,12 +59,10 @@ export function taylorOptionsFromCli(raw: unknown): { taylor: TaylorOptions; inp
 }
 
 /** `weightgames release IN OUT …`: the summary it prints (JSON or text). */
-export function runRelease(input: string, output: string, raw: unknown, version: string): { summary: ReleaseSummary; text: string } {
+export function runRelease(input: string, output: string, raw: unknown, version: string, onBlock?: (index: number, total: number, prefix: string) => void): { summary: ReleaseSummary; text: string } {
   const { taylor, input: o } = taylorOptionsFromCli(raw);
-  if (!fs.existsSync(input)) throw new InputFileError(`input ${input} does not exist`);
-  if (o.calibration !== undefined && !fs.existsSync(o.calibration)) throw new InputFileError(`calibration file ${o.calibration} does not exist`);
   const rows = integer('calibration-rows', o.calibrationRows, 1);
-  const progress = blockProgress('release');
+  const progress = onBlock === undefined ? blockProgress('release') : { onBlock, stop: () => undefined };
   const summary = releaseCheckpoint({
     input,
     output,
@@ -70,6 +71,7 @@ export function runRelease(input: string, output: string, raw: unknown, version:
     calibration: o.calibration !== undefined ? { file: o.calibration } : { synthetic: { rows, scale: 1 } },
     seed: o.seed,
     version,
+    widen: o.widen === true,
     onBlock: progress.onBlock,
   });
   progress.stop();
@@ -77,7 +79,7 @@ export function runRelease(input: string, output: string, raw: unknown, version:
   const hidden = summary.blocks.reduce((a, b) => a + b.hidden, 0);
   const text = [
     `released ${summary.blocks.length} MLP blocks of ${input} → ${output}`,
-    `  activation ${summary.activation} (${summary.activationSource}), order N = ${taylor.order}, dtype ${taylor.dtype}, signs ${taylor.signs ? 'on' : 'off'}, mask ${taylor.mask ? `orders > ${taylor.mask.minOrder} where |δ| ≤ ${taylor.mask.threshold}` : 'off'}`,
+    `  activation ${summary.activation} (${summary.activationSource}), order N = ${taylor.order}, dtype ${summary.dtype}${summary.dtype !== taylor.dtype ? ` (widened from ${taylor.dtype})` : ''}, signs ${taylor.signs ? 'on' : 'off'}, mask ${taylor.mask ? `orders > ${taylor.mask.minOrder} where |δ| ≤ ${taylor.mask.threshold}` : 'off'}`,
     `  expanded ${expanded} of ${hidden} hidden units; ${summary.taylorParameters.toLocaleString('en-US')} TaylorMLP parameters`,
     `  calibration ${summary.calibration}; seed ${summary.seed}; ${summary.seconds.toFixed(2)} s`,
   ].join('\n');

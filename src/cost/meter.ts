@@ -1,3 +1,4 @@
+import { WeightgamesError } from '../errors';
 /**
  * The cost meter. Numeric kernels charge it themselves (`chargeFlops`), so a caller can never
  * under-report what an algorithm did. Prob computations are synchronous, so a dynamic-scope
@@ -31,8 +32,9 @@ class Meter {
 const stack: Meter[] = [];
 
 /** A kernel tried to charge something that is not a count of operations. */
-export class MeterError extends Error {
+export class MeterError extends WeightgamesError {
   override readonly name = 'MeterError';
+  readonly kind = 'fault' as const;
 }
 
 /**

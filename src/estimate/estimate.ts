@@ -5,6 +5,7 @@ import { trialContext } from '../prob/challenger';
 import type { Cost } from '../cost/meter';
 import { Interval, IntervalMethod, distinguishingInterval, probabilityInterval } from './intervals';
 import { sharedPool } from './workerPool';
+import { WeightgamesError } from '../errors';
 
 /**
  * Stop when the interval's half-width on the advantage reaches ε (checked every `batch` trials).
@@ -52,8 +53,9 @@ const EstimateOptionsCodec = t.intersection([
   }),
 ]);
 
-export class EstimateOptionsError extends Error {
+export class EstimateOptionsError extends WeightgamesError {
   override readonly name = 'EstimateOptionsError';
+  readonly kind = 'usage' as const;
 }
 
 /** Per-assumption counts over the trials. */

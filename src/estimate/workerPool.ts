@@ -2,10 +2,12 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { GameRef, TrialResult } from '../game';
 import { compiledPath } from './compiledPath';
+import { WeightgamesError } from '../errors';
 
 /** A trial failed inside a worker thread; carries the original error's name and message. */
-export class WorkerTrialError extends Error {
+export class WorkerTrialError extends WeightgamesError {
   override readonly name = 'WorkerTrialError';
+  readonly kind = 'fault' as const;
   constructor(readonly originalName: string, message: string) {
     super(`${originalName}: ${message}`);
   }

@@ -1,34 +1,29 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { OutputPathError, checkOutputPath, openTemporary, recheckOutput } from './paths';
 
-export class OutputPathError extends Error {
-  override readonly name = 'OutputPathError';
-}
+export { OutputPathError };
 
 /**
  * Write a file so that it is either absent or complete: write a temporary file beside it,
- * flush it, then rename it over the target (atomic on one file system). Refuses to overwrite
- * any of `inputs`.
+ * flush it, then rename it over the target (atomic on one file system). The output path passes
+ * the guard of ./paths first (never an input, never a symlink, a device or a directory).
  */
 export function writeFileAtomic(target: string, data: string | Uint8Array, inputs: readonly string[] = []): void {
-  const resolved = path.resolve(target);
-  for (const input of inputs) {
-    if (path.resolve(input) === resolved) throw new OutputPathError(`refusing to overwrite the input ${input}`);
-  }
-  const temp = path.join(path.dirname(resolved), `.${path.basename(resolved)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = fs.openSync(temp, 'w');
+  const plan = checkOutputPath(target, inputs);
+  const fd = openTemporary(plan);
+  let closed = false;
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let done = 0;
+    while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
-    fs.renameSync(temp, resolved);
+    closed = true;
+    recheckOutput(plan);
+    fs.renameSync(plan.temporary, plan.target);
   } catch (error) {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      /* already closed */
-    }
-    fs.rmSync(temp, { force: true });
+    if (!closed) fs.closeSync(fd);
+    fs.rmSync(plan.temporary, { force: true });
     throw error;
   }
 }

@@ -1,10 +1,10 @@
+import { WeightgamesError } from '../errors';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
 import { parseStrictJson, StrictJsonError } from './strictJson';
 import { bf16BitsToFloat32, f16BitsToFloat32, float32ToBf16Bits, float32ToF16Bits } from './halfPrecision';
-import { OutputPathError } from './atomicWrite';
+import { FileIdentity, checkOutputPath, openTemporary, recheckOutput } from './paths';
 
 /**
  * safetensors: 8 bytes little-endian u64 N, N bytes of UTF-8 JSON header, then the data
@@ -38,8 +38,9 @@ export type SafetensorsProblem =
   | 'buffer-size'
   | 'missing-tensor';
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends WeightgamesError {
   override readonly name = 'SafetensorsError';
+  readonly kind = 'input';
   constructor(readonly problem: SafetensorsProblem, message: string, readonly tensor?: string) {
     super(message);
   }
@@ -227,6 +228,32 @@ export function toFloat32(stored: StoredTensor): Float32Array {
   return out;
 }
 
+/**
+ * The index of the first NaN or ±∞ of a floating-point tensor, or −1 (integer tensors: −1).
+ * Reads the stored bits in place (no widened copy, so a large embedding costs no memory).
+ */
+export function firstNonFinite(stored: StoredTensor): number {
+  const { bytes, dtype } = stored;
+  const n = bytes.length / DTYPE_SIZES[dtype];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  switch (dtype) {
+    case 'F64':
+      for (let i = 0; i < n; i++) if (!Number.isFinite(view.getFloat64(i * 8, true))) return i;
+      return -1;
+    case 'F32':
+      for (let i = 0; i < n; i++) if ((view.getUint32(i * 4, true) & 0x7f800000) === 0x7f800000) return i;
+      return -1;
+    case 'F16':
+      for (let i = 0; i < n; i++) if ((view.getUint16(i * 2, true) & 0x7c00) === 0x7c00) return i;
+      return -1;
+    case 'BF16':
+      for (let i = 0; i < n; i++) if ((view.getUint16(i * 2, true) & 0x7f80) === 0x7f80) return i;
+      return -1;
+    default:
+      return -1;
+  }
+}
+
 /** The tensor's values as float64 (always a new array). */
 export function toFloat64(stored: StoredTensor): Float64Array {
   if (stored.dtype === 'F32' && littleEndian) {
@@ -334,13 +361,15 @@ export function encodeHeader(entries: ReadonlyMap<string, HeaderEntry>, metadata
 
 /**
  * Write a safetensors file atomically: header and tensors stream into a temporary file beside
- * the target, which is fsynced and renamed over it. Never overwrites any of `inputs`.
+ * the target, which is fsynced and renamed over it. The output path passes the guard of ./paths
+ * (checked before any work, and again before the rename): never one of `inputs`, never a
+ * symlink, a device or a directory.
  */
 export function writeSafetensors(
   file: string,
   tensors: ReadonlyMap<string, TensorToWrite> | Readonly<Record<string, TensorToWrite>>,
   metadata: Readonly<Record<string, string>> = {},
-  options: { readonly inputs?: readonly string[]; readonly writeChunk?: (fd: number, bytes: Uint8Array) => void } = {},
+  options: { readonly inputs?: ReadonlyArray<string | FileIdentity | null>; readonly writeChunk?: (fd: number, bytes: Uint8Array) => void } = {},
 ): void {
   const map: ReadonlyMap<string, TensorToWrite> = tensors instanceof Map ? tensors : new Map(Object.entries(tensors as Readonly<Record<string, TensorToWrite>>));
   const lazy = new Map<string, LazyTensor>([...map].map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape, bytes: () => t.bytes }]));
@@ -369,20 +398,20 @@ export function writeSafetensorsStreaming(
   tensors: ReadonlyMap<string, LazyTensor>,
   metadata: Readonly<Record<string, string>> = {},
   options: {
-    readonly inputs?: readonly string[];
+    readonly inputs?: ReadonlyArray<string | FileIdentity | null>;
     readonly onTensor?: (name: string, index: number, total: number) => void;
     /** How bytes reach the file (default: fs.writeSync until done); tests inject write failures here. */
     readonly writeChunk?: (fd: number, bytes: Uint8Array) => void;
   } = {},
 ): void {
   const write = options.writeChunk ?? writeAll;
-  const resolved = path.resolve(file);
-  for (const input of options.inputs ?? []) if (path.resolve(input) === resolved) throw new OutputPathError(`refusing to overwrite the input ${input}`);
+  // The output path is checked before any work (a producer may take seconds per tensor).
+  const plan = checkOutputPath(file, options.inputs ?? []);
   const sized = new Map<string, HeaderEntry>();
   for (const [name, t] of tensors) sized.set(name, { dtype: t.dtype, shape: t.shape, byteLength: t.shape.reduce((a, b) => a * b, DTYPE_SIZES[t.dtype] as number) });
   const { header, order } = encodeHeader(sized, metadata);
-  const temp = path.join(path.dirname(resolved), `.${path.basename(resolved)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = fs.openSync(temp, 'wx');
+  const temp = plan.temporary;
+  const fd = openTemporary(plan);
   let closed = false;
   try {
     write(fd, header);
@@ -396,7 +425,8 @@ export function writeSafetensorsStreaming(
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     closed = true;
-    fs.renameSync(temp, resolved);
+    recheckOutput(plan);
+    fs.renameSync(temp, plan.target);
   } catch (error) {
     if (!closed) fs.closeSync(fd);
     fs.rmSync(temp, { force: true });

@@ -1,10 +1,12 @@
+import { WeightgamesError } from '../errors';
 /**
  * A strict JSON parser for untrusted headers: like JSON.parse, but an object with a duplicate
  * key is an error (JSON.parse silently keeps the last one, which lets two readers of the same
  * file disagree), and nesting is bounded.
  */
-export class StrictJsonError extends Error {
+export class StrictJsonError extends WeightgamesError {
   override readonly name = 'StrictJsonError';
+  readonly kind = 'input';
   constructor(message: string, readonly duplicateKey?: string) {
     super(message);
   }

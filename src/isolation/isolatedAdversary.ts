@@ -4,10 +4,12 @@ import type { MessagePort } from 'node:worker_threads';
 import type { EffiInfAdversary, WRecAdversary, WindAdversary } from '../adversary';
 import type { Prob } from '../prob/prob';
 import { compiledPath } from '../estimate/compiledPath';
+import { WeightgamesError } from '../errors';
 
 /** The isolated adversary failed: it threw, timed out, or returned something that cannot cross threads. */
-export class IsolatedAdversaryError extends Error {
+export class IsolatedAdversaryError extends WeightgamesError {
   override readonly name = 'IsolatedAdversaryError';
+  readonly kind = 'fault' as const;
 }
 
 export interface IsolationOptions {

@@ -100,8 +100,13 @@ export function gpt2Greedy(model: Gpt2Model, prompt: readonly number[], maxToken
   const headDim = d / heads;
   const keys: Float64Array[][] = model.layers.map(() => []);
   const values: Float64Array[][] = model.layers.map(() => []);
+  // The context: the learned positions (n_positions rows of wpe), prompt included.
+  const context = model.wpe.length / d;
+  if (prompt.length >= context) throw new ModelError(`the prompt is ${prompt.length} tokens; the model's context is ${context} (n_positions), leaving no room for a new token`);
+  maxTokens = Math.min(maxTokens, context - prompt.length);
   let position = 0;
   const step = (token: number): Float64Array => {
+    if (position >= context) throw new ModelError(`position ${position} is beyond the model's context (n_positions = ${context})`);
     const x = addArrays(model.wte.subarray(token * d, (token + 1) * d), model.wpe.subarray(position * d, (position + 1) * d));
     position++;
     let hidden = x;

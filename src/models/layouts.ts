@@ -1,3 +1,4 @@
+import { WeightgamesError } from '../errors';
 import { transposeMatrix } from '../tensor/tensor';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -28,8 +29,9 @@ export interface MlpBlockLocation {
   readonly secondBias: string | null;
 }
 
-export class LayoutError extends Error {
+export class LayoutError extends WeightgamesError {
   override readonly name = 'LayoutError';
+  readonly kind = 'input';
 }
 
 const PATTERNS: ReadonlyArray<{ layout: LayoutName; first: RegExp; names: (p: string) => { first: string; firstBias: string; up: string | null; second: string; secondBias: string } }> = [

@@ -1,3 +1,4 @@
+import { WeightgamesError } from '../errors';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as t from 'io-ts';
@@ -24,12 +25,16 @@ export const LlamaConfigCodec = t.intersection([
     vocab_size: t.number,
     rms_norm_eps: t.number,
   }),
-  t.partial({ num_key_value_heads: t.number, rope_theta: t.number, tie_word_embeddings: t.boolean, bos_token_id: t.number, eos_token_id: t.number, hidden_act: t.string }),
+  t.partial({ max_position_embeddings: t.number, num_key_value_heads: t.number, rope_theta: t.number, tie_word_embeddings: t.boolean, bos_token_id: t.number, eos_token_id: t.number, hidden_act: t.string }),
 ]);
 export type LlamaConfig = t.TypeOf<typeof LlamaConfigCodec>;
 
-export class ModelError extends Error {
+/** The context when config.json gives no max_position_embeddings (Hugging Face's LlamaConfig default). */
+export const DEFAULT_MAX_POSITIONS = 2048;
+
+export class ModelError extends WeightgamesError {
   override readonly name = 'ModelError';
+  readonly kind = 'input';
 }
 
 interface Layer {
@@ -46,7 +51,7 @@ interface Layer {
 export type MlpRunner = (layer: number, inputs: Float64Array) => Float64Array;
 
 export interface LlamaModel {
-  readonly config: Required<Pick<LlamaConfig, 'hidden_size' | 'num_hidden_layers' | 'num_attention_heads' | 'vocab_size' | 'rms_norm_eps'>> & { kvHeads: number; ropeTheta: number; bos: number; eos: number };
+  readonly config: Required<Pick<LlamaConfig, 'hidden_size' | 'num_hidden_layers' | 'num_attention_heads' | 'vocab_size' | 'rms_norm_eps'>> & { kvHeads: number; ropeTheta: number; bos: number; eos: number; maxPositions: number };
   readonly embed: Float64Array;
   readonly lmHead: Float64Array;
   readonly finalNorm: Float64Array;
@@ -94,6 +99,7 @@ export function loadLlama(dir: string): LlamaModel {
         ropeTheta: c.rope_theta ?? 10000,
         bos: c.bos_token_id ?? 1,
         eos: c.eos_token_id ?? 2,
+        maxPositions: c.max_position_embeddings ?? DEFAULT_MAX_POSITIONS,
       },
       embed,
       lmHead: tied ? embed : get('lm_head.weight'),
@@ -118,9 +124,11 @@ export class LlamaSession {
     this.values = model.layers.map(() => []);
   }
 
-  /** Feed one token; return the logits for the next. */
+  /** Feed one token; return the logits for the next. Refuses a position beyond the context. */
   step(token: number): Float64Array {
     const m = this.model;
+    if (this.position >= m.config.maxPositions) throw new ModelError(`position ${this.position} is beyond the model's context (max_position_embeddings = ${m.config.maxPositions})`);
+    if (!(Number.isInteger(token) && token >= 0 && token < m.config.vocab_size)) throw new ModelError(`token ${token} is not in the vocabulary [0, ${m.config.vocab_size})`);
     const d = m.config.hidden_size;
     const heads = m.config.num_attention_heads;
     const kvHeads = m.config.kvHeads;
@@ -148,8 +156,19 @@ export class LlamaSession {
   }
 }
 
+/**
+ * New tokens that fit the context: prompt + generated ≤ max_position_embeddings. A prompt that
+ * fills the context alone is refused.
+ */
+export function contextRoom(model: LlamaModel, prompt: readonly number[], maxTokens: number): number {
+  const context = model.config.maxPositions;
+  if (prompt.length >= context) throw new ModelError(`the prompt is ${prompt.length} tokens; the model's context is ${context} (max_position_embeddings), leaving no room for a new token`);
+  return Math.min(maxTokens, context - prompt.length);
+}
+
 /** Greedy decoding from `prompt` until EOS/BOS or `maxTokens` new tokens. */
 export function greedyDecode(model: LlamaModel, prompt: readonly number[], maxTokens: number, mlp?: MlpRunner): { tokens: number[]; firstLogits: Float64Array } {
+  maxTokens = contextRoom(model, prompt, maxTokens);
   const session = new LlamaSession(model, mlp);
   let logits: Float64Array = new Float64Array(0);
   for (const token of prompt) logits = session.step(token);
@@ -171,6 +190,7 @@ export function greedyDecode(model: LlamaModel, prompt: readonly number[], maxTo
  */
 export function sampleDecode(model: LlamaModel, prompt: readonly number[], maxTokens: number, temperature: number, uniform: () => number, mlp?: MlpRunner): number[] {
   if (temperature === 0) return greedyDecode(model, prompt, maxTokens, mlp).tokens;
+  maxTokens = contextRoom(model, prompt, maxTokens);
   const session = new LlamaSession(model, mlp);
   let logits: Float64Array = new Float64Array(0);
   for (const token of prompt) logits = session.step(token);

@@ -1,3 +1,4 @@
+import { WeightgamesError } from '../errors';
 import * as fs from 'node:fs';
 
 /**
@@ -13,8 +14,9 @@ export interface Tokenizer {
   readonly encode: (text: string, options?: { bos?: boolean }) => number[];
 }
 
-export class TokenizerError extends Error {
+export class TokenizerError extends WeightgamesError {
   override readonly name = 'TokenizerError';
+  readonly kind = 'input';
 }
 
 export function readTokenizer(file: string, vocabSize: number): Tokenizer {

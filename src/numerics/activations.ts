@@ -1,3 +1,4 @@
+import { WeightgamesError } from '../errors';
 import erfc from '@stdlib/math-base-special-erfc';
 import { SPECIAL_FLOPS } from '../tensor/flopModel';
 
@@ -37,8 +38,9 @@ export interface FlopTally {
 /** A tally nobody reads: for the uncounted entry points. */
 const discard = (): FlopTally => ({ flops: 0 });
 
-export class ActivationError extends Error {
+export class ActivationError extends WeightgamesError {
   override readonly name = 'ActivationError';
+  readonly kind = 'input';
 }
 
 const checkOrder = (order: number): void => {

@@ -1,3 +1,4 @@
+import { WeightgamesError } from '../errors';
 /**
  * A dense, row-major tensor over a typed array. Views share their parent's buffer
  * (`subarray`), so slicing rows or reshaping never copies.
@@ -11,8 +12,9 @@ export interface Tensor {
   readonly data: FloatArray;
 }
 
-export class ShapeError extends Error {
+export class ShapeError extends WeightgamesError {
   override readonly name = 'ShapeError';
+  readonly kind = 'fault';
 }
 
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);

@@ -1,0 +1,141 @@
+import { WeightgamesError } from '../../src/errors';
+import type { MlpBlock } from '../../src/models/mlp';
+import type { Activation } from '../../src/numerics/activations';
+import type { FloatArray } from '../../src/tensor/tensor';
+import { CalibrationRange, ReleasedBlock, TaylorOptions, unitsToExpand } from './release';
+import { StorageDType, roundToStorage } from './storage';
+
+/**
+ * The finiteness guard of a release: everything the release computes and stores must be finite
+ * in the storage dtype. Two checks of the same property:
+ *   - before any work (pass 1, from the original block and its calibration range): the largest
+ *     magnitude of every stored tensor, computed exactly as the release will compute it, rounded
+ *     to the dtype. Θ's is separable: max_{n≥1, i} |W[i, j]·s_n| = max_i |W[i, j]| · max_{n≥1} |s_n|
+ *     with s_n = Act⁽ⁿ⁾(u_j)/n!, and Θ[0] adds c/K (checked entry by entry);
+ *   - after each block is released (pass 2): every stored value, scanned.
+ * A value that overflows is refused with a typed error naming the layer, the tensor and the cause
+ * (or, when asked, the release is stored in the narrowest wider dtype that holds it).
+ */
+
+/** A value the release would store is NaN or ±∞. */
+export class NonFiniteReleaseError extends WeightgamesError {
+  override readonly name: string = 'NonFiniteReleaseError';
+  readonly kind = 'input';
+}
+
+/** A finite value the release computes overflows the storage dtype. */
+export class StorageOverflowError extends NonFiniteReleaseError {
+  override readonly name = 'StorageOverflowError';
+}
+
+/** The largest finite value of each storage dtype. */
+export const STORAGE_MAX: Readonly<Record<StorageDType, number>> = { f64: Number.MAX_VALUE, f32: 3.4028234663852886e38, bf16: 3.3895313892515355e38, f16: 65504 };
+
+/** Wider dtypes to try, in order, when `widen` is asked for. */
+export const WIDER: Readonly<Record<StorageDType, readonly StorageDType[]>> = { f16: ['f32', 'f64'], bf16: ['f32', 'f64'], f32: ['f64'], f64: [] };
+
+/** The largest magnitude of each tensor a block's release stores (before rounding to the dtype). */
+export interface ReleaseMagnitudes {
+  readonly prefix: string;
+  readonly largest: ReadonlyArray<{ readonly tensor: string; readonly value: number; readonly cause: string }>;
+}
+
+const maxAbs = (values: ArrayLike<number> | null, pick?: ArrayLike<number>): number => {
+  if (values === null) return 0;
+  let m = 0;
+  if (pick === undefined) for (let q = 0; q < values.length; q++) m = Math.max(m, Math.abs(values[q]));
+  else for (let q = 0; q < pick.length; q++) m = Math.max(m, Math.abs(values[pick[q]]));
+  // NaN propagates through Math.max: a NaN anywhere gives NaN.
+  return m;
+};
+
+/** Pass 1: the magnitudes a block's release will store, from the block and its calibration range. */
+export function releaseMagnitudes(prefix: string, block: MlpBlock, act: Activation, range: CalibrationRange, options: TaylorOptions): ReleaseMagnitudes {
+  const N = options.order;
+  const { hiddenDim: h, outputDim: o } = block;
+  const expanded = unitsToExpand(range, options.expand ?? { all: true });
+  const K = expanded.length;
+  const isExpanded = new Uint8Array(h);
+  for (const j of expanded) isExpanded[j] = 1;
+  const plain = Int32Array.from(Array.from({ length: h }, (_, j) => j).filter((j) => isExpanded[j] === 0));
+  const largest: Array<{ tensor: string; value: number; cause: string }> = [];
+  largest.push({ tensor: 'first layer (V)', value: maxAbs(block.first), cause: 'a weight of the first layer' });
+  if (block.up !== null) largest.push({ tensor: 'up projection (U)', value: maxAbs(block.up), cause: 'a weight of the up projection' });
+  // Column maxima of W (|W[i, j]| over i) for the expanded units.
+  const columnMax = new Float64Array(h);
+  for (let i = 0; i < o; i++) for (let j = 0; j < h; j++) columnMax[j] = Math.max(columnMax[j], Math.abs(block.second[i * h + j]));
+  const derivatives = new Float64Array(N + 1);
+  let z0 = 0;
+  let thetaHigh = 0;
+  let thetaHighCause = '';
+  let theta0 = 0;
+  let theta0Cause = '';
+  let factorial = 1;
+  const factorials = Float64Array.from({ length: N + 1 }, (_, n) => (n === 0 ? 1 : (factorial *= n)));
+  for (let k = 0; k < K; k++) {
+    const j = expanded[k];
+    const center = (range.max[j] + range.min[j]) / 2;
+    z0 = Math.max(z0, Math.abs(center));
+    const u = center + (block.firstBias === null ? 0 : block.firstBias[j]);
+    act.derivatives(u, N, derivatives);
+    for (let n = 1; n <= N; n++) {
+      const v = columnMax[j] * Math.abs(derivatives[n] / factorials[n]);
+      if (!(v <= thetaHigh)) [thetaHigh, thetaHighCause] = [v, `unit ${j}: W column max ${columnMax[j]} × Act⁽${n}⁾(u = ${u})/${n}!`];
+    }
+    const s0 = derivatives[0];
+    for (let i = 0; i < o; i++) {
+      const product = block.second[i * h + j] * s0;
+      const v = Math.max(Math.abs(product), Math.abs(product + (block.secondBias === null ? 0 : block.secondBias[i] / K)));
+      if (!(v <= theta0)) [theta0, theta0Cause] = [v, `unit ${j}, output ${i}: W = ${block.second[i * h + j]} × Act(u = ${u})${block.secondBias === null ? '' : ` + c/K = ${block.secondBias[i]}/${K}`}`];
+    }
+  }
+  largest.push({ tensor: 'taylor.z0', value: z0, cause: 'an expansion point (calibration range centre)' });
+  largest.push({ tensor: 'taylor.theta[0]', value: theta0, cause: theta0Cause });
+  largest.push({ tensor: 'taylor.theta[n ≥ 1]', value: thetaHigh, cause: thetaHighCause });
+  if (block.firstBias !== null) largest.push({ tensor: 'taylor.plain_bias', value: maxAbs(block.firstBias, plain), cause: 'a bias of a plain unit' });
+  let plainSecond = 0;
+  for (let i = 0; i < o; i++) for (const j of plain) plainSecond = Math.max(plainSecond, Math.abs(block.second[i * h + j]));
+  largest.push({ tensor: 'taylor.plain_weight', value: plainSecond, cause: 'a weight of a plain unit' });
+  if (K === 0 && block.secondBias !== null) largest.push({ tensor: 'taylor.output_bias', value: maxAbs(block.secondBias), cause: 'the output bias' });
+  return { prefix, largest };
+}
+
+const storable = (value: number, dtype: StorageDType): boolean => Number.isFinite(roundToStorage(Float64Array.of(value), dtype)[0]);
+
+/** Does every magnitude fit the dtype? */
+export const fitsIn = (m: ReleaseMagnitudes, dtype: StorageDType): boolean => m.largest.every((x) => storable(x.value, dtype));
+
+/** Refuse the first magnitude that is not finite, or not finite once rounded to the dtype. */
+export function checkMagnitudes(m: ReleaseMagnitudes, dtype: StorageDType, hint = ''): void {
+  for (const x of m.largest) {
+    if (!Number.isFinite(x.value)) throw new NonFiniteReleaseError(`${m.prefix}: ${x.tensor} would be ${x.value} (${x.cause})`);
+    if (!storable(x.value, dtype)) {
+      throw new StorageOverflowError(`${m.prefix}: ${x.tensor} reaches ${x.value.toExponential(3)}, which overflows ${dtype} (largest finite ${STORAGE_MAX[dtype].toExponential(3)}; ${x.cause})${hint}`);
+    }
+  }
+}
+
+/** The narrowest dtype, `dtype` or wider, that holds every block's magnitudes (`dtype` itself if none does). */
+export function widenedDtype(all: readonly ReleaseMagnitudes[], dtype: StorageDType): StorageDType {
+  for (const candidate of [dtype, ...WIDER[dtype]]) if (all.every((m) => fitsIn(m, candidate))) return candidate;
+  return dtype;
+}
+
+/** Pass 2: every value of a released block is finite (names the tensor and the index otherwise). */
+export function checkReleasedFinite(prefix: string, released: ReleasedBlock, dtype: StorageDType): void {
+  const parts: Array<[string, FloatArray | null]> = [
+    ['first layer (V)', released.first],
+    ['up projection (U)', released.up],
+    ['taylor.z0', released.z0],
+    ['taylor.theta', released.theta],
+    ['taylor.plain_bias', released.plainBias],
+    ['taylor.plain_weight', released.plainSecond],
+    ['taylor.output_bias', released.outputBias],
+  ];
+  for (const [tensor, values] of parts) {
+    if (values === null) continue;
+    for (let q = 0; q < values.length; q++) {
+      if (!Number.isFinite(values[q])) throw new StorageOverflowError(`${prefix}: ${tensor} holds ${values[q]} at index ${q} once stored in ${dtype}`);
+    }
+  }
+}
