@@ -16,7 +16,7 @@ export type AttackMethod = 'consensus' | 'pairwise';
 
 /** Recover one released block with either attack. */
 export function recoverBlock(method: AttackMethod, released: ReleasedBlock, act: Activation, dtype: StorageDType, options: ConsensusOptions = {}): RecoveredBlock {
-  return method === 'consensus' ? consensusRecoverBlock(released, act, dtype, options) : pairwiseRecoverBlock(released, act);
+  return method === 'consensus' ? consensusRecoverBlock(released, act, dtype, options) : pairwiseRecoverBlock(released, act, { dtype, signs: options.signs, tol: options.tol });
 }
 
 /** The consensus attack as a WRec adversary of the game-level TaylorMLP scheme. */
@@ -29,10 +29,13 @@ export const consensusAdversary = (dtype: StorageDType = 'f32', signs = false): 
 });
 
 /** The paper's pairwise attack as a WRec adversary. */
-export const pairwiseAdversary: WRecAdversary<undefined, ReleasedMlp, TrainedMlp> = {
+export const pairwiseAdversaryFor = (dtype: StorageDType = 'f32', signs = false): WRecAdversary<undefined, ReleasedMlp, TrainedMlp> => ({
   name: 'pairwise',
-  recover: (_pk, released) => () => ({ activation: released.activation, block: pairwiseRecoverBlock(released.block, activationByName(released.activation)) }),
-};
+  recover: (_pk, released) => () => ({ activation: released.activation, block: pairwiseRecoverBlock(released.block, activationByName(released.activation), { dtype, signs }) }),
+});
+
+/** The paper's pairwise attack on f32 releases that may carry random signs (both signs tried; s resolved where the pair equations allow). */
+export const pairwiseAdversary: WRecAdversary<undefined, ReleasedMlp, TrainedMlp> = pairwiseAdversaryFor('f32', true);
 
 
 /** Names and shapes of a block's recovered tensors (original layout), known before recovering it. */

@@ -401,7 +401,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
 // The streaming passes over Θ, as small functions so that V8 keeps each loop monomorphic.
 
 /** norms[n·K + k] = Σ_i Θ[n, i, k]², row by row. */
-function accumulateNorms(theta: FloatArray, norms: Float64Array, N: number, o: number, K: number): void {
+export function accumulateNorms(theta: FloatArray, norms: Float64Array, N: number, o: number, K: number): void {
   for (let n = 1; n <= N; n++) {
     const base = n * K;
     for (let i = 0; i < o; i++) {
@@ -415,7 +415,7 @@ function accumulateNorms(theta: FloatArray, norms: Float64Array, N: number, o: n
 }
 
 /** dots[n·K + k] = Σ_i Θ[n, i, k]·Θ[m_k, i, k] and fourth[k] = Σ_i Θ[m_k, i, k]⁴, row by row. */
-function accumulateDots(theta: FloatArray, reference: Int32Array, dots: Float64Array, fourth: Float64Array, N: number, o: number, K: number): void {
+export function accumulateDots(theta: FloatArray, reference: Int32Array, dots: Float64Array, fourth: Float64Array, N: number, o: number, K: number): void {
   const gathered = new Float64Array(K);
   for (let i = 0; i < o; i++) {
     for (let k = 0; k < K; k++) {
