@@ -2,7 +2,8 @@ import type { Activation } from '../../src/numerics/activations';
 import { chargeFlops } from '../../src/cost/meter';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
-import { RecoveredBlock, UnitStatus, UnrecoverableReason } from './recovered';
+import { RecoveredBlock, UnitClass, UnitStatus, UnrecoverableReason } from './recovered';
+import { resolveTails } from './tails';
 import type { FloatArray } from '../../src/tensor/tensor';
 
 /**
@@ -35,6 +36,8 @@ export interface ConsensusOptions {
    * right hypothesis leaves the same c_i/K in every column.
    */
   readonly signs?: boolean;
+  /** Resolve the units the fit cannot identify into identifiability classes (default true); false leaves them flagged and zero. */
+  readonly tails?: boolean;
 }
 
 export const STORAGE_EPSILON: Record<StorageDType, number> = { f64: 2 ** -53, f32: 2 ** -24, bf16: 2 ** -8, f16: 2 ** -11 };
@@ -316,6 +319,35 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     }
   }
 
+  /**
+   * The curvature test's second opinion, for flat misfits: over every grid u whose misfit is
+   * within 9 (3σ, rescaled by the reduced χ²) of the fit's, the scale λ(u) of W must stay within
+   * ¾·tol of λ(u*) (e.g. the sigmoid past u ≈ 17 in f32: every order ≈ ±W·e⁻ᵘ, a flat valley along
+   * which W and u trade off), and the valley must be at most one unit of u wide (GELU past u ≈ 15
+   * in f32: only order 1 = W survives, W is determined but b is not). Fits on the grid's edge never
+   * pass. Units that fail go to the identifiability classes (tails.ts), where order 0 joins in.
+   */
+  function scaleStable(k: number, fit: Fit): boolean {
+    const g = profiles[k];
+    const w = weights[k];
+    if (!(Math.abs(fit.u) < table.u[table.u.length - 1] - (options.step ?? 0.25))) return false;
+    const [rStar, lambdaStar] = misfit(g, w, at(fit.u), 0, N, fit.s);
+    let usable = 0;
+    for (let n = 1; n <= N; n++) if (w[n] > 0) usable++;
+    const allowance = 9 * Math.max(1, rStar / Math.max(1, usable - 2));
+    let lo = fit.u;
+    let hi = fit.u;
+    for (let q = 0; q < table.u.length; q++) {
+      const [r, lambda] = misfit(g, w, table.p, q * width, N, fit.s);
+      if (!(r <= rStar + allowance)) continue;
+      if (!(Math.abs(lambda / lambdaStar - 1) <= 0.75 * tol)) return false;
+      lo = Math.min(lo, table.u[q]);
+      hi = Math.max(hi, table.u[q]);
+    }
+    // u (so b) must be determined too: the consistent valley at most one unit wide.
+    return hi - lo <= 1;
+  }
+
   // Pass 3: the recovered block.
   const first = new Float64Array(released.first);
   const second = new Float64Array(o * h);
@@ -325,8 +357,11 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
   const reason = new Uint8Array(h);
   const predictedError = new Float64Array(h);
   const expansionPoint = new Float64Array(h).fill(NaN);
+  const unitClass = new Uint8Array(h).fill(UnitClass.flagged);
   const act0 = new Float64Array(K);
   const recoveredUnit = new Uint8Array(K);
+  const fittedSign = new Int8Array(K);
+  const fittedU = new Float64Array(K);
   for (let k = 0; k < K; k++) {
     const j = released.expanded[k];
     const fit = hypotheses[k][choice[k]];
@@ -341,7 +376,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     expansionPoint[j] = fit.u;
     // Identifiability: flagged (never reported) unless the predicted error stays below ¾·tol.
     // (Measured: the predicted error tracks the actual worst entry of a column to within ~20 %.)
-    if (!(e.predicted <= 0.75 * tol)) {
+    if (!(e.predicted <= 0.75 * tol) || !scaleStable(k, fit)) {
       status[j] = UnitStatus.unrecoverable;
       reason[j] = UnrecoverableReason.notIdentifiable;
       continue;
@@ -350,7 +385,10 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     if (fit.s < 0) for (let c = 0; c < d; c++) first[j * d + c] = -first[j * d + c];
     act0[k] = e.act0;
     recoveredUnit[k] = 1;
+    fittedSign[k] = fit.s;
+    fittedU[k] = fit.u;
     status[j] = UnitStatus.recovered;
+    unitClass[j] = UnitClass.exact;
   }
   // W[i, j_k] = Σ_n Θ[n, i, k]·coefficient_k[n], streamed row by row.
   const coefficients = new Float64Array((N + 1) * K);
@@ -361,15 +399,24 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
   }
   combineOrders(theta, coefficients, recoveredUnit, released.expanded, second, N, o, K, h);
   chargeFlops(K * (2 * N * o + (options.signs ? 2 : 1) * (3 * N * table.u.length + 4 * 40 * 6 * N) + 2 * N * o));
-  // c_i = Σ_k (Θ[0, i, k] − W[i, j_k]·Act(u_k)): the c_i/K shares, over recovered units.
+  // Pass 4: units the fit on orders 1..N could not identify — their identifiability class, with
+  // order 0 (once c is known from the exact units) and a representative of the class written.
+  const usedForC = Uint8Array.from(recoveredUnit);
+  if (options.tails !== false && released.outputBias === null) {
+    resolveTails(
+      { released, act, dtype, signs: options.signs === true, tol, exact: recoveredUnit, sign: fittedSign, u: fittedU },
+      { second, first, firstBias, status, reason, unitClass, expansionPoint, predictedError, act0, usedForC },
+    );
+  }
+  // c_i = Σ_k (Θ[0, i, k] − W[i, j_k]·Act(u_k)): the c_i/K shares, over the units whose written weights reproduce Θ[0].
   if (secondBias !== null) {
     if (released.outputBias !== null) secondBias.set(released.outputBias);
     else if (K > 0) {
       let used = 0;
-      for (let k = 0; k < K; k++) if (recoveredUnit[k]) used++;
+      for (let k = 0; k < K; k++) if (usedForC[k]) used++;
       for (let i = 0; i < o; i++) {
         let acc = 0;
-        for (let k = 0; k < K; k++) if (recoveredUnit[k]) acc += theta[i * K + k] - second[i * h + released.expanded[k]] * act0[k];
+        for (let k = 0; k < K; k++) if (usedForC[k]) acc += theta[i * K + k] - second[i * h + released.expanded[k]] * act0[k];
         secondBias[i] = used === 0 ? 0 : (acc * K) / used;
       }
     }
@@ -378,6 +425,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
   for (let q = 0; q < released.plain.length; q++) {
     const j = released.plain[q];
     status[j] = UnitStatus.plain;
+    unitClass[j] = UnitClass.plain;
     if (firstBias !== null && released.plainBias !== null) firstBias[j] = released.plainBias[q];
     for (let i = 0; i < o; i++) second[i * h + j] = released.plainSecond[i * released.plain.length + q];
   }
@@ -393,6 +441,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     secondBias,
     status,
     reason,
+    unitClass,
     predictedError,
     expansionPoint,
   };

@@ -25,6 +25,10 @@ export const UnrecoverableReason = {
   signAmbiguous: 8,
   /** pairwise: the chosen pair is ill-conditioned at the root (predicted error of W above ¾·tol). */
   illConditioned: 9,
+  /** Far negative tail: only the products W[:, j]·Act⁽ⁿ⁾(u) are determined (a representative is written). */
+  productOnly: 10,
+  /** No order of Θ carries the unit above the storage precision: no effect on the block (written as 0). */
+  dead: 11,
 } as const;
 
 export const reasonNames = [
@@ -38,6 +42,8 @@ export const reasonNames = [
   'several roots consistent with every pair',
   'sign not determined by the pair equations',
   'pair equation ill-conditioned at the root',
+  'only W·Act(u) determined (product-only; representative written)',
+  'dead: no effect at the storage precision (written as 0)',
 ] as const;
 
 /**

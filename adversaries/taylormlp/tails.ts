@@ -1,0 +1,318 @@
+import type { Activation } from '../../src/numerics/activations';
+import type { ReleasedBlock } from '../../schemes/taylormlp/release';
+import type { StorageDType } from '../../schemes/taylormlp/storage';
+import { UnitClass, UnitStatus, UnrecoverableReason } from './recovered';
+
+/** Storage constants (unit roundoff, smallest normal) — the same as the consensus attack's. */
+const EPSILON: Record<StorageDType, number> = { f64: 2 ** -53, f32: 2 ** -24, bf16: 2 ** -8, f16: 2 ** -11 };
+const NORMAL_MIN: Record<StorageDType, number> = { f64: 2 ** -1022, f32: 2 ** -126, bf16: 2 ** -126, f16: 2 ** -14 };
+
+/**
+ * Identifiability classes of the units a fit on orders 1..N could not identify, and a
+ * representative of each class (weights giving the same release, hence the same block function
+ * near z0, at the storage precision).
+ *
+ * For expanded unit k (hidden unit j), order 0 carries the unit too once c is known:
+ *   Θ′[0, i, k] = Θ[0, i, k] − ĉ_i/K = W[i, j]·Act(u),   Θ[n, i, k] = sⁿ·W[i, j]·Act⁽ⁿ⁾(u)/n!,
+ * with ĉ_i/K = Θ[0, i, k′] − W[i, j′]·Act(u_k′) averaged over the exact units k′. The profile
+ * g_n = ⟨Θ′_n, t⟩/⟨t, t⟩ (t the row vector of the largest order, n = 0..N) is fitted by
+ * λ·sⁿ·p_n(u), p_n = Act⁽ⁿ⁾/n!, with each order's noise: its relative rounding (ε/√rows) and an
+ * absolute floor where the storage format underflows (an order stored as 0 says |W·p_n(u)| is
+ * below the smallest normal — information, not nothing). The set U of u whose misfit is within
+ * 9 (3σ, rescaled by the reduced χ²) of the best then decides:
+ * - dead: no order stands above its noise — the unit has no effect at the storage precision.
+ * - exact: U is narrow (3σ_u ≤ 1 % of max(1, |u|) and U within one unit): W and b determined.
+ * - W-only: W = λ(u)·t varies by < ¾·tol across U but u does not (saturation, e.g. σ(u) = 1):
+ *   W determined, b only bounded below; b written at the bound min U (the saturation threshold).
+ * - product-only: W varies across U (far negative tail: only W·Act⁽ⁿ⁾(u) is determined): written
+ *   at the best-fitting u with W = λ(u*)·t, which reproduces every order of Θ.
+ * Without an exact unit in the block, ĉ is unknown: order 0 cannot be used, and W-only/exact
+ * results that would need it become product-only (only W·Act(u) + c_i/K is determined).
+ */
+export interface TailInputs {
+  readonly released: ReleasedBlock;
+  readonly act: Activation;
+  readonly dtype: StorageDType;
+  readonly signs: boolean;
+  readonly tol: number;
+  /** Per expanded unit: 1 where the fit on orders 1..N identified it. */
+  readonly exact: Uint8Array;
+  /** Per expanded unit: its sign and expansion point where exact. */
+  readonly sign: Int8Array;
+  readonly u: Float64Array;
+}
+
+/** What tails writes per unit it resolves. */
+export interface TailOutputs {
+  readonly second: Float64Array;
+  readonly first: Float64Array;
+  readonly firstBias: Float64Array | null;
+  readonly status: Uint8Array;
+  readonly reason: Uint8Array;
+  readonly unitClass: Uint8Array;
+  readonly expansionPoint: Float64Array;
+  readonly predictedError: Float64Array;
+  /** Per expanded unit: Act(u) of the written representative (for c). */
+  readonly act0: Float64Array;
+  /** Per expanded unit: 1 where the unit's written weights may be used to recover c. */
+  readonly usedForC: Uint8Array;
+}
+
+const GRID_BOUND = 150;
+const GRID_STEP = 0.25;
+const gridCache = new Map<string, { u: Float64Array; p: Float64Array; width: number }>();
+
+function tailGrid(act: Activation, N: number) {
+  const key = `${act.name}|${N}`;
+  const cached = gridCache.get(key);
+  if (cached !== undefined) return cached;
+  const count = Math.round((2 * GRID_BOUND) / GRID_STEP) + 1;
+  const width = N + 1;
+  const u = new Float64Array(count);
+  const p = new Float64Array(count * width);
+  const d = new Float64Array(N + 1);
+  for (let q = 0; q < count; q++) {
+    u[q] = -GRID_BOUND + q * GRID_STEP;
+    act.derivatives(u[q], N, d);
+    let f = 1;
+    for (let n = 0; n <= N; n++) {
+      if (n > 0) f *= n;
+      p[q * width + n] = d[n] / f;
+    }
+  }
+  const made = { u, p, width };
+  gridCache.set(key, made);
+  return made;
+}
+
+/** Misfit Σ ω_n (g_n − λ sⁿ p_n)² with λ eliminated; returns [misfit, λ]. */
+function misfit(g: Float64Array, w: Float64Array, p: Float64Array, offset: number, N: number, s: number): [number, number] {
+  let gp = 0;
+  let pp = 0;
+  for (let n = 0; n <= N; n++) {
+    const pn = (s < 0 && n % 2 === 1 ? -1 : 1) * p[offset + n];
+    gp += w[n] * g[n] * pn;
+    pp += w[n] * pn * pn;
+  }
+  const lambda = pp === 0 ? 0 : gp / pp;
+  let r = 0;
+  for (let n = 0; n <= N; n++) {
+    const pn = (s < 0 && n % 2 === 1 ? -1 : 1) * p[offset + n];
+    const e = g[n] - lambda * pn;
+    r += w[n] * e * e;
+  }
+  return [r, lambda];
+}
+
+/** Resolve every expanded unit not marked exact: classify it and write its representative. */
+export function resolveTails(input: TailInputs, out: TailOutputs): void {
+  const { released, act, dtype, tol } = input;
+  const N = released.order;
+  const { inputDim: d, hiddenDim: h, outputDim: o } = released;
+  const K = released.expanded.length;
+  const theta = released.theta;
+  const eps = Math.max(EPSILON[dtype], 2 ** -52) / Math.sqrt(3);
+  // ĉ_i/K from the exact units (order 0 minus their W·Act(u)).
+  // Its noise from the spread of the exact units' estimates: var(ĉ_i/K) = var_k′/count.
+  const cShare = new Float64Array(o);
+  const cSquares = new Float64Array(o);
+  let exactCount = 0;
+  for (let k = 0; k < K; k++) {
+    if (!input.exact[k]) continue;
+    exactCount++;
+    const j = released.expanded[k];
+    const a0 = act.value(input.u[k]);
+    for (let i = 0; i < o; i++) {
+      const v = theta[i * K + k] - out.second[i * h + j] * a0;
+      cShare[i] += v;
+      cSquares[i] += v * v;
+    }
+  }
+  if (process.env.WG_DEBUG_TAILS) {
+    for (let k = 0; k < K; k++) {
+      if (!input.exact[k]) continue;
+      const j = released.expanded[k];
+      console.log('cshare', j, input.u[k], theta[0 * K + k] - out.second[0 * h + j] * act.value(input.u[k]));
+    }
+  }
+  const cKnown = exactCount > 0 || released.kind === 'swiglu';
+  let cVariance = 0; // Σ_i var(ĉ_i/K)
+  if (exactCount > 0) {
+    for (let i = 0; i < o; i++) {
+      cShare[i] /= exactCount;
+      const spread = exactCount > 1 ? Math.max(0, cSquares[i] / exactCount - cShare[i] ** 2) * (exactCount / (exactCount - 1)) : cShare[i] ** 2;
+      cVariance += spread / exactCount + (eps * cShare[i]) ** 2;
+    }
+  }
+  const grid = tailGrid(act, N);
+  const pAt = new Float64Array(N + 1);
+  const der = new Float64Array(N + 1);
+  const at = (u: number): Float64Array => {
+    act.derivatives(u, N, der);
+    let f = 1;
+    for (let n = 0; n <= N; n++) {
+      if (n > 0) f *= n;
+      pAt[n] = der[n] / f;
+    }
+    return pAt;
+  };
+  const column = new Float64Array((N + 1) * o); // Θ′[n, i] of the unit
+  const g = new Float64Array(N + 1);
+  const w = new Float64Array(N + 1);
+  const residuals = new Float64Array(grid.u.length);
+  for (let k = 0; k < K; k++) {
+    if (input.exact[k]) continue;
+    const j = released.expanded[k];
+    // METER: one column of Θ ((N+1)·out entries) and a grid of (N+1)·1201 misfit terms per sign.
+    let raw0 = 0;
+    for (let n = 0; n <= N; n++) {
+      for (let i = 0; i < o; i++) {
+        const v = theta[(n * o + i) * K + k];
+        if (n === 0) raw0 += v * v;
+        column[n * o + i] = n === 0 ? v - (cKnown ? cShare[i] : 0) : v;
+      }
+    }
+    let m = 0;
+    let best = -1;
+    const norms = new Float64Array(N + 1);
+    for (let n = 0; n <= N; n++) {
+      let acc = 0;
+      for (let i = 0; i < o; i++) acc += column[n * o + i] ** 2;
+      norms[n] = acc;
+      if (n > 0 && acc > best) [best, m] = [acc, n];
+    }
+    // Order 0's noise: the rounding of the stored Θ[0] (which carries c/K) and of ĉ.
+    const noise0 = cKnown ? Math.sqrt((eps * eps * raw0) + cVariance) : Infinity;
+    if (cKnown && norms[0] > best && Math.sqrt(norms[0]) > 6 * noise0) [best, m] = [norms[0], 0];
+    const rowsEffective = (() => {
+      let s2 = 0;
+      let s4 = 0;
+      for (let i = 0; i < o; i++) {
+        const t = column[m * o + i];
+        s2 += t * t;
+        s4 += t * t * t * t;
+      }
+      return s4 > 0 ? (s2 * s2) / s4 : 1;
+    })();
+    const rho = eps / Math.sqrt(rowsEffective) + 1e-15;
+    const tNorm = Math.sqrt(best);
+    // Dead: nothing stands above its noise (orders ≥ 1 all below the smallest normal; order 0 within its rounding).
+    const above0 = cKnown && Math.sqrt(norms[0]) > 6 * noise0;
+    let aboveAny = above0;
+    for (let n = 1; n <= N; n++) if (Math.sqrt(norms[n] / o) >= NORMAL_MIN[dtype] * 4) aboveAny = true;
+    if (!(best > 0) || !aboveAny) {
+      for (let i = 0; i < o; i++) out.second[i * h + j] = 0;
+      if (out.firstBias !== null) out.firstBias[j] = 0;
+      out.status[j] = UnitStatus.unrecoverable;
+      out.reason[j] = UnrecoverableReason.dead;
+      out.unitClass[j] = UnitClass.dead;
+      out.predictedError[j] = Infinity;
+      out.act0[k] = 0;
+      out.usedForC[k] = 1; // W = 0: its Θ[0] is c_i/K alone
+      continue;
+    }
+    // The profile and its per-order noise (relative rounding; absolute floor at underflow).
+    const floor = (NORMAL_MIN[dtype] * Math.sqrt(o)) / tNorm;
+    for (let n = 0; n <= N; n++) {
+      let dot = 0;
+      for (let i = 0; i < o; i++) dot += column[n * o + i] * column[m * o + i];
+      g[n] = dot / best;
+      const sigma = n === 0 ? (cKnown ? noise0 / tNorm : Infinity) : Math.hypot(rho * g[n], floor);
+      w[n] = Number.isFinite(sigma) && sigma > 0 ? 1 / (sigma * sigma) : 0;
+    }
+    let usable = 0;
+    for (let n = 0; n <= N; n++) if (w[n] > 0) usable++;
+    // Fit (s, u) on the grid, then golden-section refinement around the best grid point.
+    let fit = { s: 1, u: NaN, r: Infinity, q: -1 };
+    const perSign: Array<{ s: number; r: number; q: number; residuals: Float64Array }> = [];
+    for (const s of input.signs ? [1, -1] : [1]) {
+      const res = new Float64Array(grid.u.length);
+      let bq = 0;
+      for (let q = 0; q < grid.u.length; q++) {
+        res[q] = misfit(g, w, grid.p, q * grid.width, N, s)[0];
+        if (res[q] < res[bq]) bq = q;
+      }
+      perSign.push({ s, r: res[bq], q: bq, residuals: res });
+      if (res[bq] < fit.r) fit = { s, u: grid.u[bq], r: res[bq], q: bq };
+    }
+    const chosen = perSign.find((x) => x.s === fit.s)!;
+    residuals.set(chosen.residuals);
+    let lo = grid.u[Math.max(0, fit.q - 1)];
+    let hi = grid.u[Math.min(grid.u.length - 1, fit.q + 1)];
+    const golden = (Math.sqrt(5) - 1) / 2;
+    const f = (u: number): number => misfit(g, w, at(u), 0, N, fit.s)[0];
+    let x1 = hi - golden * (hi - lo);
+    let x2 = lo + golden * (hi - lo);
+    let f1 = f(x1);
+    let f2 = f(x2);
+    for (let it = 0; it < 100 && hi - lo > 1e-13 * Math.max(1, Math.abs(lo)); it++) {
+      if (f1 < f2) {
+        hi = x2;
+        x2 = x1;
+        f2 = f1;
+        x1 = hi - golden * (hi - lo);
+        f1 = f(x1);
+      } else {
+        lo = x1;
+        x1 = x2;
+        f1 = f2;
+        x2 = lo + golden * (hi - lo);
+        f2 = f(x2);
+      }
+    }
+    const uStar = f1 < f2 ? x1 : x2;
+    const rStar = Math.min(f(uStar), fit.r);
+    const dof = Math.max(1, usable - 2);
+    const allowance = 9 * Math.max(1, rStar / dof);
+    // Sign: the other sign must fit clearly worse, or the unit is ambiguous.
+    const other = perSign.find((x) => x.s !== fit.s);
+    if (other !== undefined && other.r <= rStar + allowance) {
+      for (let i = 0; i < o; i++) out.second[i * h + j] = 0;
+      out.status[j] = UnitStatus.unrecoverable;
+      out.reason[j] = UnrecoverableReason.signAmbiguous;
+      out.unitClass[j] = UnitClass.flagged;
+      out.predictedError[j] = Infinity;
+      continue;
+    }
+    // U: the grid points (and u*) within the allowance; λ across U.
+    const lambdaStar = misfit(g, w, at(uStar), 0, N, fit.s)[1];
+    let uLo = uStar;
+    let uHi = uStar;
+    let wSpread = 0;
+    for (let q = 0; q < grid.u.length; q++) {
+      if (!(residuals[q] <= rStar + allowance)) continue;
+      uLo = Math.min(uLo, grid.u[q]);
+      uHi = Math.max(uHi, grid.u[q]);
+      const lambda = misfit(g, w, grid.p, q * grid.width, N, fit.s)[1];
+      wSpread = Math.max(wSpread, Math.abs(lambda / lambdaStar - 1));
+    }
+    // σ_u from the misfit's curvature at u* (central second difference).
+    const step = 1e-3 * Math.max(1, Math.abs(uStar));
+    const curvature = (f(uStar + step) - 2 * f(uStar) + f(uStar - step)) / (step * step);
+    const sigmaU = curvature > 0 ? Math.sqrt(2 / curvature) : Infinity;
+    const wDetermined = Number.isFinite(lambdaStar) && lambdaStar !== 0 && wSpread <= 0.75 * tol;
+    const bDetermined = 3 * sigmaU <= 0.01 * Math.max(1, Math.abs(uStar)) && uHi - uLo <= 1;
+    let cls: number = !wDetermined ? UnitClass.productOnly : bDetermined ? UnitClass.exact : UnitClass.wOnly;
+    if (!cKnown && cls !== UnitClass.productOnly && w[0] === 0 && usable < 2) cls = UnitClass.productOnly;
+    if (!cKnown && cls === UnitClass.wOnly) cls = UnitClass.productOnly;
+    const uWritten = cls === UnitClass.wOnly ? uLo : uStar;
+    if (process.env.WG_DEBUG_TAILS) console.log(JSON.stringify({ j, cls, s: fit.s, uStar, rStar, other: other?.r, dof, uLo, uHi, wSpread, sigmaU, m, g: Array.from(g).map((x) => +x.toPrecision(4)), w: Array.from(w).map((x) => +x.toPrecision(3)) }));
+    // W[:, j] = λ(u)·t (the profile's scale at the written u, times the reference row vector).
+    const lambda = misfit(g, w, at(uWritten), 0, N, fit.s)[1];
+    for (let i = 0; i < o; i++) out.second[i * h + j] = lambda * column[m * o + i];
+    if (out.firstBias !== null) out.firstBias[j] = uWritten - fit.s * released.z0[k];
+    if (fit.s < 0) for (let c = 0; c < d; c++) out.first[j * d + c] = -out.first[j * d + c];
+    out.expansionPoint[j] = uWritten;
+    out.predictedError[j] = wSpread;
+    out.act0[k] = at(uWritten)[0];
+    out.usedForC[k] = cKnown ? 1 : 0;
+    out.unitClass[j] = cls;
+    if (cls === UnitClass.productOnly) {
+      out.status[j] = UnitStatus.unrecoverable;
+      out.reason[j] = UnrecoverableReason.productOnly;
+    } else {
+      out.status[j] = UnitStatus.recovered;
+      out.reason[j] = UnrecoverableReason.none;
+    }
+  }
+}
