@@ -128,20 +128,15 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
       cSquares[i] += v * v;
     }
   }
-  if (process.env.WG_DEBUG_TAILS) {
-    for (let k = 0; k < K; k++) {
-      if (!input.exact[k]) continue;
-      const j = released.expanded[k];
-      console.log('cshare', j, input.u[k], theta[0 * K + k] - out.second[0 * h + j] * act.value(input.u[k]));
-    }
-  }
   const cKnown = exactCount > 0 || released.kind === 'swiglu';
   let cVariance = 0; // Σ_i var(ĉ_i/K)
+  const cRowVariance = new Float64Array(o);
   if (exactCount > 0) {
     for (let i = 0; i < o; i++) {
       cShare[i] /= exactCount;
       const spread = exactCount > 1 ? Math.max(0, cSquares[i] / exactCount - cShare[i] ** 2) * (exactCount / (exactCount - 1)) : cShare[i] ** 2;
-      cVariance += spread / exactCount + (eps * cShare[i]) ** 2;
+      cRowVariance[i] = spread / exactCount + (eps * cShare[i]) ** 2;
+      cVariance += cRowVariance[i];
     }
   }
   const grid = tailGrid(act, N);
@@ -165,6 +160,8 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
     const j = released.expanded[k];
     // METER: one column of Θ ((N+1)·out entries) and a grid of (N+1)·1201 misfit terms per sign.
     let raw0 = 0;
+    const rawRow0 = new Float64Array(o);
+    for (let i = 0; i < o; i++) rawRow0[i] = theta[i * K + k];
     for (let n = 0; n <= N; n++) {
       for (let i = 0; i < o; i++) {
         const v = theta[(n * o + i) * K + k];
@@ -183,7 +180,10 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
     }
     // Order 0's noise: the rounding of the stored Θ[0] (which carries c/K) and of ĉ.
     const noise0 = cKnown ? Math.sqrt((eps * eps * raw0) + cVariance) : Infinity;
-    if (cKnown && norms[0] > best && Math.sqrt(norms[0]) > 6 * noise0) [best, m] = [norms[0], 0];
+    // The reference row vector t: the largest order ≥ 1 while any stands above the underflow
+    // floor (they carry no c/K); order 0 only when it alone carries the unit.
+    const orderAbove = (n: number): boolean => Math.sqrt(norms[n] / o) >= NORMAL_MIN[dtype] * 4;
+    if (cKnown && !orderAbove(m) && Math.sqrt(norms[0]) > 6 * noise0) [best, m] = [norms[0], 0];
     const rowsEffective = (() => {
       let s2 = 0;
       let s4 = 0;
@@ -235,6 +235,15 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
       perSign.push({ s, r: res[bq], q: bq, residuals: res });
       if (res[bq] < fit.r) fit = { s, u: grid.u[bq], r: res[bq], q: bq };
     }
+    if (perSign.length === 2) {
+      // Of two hypotheses that fit alike, the one with u ≤ 0 (see the sign note below).
+      const [x, y] = perSign;
+      const near = Math.abs(x.r - y.r) <= 9 * Math.max(1, Math.min(x.r, y.r) / Math.max(1, N - 1));
+      if (near) {
+        const pick = grid.u[x.q] <= grid.u[y.q] ? x : y;
+        fit = { s: pick.s, u: grid.u[pick.q], r: pick.r, q: pick.q };
+      }
+    }
     const chosen = perSign.find((x) => x.s === fit.s)!;
     residuals.set(chosen.residuals);
     let lo = grid.u[Math.max(0, fit.q - 1)];
@@ -264,16 +273,12 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
     const rStar = Math.min(f(uStar), fit.r);
     const dof = Math.max(1, usable - 2);
     const allowance = 9 * Math.max(1, rStar / dof);
-    // Sign: the other sign must fit clearly worse, or the unit is ambiguous.
+    // Sign: the other sign must fit clearly worse, or the unit is ambiguous. Where both fit, the
+    // unit can still be a product-only one: for the sigmoid, (s, u ≪ 0) and (−s, −u) give the same
+    // orders ≥ 1, and order 0 is buried under c/K's rounding; the two differ by a constant that c
+    // absorbs, so the negative-u hypothesis (no huge constant) is written — if it is product-only.
     const other = perSign.find((x) => x.s !== fit.s);
-    if (other !== undefined && other.r <= rStar + allowance) {
-      for (let i = 0; i < o; i++) out.second[i * h + j] = 0;
-      out.status[j] = UnitStatus.unrecoverable;
-      out.reason[j] = UnrecoverableReason.signAmbiguous;
-      out.unitClass[j] = UnitClass.flagged;
-      out.predictedError[j] = Infinity;
-      continue;
-    }
+    const signAmbiguous = other !== undefined && other.r <= rStar + allowance;
     // U: the grid points (and u*) within the allowance; λ across U.
     const lambdaStar = misfit(g, w, at(uStar), 0, N, fit.s)[1];
     let uLo = uStar;
@@ -287,16 +292,38 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
       wSpread = Math.max(wSpread, Math.abs(lambda / lambdaStar - 1));
     }
     // σ_u from the misfit's curvature at u* (central second difference).
-    const step = 1e-3 * Math.max(1, Math.abs(uStar));
+    const step = 1e-4 * Math.max(1, Math.abs(uStar));
     const curvature = (f(uStar + step) - 2 * f(uStar) + f(uStar - step)) / (step * step);
     const sigmaU = curvature > 0 ? Math.sqrt(2 / curvature) : Infinity;
-    const wDetermined = Number.isFinite(lambdaStar) && lambdaStar !== 0 && wSpread <= 0.75 * tol;
+    // The valley may be narrower than the grid: λ at u* ± 3σ_u too.
+    // (σ_u wider than the grid: a flat valley, whose λ the grid has already measured.)
+    if (3 * sigmaU <= GRID_STEP) {
+      for (const side of [-1, 1]) {
+        const u = Math.min(GRID_BOUND, Math.max(-GRID_BOUND, uStar + side * 3 * sigmaU));
+        wSpread = Math.max(wSpread, Math.abs(misfit(g, w, at(u), 0, N, fit.s)[1] / lambdaStar - 1));
+      }
+    }
+    // Entry by entry, W[i, j] = λ·t_i carries t_i's own noise: its rounding (and ĉ's, for order 0).
+    let entryNoise = 0;
+    for (let i = 0; i < o; i++) {
+      const t = column[m * o + i];
+      const noise = m === 0 ? Math.sqrt((eps * rawRow0[i]) ** 2 + cRowVariance[i]) : eps * Math.abs(t);
+      entryNoise = Math.max(entryNoise, t === 0 ? (noise === 0 ? 0 : Infinity) : noise / Math.abs(t));
+    }
+    const wDetermined = Number.isFinite(lambdaStar) && lambdaStar !== 0 && wSpread + 3 * entryNoise <= 0.75 * tol;
     const bDetermined = 3 * sigmaU <= 0.01 * Math.max(1, Math.abs(uStar)) && uHi - uLo <= 1;
     let cls: number = !wDetermined ? UnitClass.productOnly : bDetermined ? UnitClass.exact : UnitClass.wOnly;
     if (!cKnown && cls !== UnitClass.productOnly && w[0] === 0 && usable < 2) cls = UnitClass.productOnly;
     if (!cKnown && cls === UnitClass.wOnly) cls = UnitClass.productOnly;
+    if (signAmbiguous && (cls !== UnitClass.productOnly || uStar > 0)) {
+      for (let i = 0; i < o; i++) out.second[i * h + j] = 0;
+      out.status[j] = UnitStatus.unrecoverable;
+      out.reason[j] = UnrecoverableReason.signAmbiguous;
+      out.unitClass[j] = UnitClass.flagged;
+      out.predictedError[j] = Infinity;
+      continue;
+    }
     const uWritten = cls === UnitClass.wOnly ? uLo : uStar;
-    if (process.env.WG_DEBUG_TAILS) console.log(JSON.stringify({ j, cls, s: fit.s, uStar, rStar, other: other?.r, dof, uLo, uHi, wSpread, sigmaU, m, g: Array.from(g).map((x) => +x.toPrecision(4)), w: Array.from(w).map((x) => +x.toPrecision(3)) }));
     // W[:, j] = λ(u)·t (the profile's scale at the written u, times the reference row vector).
     const lambda = misfit(g, w, at(uWritten), 0, N, fit.s)[1];
     for (let i = 0; i < o; i++) out.second[i * h + j] = lambda * column[m * o + i];
