@@ -9,7 +9,7 @@ import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { consensusRecoverBlock, ConsensusOptions } from './consensus';
 import { pairwiseRecoverBlock } from './pairwise';
-import { RecoveredBlock, RecoverySummary, summarizeRecovery } from './recovered';
+import { RecoveredBlock, RecoverySummary, summarizeRecovery, unitClassDetermines, unitClassNames } from './recovered';
 import type { Activation } from '../../src/numerics/activations';
 
 export type AttackMethod = 'consensus' | 'pairwise';
@@ -79,7 +79,9 @@ export interface AttackSummary {
   readonly order: number;
   readonly dtype: StorageDType;
   readonly signs: boolean;
-  readonly blocks: ReadonlyArray<{ prefix: string; units: number; plain: number; unrecoverable: number; seconds: number }>;
+  readonly blocks: ReadonlyArray<{ prefix: string; units: number; plain: number; unrecoverable: number; classes: Readonly<Record<string, number>>; seconds: number }>;
+  /** What each identifiability class determines. */
+  readonly classesDetermine: Readonly<Record<string, string>>;
   readonly total: RecoverySummary;
   /** Wall time of the recovery alone (reading and writing excluded). */
   readonly recoverySeconds: number;
@@ -105,8 +107,9 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       signs = true; // unknown: fit both signs
     }
     const lazy = new Map<string, LazyTensor>();
-    const blockStats: Array<{ prefix: string; units: number; plain: number; unrecoverable: number; seconds: number }> = [];
-    const statuses: Array<{ status: Uint8Array; reason?: Uint8Array }> = [];
+    const blockStats: Array<{ prefix: string; units: number; plain: number; unrecoverable: number; classes: Readonly<Record<string, number>>; seconds: number }> = [];
+    const statuses: Array<{ status: Uint8Array; reason?: Uint8Array; unitClass?: Uint8Array }> = [];
+    const classStrings: Record<string, string> = {};
     let recoveredParameters = 0;
     let recoverySeconds = 0;
     // Each block is recovered when the writer reaches its first tensor and dropped after its
@@ -122,10 +125,10 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       const rec = recoverBlock(method, block, act, info.dtype, { signs });
       const seconds = (performance.now() - t0) / 1000;
       recoverySeconds += seconds;
-      statuses.push({ status: rec.status, reason: rec.reason });
+      statuses.push({ status: rec.status, reason: rec.reason, unitClass: rec.unitClass });
       recoveredParameters += meta.outputDim * rec.status.filter((x) => x === 0).length;
       const summary = summarizeRecovery([rec]);
-      blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, seconds });
+      blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, classes: summary.classes, seconds });
       const tensors = recoveredTensors(meta, rec);
       cache = { index, tensors, remaining: tensors.size };
       return tensors;
@@ -157,7 +160,9 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         weightgames_version: version,
         source_release: input.split(/[\\/]/).pop() ?? input,
         release_seed: info.metadata.seed ?? '',
-        note: 'units the attack could not identify are written as 0; see the attack summary',
+        activation: info.activation,
+        unit_class_legend: JSON.stringify(Object.fromEntries(unitClassNames.map((name, code) => [code, `${name}: ${unitClassDetermines[name]}`]))),
+        note: 'the identifiability class of each hidden unit is in the attack summary (--json: blocks[].classes); dead and flagged units are written as 0, product-only units as a representative (same products W·Act⁽ⁿ⁾(u)), W-only units with b at its bound',
       },
       { inputs: [input] },
     );
@@ -171,6 +176,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       dtype: info.dtype,
       signs,
       blocks: blockStats,
+      classesDetermine: unitClassDetermines,
       total,
       recoverySeconds,
       seconds: (performance.now() - start) / 1000,

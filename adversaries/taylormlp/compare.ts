@@ -1,5 +1,14 @@
 import { SafetensorsFile, toFloat64 } from '../../src/io/safetensors';
-import { findMlpBlocks } from '../../src/models/layouts';
+import { findMlpBlocks, loadMlpBlock } from '../../src/models/layouts';
+import { runMlp } from '../../src/models/mlp';
+import { activationByName } from '../../src/numerics/activations';
+import { tensor } from '../../src/tensor/tensor';
+import * as P from '../../src/prob/prob';
+
+/** A recovered checkpoint whose tensor is missing or of another shape than the original's (never scored). */
+export class ShapeMismatchError extends Error {
+  override readonly name = 'ShapeMismatchError';
+}
 
 /** Table 1's columns for one layer, plus error statistics. */
 export interface LayerComparison {
@@ -16,12 +25,16 @@ export interface LayerComparison {
   readonly outputBiasMaxAbsError: number | null;
   /** Entries of the first layer (V) within tol — published, but possibly sign-flipped. */
   readonly firstLayerRatio: number;
+  /** ‖y − y*‖/‖y*‖ of the block outputs on seeded inputs x ~ N(0, 1) (null: activation unknown). */
+  readonly outputRelativeError: number | null;
 }
 
 export interface Comparison {
   readonly tol: number;
+  /** How the functional agreement was measured. */
+  readonly functionalInputs: string;
   readonly layers: readonly LayerComparison[];
-  readonly total: { parameters: number; recovered: number; ratio: number; medianRelativeError: number; maxRelativeError: number; biasMaxAbsError: number | null };
+  readonly total: { parameters: number; recovered: number; ratio: number; medianRelativeError: number; maxRelativeError: number; biasMaxAbsError: number | null; outputRelativeError: number | null };
 }
 
 const relErr = (a: number, b: number): number => (a === b ? 0 : b === 0 ? Infinity : Math.abs(a - b) / Math.abs(b));
@@ -34,13 +47,28 @@ export type ErrorMap = Array<{ layer: string; rows: number; cols: number; log10:
  * W with relative error < tol (the paper's "recovered"), the ratio, median and max relative error,
  * and the bias errors.
  */
-export function compareCheckpoints(originalPath: string, recoveredPath: string, tol = 0.01, errorMap?: ErrorMap): Comparison {
+export function compareCheckpoints(originalPath: string, recoveredPath: string, tol = 0.01, errorMap?: ErrorMap, options: { activation?: string; seed?: string; rows?: number } = {}): Comparison {
   const original = SafetensorsFile.open(originalPath);
   const recovered = SafetensorsFile.open(recoveredPath);
   try {
     const layers: LayerComparison[] = [];
     const allErrors: number[] = [];
-    for (const location of findMlpBlocks(original.names)) {
+    const activationName = options.activation ?? recovered.metadata.activation;
+    const act = activationName === undefined ? null : activationByName(activationName);
+    const seed = options.seed ?? 'compare';
+    const rows = options.rows ?? 64;
+    const locations = findMlpBlocks(original.names);
+    // Every tensor of an MLP block must exist in the recovered file with the original's shape.
+    for (const location of locations) {
+      for (const name of [location.first, location.second, location.up, location.firstBias, location.secondBias]) {
+        if (name === null) continue;
+        if (!recovered.has(name)) throw new ShapeMismatchError(`recovered checkpoint has no tensor "${name}"`);
+        const a = original.tensor(name).shape;
+        const b = recovered.tensor(name).shape;
+        if (a.length !== b.length || a.some((x, q) => x !== b[q])) throw new ShapeMismatchError(`tensor "${name}": recovered shape [${b.join(', ')}] differs from the original's [${a.join(', ')}]`);
+      }
+    }
+    for (const location of locations) {
       const w = toFloat64(original.tensor(location.second));
       const wr = toFloat64(recovered.tensor(location.second));
       const errors = new Float64Array(w.length);
@@ -67,7 +95,23 @@ export function compareCheckpoints(originalPath: string, recoveredPath: string, 
       const vr = toFloat64(recovered.tensor(location.first));
       let vOk = 0;
       for (let q = 0; q < v.length; q++) if (relErr(vr[q], v[q]) < tol) vOk++;
+      let outputRelativeError: number | null = null;
+      if (act !== null) {
+        const block = loadMlpBlock((n) => original.tensor(n), location);
+        const recoveredBlock = loadMlpBlock((n) => recovered.tensor(n), location);
+        const x = tensor([rows, block.inputDim], P.normalArray(rows * block.inputDim)(P.trialContext(`${seed}:${location.prefix}`, 0)));
+        const y = runMlp(block, act, x).data;
+        const yr = runMlp(recoveredBlock, act, x).data;
+        let num = 0;
+        let den = 0;
+        for (let q = 0; q < y.length; q++) {
+          num += (y[q] - yr[q]) ** 2;
+          den += y[q] ** 2;
+        }
+        outputRelativeError = Math.sqrt(num / den);
+      }
       layers.push({
+        outputRelativeError,
         layer: location.prefix,
         parameters: w.length,
         recovered: ok,
@@ -85,6 +129,7 @@ export function compareCheckpoints(originalPath: string, recoveredPath: string, 
     const biasErrors = layers.map((l) => l.biasMaxAbsError).filter((x): x is number => x !== null);
     return {
       tol,
+      functionalInputs: act === null ? 'none (activation unknown)' : `${rows} seeded rows x ~ N(0, I) per block (seed "${seed}")`,
       layers,
       total: {
         parameters,
@@ -93,6 +138,7 @@ export function compareCheckpoints(originalPath: string, recoveredPath: string, 
         medianRelativeError: allErrors[Math.floor(allErrors.length / 2)],
         maxRelativeError: Math.max(...layers.map((l) => l.maxRelativeError)),
         biasMaxAbsError: biasErrors.length === 0 ? null : Math.max(...biasErrors),
+        outputRelativeError: layers.some((l) => l.outputRelativeError === null) ? null : Math.max(...layers.map((l) => l.outputRelativeError!)),
       },
     };
   } finally {
