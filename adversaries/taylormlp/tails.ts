@@ -25,7 +25,8 @@ const NORMAL_MIN: Record<StorageDType, number> = { f64: 2 ** -1022, f32: 2 ** -1
  * - W-only: W = λ(u)·t varies by < ¾·tol across U but u does not (saturation, e.g. σ(u) = 1):
  *   W determined, b only bounded below; b written at the bound min U (the saturation threshold).
  * - product-only: W varies across U (far negative tail: only W·Act⁽ⁿ⁾(u) is determined): written
- *   at the best-fitting u with W = λ(u*)·t, which reproduces every order of Θ.
+ *   at the least extreme u of U (max U in the negative tail) with W = λ(u)·t, which reproduces
+ *   every order of Θ within its noise.
  * Without an exact unit in the block, ĉ is unknown: order 0 cannot be used, and W-only/exact
  * results that would need it become product-only (only W·Act(u) + c_i/K is determined).
  */
@@ -323,7 +324,9 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
       out.predictedError[j] = Infinity;
       continue;
     }
-    const uWritten = cls === UnitClass.wOnly ? uLo : uStar;
+    // W-only: b at its bound (min U). Product-only: the least extreme u the data allow (max U for
+    // the negative tail), so the rescaled W stays as small as the release permits.
+    const uWritten = cls === UnitClass.wOnly ? uLo : cls === UnitClass.productOnly && uStar < 0 ? uHi : uStar;
     // W[:, j] = λ(u)·t (the profile's scale at the written u, times the reference row vector).
     const lambda = misfit(g, w, at(uWritten), 0, N, fit.s)[1];
     for (let i = 0; i < o; i++) out.second[i * h + j] = lambda * column[m * o + i];
