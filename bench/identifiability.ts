@@ -13,6 +13,7 @@ import { consensusRecoverBlock, UnitStatus } from '../adversaries/taylormlp';
 import * as P from '../src/prob/prob';
 import { writeFileAtomic } from '../src/io/atomicWrite';
 import type { MlpBlock } from '../src/models/mlp';
+import { trialContext } from '../src/prob/challenger';
 
 const root = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
 const grid = Array.from({ length: 161 }, (_, i) => -40 + 0.5 * i);
@@ -30,7 +31,7 @@ for (const name of ['silu', 'gelu', 'gelu_tanh', 'sigmoid'] as ActivationName[])
     let wrong = 0;
     let missed = 0;
     for (const u of grid) {
-      const ctx = P.trialContext(`identifiability-${u}`, 0);
+      const ctx = trialContext(`identifiability-${u}`, 0);
       const block: MlpBlock = { kind: 'plain', inputDim: 1, hiddenDim: 1, outputDim: 64, first: new Float64Array([1]), firstBias: new Float64Array([u]), up: null, second: P.normalArray(64, 1)(ctx), secondBias: new Float64Array(64) };
       const released = releaseBlock(block, activations[name], { min: new Float64Array([-1]), max: new Float64Array([1]) }, { order: 8, dtype }, null);
       const recovered = consensusRecoverBlock(released, activations[name], dtype);

@@ -15,6 +15,7 @@ import { SafetensorsFile } from '../src/io/safetensors';
 import { findMlpBlocks, loadMlpBlock } from '../src/models/layouts';
 import { activations } from '../src/numerics/activations';
 import * as P from '../src/prob/prob';
+import { trialContext } from '../src/prob/challenger';
 
 const rows = Number(process.env.CALIBRATION_ROWS ?? 64);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-bench-release-'));
@@ -59,7 +60,7 @@ try {
   let computeSeconds = 0;
   findMlpBlocks(source.names).forEach((location, index) => {
     const block = loadMlpBlock((n) => source.tensor(n), location);
-    const range = calibrationRange(block, syntheticCalibration(rows, block.inputDim, 1, location.prefix)(P.trialContext('bench', 0)));
+    const range = calibrationRange(block, syntheticCalibration(rows, block.inputDim, 1, location.prefix)(trialContext('bench', 0)));
     if (index === 0) releaseBlock(block, activations.gelu, range, { order: 8, dtype: 'f32' }, null);
     const t = performance.now();
     releaseBlock(block, activations.gelu, range, { order: 8, dtype: 'f32' }, null);

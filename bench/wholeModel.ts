@@ -20,6 +20,7 @@ import { runMlp } from '../src/models/mlp';
 import { tensor } from '../src/tensor/tensor';
 import { withMeter } from '../src/cost/meter';
 import * as P from '../src/prob/prob';
+import { trialContext } from '../src/prob/challenger';
 
 const root = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
 const stories = path.resolve(root, '../shared/models/stories260K');
@@ -73,7 +74,7 @@ function main(): void {
   const breakEven = (e: typeof flopsGame) => e.results!.map((r) => r.details.costBreakEven);
   const sameShare = (e: typeof flopsGame) => e.results!.reduce((a, r) => a + (r.details.sameShare as number), 0) / e.results!.length;
   // Recovery cost alone, for the record.
-  const ctx = P.trialContext('effiinf', 0);
+  const ctx = trialContext('effiinf', 0);
   const released = scheme.release(null, scheme.train(data)(ctx))(ctx);
   // Same by logit distance, for the record: how far Run′'s first-step logits are from Run's.
   const logits = estimateAdvantageSync(correctnessGame(taylorWholeModel(data, { order: 12, dtype: 'f32', expand: { fraction: 0.25 }, mask: { minOrder: 4, threshold: 2.5 } }, { sameOutputs: { logitDelta: 0.05 } }), data), { trials: 50, seed: 'logits' });

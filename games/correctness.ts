@@ -1,9 +1,8 @@
 import { pipe } from 'fp-ts/function';
-import * as P from '../src/prob/prob';
 import type { Game } from '../src/game';
 import type { WeightReleaseScheme } from '../src/scheme';
 import type { Same } from '../src/same';
-import { call, finish } from './trial';
+import { Do, bind, call, chain, finish } from './trial';
 
 export interface CorrectnessOptions<Y> {
   /** Same on outputs; the scheme's default when absent. */
@@ -28,14 +27,14 @@ export function correctnessGame<D, W, X, Y, PK, SK, R>(
 ): Game {
   const same = options.same ?? scheme.same.outputs;
   const play = pipe(
-    P.Do,
-    P.bind('keys', () => call('kgen', scheme.kgen())),
-    P.bind('weights', () => call('train', scheme.train(data))),
-    P.bind('released', ({ keys, weights }) => call('release', scheme.release(keys.sk, weights))),
-    P.bind('input', () => call('input', scheme.sampleInput(data))),
-    P.bind('output', ({ weights, input }) => call('run', scheme.run(weights, input))),
-    P.bind('releasedOutput', ({ keys, released, input }) => call('runReleased', scheme.runReleased(keys.pk, released, input))),
-    P.chain(({ output, releasedOutput }) =>
+    Do,
+    bind('keys', () => call('kgen', scheme.kgen())),
+    bind('weights', () => call('train', scheme.train(data))),
+    bind('released', ({ keys, weights }) => call('release', scheme.release(keys.sk, weights))),
+    bind('input', () => call('input', scheme.sampleInput(data))),
+    bind('output', ({ weights, input }) => call('run', scheme.run(weights, input))),
+    bind('releasedOutput', ({ keys, released, input }) => call('runReleased', scheme.runReleased(keys.pk, released, input))),
+    chain(({ output, releasedOutput }) =>
       finish('correctness', same.test(releasedOutput, output), [], {
         scheme: scheme.name,
         same: same.name,

@@ -4,19 +4,26 @@ import type { Game } from '../src/game';
 import type { WeightReleaseScheme } from '../src/scheme';
 import type { Same } from '../src/same';
 import type { MultiQueryWRecAdversary, MultiQueryWindAdversary, ReleaseOracle, WindOracle } from '../src/adversary';
-import { QueryBudgetExceededError, call, finish } from './trial';
+import { TrialContext, oracleCall } from '../src/prob/challenger';
+import { isolatedMeter } from '../src/cost/meter';
+import { Do, QueryBudgetExceededError, bind, call, chain, finish } from './trial';
 import { trainDistinct } from './wind';
 
-/** A Release(sk, W) oracle with a budget; query i runs on stream `release/query/i`. */
-function releaseOracle<W, SK, R>(release: (sk: SK, w: W) => P.Prob<R>, sk: SK, weights: W, budget: number): ReleaseOracle<R> & { used: () => number } {
+/**
+ * A Release(sk, W) oracle with a budget; query i runs on the challenger's stream
+ * `release/query/i`. The oracle holds the trial (its streams and ledger) in its closure: the
+ * adversary gets only `budget` and `query`, and each answer's cost is recorded once, under
+ * `release`, never charged to the adversary.
+ */
+function releaseOracle<W, SK, R>(trial: TrialContext, release: (sk: SK, w: W) => P.Prob<R>, sk: SK, weights: W, budget: number): ReleaseOracle<R> & { used: () => number } {
   let used = 0;
   return {
     budget,
     used: () => used,
-    query: () => (ctx) => {
+    query: () => () => {
       if (used >= budget) throw new QueryBudgetExceededError('Release', budget);
       const index = used++;
-      return P.oracleCall('release', release(sk, weights), `release/query/${index}`)(ctx);
+      return oracleCall(trial, 'release', release(sk, weights), `release/query/${index}`);
     },
   };
 }
@@ -43,12 +50,12 @@ export function wrecMultiQueryGame<D, W, X, Y, PK, SK, R>(
   checkBudget(options.queries);
   const same = options.same ?? scheme.same.weights;
   const play = pipe(
-    P.Do,
-    P.bind('weights', () => call('train', scheme.train(data))),
-    P.bind('keys', () => call('kgen', scheme.kgen())),
-    P.bind('oracle', ({ keys, weights }) => P.of(releaseOracle(scheme.release, keys.sk, weights, options.queries))),
-    P.bind('recovered', ({ keys, oracle }) => call('adversary', adversary.recover(keys.pk, oracle))),
-    P.chain(({ weights, recovered, oracle }) =>
+    Do,
+    bind('weights', () => call('train', scheme.train(data))),
+    bind('keys', () => call('kgen', scheme.kgen())),
+    bind('oracle', ({ keys, weights }) => (trial: TrialContext) => releaseOracle(trial, scheme.release, keys.sk, weights, options.queries)),
+    bind('recovered', ({ keys, oracle }) => call('adversary', adversary.recover(keys.pk, oracle))),
+    chain(({ weights, recovered, oracle }) =>
       finish('wrec-multi', same.test(recovered, weights), [], {
         scheme: scheme.name,
         adversary: adversary.name,
@@ -68,6 +75,9 @@ export function wrecMultiQueryGame<D, W, X, Y, PK, SK, R>(
  *     b ←$ {0, 1}; (pk, sk) ←$ KGen()
  *     b′ ←$ A^{LR}(pk), LR() = { W0 ←$ Train(D); W1 ←$ Train(D) until ¬Same; return (W0, W1, Release(sk, W_b)) }
  *     return b = b′
+ *
+ * Every Train and Release an LR query runs is recorded once in the ledger (under `train` and
+ * `release`) and none of it is charged to the adversary.
  */
 export function windMultiQueryGame<D, W, X, Y, PK, SK, R>(
   scheme: WeightReleaseScheme<D, W, X, Y, PK, SK, R>,
@@ -78,32 +88,35 @@ export function windMultiQueryGame<D, W, X, Y, PK, SK, R>(
   checkBudget(options.queries);
   const same = options.same ?? scheme.same.weights;
   const maxRetrain = options.maxRetrain ?? 16;
-  const makeOracle = (b: 0 | 1, sk: SK): WindOracle<W, R> & { used: () => number } => {
+  const makeOracle = (trial: TrialContext, b: 0 | 1, sk: SK): WindOracle<W, R> & { used: () => number } => {
     let used = 0;
     return {
       budget: options.queries,
       used: () => used,
-      query: () => (ctx) => {
+      query: () => () => {
         if (used >= options.queries) throw new QueryBudgetExceededError('W-IND left-or-right', options.queries);
         const index = used++;
-        const w0 = P.oracleCall('train', scheme.train(data), `train/query/${index}`)(ctx);
-        const twin = P.oracleCall('train', trainDistinct(scheme.train, data, w0, same, maxRetrain, `train/query/${index}/twin`), `train/query/${index}`)(ctx);
-        const released = P.oracleCall('release', scheme.release(sk, b === 0 ? w0 : twin.weights), `release/query/${index}`)(ctx);
-        return { w0, w1: twin.weights, released };
+        // Keep the oracle's work off the adversary's meter while it runs, whatever it does.
+        const [answer] = isolatedMeter(() => {
+          const trainOn = (stream: string): W => oracleCall(trial, 'train', scheme.train(data), stream);
+          const w0 = trainOn(`train/query/${index}`);
+          const twin = trainDistinct(trainOn, w0, same, maxRetrain, `train/query/${index}/twin`);
+          const released = oracleCall(trial, 'release', scheme.release(sk, b === 0 ? w0 : twin.weights), `release/query/${index}`);
+          return { w0, w1: twin.weights, released };
+        });
+        return answer;
       },
     };
   };
   const play = pipe(
-    P.Do,
-    P.bind('b', () => call('challenge', P.bit)),
-    P.bind('keys', () => call('kgen', scheme.kgen())),
-    P.bind('oracle', ({ b, keys }) => P.of(makeOracle(b, keys.sk))),
-    P.bind('guess', ({ keys, oracle }) => call('adversary', adversary.distinguish(keys.pk, oracle))),
-    P.chain(({ b, guess, oracle }) =>
+    Do,
+    bind('b', () => call('challenge', P.bit)),
+    bind('keys', () => call('kgen', scheme.kgen())),
+    bind('oracle', ({ b, keys }) => (trial: TrialContext) => makeOracle(trial, b, keys.sk)),
+    bind('guess', ({ keys, oracle }) => call('adversary', adversary.distinguish(keys.pk, oracle))),
+    chain(({ b, guess, oracle }) =>
       finish('wind-multi', b === guess, [], { scheme: scheme.name, adversary: adversary.name, b, guess, queries: oracle.used(), budget: options.queries }),
     ),
   );
   return { name: `W-IND^${options.queries}[${scheme.name}, ${adversary.name}]`, kind: 'distinguishing', play };
 }
-
-export { releaseOracle };

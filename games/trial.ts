@@ -1,10 +1,24 @@
+import type { Reader } from 'fp-ts/Reader';
+import * as R from 'fp-ts/Reader';
 import { AssumptionOutcome, TrialResult } from '../src/game';
 import type { Assumption } from '../src/adversary';
-import * as P from '../src/prob/prob';
+import type * as P from '../src/prob/prob';
 import type { Cost } from '../src/cost/meter';
+import { TrialContext, algorithm } from '../src/prob/challenger';
+
+/** One step of a game: a Reader over the challenger's trial context (never given to an algorithm). */
+export type Step<A> = Reader<TrialContext, A>;
+
+/** Do-notation for games, so each line of code is a line of the paper's box. */
+export const Do: Step<{}> = R.of({});
+export const bind = R.bind;
+export const chain = R.chain;
 
 /** The value of one algorithm call, its cost recorded in the trial's ledger under `label`. */
-export const call = <A>(label: string, prob: P.Prob<A>): P.Prob<A> => P.map(([value]: [A, Cost]) => value)(P.algorithm(label, prob));
+export const call = <A>(label: string, prob: P.Prob<A>): Step<A> => (trial) => algorithm(label, prob)(trial)[0];
+
+/** One algorithm call with its cost. */
+export const metered = <A>(label: string, prob: P.Prob<A>, streamLabel: string = label): Step<[A, Cost]> => algorithm(label, prob, streamLabel);
 
 /** Close a trial: the win bit, the ledger of costs, assumption outcomes and details. */
 export const finish = (
@@ -12,7 +26,7 @@ export const finish = (
   win: boolean,
   assumptions: readonly AssumptionOutcome[],
   details: TrialResult['details'],
-): P.Prob<TrialResult> => (ctx) => ({
+): Step<TrialResult> => (ctx) => ({
   game,
   seed: ctx.seed,
   trial: ctx.trial,

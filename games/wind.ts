@@ -1,10 +1,11 @@
-import { pipe } from 'fp-ts/function';
 import * as P from '../src/prob/prob';
+import { pipe } from 'fp-ts/function';
 import type { Game } from '../src/game';
 import type { WeightReleaseScheme } from '../src/scheme';
 import type { Same } from '../src/same';
 import type { WindAdversary, WindView } from '../src/adversary';
-import { IndistinctTrainingError, call, checkAssumptions, finish } from './trial';
+import { Do, IndistinctTrainingError, Step, bind, call, chain, checkAssumptions, finish } from './trial';
+import { algorithm } from '../src/prob/challenger';
 
 export interface WindOptions<W> {
   /** Same on weights, for the ¬Same(W0, W1) condition; the scheme's default when absent. */
@@ -14,23 +15,24 @@ export interface WindOptions<W> {
 }
 
 /**
- * W1 ←$ Train(D) until ¬Same(W0, W1): attempt k runs on stream `train/twin/k`, all charged to `train`.
+ * W1 ←$ Train(D) until ¬Same(W0, W1). `trainOn(stream)` runs one Train(D) on the challenger's
+ * stream `stream` and accounts for its cost (in a game: the `train` ledger entry; in an oracle:
+ * the oracle's entry, once). Attempt k runs on stream `${streamPrefix}/k`.
  * Throws IndistinctTrainingError after `maxRetrain` attempts.
  */
-export const trainDistinct = <D, W>(
-  train: (data: D) => P.Prob<W>,
-  data: D,
+export function trainDistinct<W>(
+  trainOn: (stream: string) => W,
   w0: W,
   same: Same<W>,
   maxRetrain: number,
   streamPrefix = 'train/twin',
-): P.Prob<{ readonly weights: W; readonly attempts: number }> => (ctx) => {
+): { readonly weights: W; readonly attempts: number } {
   for (let attempt = 0; attempt < maxRetrain; attempt++) {
-    const [w1] = P.algorithm('train', train(data), `${streamPrefix}/${attempt}`)(ctx);
+    const w1 = trainOn(`${streamPrefix}/${attempt}`);
     if (!same.test(w0, w1)) return { weights: w1, attempts: attempt + 1 };
   }
   throw new IndistinctTrainingError(maxRetrain, same.name);
-};
+}
 
 /**
  * Game_W-IND(D, A) (Definition 3.4). Adv = 2|Pr[Game ⇒ 1] − ½|.
@@ -55,14 +57,15 @@ export function windGame<D, W, X, Y, PK, SK, R>(
   const same = options.same ?? scheme.same.weights;
   const maxRetrain = options.maxRetrain ?? 16;
   const play = pipe(
-    P.Do,
-    P.bind('b', () => call('challenge', P.bit)),
-    P.bind('keys', () => call('kgen', scheme.kgen())),
-    P.bind('w0', () => call('train', scheme.train(data))),
-    P.bind('twin', ({ w0 }) => trainDistinct(scheme.train, data, w0, same, maxRetrain)),
-    P.bind('released', ({ keys, b, w0, twin }) => call('release', scheme.release(keys.sk, b === 0 ? w0 : twin.weights))),
-    P.bind('guess', ({ keys, w0, twin, released }) => call('adversary', adversary.distinguish(keys.pk, w0, twin.weights, released))),
-    P.chain((s) => (ctx) => {
+    Do,
+    bind('b', () => call('challenge', P.bit)),
+    bind('keys', () => call('kgen', scheme.kgen())),
+    bind('w0', () => call('train', scheme.train(data))),
+    bind('twin', ({ w0 }): Step<{ readonly weights: W; readonly attempts: number }> => (ctx) =>
+      trainDistinct((stream) => algorithm('train', scheme.train(data), stream)(ctx)[0], w0, same, maxRetrain)),
+    bind('released', ({ keys, b, w0, twin }) => call('release', scheme.release(keys.sk, b === 0 ? w0 : twin.weights))),
+    bind('guess', ({ keys, w0, twin, released }) => call('adversary', adversary.distinguish(keys.pk, w0, twin.weights, released))),
+    chain((s) => (ctx) => {
       const view: WindView<W, PK, R> = {
         b: s.b,
         w0: s.w0,
@@ -70,7 +73,7 @@ export function windGame<D, W, X, Y, PK, SK, R>(
         pk: s.keys.pk,
         released: s.released,
         guess: s.guess,
-        notes: ctx.notes,
+        notes: ctx.noteBook,
       };
       return finish('wind', s.b === s.guess, checkAssumptions(adversary.assumptions, view), {
         scheme: scheme.name,

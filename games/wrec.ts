@@ -1,10 +1,9 @@
 import { pipe } from 'fp-ts/function';
-import * as P from '../src/prob/prob';
 import type { Game } from '../src/game';
 import type { WeightReleaseScheme } from '../src/scheme';
 import type { Same } from '../src/same';
 import type { WRecAdversary } from '../src/adversary';
-import { call, finish } from './trial';
+import { Do, bind, call, chain, finish } from './trial';
 
 export interface WRecOptions<W> {
   /** Same on weights; the scheme's default when absent. */
@@ -28,12 +27,12 @@ export function wrecGame<D, W, X, Y, PK, SK, R>(
 ): Game {
   const same = options.same ?? scheme.same.weights;
   const play = pipe(
-    P.Do,
-    P.bind('weights', () => call('train', scheme.train(data))),
-    P.bind('keys', () => call('kgen', scheme.kgen())),
-    P.bind('released', ({ keys, weights }) => call('release', scheme.release(keys.sk, weights))),
-    P.bind('recovered', ({ keys, released }) => call('adversary', adversary.recover(keys.pk, released))),
-    P.chain(({ weights, recovered }) =>
+    Do,
+    bind('weights', () => call('train', scheme.train(data))),
+    bind('keys', () => call('kgen', scheme.kgen())),
+    bind('released', ({ keys, weights }) => call('release', scheme.release(keys.sk, weights))),
+    bind('recovered', ({ keys, released }) => call('adversary', adversary.recover(keys.pk, released))),
+    chain(({ weights, recovered }) =>
       finish('wrec', same.test(recovered, weights), [], {
         scheme: scheme.name,
         adversary: adversary.name,

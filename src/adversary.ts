@@ -57,6 +57,8 @@ export interface EffiInfView<W, PK, R, X, Y> {
   readonly adversaryCost: Cost;
   readonly runReleasedCost: Cost;
   readonly costMeasure: 'flops' | 'wallMs';
+  /** Is the adversary's metered cost its whole cost (library code, or vouched for by the experimenter)? */
+  readonly adversaryCostVerified: boolean;
   readonly notes: ReadonlyMap<string, unknown>;
 }
 

@@ -1,5 +1,5 @@
 import type { Cost } from './cost/meter';
-import type { Prob } from './prob/prob';
+import type { TrialContext } from './prob/challenger';
 
 /** Did an assumption hold on this trial? */
 export interface AssumptionOutcome {
@@ -38,8 +38,11 @@ export interface GameRef {
 export interface Game {
   readonly name: string;
   readonly kind: AdvantageKind;
-  /** One trial; its randomness comes only from the trial's streams. */
-  readonly play: Prob<TrialResult>;
+  /**
+   * One trial, played by the challenger on the trial's context; every algorithm it runs gets
+   * only its own stream's coins. Its randomness comes only from the trial's streams.
+   */
+  readonly play: (trial: TrialContext) => TrialResult;
   /** Needed to run on worker threads (closures cannot cross threads). */
   readonly ref?: GameRef;
 }

@@ -3,10 +3,15 @@
  * The kernel: randomness (Prob), the Σ interface, Dist/Same, the cost meter, advantage
  * estimation, reductions and tensors.
  */
-export * as Prob from './prob/prob';
-export type { Prob as ProbT, ProbContext } from './prob/prob';
-export { Rng, StreamAddress, streamRng } from './prob/rng';
-export { Cost, CostMeasure, chargeFlops, withMeter, unmetered, isolatedMeter, zeroCost, addCost, costValue } from './cost/meter';
+import * as ProbModule from './prob/prob';
+/** `Prob`: the namespace of combinators and draws (`Prob.bind`, `Prob.normalArray`, …) and, as a type, `Prob<A>`. */
+export { ProbModule as Prob };
+export type Prob<A> = ProbModule.Prob<A>;
+export type { Prob as ProbT, ProbContext, NoteWriter } from './prob/prob';
+/** fp-ts's `pipe`, as the docs use it to compose Probs. */
+export { pipe } from 'fp-ts/function';
+export type { Rng } from './prob/rng';
+export { Cost, CostMeasure, withMeter, zeroCost, addCost, costValue } from './cost/meter';
 export { WeightReleaseScheme, KeyPair, AnyScheme, withSame } from './scheme';
 export * from './same';
 export * from './adversary';
@@ -27,3 +32,4 @@ export { WorkerTrialError } from './estimate/workerPool';
 export { effiInfFromWRec, windFromWRec, RECOVERED_NOTE } from './reductions';
 export * from './tensor/tensor';
 export * as kernels from './tensor/kernels';
+export { isolatedWRecAdversary, isolatedWindAdversary, isolatedEffiInfAdversary, IsolatedAdversaryError, IsolationOptions } from './isolation/isolatedAdversary';

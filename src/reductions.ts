@@ -3,9 +3,13 @@ import * as P from './prob/prob';
 import type { WeightReleaseScheme } from './scheme';
 import type { Assumption, EffiInfAdversary, EffiInfView, StatefulEffiInfAdversary, WRecAdversary, WindAdversary, WindView } from './adversary';
 import { costValue } from './cost/meter';
+import { isAudited, markAudited } from './cost/audit';
 
 /** Where a reduction leaves A's output in the trial's notebook, for its assumption checks. */
 export const RECOVERED_NOTE = 'reduction/recovered';
+
+/** B_A is the library's own code; its cost is fully metered when A's and Run's are. */
+const auditedIf = <T extends object>(condition: boolean, value: T): T => (condition ? markAudited(value) : value);
 
 /**
  * B_A against EffiInf, from a WRec adversary A (§3.3, "EffiInf-secure implies WRec-secure"):
@@ -15,10 +19,16 @@ export const RECOVERED_NOTE = 'reduction/recovered';
  *       return Run(W*, x)
  *
  * It is also a stateful adversary (prepare = A, answer = Run), for q-input EffiInf, where A's
- * cost is paid once. Its assumptions, checked per trial: A valid (Same(W*, W)); Σ correct on
- * this input (Same(Run(W, x), Run′(pk, W′, x))); the cost condition
- * Cost(A(pk, W′)) + Cost(Run(W*, x)) < Cost(Run′(pk, W′, x)). Together with a Same on outputs
- * for which Same(W*, W) and correctness carry over to Run(W*, x), they make B_A win.
+ * cost is paid once. The proof's chain, each link an assumption checked per trial:
+ * 1. A valid: Same_W(W*, W);
+ * 2. Same on weights carries to outputs: Same_out(Run(W*, x), Run(W, x)) — what "Same(W*, W)
+ *    ⇒ Run(W*, x) is the same as Run(W, x)" needs of the two Same relations;
+ * 3. Σ correct on this input: Same_out(Run(W, x), Run′(pk, W′, x));
+ * 4. Same_out composes on this triple: from 2 and 3, Same_out(Run(W*, x), Run′(pk, W′, x)) —
+ *    a thresholded distance is not transitive, so the proof uses this too.
+ * Together they make B_A's answer Same as Run′'s (valid). And for B_A to count at all
+ * (Definition 3.3): 5. cost: Cost(A(pk, W′)) + Cost(Run(W*, x)) < Cost(Run′(pk, W′, x)), with
+ * B_A's cost fully metered.
  */
 export function effiInfFromWRec<D, W, X, Y, PK, SK, R>(
   scheme: WeightReleaseScheme<D, W, X, Y, PK, SK, R>,
@@ -31,30 +41,45 @@ export function effiInfFromWRec<D, W, X, Y, PK, SK, R>(
     );
   // Run on its own sub-stream, after A, so A draws exactly what it would in WRec (coupling).
   const answer = (recovered: W, input: X): P.Prob<Y> => P.stream('run', scheme.run(recovered, input));
+  const recovered = (v: EffiInfView<W, PK, R, X, Y>): W | undefined => v.notes.get(RECOVERED_NOTE) as W | undefined;
+  // Run(W*, x), recomputed by the audit on the recovered weights (the answer B_A gave).
+  const recoveredOutput = (v: EffiInfView<W, PK, R, X, Y>): Y => v.answer;
   const assumptions: ReadonlyArray<Assumption<EffiInfView<W, PK, R, X, Y>>> = [
     {
       name: 'A valid',
-      statement: 'A recovered the weights on this trial: Same(W*, W)',
-      check: (v) => v.notes.has(RECOVERED_NOTE) && scheme.same.weights.test(v.notes.get(RECOVERED_NOTE) as W, v.weights),
+      statement: 'A recovered the weights on this trial: Same_W(W*, W)',
+      check: (v) => v.notes.has(RECOVERED_NOTE) && scheme.same.weights.test(recovered(v) as W, v.weights),
+    },
+    {
+      name: 'Same_W ⇒ Same_out',
+      statement: 'Same on weights carries to outputs on this input: Same_out(Run(W*, x), Run(W, x))',
+      check: (v) => scheme.same.outputs.test(recoveredOutput(v), v.originalOutput()),
     },
     {
       name: 'correctness',
-      statement: 'Σ is correct on this input: Same(Run(W, x), Run′(pk, W′, x))',
+      statement: 'Σ is correct on this input: Same_out(Run(W, x), Run′(pk, W′, x))',
       check: (v) => scheme.same.outputs.test(v.originalOutput(), v.reference),
     },
     {
+      name: 'Same_out composes',
+      statement: 'Same_out(Run(W*, x), Run(W, x)) ∧ Same_out(Run(W, x), Run′(pk, W′, x)) ⇒ Same_out(Run(W*, x), Run′(pk, W′, x))',
+      check: (v) =>
+        !(scheme.same.outputs.test(recoveredOutput(v), v.originalOutput()) && scheme.same.outputs.test(v.originalOutput(), v.reference)) ||
+        scheme.same.outputs.test(recoveredOutput(v), v.reference),
+    },
+    {
       name: 'cost',
-      statement: 'Cost(A(pk, W′)) + Cost(Run(W*, x)) < Cost(Run′(pk, W′, x))',
-      check: (v) => costValue(v.adversaryCost, v.costMeasure) < costValue(v.runReleasedCost, v.costMeasure),
+      statement: 'B_A is admissible: Cost(A(pk, W′)) + Cost(Run(W*, x)) < Cost(Run′(pk, W′, x)), fully metered',
+      check: (v) => v.adversaryCostVerified && costValue(v.adversaryCost, v.costMeasure) < costValue(v.runReleasedCost, v.costMeasure),
     },
   ];
-  return {
+  return auditedIf(isAudited(adversary) && isAudited(scheme), {
     name: `B[${adversary.name}]→EffiInf`,
-    infer: (pk, released, input) => pipe(prepare(pk, released), P.chain((recovered) => answer(recovered, input))),
+    infer: (pk: PK, released: R, input: X) => pipe(prepare(pk, released), P.chain((w) => answer(w, input))),
     prepare,
     answer,
     assumptions,
-  };
+  });
 }
 
 /**
@@ -85,13 +110,13 @@ export function windFromWRec<D, W, X, Y, PK, SK, R>(
       check: (v) => v.notes.has(RECOVERED_NOTE) && !scheme.same.weights.test(recovered(v) as W, v.b === 0 ? v.w1 : v.w0),
     },
   ];
-  return {
+  return auditedIf(isAudited(adversary), {
     name: `B[${adversary.name}]→W-IND`,
-    distinguish: (pk, w0, _w1, released) =>
+    distinguish: (pk: PK, w0: W, _w1: W, released: R) =>
       pipe(
         adversary.recover(pk, released),
         P.chain((w) => pipe(P.note(RECOVERED_NOTE, w), P.map((): 0 | 1 => (scheme.same.weights.test(w, w0) ? 0 : 1)))),
       ),
     assumptions,
-  };
+  });
 }

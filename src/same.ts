@@ -1,5 +1,10 @@
 import { FloatArray, TensorDict, sortedNames } from './tensor/tensor';
 
+// Bound once: global lookups in hot loops are slow inside sandboxed module scopes (Jest's vm).
+const { abs, max, pow } = Math;
+const isNaN = Number.isNaN;
+const INFINITY = Number.POSITIVE_INFINITY;
+
 /**
  * Dist and Same (paper §3.1): Same(a, b) ⇔ Dist(a, b) ≤ δ. Both are values a user passes to
  * the games, never constants hidden inside them.
@@ -55,29 +60,29 @@ export function normDistance<T>(view: NumericView<T>, options: { p?: number; rel
     let acc = 0;
     for (let i = 0; i < arrays.length; i++) {
       for (let j = 0; j < arrays[i].length; j++) {
-        const v = Math.abs(values(i, j));
-        if (Number.isNaN(v)) return NaN;
-        acc = p === Infinity ? Math.max(acc, v) : acc + Math.pow(v, p);
+        const v = abs(values(i, j));
+        if (isNaN(v)) return NaN;
+        acc = p === INFINITY ? max(acc, v) : acc + pow(v, p);
       }
     }
-    return p === Infinity ? acc : Math.pow(acc, 1 / p);
+    return p === INFINITY ? acc : pow(acc, 1 / p);
   };
   return {
-    name: `${relative ? 'relative ' : ''}L${p === Infinity ? '∞' : p} distance`,
+    name: `${relative ? 'relative ' : ''}L${p === INFINITY ? '∞' : p} distance`,
     measure: (a, b) => {
       const paired = pairedArrays(view, a, b);
-      if (paired === undefined) return Infinity;
+      if (paired === undefined) return INFINITY;
       const [xs, ys] = paired;
       const diff = norm((i, j) => xs[i][j] - ys[i][j], xs);
       if (!relative) return diff;
       const ref = norm((i, j) => ys[i][j], ys);
-      return ref === 0 ? (diff === 0 ? 0 : Infinity) : diff / ref;
+      return ref === 0 ? (diff === 0 ? 0 : INFINITY) : diff / ref;
     },
   };
 }
 
 /** Entry i is recovered iff |a_i − b_i| ≤ tol·|b_i| (relative error at most tol; b is the reference). */
-const withinRelative = (a: number, b: number, tol: number): boolean => Math.abs(a - b) <= tol * Math.abs(b);
+const withinRelative = (a: number, b: number, tol: number): boolean => abs(a - b) <= tol * abs(b);
 
 /** max_i |a_i − b_i| / |b_i| (an exact 0 reference entry counts 0 if matched, ∞ otherwise). */
 export function maxRelativeError<T>(view: NumericView<T>): Dist<T> {
@@ -85,15 +90,15 @@ export function maxRelativeError<T>(view: NumericView<T>): Dist<T> {
     name: 'max relative error',
     measure: (a, b) => {
       const paired = pairedArrays(view, a, b);
-      if (paired === undefined) return Infinity;
+      if (paired === undefined) return INFINITY;
       const [xs, ys] = paired;
       let worst = 0;
       for (let i = 0; i < xs.length; i++) {
         for (let j = 0; j < xs[i].length; j++) {
-          const diff = Math.abs(xs[i][j] - ys[i][j]);
-          const ref = Math.abs(ys[i][j]);
-          const err = diff === 0 ? 0 : ref === 0 ? Infinity : diff / ref;
-          if (Number.isNaN(err)) return NaN;
+          const diff = abs(xs[i][j] - ys[i][j]);
+          const ref = abs(ys[i][j]);
+          const err = diff === 0 ? 0 : ref === 0 ? INFINITY : diff / ref;
+          if (isNaN(err)) return NaN;
           if (err > worst) worst = err;
         }
       }

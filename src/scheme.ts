@@ -1,5 +1,6 @@
 import type { Prob } from './prob/prob';
 import type { Same } from './same';
+import { isAudited, markAudited } from './cost/audit';
 
 /** A key pair from KGen. Schemes that need no key use `undefined` for both. */
 export interface KeyPair<PK, SK> {
@@ -44,5 +45,7 @@ export function withSame<D, W, X, Y, PK, SK, R>(
   scheme: WeightReleaseScheme<D, W, X, Y, PK, SK, R>,
   same: Partial<WeightReleaseScheme<D, W, X, Y, PK, SK, R>['same']>,
 ): WeightReleaseScheme<D, W, X, Y, PK, SK, R> {
-  return { ...scheme, same: { ...scheme.same, ...same } };
+  const replaced = { ...scheme, same: { ...scheme.same, ...same } };
+  // Same does not change what Run′ costs: a library scheme stays fully metered.
+  return isAudited(scheme) ? markAudited(replaced) : replaced;
 }

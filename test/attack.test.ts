@@ -15,13 +15,14 @@ import { writeSyntheticCheckpoint } from '../src/models/synthetic';
 import { SafetensorsFile } from '../src/io/safetensors';
 import { findMlpBlocks, loadMlpBlock } from '../src/models/layouts';
 import { STORIES, itWithStories } from './helpers/shared';
+import { trialContext } from '../src/prob/challenger';
 
 const cli = path.resolve(__dirname, '../dist/src/cli/main.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 
 /** A block with weights and biases spread as in trained models: b ~ N(−0.3, 0.5²) (OPT's fc1 biases are of this size). */
 function trainedLikeBlock(kind: 'plain' | 'swiglu', d: number, h: number, o: number, seed: string): MlpBlock {
-  const c = P.trialContext(seed, 0);
+  const c = trialContext(seed, 0);
   return {
     kind,
     inputDim: d,
@@ -49,7 +50,7 @@ describe('consensus attack, property-tested over the settings', () => {
         (kind, actName, N, dtype, signs, fraction, seed) => {
           const act = kind === 'swiglu' ? activations.silu : activations[actName];
           const block = trainedLikeBlock(kind, 24, 96, 48, `prop-${seed}`);
-          const range = calibrationRange(block, syntheticCalibration(96, 24, 1, 'prop')(P.trialContext(`cal-${seed}`, 0)));
+          const range = calibrationRange(block, syntheticCalibration(96, 24, 1, 'prop')(trialContext(`cal-${seed}`, 0)));
           const signArray = signs ? Int8Array.from({ length: 96 }, (_, j) => ((j * 7919 + seed) % 5 < 2 ? -1 : 1)) : null;
           const released = releaseBlock(block, act, range, { order: N, dtype, signs, expand: { fraction } }, signArray);
           const recovered = consensusRecoverBlock(released, act, dtype, { signs });
@@ -132,7 +133,7 @@ describe('consensus attack, property-tested over the settings', () => {
 
   it('the pairwise attack reproduces the paper: most entries, with failures where f_{a,b} is ill-conditioned', () => {
     const block = trainedLikeBlock('plain', 16, 64, 32, 'pairwise');
-    const range = calibrationRange(block, syntheticCalibration(64, 16, 1, 'pw')(P.trialContext('pw', 0)));
+    const range = calibrationRange(block, syntheticCalibration(64, 16, 1, 'pw')(trialContext('pw', 0)));
     const recovered = pairwiseRecoverBlock(releaseBlock(block, activations.silu, range, { order: 8, dtype: 'f32' }, null), activations.silu);
     let within = 0;
     for (let q = 0; q < block.second.length; q++) if (Math.abs(recovered.second[q] - block.second[q]) <= 0.01 * Math.abs(block.second[q])) within++;
@@ -144,11 +145,11 @@ describe('collapsedSeries: EffiInf without the Θ products', () => {
   it('reproduces Run′ (truncation error and order mask included) from the recovered weights, at a fraction of its FLOPs', () => {
     for (const [kind, signs] of [['plain', false], ['swiglu', true]] as const) {
       const block = trainedLikeBlock(kind, 24, 96, 48, `collapse-${kind}`);
-      const range = calibrationRange(block, syntheticCalibration(96, 24, 1, 'collapse')(P.trialContext('collapse', 0)));
+      const range = calibrationRange(block, syntheticCalibration(96, 24, 1, 'collapse')(trialContext('collapse', 0)));
       const mask = { minOrder: 4, threshold: 1.5 };
       const released = releaseBlock(block, activations.silu, range, { order: 8, dtype: 'f32', signs, expand: { fraction: 0.5 }, mask }, signs ? Int8Array.from({ length: 96 }, (_, j) => (j % 3 === 0 ? -1 : 1)) : null);
       const run = collapsedSeries(consensusRecoverBlock(released, activations.silu, 'f32', { signs }), activations.silu, 8, mask);
-      const x = P.normalArray(24 * 8, 2)(P.trialContext('collapse-x', 0));
+      const x = P.normalArray(24 * 8, 2)(trialContext('collapse-x', 0));
       for (let t = 0; t < 8; t++) {
         const input = x.slice(t * 24, (t + 1) * 24);
         const [ours, collapsedCost] = withMeter(() => run(input));
@@ -195,7 +196,7 @@ describe('weightgames attack on files', () => {
     const b = SafetensorsFile.open(path.join(attacker, 'recovered.safetensors'));
     expect(b.names.sort()).toEqual(a.names.sort());
     for (const location of findMlpBlocks(a.names)) {
-      const x = tensor([32, 24], P.normalArray(32 * 24)(P.trialContext('x', 0)));
+      const x = tensor([32, 24], P.normalArray(32 * 24)(trialContext('x', 0)));
       const activation = activations[act === 'gelu_new' ? 'gelu_tanh' : act];
       const y = runMlp(loadMlpBlock((n) => a.tensor(n), location), activation, x).data;
       const yr = runMlp(loadMlpBlock((n) => b.tensor(n), location), activation, x).data;

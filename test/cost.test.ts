@@ -1,7 +1,7 @@
-import { chargeFlops, isolatedMeter, unmetered, withMeter } from '../src/cost/meter';
+import { MeterError, chargeFlops, isolatedMeter, withMeter } from '../src/cost/meter';
 import { matMul, matVec, mapArray, dot } from '../src/tensor/kernels';
 import { tensor, zeros, row, ShapeError } from '../src/tensor/tensor';
-import * as P from '../src/prob/prob';
+import { algorithm, trialContext } from '../src/prob/challenger';
 
 describe('cost meter', () => {
   it('kernels charge their own FLOPs', () => {
@@ -10,25 +10,31 @@ describe('cost meter', () => {
     expect(cost.flops).toBe(2 * 3 * 4 + 3);
     const b = tensor([4, 5], new Float64Array(20).fill(1));
     expect(withMeter(() => matMul(a, b))[1].flops).toBe(2 * 3 * 4 * 5);
-    expect(withMeter(() => mapArray(new Float64Array(7), Math.tanh, 8))[1].flops).toBe(56);
+    expect(withMeter(() => mapArray(new Float64Array(7), 'tanh'))[1].flops).toBe(56);
     expect(withMeter(() => dot(new Float64Array(9), new Float64Array(9)))[1].flops).toBe(18);
   });
 
-  it('nested meters add up; isolated and unmetered ones do not pass charges on', () => {
+  it('nested meters add up; an isolated one (a game oracle) does not pass charges on', () => {
     const [, outer] = withMeter(() => {
       chargeFlops(5);
       withMeter(() => chargeFlops(7));
       isolatedMeter(() => chargeFlops(100));
-      unmetered(() => chargeFlops(1000));
     });
     expect(outer.flops).toBe(12);
   });
 
+  it('a charge is a non-negative safe integer: negative, fractional or non-finite charges throw', () => {
+    for (const bad of [-1, -1e9, 0.5, NaN, Infinity, -Infinity, 2 ** 53]) {
+      expect(() => withMeter(() => chargeFlops(bad))).toThrow(MeterError);
+    }
+    expect(withMeter(() => chargeFlops(0))[1].flops).toBe(0);
+  });
+
   it('the trial ledger records each algorithm label', () => {
-    const ctx = P.trialContext('c', 0);
-    P.algorithm('run', () => chargeFlops(10))(ctx);
-    P.algorithm('run', () => chargeFlops(5))(ctx);
-    P.algorithm('other', () => chargeFlops(1))(ctx);
+    const ctx = trialContext('c', 0);
+    algorithm('run', () => chargeFlops(10))(ctx);
+    algorithm('run', () => chargeFlops(5))(ctx);
+    algorithm('other', () => chargeFlops(1))(ctx);
     expect(ctx.ledger.get('run')?.flops).toBe(15);
     expect(ctx.ledger.get('other')?.flops).toBe(1);
   });

@@ -7,6 +7,7 @@ import { copyAdversary, randomGuessWRec, randomGuessWind, unmaskAdversary, sumSh
 import type { MultiQueryWRecAdversary } from '../src/adversary';
 import { withSame } from '../src/scheme';
 import { sameExactly } from '../src/same';
+import { trialContext } from '../src/prob/challenger';
 
 const task = { inputDim: 6, hiddenDim: 10, outputDim: 3 };
 const estimate = (game: Parameters<typeof estimateAdvantageSync>[0], trials = 200) => estimateAdvantageSync(game, { trials, seed: 'games' });
@@ -26,7 +27,7 @@ describe('theory matches estimates on the toy schemes', () => {
 
   it('additiveMask without the key: WRec advantage 0 for copy, unmask and random guess; Run′ incorrect', () => {
     const scheme = additiveMask(task, { publishKey: false });
-    for (const adversary of [copyAdversary<undefined, ToyWeights>(), unmaskAdversary, randomGuessWRec(task)]) {
+    for (const adversary of [copyAdversary<undefined, ToyWeights>(), unmaskAdversary, randomGuessWRec<undefined, ToyWeights>()]) {
       const e = estimate(wrecGame(scheme, task, adversary as any));
       expect(e.successes).toBe(0);
       expect(e.interval.upper).toBeLessThan(0.02);
@@ -53,7 +54,7 @@ describe('theory matches estimates on the toy schemes', () => {
   });
 
   it('permuting hidden units leaves Run unchanged up to rounding', () => {
-    const ctx = P.trialContext('perm', 0);
+    const ctx = trialContext('perm', 0);
     const scheme = openRelease();
     const w = scheme.train(task)(ctx);
     const pi = P.permutation(task.hiddenDim)(ctx);
@@ -72,22 +73,31 @@ describe('theory matches estimates on the toy schemes', () => {
   });
 });
 
-describe('EffiInf enforces the cost bound', () => {
-  it('an adversary that just runs Run′ gives the same output but is not cheaper: it loses', () => {
+describe('EffiInf: Pr[Same] and Definition 3.3 admissibility, apart', () => {
+  it('an adversary that just runs Run′ gives the same output but is not cheaper: Same every time, inadmissible every time', () => {
     const scheme = additiveShares({ shares: 2 });
     const honest = { name: 'run-released', infer: (pk: undefined, released: any, x: Float64Array) => scheme.runReleased(pk, released, x) };
     const e = estimate(effiInfGame(scheme, task, honest), 50);
-    expect(e.successes).toBe(0);
+    expect(e.successes).toBe(50);
+    expect(e.admissibility).toEqual({ admissible: 0, inadmissible: 50, unverified: 0, verdict: 'inadmissible' });
   });
 
-  it('on openRelease, B[copy] outputs the right answer but costs as much as Run′: loses, and the cost assumption is reported violated', () => {
+  it('on openRelease, B[copy] outputs the right answer but costs as much as Run′: inadmissible, and the cost assumption is reported violated', () => {
     const scheme = openRelease();
     const e = estimate(effiInfGame(scheme, task, effiInfFromWRec(scheme, copyAdversary())), 50);
-    expect(e.successes).toBe(0);
+    expect(e.successes).toBe(50);
+    expect(e.admissibility?.verdict).toBe('inadmissible');
     const cost = e.assumptions.find((a) => a.name === 'cost');
     expect(cost).toMatchObject({ held: 0, violated: 50 });
     expect(e.assumptions.find((a) => a.name === 'A valid')).toMatchObject({ held: 50 });
     expect(e.assumptions.find((a) => a.name === 'correctness')).toMatchObject({ held: 50 });
+  });
+
+  it('on additiveShares, B[sum-shares] (library code, fully metered) is admissible on every trial', () => {
+    const scheme = additiveShares({ shares: 3 });
+    const e = estimate(effiInfGame(scheme, task, effiInfFromWRec(scheme, sumSharesAdversary)), 50);
+    expect(e.successes).toBe(50);
+    expect(e.admissibility).toEqual({ admissible: 50, inadmissible: 0, unverified: 0, verdict: 'admissible' });
   });
 
   it('q-input EffiInf reports the break-even number of queries', () => {
@@ -101,7 +111,9 @@ describe('EffiInf enforces the cost bound', () => {
         return w;
       },
     });
-    const e = estimateAdvantageSync(effiInfQInputGame(scheme, task, wasteful, { inputs: 40 }), { trials: 5, seed: 'q', keepTrials: true });
+    // The experimenter vouches for this adversary's metering (it only calls the library's sum-shares).
+    const game = effiInfQInputGame(scheme, task, wasteful, { inputs: 40, trustCost: ['adversary'] });
+    const e = estimateAdvantageSync(game, { trials: 5, seed: 'q', keepTrials: true });
     const breakEvens = e.results!.map((r) => r.details.breakEven);
     // Run′ costs 2·(2hn) + h + … per input, B: 6·hn once + (2hn + …) per input.
     const h = task.hiddenDim, n = task.inputDim, o = task.outputDim;
@@ -110,16 +122,21 @@ describe('EffiInf enforces the cost bound', () => {
     const expected = Math.floor((6 * h * n) / (runReleased - answer)) + 1;
     expect(breakEvens).toEqual(Array(5).fill(expected));
     expect(e.p).toBe(1);
+    expect(e.admissibility?.verdict).toBe('admissible');
+    // Unvouched, the same user-written adversary's cost is unverified: no break-even is claimed.
+    const unvouched = estimateAdvantageSync(effiInfQInputGame(scheme, task, wasteful, { inputs: 40 }), { trials: 5, seed: 'q', keepTrials: true });
+    expect(unvouched.results!.map((r) => r.details.breakEven)).toEqual(Array(5).fill(null));
+    expect(unvouched.admissibility?.verdict).toBe('cost unverified');
   });
 });
 
 describe('W-IND', () => {
   it('retrains W1 until ¬Same(W0, W1), and gives up with a clear error', () => {
-    const deterministic = { ...openRelease(), train: () => P.of(openRelease().train(task)(P.trialContext('fixed', 0))) };
-    expect(() => windGame(deterministic, task, randomGuessWind(), { maxRetrain: 3 }).play(P.trialContext('x', 0))).toThrow(IndistinctTrainingError);
+    const deterministic = { ...openRelease(), train: () => P.of(openRelease().train(task)(trialContext('fixed', 0))) };
+    expect(() => windGame(deterministic, task, randomGuessWind(), { maxRetrain: 3 }).play(trialContext('x', 0))).toThrow(IndistinctTrainingError);
     // With an "everything is Same" relation no W1 qualifies either.
     const coarse = withSame(openRelease(), { weights: sameExactly(() => true) });
-    expect(() => windGame(coarse, task, randomGuessWind(), { maxRetrain: 2 }).play(P.trialContext('x', 0))).toThrow(/¬Same/);
+    expect(() => windGame(coarse, task, randomGuessWind(), { maxRetrain: 2 }).play(trialContext('x', 0))).toThrow(/¬Same/);
   });
 });
 
@@ -136,7 +153,7 @@ describe('multi-query games', () => {
   it('an adversary within budget gets answers; past it, a clear error and never an answer', () => {
     const scheme = openRelease();
     expect(estimate(wrecMultiQueryGame(scheme, task, greedy(3), { queries: 3 }), 20).p).toBe(1);
-    const play = () => wrecMultiQueryGame(scheme, task, greedy(4), { queries: 3 }).play(P.trialContext('mq', 0));
+    const play = () => wrecMultiQueryGame(scheme, task, greedy(4), { queries: 3 }).play(trialContext('mq', 0));
     expect(play).toThrow(QueryBudgetExceededError);
     expect(play).toThrow(/budget of 3 exhausted/);
   });
@@ -160,24 +177,24 @@ describe('multi-query games', () => {
     };
     expect(estimate(windMultiQueryGame(scheme, task, matchAll, { queries: 3 }), 50).advantage).toBe(1);
     const overdraw = { name: 'overdraw', distinguish: (_pk: undefined, oracle: any) => (ctx: P.ProbContext) => (oracle.query()(ctx), oracle.query()(ctx), 0 as const) };
-    expect(() => windMultiQueryGame(scheme, task, overdraw, { queries: 1 }).play(P.trialContext('o', 0))).toThrow(QueryBudgetExceededError);
+    expect(() => windMultiQueryGame(scheme, task, overdraw, { queries: 1 }).play(trialContext('o', 0))).toThrow(QueryBudgetExceededError);
   });
 });
 
 describe('trial results', () => {
   it('carry the seed, trial, win bit and a cost for every algorithm run', () => {
     const scheme = additiveShares({ shares: 2 });
-    const r = effiInfGame(scheme, task, effiInfFromWRec(scheme, sumSharesAdversary)).play(P.trialContext('r', 3));
+    const r = effiInfGame(scheme, task, effiInfFromWRec(scheme, sumSharesAdversary)).play(trialContext('r', 3));
     expect(r).toMatchObject({ seed: 'r', trial: 3, win: true });
     expect(Object.keys(r.costs).sort()).toEqual(['adversary', 'input', 'kgen', 'release', 'runReleased', 'train']);
     expect(r.costs.runReleased.flops).toBeGreaterThan(0);
-    const c = correctnessGame(scheme, task).play(P.trialContext('r', 3));
+    const c = correctnessGame(scheme, task).play(trialContext('r', 3));
     expect(Object.keys(c.costs).sort()).toEqual(['input', 'kgen', 'release', 'run', 'runReleased', 'train']);
   });
 
   it('a game is a pure function of (seed, trial)', () => {
     const game = pipe(openRelease(), (s) => windGame(s, task, randomGuessWind()));
     const strip = ({ costs, ...rest }: any) => rest;
-    expect(strip(game.play(P.trialContext('p', 9)))).toEqual(strip(game.play(P.trialContext('p', 9))));
+    expect(strip(game.play(trialContext('p', 9)))).toEqual(strip(game.play(trialContext('p', 9))));
   });
 });

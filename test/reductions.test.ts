@@ -20,7 +20,7 @@ describe('reductions, property-tested on coupled trials', () => {
     fc.assert(
       fc.property(successRateArb, (rate) => {
         const adversary = withSuccessRate(sumSharesAdversary, rate, scaleWeights(1.5));
-        fc.assert(reductionProperty({ scheme, data: task, adversary, target: 'effiinf' }), { numRuns: 10 });
+        fc.assert(reductionProperty({ scheme, data: task, adversary, target: 'effiinf', trustCost: ['adversary'] }), { numRuns: 10 });
       }),
       { numRuns: 10 },
     );
@@ -46,7 +46,7 @@ describe('reductions, property-tested on coupled trials', () => {
       fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom<'effiinf' | 'wind'>('effiinf', 'wind'), (rate, target) => {
         const scheme = additiveShares({ shares: 3 });
         const adversary = withSuccessRate(sumSharesAdversary, rate, scaleWeights(1.5));
-        const report = checkReduction({ scheme, data: task, adversary, target }, { trials: 120, seed: `adv-${rate}` });
+        const report = checkReduction({ scheme, data: task, adversary, target, trustCost: ['adversary'] }, { trials: 120, seed: `adv-${rate}` });
         expect(report.failures).toEqual([]);
         expect(report.wrec.interval.lower).toBeLessThanOrEqual(report.reduced.interval.upper);
         // The WRec rate is the adversary's success rate.

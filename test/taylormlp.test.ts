@@ -11,8 +11,9 @@ import { SafetensorsFile, toFloat64 } from '../src/io/safetensors';
 import { findMlpBlocks, loadMlpBlock, LayoutError } from '../src/models/layouts';
 import * as P from '../src/prob/prob';
 import { withMeter } from '../src/cost/meter';
+import { trialContext } from '../src/prob/challenger';
 
-const ctx = (label: string) => P.trialContext(label, 0);
+const ctx = (label: string) => trialContext(label, 0);
 
 function randomBlock(kind: 'plain' | 'swiglu', d: number, h: number, o: number, seed: string, weightScale = 1): MlpBlock {
   const c = ctx(seed);

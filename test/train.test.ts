@@ -8,11 +8,11 @@ const task: RegressionTask = { dataSeed: 't', samples: 64, inputDim: 4, hiddenDi
 
 describe('trainMlp', () => {
   it('trains: the loss falls far below the initial loss; same stream same weights, other stream other weights', () => {
-    const initial = taskLoss(task, trainMlp({ ...task, steps: 0 })(P.trialContext('a', 0)).block);
-    const trained = trainMlp(task)(P.trialContext('a', 0));
+    const initial = taskLoss(task, trainMlp({ ...task, steps: 0 })(trialContext('a', 0)).block);
+    const trained = trainMlp(task)(trialContext('a', 0));
     expect(taskLoss(task, trained.block)).toBeLessThan(initial / 5);
-    expect(trainMlp(task)(P.trialContext('a', 0)).block.second).toEqual(trained.block.second);
-    expect(trainMlp(task)(P.trialContext('a', 1)).block.second).not.toEqual(trained.block.second);
+    expect(trainMlp(task)(trialContext('a', 0)).block.second).toEqual(trained.block.second);
+    expect(trainMlp(task)(trialContext('a', 1)).block.second).not.toEqual(trained.block.second);
   });
 });
 
@@ -32,11 +32,12 @@ describe('the Correctness game on TaylorMLP', () => {
 import * as path from 'node:path';
 import { taylorMlpPretrained, pretrainedTrain } from '../schemes/taylormlp';
 import { STORIES, itWithStories } from './helpers/shared';
+import { trialContext } from '../src/prob/challenger';
 
 describe('pretrained Train on stories260K', () => {
   itWithStories('loads a checkpoint block; the Correctness game runs on recorded inputs', () => {
     const d = { checkpoint: path.join(STORIES, 'model.safetensors'), activations: path.join(STORIES, 'activations.safetensors'), block: 2 };
-    const w = pretrainedTrain(d)(P.trialContext('x', 0));
+    const w = pretrainedTrain(d)(trialContext('x', 0));
     expect(w).toMatchObject({ activation: 'silu', block: { kind: 'swiglu', inputDim: 64, hiddenDim: 172, outputDim: 64 } });
     const scheme = taylorMlpPretrained(d, { taylor: { order: 8, expand: { fraction: 0.25 }, dtype: 'f32' }, outputThreshold: 0.02 });
     const e = estimateAdvantageSync(correctnessGame(scheme, d), { trials: 60, seed: 'pre' });

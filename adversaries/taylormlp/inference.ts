@@ -6,12 +6,13 @@ import type { Prob } from '../../src/prob/prob';
 import type { Activation } from '../../src/numerics/activations';
 import type { OrderMask } from '../../schemes/taylormlp/release';
 import { RecoveredBlock, UnitStatus } from './recovered';
-import { chargeFlops } from '../../src/cost/meter';
 import { tensor } from '../../src/tensor/tensor';
-import { matMulTransposed } from '../../src/tensor/kernels';
+import { addRowBias, matMulTransposed } from '../../src/tensor/kernels';
+import { collapsedSeriesUnits } from '../../src/tensor/seriesKernels';
 import type { ReleasedMlp } from '../../schemes/taylormlp/scheme';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import { runReleasedBlock } from '../../schemes/taylormlp/runReleased';
+import { taylorCoefficients } from '../../src/tensor/derivativeKernels';
 
 /** The released block with only orders 0..M kept (a view: no copy of Θ). */
 export function truncateOrders(block: ReleasedBlock, M: number): ReleasedBlock {
@@ -63,35 +64,18 @@ export const publishedLayerDistinguisher: WindAdversary<undefined, TrainedMlp, R
 export function collapsedSeries(recovered: RecoveredBlock, act: Activation, order: number, mask: OrderMask | null): (x: Float64Array) => Float64Array {
   const { inputDim: d, hiddenDim: h, outputDim: o } = recovered;
   const coefficients = new Float64Array(h * (order + 1));
-  const derivative = new Float64Array(order + 1);
-  let factorial = 1;
-  const factorials = Array.from({ length: order + 1 }, (_, n) => (n === 0 ? 1 : (factorial *= n)));
   for (let j = 0; j < h; j++) {
     if (recovered.status[j] !== UnitStatus.recovered) continue;
-    act.derivatives(recovered.expansionPoint[j], order, derivative);
-    for (let n = 0; n <= order; n++) coefficients[j * (order + 1) + n] = derivative[n] / factorials[n];
+    // Act⁽ⁿ⁾(u_j)/n!: the unit's series, metered (the setup of the collapsed Run′ is A's work too).
+    taylorCoefficients(act, recovered.expansionPoint[j], order, 1, coefficients.subarray(j * (order + 1), (j + 1) * (order + 1)));
   }
+  const bySeries = Uint8Array.from(recovered.status, (s) => (s === UnitStatus.recovered ? 1 : 0));
   return (x) => {
     const z = matMulTransposed(tensor([1, d], x), tensor([h, d], recovered.first)).data;
     const up = recovered.up === null ? null : matMulTransposed(tensor([1, d], x), tensor([h, d], recovered.up)).data;
-    const hidden = new Float64Array(h);
-    for (let j = 0; j < h; j++) {
-      const pre = z[j] + (recovered.firstBias === null ? 0 : recovered.firstBias[j]);
-      let value: number;
-      if (recovered.status[j] === UnitStatus.recovered) {
-        const delta = pre - recovered.expansionPoint[j];
-        value = 0;
-        let power = 1;
-        for (let n = 0; n <= order; n++) {
-          if (!(mask !== null && n > mask.minOrder && Math.abs(delta) > mask.threshold)) value += coefficients[j * (order + 1) + n] * power;
-          power *= delta;
-        }
-      } else value = act.value(pre);
-      hidden[j] = up === null ? value : value * up[j];
-    }
-    chargeFlops(h * (3 * order + 4));
+    const hidden = collapsedSeriesUnits(act, z, recovered.firstBias, up, bySeries, recovered.expansionPoint, coefficients, order, mask);
     const y = matMulTransposed(tensor([1, h], hidden), tensor([o, h], recovered.second)).data as Float64Array;
-    if (recovered.secondBias !== null) for (let i = 0; i < o; i++) y[i] += recovered.secondBias[i];
+    if (recovered.secondBias !== null) addRowBias(y, recovered.secondBias);
     return y;
   };
 }

@@ -6,18 +6,19 @@ import { subtractArrays } from '../../src/tensor/kernels';
 import { SharedWeights, sumShares } from '../../schemes/toy/additiveShares';
 import { canonicalize } from '../../schemes/toy/neuronPermutation';
 import { normDistance, tensorDictView } from '../../src/same';
+import { markAudited } from '../../src/cost/audit';
 
 /** additiveMask: W* = W′ − pk when the key is published, W′ otherwise (the best one can do). */
-export const unmaskAdversary: WRecAdversary<Mask | undefined, ToyWeights, ToyWeights> = {
+export const unmaskAdversary: WRecAdversary<Mask | undefined, ToyWeights, ToyWeights> = markAudited({
   name: 'unmask',
   recover: (pk, released) => () => (pk === undefined ? released : combineWeights(released, pk, subtractArrays)),
-};
+});
 
 /** additiveShares: W* = (Σ_k S_k, the rest). */
-export const sumSharesAdversary: WRecAdversary<undefined, SharedWeights, ToyWeights> = {
+export const sumSharesAdversary: WRecAdversary<undefined, SharedWeights, ToyWeights> = markAudited({
   name: 'sum-shares',
   recover: (_pk, released) => () => sumShares(released),
-};
+});
 
 /**
  * permutation matching (W-IND on neuronPermutation): bring W0, W1 and W′ to their canonical

@@ -6,6 +6,7 @@ import { Tensor, tensor } from '../../src/tensor/tensor';
 import * as P from '../../src/prob/prob';
 import { CalibrationRange, TaylorOptions, calibrationRange, checkTaylorOptions, releaseBlock, unitsToExpand } from './release';
 import { BlockMeta, blockMeta, releasedBlockShapes, releasedBlockTensors } from './artifact';
+import { seededStream } from '../../src/prob/challenger';
 
 /** Where z0 comes from: recorded MLP inputs per layer (a safetensors file), or seeded synthetic inputs. */
 export type CalibrationSource = { readonly file: string } | { readonly synthetic: { readonly rows: number; readonly scale: number } };
@@ -46,13 +47,13 @@ export function calibrationInputs(file: SafetensorsFile, location: MlpBlockLocat
   return tensor(stored.shape, toFloat64(stored));
 }
 
-/** Seeded synthetic calibration inputs x ~ N(0, scale²·I), on the stream `calibration/<prefix>`. */
+/** Seeded synthetic calibration inputs x ~ N(0, scale²·I), on the caller's sub-stream `calibration/<prefix>`. */
 export const syntheticCalibration = (rows: number, inputDim: number, scale: number, prefix: string): P.Prob<Tensor> =>
-  P.streamAt(`calibration/${prefix}`, (ctx) => tensor([rows, inputDim], P.normalArray(rows * inputDim, scale)(ctx)));
+  P.stream(`calibration/${prefix}`, (ctx) => tensor([rows, inputDim], P.normalArray(rows * inputDim, scale)(ctx)));
 
-/** KGen for TaylorMLP: a ±1 sign per hidden unit of each block, on the stream `kgen/<prefix>`. */
+/** KGen for TaylorMLP: a ±1 sign per hidden unit of each block, on KGen's sub-stream `<prefix>` (so `kgen/<prefix>` in a game). */
 export const drawSigns = (hidden: number, prefix: string): P.Prob<Int8Array> =>
-  P.streamAt(`kgen/${prefix}`, (ctx) => Int8Array.from({ length: hidden }, () => (ctx.rng.uniform() < 0.5 ? -1 : 1)));
+  P.stream(prefix, (ctx) => Int8Array.from({ length: hidden }, () => (ctx.rng.uniform() < 0.5 ? -1 : 1)));
 
 export interface ReleaseCheckpointOptions {
   readonly input: string;
@@ -94,7 +95,6 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
   try {
     const { activation, source: activationSource } = checkpointActivation(o.input, o.activation);
     const locations = findMlpBlocks(source.names);
-    const ctx = P.trialContext(o.seed, 0);
     const dtype = o.taylor.dtype ?? 'f32';
     // Pass 1: calibration ranges (small) and so each block's K and shapes.
     const plans = locations.map((location) => {
@@ -103,9 +103,9 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
       const inputs =
         calibrationFile !== null
           ? calibrationInputs(calibrationFile, location, block.inputDim)
-          : syntheticCalibration((o.calibration as { synthetic: { rows: number; scale: number } }).synthetic.rows, block.inputDim, (o.calibration as { synthetic: { rows: number; scale: number } }).synthetic.scale, location.prefix)(ctx);
+          : seededStream(o.seed, '', syntheticCalibration((o.calibration as { synthetic: { rows: number; scale: number } }).synthetic.rows, block.inputDim, (o.calibration as { synthetic: { rows: number; scale: number } }).synthetic.scale, location.prefix));
       const range = calibrationRange(block, inputs, o.taylor.rangeIncludesZero ?? false);
-      const signs = o.taylor.signs === true ? drawSigns(block.hiddenDim, location.prefix)(ctx) : null;
+      const signs = o.taylor.signs === true ? seededStream(o.seed, 'kgen', drawSigns(block.hiddenDim, location.prefix)) : null;
       const K = unitsToExpand(range, o.taylor.expand ?? { all: true }).length;
       return { location, range, signs, K, hidden: block.hiddenDim, input: block.inputDim, output: block.outputDim };
     });

@@ -3,9 +3,10 @@ import { MAX_ORDER } from '../../src/numerics/activations';
 import type { MlpBlock } from '../../src/models/mlp';
 import { preActivations } from '../../src/models/mlp';
 import { Tensor } from '../../src/tensor/tensor';
-import { chargeFlops } from '../../src/cost/meter';
+import { expansionPoints, fillSeriesCoefficients, foldBiasIntoOrderZero } from '../../src/tensor/seriesKernels';
 import { StorageDType, roundToStorage, storageArray } from './storage';
 import type { FloatArray } from '../../src/tensor/tensor';
+import { taylorCoefficients } from '../../src/tensor/derivativeKernels';
 
 /** Which hidden units TaylorMLP expands: all (Algorithm 1), a count K, or a fraction, smallest calibration range first. */
 export type ExpandOption = { readonly all: true } | { readonly count: number } | { readonly fraction: number };
@@ -124,28 +125,20 @@ export function releaseBlock(block: MlpBlock, act: Activation, range: Calibratio
   const first = block.first.slice();
   for (const j of expanded) if (sign(j) < 0) for (let c = 0; c < d; c++) first[j * d + c] = -first[j * d + c];
 
-  const z0 = new Float64Array(K);
+  // z0 = (z_max + z_min)/2 (eq. 10), published as s·z0; u = z0 + b, the point Act is expanded at.
+  const { z0, u } = expansionPoints(range.max, range.min, block.firstBias, expanded, sign);
   // scale[n·K + k] = s_jⁿ·Act⁽ⁿ⁾(u_j)/n!, then Θ[n, i, k] = W[i, j_k]·scale[n·K + k] row by row
   // (contiguous in k: the loop streams W's row i and Θ's row (n, i)).
   const scale = new Float64Array((N + 1) * K);
-  const derivatives = new Float64Array(N + 1);
-  const factorials = new Float64Array(N + 1);
-  factorials[0] = 1;
-  for (let n = 1; n <= N; n++) factorials[n] = factorials[n - 1] * n;
+  const coefficients = new Float64Array(N + 1);
   for (let k = 0; k < K; k++) {
-    const j = expanded[k];
-    const center = (range.max[j] + range.min[j]) / 2; // eq. 10
-    const s = sign(j);
-    z0[k] = s * center;
-    const u = center + (block.firstBias === null ? 0 : block.firstBias[j]);
-    act.derivatives(u, N, derivatives);
-    for (let n = 0; n <= N; n++) scale[n * K + k] = (derivatives[n] / factorials[n]) * (n % 2 === 1 ? s : 1);
+    // Act⁽ⁿ⁾(z0 + b)/n! · sⁿ (Algorithm 1 line 5, with the implementation's random signs)
+    taylorCoefficients(act, u[k], N, sign(expanded[k]), coefficients);
+    for (let n = 0; n <= N; n++) scale[n * K + k] = coefficients[n];
   }
   const theta = storageArray(dtype, (N + 1) * o * K); // written in the storage precision directly
-  if (theta instanceof Float32Array) fillTheta32(theta, block.second, scale, expanded, N, o, h, K);
-  else fillTheta64(theta, block.second, scale, expanded, N, o, h, K);
-  if (K > 0 && block.secondBias !== null) for (let i = 0; i < o; i++) for (let k = 0; k < K; k++) theta[i * K + k] += block.secondBias[i] / K;
-  chargeFlops((N + 1) * o * K * 2);
+  fillSeriesCoefficients(theta, block.second, scale, expanded, N, o, h);
+  if (K > 0 && block.secondBias !== null) foldBiasIntoOrderZero(theta, block.secondBias, K);
 
   const plainSecond = new Float64Array(o * plain.length);
   for (let i = 0; i < o; i++) for (let m = 0; m < plain.length; m++) plainSecond[i * plain.length + m] = block.second[i * h + plain[m]];
@@ -167,30 +160,4 @@ export function releaseBlock(block: MlpBlock, act: Activation, range: Calibratio
     outputBias: K === 0 && block.secondBias !== null ? roundToStorage(block.secondBias.slice(), dtype) : null,
     mask: options.mask ?? null,
   };
-}
-
-/**
- * Θ[n, i, k] = W[i, j_k]·scale[n·K + k], row by row. Two monomorphic copies (float32 and float64
- * Θ) so that V8 keeps each inner loop on one typed-array kind.
- */
-function fillTheta32(theta: Float32Array, second: Float64Array, scale: Float64Array, expanded: Int32Array, N: number, o: number, h: number, K: number): void {
-  for (let n = 0; n <= N; n++) {
-    const scaleOffset = n * K;
-    for (let i = 0; i < o; i++) {
-      const row = (n * o + i) * K;
-      const wRow = i * h;
-      for (let k = 0; k < K; k++) theta[row + k] = second[wRow + expanded[k]] * scale[scaleOffset + k];
-    }
-  }
-}
-
-function fillTheta64(theta: Float64Array, second: Float64Array, scale: Float64Array, expanded: Int32Array, N: number, o: number, h: number, K: number): void {
-  for (let n = 0; n <= N; n++) {
-    const scaleOffset = n * K;
-    for (let i = 0; i < o; i++) {
-      const row = (n * o + i) * K;
-      const wRow = i * h;
-      for (let k = 0; k < K; k++) theta[row + k] = second[wRow + expanded[k]] * scale[scaleOffset + k];
-    }
-  }
 }

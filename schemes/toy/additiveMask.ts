@@ -4,6 +4,7 @@ import type { WeightReleaseScheme } from '../../src/scheme';
 import { tensor, sortedNames } from '../../src/tensor/tensor';
 import { addArrays, subtractArrays } from '../../src/tensor/kernels';
 import { ToyTask, ToyWeights, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, toyShapes, trainToy } from './mlp';
+import { markAudited } from '../../src/cost/audit';
 
 /** The mask K: one Gaussian tensor per weight tensor. */
 export type Mask = ToyWeights;
@@ -37,7 +38,7 @@ export function additiveMask(task: ToyTask, options: AdditiveMaskOptions): Addit
         .sort()
         .map((name) => [name, tensor(shapes[name], P.normalArray(shapes[name].reduce((a, b) => a * b, 1), scale)(ctx))]),
     );
-  return {
+  return markAudited({
     name: options.publishKey ? 'additiveMask(pk=K)' : 'additiveMask(pk=⊥)',
     train: trainToy,
     run: (weights, input) => () => runToy(weights, input),
@@ -46,5 +47,5 @@ export function additiveMask(task: ToyTask, options: AdditiveMaskOptions): Addit
     runReleased: (pk, released, input) => () => runToy(pk === undefined ? released : combineWeights(released, pk, subtractArrays), input),
     sampleInput: sampleToyInput,
     same: { weights: sameToyWeights, outputs: sameToyOutputs },
-  };
+  });
 }

@@ -3,6 +3,7 @@ import type { WeightReleaseScheme } from '../../src/scheme';
 import { Tensor, tensor } from '../../src/tensor/tensor';
 import { addArrays, mapArray, matVec, subtractArrays } from '../../src/tensor/kernels';
 import { TANH_FLOPS, ToyTask, ToyWeights, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
+import { markAudited } from '../../src/cost/audit';
 
 /** W′: the first layer as m additive shares S_1..S_m (Σ S_k = W₁), the rest in the clear. */
 export interface SharedWeights {
@@ -23,7 +24,7 @@ export function additiveShares(options: { readonly shares: number; readonly scal
   const m = options.shares;
   if (!Number.isInteger(m) || m < 2) throw new RangeError(`additiveShares needs at least 2 shares, got ${m}`);
   const scale = options.scale ?? 1;
-  return {
+  return markAudited({
     name: `additiveShares(m=${m})`,
     train: trainToy,
     run: (weights, input) => () => runToy(weights, input),
@@ -44,12 +45,12 @@ export function additiveShares(options: { readonly shares: number; readonly scal
     runReleased: (_pk, released, input) => () => {
       let pre = matVec(released.fc1Shares[0], input, released.rest['fc1.bias'].data);
       for (let k = 1; k < released.fc1Shares.length; k++) pre = addArrays(pre, matVec(released.fc1Shares[k], input));
-      const hidden = mapArray(pre, Math.tanh, TANH_FLOPS);
+      const hidden = mapArray(pre, 'tanh');
       return matVec(released.rest['fc2.weight'], hidden, released.rest['fc2.bias'].data);
     },
     sampleInput: sampleToyInput,
     same: { weights: sameToyWeights, outputs: sameToyOutputs },
-  };
+  });
 }
 
 /** Σ_k S_k: what anyone can compute from W′. (m−1)·h·n FLOPs. */

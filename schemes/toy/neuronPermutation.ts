@@ -3,6 +3,7 @@ import type { WeightReleaseScheme } from '../../src/scheme';
 import { Same, normDistance, sameWithin, tensorDictView } from '../../src/same';
 import { tensor } from '../../src/tensor/tensor';
 import { ToyTask, ToyWeights, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
+import { markAudited } from '../../src/cost/audit';
 
 export type NeuronPermutationScheme = WeightReleaseScheme<ToyTask, ToyWeights, Float64Array, Float64Array, undefined, Int32Array, ToyWeights>;
 
@@ -68,7 +69,7 @@ export const samePermutationInvariant = (threshold = 1e-6): Same<ToyWeights> => 
  * permutation-invariant Same it wins — the scheme's "security" is an artefact of Same.
  */
 export function neuronPermutation(task: ToyTask, options: { readonly same?: 'elementwise' | 'permutation-invariant' } = {}): NeuronPermutationScheme {
-  return {
+  return markAudited({
     name: `neuronPermutation(${options.same ?? 'elementwise'})`,
     train: trainToy,
     run: (weights, input) => () => runToy(weights, input),
@@ -77,5 +78,5 @@ export function neuronPermutation(task: ToyTask, options: { readonly same?: 'ele
     runReleased: (_pk, released, input) => () => runToy(released, input),
     sampleInput: sampleToyInput,
     same: { weights: options.same === 'permutation-invariant' ? samePermutationInvariant() : sameToyWeights, outputs: sameToyOutputs },
-  };
+  });
 }

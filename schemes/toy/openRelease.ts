@@ -1,6 +1,7 @@
 import * as P from '../../src/prob/prob';
 import type { WeightReleaseScheme } from '../../src/scheme';
 import { ToyTask, ToyWeights, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
+import { markAudited } from '../../src/cost/audit';
 
 export type OpenReleaseScheme = WeightReleaseScheme<ToyTask, ToyWeights, Float64Array, Float64Array, undefined, undefined, ToyWeights>;
 
@@ -9,7 +10,7 @@ export type OpenReleaseScheme = WeightReleaseScheme<ToyTask, ToyWeights, Float64
  * adversary wins WRec with advantage 1. The baseline every other scheme is measured against.
  */
 export function openRelease(): OpenReleaseScheme {
-  return {
+  return markAudited({
     name: 'openRelease',
     train: trainToy,
     run: (weights, input) => () => runToy(weights, input),
@@ -18,5 +19,5 @@ export function openRelease(): OpenReleaseScheme {
     runReleased: (_pk, released, input) => () => runToy(released, input),
     sampleInput: sampleToyInput,
     same: { weights: sameToyWeights, outputs: sameToyOutputs },
-  };
+  });
 }

@@ -23,8 +23,12 @@ interface SchemeEntry {
   readonly defaultData: unknown;
   readonly data: t.Decoder<unknown, any>;
   readonly build: (data: any) => AnyScheme;
-  /** WRec adversaries; each also yields B_A for EffiInf and W-IND through the reductions. */
-  readonly wrec: Record<string, (data: any) => WRecAdversary<any, any, any>>;
+  /**
+   * WRec adversaries; each also yields B_A for EffiInf and W-IND through the reductions. A
+   * factory takes no arguments: an adversary is built from public information only, never
+   * from D (the paper: D is not given to A).
+   */
+  readonly wrec: Record<string, () => WRecAdversary<any, any, any>>;
   /** Direct W-IND adversaries. */
   readonly wind: Record<string, () => WindAdversary<any, any, any>>;
   /** q of the q-input EffiInf game when the caller gives none (recovery that costs thousands of Run′s needs a large q to break even). */
@@ -45,7 +49,7 @@ const toy = { defaultData: defaultToy, data: ToyTaskDecoder };
 
 const common = {
   copy: () => copyAdversary(),
-  'random-guess': (task: ToyTask) => randomGuessWRec(task),
+  'random-guess': () => randomGuessWRec(),
 };
 
 export const schemeCatalog: Readonly<Record<string, SchemeEntry>> = {
@@ -123,7 +127,7 @@ export function catalogGame(raw: unknown): Game {
   const wrecAdversary = (name: string): WRecAdversary<any, any, any> => {
     const make = entry.wrec[name];
     if (make === undefined) throw new CatalogError(`no WRec adversary "${name}" for ${args.scheme}; known: ${Object.keys(entry.wrec).join(', ')}`);
-    return make(data);
+    return make();
   };
   const direct = (): (EffiInfAdversary<any, any, any, any, any> & StatefulEffiInfAdversary<any, any, any, any, any>) | undefined => entry.effiinf?.[args.adversary ?? '']?.();
   const reduced = (): string => {

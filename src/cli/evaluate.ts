@@ -70,9 +70,18 @@ async function evaluateEntry(args: CatalogGameArgs, options: EvaluateOptions): P
 const fmt = (x: number): string => x.toFixed(3);
 const flops = (x: number | undefined): string => (x === undefined ? '—' : x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0));
 
+/** Definition 3.3's restriction on EffiInf adversaries, as a cell: yes / no / cost unverified, with the trial counts. */
+function admissibleCell(e: ScorecardRow['estimate']): string {
+  const a = e.admissibility;
+  if (a === undefined) return '';
+  if (a.verdict === 'admissible') return `yes ${a.admissible}/${e.trials}`;
+  if (a.verdict === 'inadmissible') return `no ${a.admissible}/${e.trials}`;
+  return `cost unverified ${a.unverified}/${e.trials}`;
+}
+
 /** The scorecard as a fixed-width table. */
 export function formatScorecard(card: Scorecard): string {
-  const header = ['game', 'adversary', 'wins/trials', 'advantage', 'interval', 'adv FLOPs', 'Run′ FLOPs', 'break-even q'];
+  const header = ['game', 'adversary', 'wins/trials', 'advantage', 'interval', 'admissible', 'adv FLOPs', 'Run′ FLOPs', 'break-even q'];
   const lines = card.rows.map((r) => {
     const e = r.estimate;
     return [
@@ -81,6 +90,7 @@ export function formatScorecard(card: Scorecard): string {
       `${e.successes}/${e.trials}`,
       fmt(e.advantage),
       `[${fmt(e.interval.lower)}, ${fmt(e.interval.upper)}] ${e.method === 'wilson' ? 'Wilson' : 'CP'} ${Math.round(e.confidence * 100)}%`,
+      admissibleCell(e),
       flops(e.meanCosts['adversary']?.flops),
       flops(e.meanCosts['runReleased']?.flops),
       r.medianBreakEven === undefined ? '' : r.medianBreakEven === null ? 'never' : String(r.medianBreakEven),
@@ -89,10 +99,15 @@ export function formatScorecard(card: Scorecard): string {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const render = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   const o = card.options;
+  const sames = [...new Set(card.rows.map((r) => r.estimate.same).filter((v): v is string => v !== undefined))];
   return [
     `weightgames ${card.version} — scheme ${o.scheme}, ${o.trials} trials, seed ${o.seed}, ${o.method} ${(o.confidence * 100).toFixed(0)}% intervals, workers ${o.workers}`,
     render(header),
     render(widths.map((w) => '-'.repeat(w))),
     ...lines.map(render),
+    '',
+    `Same: ${sames.join('; ')}.`,
+    'EffiInf rows: advantage = Pr[Same(y*, y′)] (the game\'s output); Definition 3.3 counts the adversary only if "admissible" is yes — t < Cost(Run′) on every trial,',
+    'with t fully metered (library code, or vouched for); "cost unverified": the meter cannot see all of its work. effiinf×q is this project\'s q-input extension.',
   ].join('\n');
 }

@@ -3,6 +3,10 @@
  * under-report what an algorithm did. Prob computations are synchronous, so a dynamic-scope
  * stack of active meters is sound: the innermost `withMeter` receives every charge made while
  * its thunk runs, and hands its total on to the meter around it when it ends.
+ *
+ * Only `withMeter` (which can only add) and the Cost helpers are public. `chargeFlops` and
+ * `isolatedMeter` are the kernels' and the games' own: no algorithm can charge, lower, pause or
+ * skip its meter. Charges are non-negative integers; anything else is a bug and throws.
  */
 
 /** What one algorithm call cost: floating-point operations counted by the kernels, and wall time. */
@@ -26,8 +30,17 @@ class Meter {
 
 const stack: Meter[] = [];
 
-/** Charge `flops` floating-point operations to the innermost active meter (none: not counted). */
+/** A kernel tried to charge something that is not a count of operations. */
+export class MeterError extends Error {
+  override readonly name = 'MeterError';
+}
+
+/**
+ * Charge `flops` floating-point operations to the innermost active meter (none: not counted).
+ * Internal to the kernels: not part of the public exports.
+ */
 export function chargeFlops(flops: number): void {
+  if (!Number.isSafeInteger(flops) || flops < 0) throw new MeterError(`a FLOP charge must be a non-negative safe integer, got ${flops}`);
   const top = stack[stack.length - 1];
   if (top !== undefined) top.flops += flops;
 }
@@ -60,17 +73,6 @@ export function isolatedMeter<A>(thunk: () => A): [A, Cost] {
   try {
     const value = thunk();
     return [value, { flops: meter.flops, wallMs: performance.now() - start }];
-  } finally {
-    stack.pop();
-  }
-}
-
-/** Run `thunk` with charges discarded: for audits a game makes outside the algorithms it measures. */
-export function unmetered<A>(thunk: () => A): A {
-  const meter = new Meter();
-  stack.push(meter);
-  try {
-    return thunk();
   } finally {
     stack.pop();
   }

@@ -1,7 +1,7 @@
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
 import type { Game, TrialResult } from '../game';
-import { trialContext } from '../prob/prob';
+import { trialContext } from '../prob/challenger';
 import type { Cost } from '../cost/meter';
 import { Interval, IntervalMethod, distinguishingInterval, probabilityInterval } from './intervals';
 import { TrialWorkerPool } from './workerPool';
@@ -84,7 +84,38 @@ export interface AdvantageEstimate {
   /** Mean cost per trial of each algorithm label. */
   readonly meanCosts: Readonly<Record<string, Cost>>;
   readonly assumptions: readonly AssumptionSummary[];
+  /**
+   * EffiInf games: how many trials' adversaries were admissible under Definition 3.3's cost
+   * restriction t < Cost(Run′), proved inadmissible, or of unverified cost; and the verdict — the
+   * adversary is in the class Definition 3.3 quantifies over only if every trial was admissible.
+   */
+  readonly admissibility?: AdmissibilitySummary;
+  /** The Same relation(s) the game's trials used (`details.same`), when they record one. */
+  readonly same?: string;
   readonly results?: readonly TrialResult[];
+}
+
+export interface AdmissibilitySummary {
+  readonly admissible: number;
+  readonly inadmissible: number;
+  readonly unverified: number;
+  readonly verdict: 'admissible' | 'inadmissible' | 'cost unverified';
+}
+
+/** Count the trials' `details.admissibility`; undefined when the game records none. */
+function summarizeAdmissibility(results: readonly TrialResult[]): AdmissibilitySummary | undefined {
+  let admissible = 0;
+  let inadmissible = 0;
+  let unverified = 0;
+  for (const r of results) {
+    const a = r.details['admissibility'];
+    if (a === 'admissible') admissible++;
+    else if (a === 'inadmissible') inadmissible++;
+    else if (a === 'unverified') unverified++;
+  }
+  if (admissible + inadmissible + unverified === 0) return undefined;
+  const verdict = inadmissible > 0 ? 'inadmissible' : unverified > 0 ? 'cost unverified' : 'admissible';
+  return { admissible, inadmissible, unverified, verdict };
 }
 
 /** Play trials [from, to) of a game on this thread. */
@@ -159,6 +190,8 @@ export function summarize(
       assumptionCounts.set(a.name, acc);
     }
   }
+  const admissibility = summarizeAdmissibility(results);
+  const sameNames = [...new Set(results.map((r) => r.details['same']).filter((v): v is string => typeof v === 'string'))];
   const meanCosts = Object.fromEntries(
     [...costTotals.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([label, c]) => [label, { flops: c.flops / n, wallMs: c.wallMs / n }]),
   );
@@ -179,6 +212,8 @@ export function summarize(
     intervalLevel: options.confidence,
     meanCosts,
     assumptions: [...assumptionCounts.values()],
+    ...(admissibility === undefined ? {} : { admissibility }),
+    ...(sameNames.length === 0 ? {} : { same: sameNames.join(' | ') }),
     ...(options.keepTrials ? { results } : {}),
   };
 }

@@ -5,15 +5,17 @@ import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
 import { PathReporter } from 'io-ts/PathReporter';
 import { SafetensorsFile, TensorToWrite, encodeFloats, toFloat64, writeSafetensors } from '../io/safetensors';
-import { chargeFlops } from '../cost/meter';
 import { activationByName, Activation } from '../numerics/activations';
-import { tensor } from '../tensor/tensor';
-import { matMulTransposed } from '../tensor/kernels';
+import { FloatArray, tensor } from '../tensor/tensor';
+import { addArrays, addRowBias, matMulTransposed } from '../tensor/kernels';
+import { layerNorm } from '../tensor/normKernels';
+import { cachedAttention } from '../tensor/attentionKernels';
 import { MlpBlock, runMlp } from './mlp';
 import { findMlpBlocks, loadMlpBlock } from './layouts';
 import { ModelError, MlpRunner } from './llama';
 import * as P from '../prob/prob';
 import { writeFileAtomic } from '../io/atomicWrite';
+import { trialContext } from '../prob/challenger';
 
 /**
  * GPT-2: learned positions, pre-LayerNorm blocks, fused Conv1D attention (c_attn: [d, 3d]),
@@ -86,19 +88,9 @@ export function loadGpt2(dir: string): Gpt2Model {
   }
 }
 
-function layerNorm(x: Float64Array, [weight, bias]: [Float64Array, Float64Array], eps: number): Float64Array {
-  let mean = 0;
-  for (const v of x) mean += v / x.length;
-  let variance = 0;
-  for (const v of x) variance += (v - mean) ** 2 / x.length;
-  const scale = 1 / Math.sqrt(variance + eps);
-  chargeFlops(6 * x.length);
-  return Float64Array.from(x, (v, i) => (v - mean) * scale * weight[i] + bias[i]);
-}
-
 const linear = (weight: Float64Array, rows: number, x: Float64Array, bias?: Float64Array): Float64Array => {
   const out = matMulTransposed(tensor([1, x.length], x), tensor([rows, x.length], weight)).data as Float64Array;
-  if (bias !== undefined) for (let i = 0; i < rows; i++) out[i] += bias[i];
+  if (bias !== undefined) addRowBias(out, bias);
   return out;
 };
 
@@ -110,37 +102,21 @@ export function gpt2Greedy(model: Gpt2Model, prompt: readonly number[], maxToken
   const values: Float64Array[][] = model.layers.map(() => []);
   let position = 0;
   const step = (token: number): Float64Array => {
-    const x = new Float64Array(d);
-    for (let i = 0; i < d; i++) x[i] = model.wte[token * d + i] + model.wpe[position * d + i];
+    const x = addArrays(model.wte.subarray(token * d, (token + 1) * d), model.wpe.subarray(position * d, (position + 1) * d));
     position++;
     let hidden = x;
     model.layers.forEach((layer, l) => {
-      const qkv = linear(layer.attn, 3 * d, layerNorm(hidden, layer.ln1, model.eps), layer.attnBias);
+      const qkv = linear(layer.attn, 3 * d, layerNorm(hidden, layer.ln1[0], layer.ln1[1], model.eps), layer.attnBias);
       keys[l].push(qkv.slice(d, 2 * d));
       values[l].push(qkv.slice(2 * d, 3 * d));
-      const out = new Float64Array(d);
-      const T = keys[l].length;
-      for (let h = 0; h < heads; h++) {
-        const scores = new Float64Array(T);
-        let max = -Infinity;
-        for (let s = 0; s < T; s++) {
-          let dot = 0;
-          for (let i = 0; i < headDim; i++) dot += qkv[h * headDim + i] * keys[l][s][h * headDim + i];
-          scores[s] = dot / Math.sqrt(headDim);
-          max = Math.max(max, scores[s]);
-        }
-        let sum = 0;
-        for (let s = 0; s < T; s++) sum += (scores[s] = Math.exp(scores[s] - max));
-        for (let s = 0; s < T; s++) for (let i = 0; i < headDim; i++) out[h * headDim + i] += (scores[s] / sum) * values[l][s][h * headDim + i];
-      }
-      chargeFlops(heads * T * (4 * headDim + 3));
+      const out = cachedAttention(qkv, keys[l], values[l], heads, heads, headDim);
       const attended = linear(layer.proj, d, out, layer.projBias);
-      const residual = Float64Array.from(hidden, (v, i) => v + attended[i]);
-      const normed = layerNorm(residual, layer.ln2, model.eps);
-      const mlpOut: ArrayLike<number> = mlp !== undefined ? mlp(l, normed) : runMlp(layer.mlp, model.activation, tensor([1, d], normed)).data;
-      hidden = Float64Array.from(residual, (v, i) => v + mlpOut[i]);
+      const residual = addArrays(hidden, attended);
+      const normed = layerNorm(residual, layer.ln2[0], layer.ln2[1], model.eps);
+      const mlpOut: FloatArray = mlp !== undefined ? mlp(l, normed) : runMlp(layer.mlp, model.activation, tensor([1, d], normed)).data;
+      hidden = addArrays(residual, mlpOut);
     });
-    return linear(model.wte, model.vocab, layerNorm(hidden, model.lnf, model.eps));
+    return linear(model.wte, model.vocab, layerNorm(hidden, model.lnf[0], model.lnf[1], model.eps));
   };
   let logits = new Float64Array(0) as Float64Array;
   for (const token of prompt) logits = step(token);
@@ -158,7 +134,7 @@ export function gpt2Greedy(model: Gpt2Model, prompt: readonly number[], maxToken
 /** A seeded GPT-2-layout test model (GELU-tanh, biases everywhere), written with its config.json. */
 export function writeSyntheticGpt2(dir: string, spec: { seed: string; d: number; heads: number; layers: number; vocab: number; positions: number }): string {
   fs.mkdirSync(dir, { recursive: true });
-  const ctx = P.trialContext(`gpt2:${spec.seed}`, 0);
+  const ctx = trialContext(`gpt2:${spec.seed}`, 0);
   const f32 = (values: Float64Array, shape: number[]): TensorToWrite => ({ dtype: 'F32', shape, bytes: encodeFloats(values, 'F32') });
   const normal = (n: number, sigma: number, mean = 0) => P.normalArray(n, sigma)(ctx).map((v) => v + mean);
   const { d, vocab } = spec;

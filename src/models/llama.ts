@@ -4,10 +4,13 @@ import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
 import { PathReporter } from 'io-ts/PathReporter';
 import { SafetensorsFile, toFloat64 } from '../io/safetensors';
-import { chargeFlops } from '../cost/meter';
 import { activations } from '../numerics/activations';
-import { tensor } from '../tensor/tensor';
-import { matMulTransposed } from '../tensor/kernels';
+import { FloatArray, tensor } from '../tensor/tensor';
+import { addArrays, matMulTransposed } from '../tensor/kernels';
+import { rmsNorm } from '../tensor/normKernels';
+import { cachedAttention } from '../tensor/attentionKernels';
+import { rotateHalf } from '../tensor/ropeKernels';
+import { sampleSoftmax } from '../tensor/samplingKernels';
 import { MlpBlock, runMlp } from './mlp';
 import { loadMlpBlock, findMlpBlocks } from './layouts';
 
@@ -102,32 +105,7 @@ export function loadLlama(dir: string): LlamaModel {
   }
 }
 
-function rmsNorm(x: Float64Array, weight: Float64Array, eps: number): Float64Array {
-  let ss = 0;
-  for (let i = 0; i < x.length; i++) ss += x[i] * x[i];
-  const scale = 1 / Math.sqrt(ss / x.length + eps);
-  const out = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = x[i] * scale * weight[i];
-  chargeFlops(4 * x.length);
-  return out;
-}
-
 const linear = (weight: Float64Array, rows: number, x: Float64Array): Float64Array => matMulTransposed(tensor([1, x.length], x), tensor([rows, x.length], weight)).data as Float64Array;
-
-/** Rotate-half RoPE (the Hugging Face convention), in place on one head vector at position pos. */
-function rope(vector: Float64Array, offset: number, headDim: number, pos: number, theta: number): void {
-  const half = headDim / 2;
-  for (let i = 0; i < half; i++) {
-    const frequency = 1 / Math.pow(theta, (2 * i) / headDim);
-    const angle = pos * frequency;
-    const cos = Math.cos(angle);
-    const sin = Math.sin(angle);
-    const a = vector[offset + i];
-    const b = vector[offset + i + half];
-    vector[offset + i] = a * cos - b * sin;
-    vector[offset + i + half] = b * cos + a * sin;
-  }
-}
 
 /** A decoding session: the KV cache of one sequence. `mlp` replaces the MLP blocks (Run′). */
 export class LlamaSession {
@@ -147,7 +125,6 @@ export class LlamaSession {
     const heads = m.config.num_attention_heads;
     const kvHeads = m.config.kvHeads;
     const headDim = d / heads;
-    const group = heads / kvHeads;
     const pos = this.position++;
     let x: Float64Array = m.embed.slice(token * d, (token + 1) * d);
     m.layers.forEach((layer, l) => {
@@ -155,42 +132,16 @@ export class LlamaSession {
       const q = linear(layer.q, d, h);
       const k = linear(layer.k, kvHeads * headDim, h);
       const v = linear(layer.v, kvHeads * headDim, h);
-      for (let hd = 0; hd < heads; hd++) rope(q, hd * headDim, headDim, pos, m.config.ropeTheta);
-      for (let hd = 0; hd < kvHeads; hd++) rope(k, hd * headDim, headDim, pos, m.config.ropeTheta);
+      rotateHalf(q, heads, headDim, pos, m.config.ropeTheta);
+      rotateHalf(k, kvHeads, headDim, pos, m.config.ropeTheta);
       this.keys[l].push(k);
       this.values[l].push(v);
-      const attention = new Float64Array(d);
-      const T = this.keys[l].length;
-      const scores = new Float64Array(T);
-      for (let hd = 0; hd < heads; hd++) {
-        const kv = Math.floor(hd / group);
-        let max = -Infinity;
-        for (let s = 0; s < T; s++) {
-          let dot = 0;
-          const key = this.keys[l][s];
-          for (let i = 0; i < headDim; i++) dot += q[hd * headDim + i] * key[kv * headDim + i];
-          scores[s] = dot / Math.sqrt(headDim);
-          if (scores[s] > max) max = scores[s];
-        }
-        let sum = 0;
-        for (let s = 0; s < T; s++) {
-          scores[s] = Math.exp(scores[s] - max);
-          sum += scores[s];
-        }
-        for (let s = 0; s < T; s++) {
-          const weight = scores[s] / sum;
-          const value = this.values[l][s];
-          for (let i = 0; i < headDim; i++) attention[hd * headDim + i] += weight * value[kv * headDim + i];
-        }
-      }
-      chargeFlops(heads * T * (4 * headDim + 3));
+      const attention = cachedAttention(q, this.keys[l], this.values[l], heads, kvHeads, headDim);
       const attended = linear(layer.o, d, attention);
-      const residual = new Float64Array(d);
-      for (let i = 0; i < d; i++) residual[i] = x[i] + attended[i];
+      const residual = addArrays(x, attended);
       const normed = rmsNorm(residual, layer.postNorm, m.config.rms_norm_eps);
-      const mlpOut: ArrayLike<number> = this.mlp !== undefined ? this.mlp(l, normed) : runMlp(layer.mlp, activations.silu, tensor([1, d], normed)).data;
-      x = new Float64Array(d);
-      for (let i = 0; i < d; i++) x[i] = residual[i] + mlpOut[i];
+      const mlpOut: FloatArray = this.mlp !== undefined ? this.mlp(l, normed) : runMlp(layer.mlp, activations.silu, tensor([1, d], normed)).data;
+      x = addArrays(residual, mlpOut);
     });
     const final = rmsNorm(x, m.finalNorm, m.config.rms_norm_eps);
     return linear(m.lmHead, m.config.vocab_size, final);
@@ -225,19 +176,7 @@ export function sampleDecode(model: LlamaModel, prompt: readonly number[], maxTo
   for (const token of prompt) logits = session.step(token);
   const tokens: number[] = [];
   for (let n = 0; n < maxTokens; n++) {
-    let max = -Infinity;
-    for (const v of logits) max = Math.max(max, v);
-    const weights = Array.from(logits, (v) => Math.exp((v - max) / temperature));
-    const total = weights.reduce((a, b) => a + b, 0);
-    let r = uniform() * total;
-    let next = weights.length - 1;
-    for (let i = 0; i < weights.length; i++) {
-      r -= weights[i];
-      if (r <= 0) {
-        next = i;
-        break;
-      }
-    }
+    const next = sampleSoftmax(logits, temperature, uniform());
     if (next === model.config.eos || next === model.config.bos) break;
     tokens.push(next);
     if (n + 1 < maxTokens) logits = session.step(next);

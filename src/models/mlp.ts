@@ -1,7 +1,7 @@
 import { Activation } from '../numerics/activations';
-import { chargeFlops } from '../cost/meter';
 import { Tensor, tensor } from '../tensor/tensor';
-import { matMulTransposed } from '../tensor/kernels';
+import { addRowBias, matMulTransposed } from '../tensor/kernels';
+import { activateUnits } from '../tensor/activationKernels';
 
 /**
  * An MLP block in canonical orientation (row-major, [out, in] like nn.Linear), float64:
@@ -35,29 +35,14 @@ export function preActivations(block: MlpBlock, inputs: Tensor): Tensor {
 
 /**
  * Run: the block's outputs for a batch of inputs X [T, input] → Y [T, output], on the
- * project's kernels (FLOPs metered; an activation evaluation counts `activationFlops`).
+ * project's kernels (every FLOP metered by the kernel that does it).
  */
-export function runMlp(block: MlpBlock, act: Activation, inputs: Tensor, activationFlops = 16): Tensor {
+export function runMlp(block: MlpBlock, act: Activation, inputs: Tensor): Tensor {
   const tokens = inputs.shape[0];
   const z = preActivations(block, inputs).data;
-  const hidden = new Float64Array(tokens * block.hiddenDim);
   const up = block.kind === 'swiglu' ? matMulTransposed(inputs, matrix(block.up!, block.hiddenDim, block.inputDim)).data : null;
-  const b = block.firstBias;
-  for (let t = 0; t < tokens; t++) {
-    const row = t * block.hiddenDim;
-    for (let j = 0; j < block.hiddenDim; j++) {
-      const pre = z[row + j] + (b === null ? 0 : b[j]);
-      const a = act.value(pre);
-      hidden[row + j] = up === null ? a : a * up[row + j];
-    }
-  }
-  chargeFlops(tokens * block.hiddenDim * (activationFlops + (b === null ? 0 : 1) + (up === null ? 0 : 1)));
+  const hidden = activateUnits(act, z, block.hiddenDim, tokens, null, block.firstBias, up);
   const y = matMulTransposed(matrix(hidden, tokens, block.hiddenDim), matrix(block.second, block.outputDim, block.hiddenDim));
-  if (block.secondBias !== null) {
-    const c = block.secondBias;
-    for (let t = 0; t < tokens; t++) for (let i = 0; i < block.outputDim; i++) y.data[t * block.outputDim + i] += c[i];
-    chargeFlops(tokens * block.outputDim);
-  }
+  if (block.secondBias !== null) addRowBias(y.data, block.secondBias);
   return y;
 }
-

@@ -5,6 +5,7 @@ import * as P from '../prob/prob';
 import { TensorToWrite, encodeFloats, writeSafetensors } from '../io/safetensors';
 import type { LayoutName } from './layouts';
 import { writeFileAtomic } from '../io/atomicWrite';
+import { seededStream } from '../prob/challenger';
 
 /**
  * Seeded synthetic checkpoints with real tensor names and shapes (e.g. OPT-125M's 12 MLPs of
@@ -41,7 +42,6 @@ const names = (layout: LayoutName, i: number) => {
 
 /** The tensors of a synthetic checkpoint (float32), plus one non-MLP tensor per layer to show it is carried over. */
 export function syntheticCheckpoint(spec: SyntheticCheckpointSpec): Map<string, TensorToWrite> {
-  const ctx = P.trialContext(`synthetic:${spec.seed}`, 0);
   const { inputDim: d, hiddenDim: h } = spec;
   const biases = spec.biases ?? spec.layout !== 'llama';
   const out = new Map<string, TensorToWrite>();
@@ -49,7 +49,7 @@ export function syntheticCheckpoint(spec: SyntheticCheckpointSpec): Map<string, 
   for (let i = 0; i < spec.layers; i++) {
     const n = names(spec.layout, i);
     const draw = (label: string, count: number, sigma: number, mean = 0) =>
-      P.streamAt(`${n.prefix}/${label}`, (c) => P.normalArray(count, sigma)(c).map((v) => v + mean))(ctx);
+      seededStream(`synthetic:${spec.seed}`, `${n.prefix}/${label}`, (c) => P.normalArray(count, sigma)(c).map((v) => v + mean));
     const V = draw('first', h * d, 1 / Math.sqrt(d));
     const W = draw('second', d * h, 1 / Math.sqrt(h));
     // Conv1D (GPT-2) stores [in, out]: V as [d, h], W as [h, d].

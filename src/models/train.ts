@@ -1,9 +1,12 @@
 import * as P from '../prob/prob';
 import { Activation, activations, ActivationName } from '../numerics/activations';
 import { Tensor, tensor } from '../tensor/tensor';
-import { matMulTransposed } from '../tensor/kernels';
-import { chargeFlops } from '../cost/meter';
+import { addArrays, matMulTransposed } from '../tensor/kernels';
+import { activateWithSlope } from '../tensor/activationKernels';
+import { mlpGradients, mseOutputGradient } from '../tensor/backpropKernels';
+import { adamStep } from '../tensor/optimizerKernels';
 import { MlpBlock, runMlp } from './mlp';
+import { seededStream } from '../prob/challenger';
 
 /**
  * D for the trainer: a seeded regression task. The data seed fixes the inputs and the teacher
@@ -31,13 +34,12 @@ export interface TrainedMlp {
 
 /** The task's data: X ~ N(0, scale²) and Y = teacher(X) + 0.01·noise, from the data seed only. */
 export function regressionData(task: RegressionTask): { inputs: Tensor; targets: Tensor } {
-  const ctx = P.trialContext(`data:${task.dataSeed}`, 0);
   const scale = task.inputScale ?? 1;
-  const inputs = tensor([task.samples, task.inputDim], P.streamAt('inputs', P.normalArray(task.samples * task.inputDim, scale))(ctx));
-  const teacher = P.streamAt('teacher', initialMlp(task))(ctx);
+  const inputs = tensor([task.samples, task.inputDim], seededStream(`data:${task.dataSeed}`, 'inputs', P.normalArray(task.samples * task.inputDim, scale)));
+  const teacher = seededStream(`data:${task.dataSeed}`, 'teacher', initialMlp(task));
   const clean = runMlp(teacher, activations[task.activation], inputs);
-  const noise = P.streamAt('noise', P.normalArray(clean.data.length, 0.01))(ctx);
-  return { inputs, targets: tensor(clean.shape, clean.data.map((v, i) => v + noise[i])) };
+  const noise = seededStream(`data:${task.dataSeed}`, 'noise', P.normalArray(clean.data.length, 0.01));
+  return { inputs, targets: tensor(clean.shape, addArrays(clean.data, noise)) };
 }
 
 /** He-style initialisation with small random biases (trained models have non-zero b and c). */
@@ -67,48 +69,15 @@ export const trainMlp = (task: RegressionTask): P.Prob<TrainedMlp> => (ctx) => {
   const v = params.map((p) => new Float64Array(p.length));
   const lr = task.learningRate ?? 0.01;
   const { samples: T, inputDim: d, hiddenDim: h, outputDim: o } = task;
-  const grads = params.map((p) => new Float64Array(p.length));
+  const grads = { first: new Float64Array(V.length), firstBias: new Float64Array(b.length), second: new Float64Array(W.length), secondBias: new Float64Array(c.length) };
+  const gradList = [grads.first, grads.firstBias, grads.second, grads.secondBias];
   for (let step = 1; step <= task.steps; step++) {
     const z = matMulTransposed(inputs, tensor([h, d], V)).data;
-    const hidden = new Float64Array(T * h);
-    const slope = new Float64Array(T * h);
-    for (let q = 0; q < T * h; q++) {
-      const pre = z[q] + b[q % h];
-      hidden[q] = act.value(pre);
-      slope[q] = act.slope(pre);
-    }
+    const [hidden, slope] = activateWithSlope(act, z, h, b);
     const y = matMulTransposed(tensor([T, h], hidden), tensor([o, h], W)).data;
-    const dy = new Float64Array(T * o);
-    for (let t = 0; t < T; t++) for (let i = 0; i < o; i++) dy[t * o + i] = (2 * (y[t * o + i] + c[i] - targets.data[t * o + i])) / (T * o);
-    grads.forEach((g) => g.fill(0));
-    const [gV, gb, gW, gc] = grads;
-    // dW = dyᵀ·hidden, dc = Σ dy, dH = dy·W, dZ = dH ⊙ Act′, dV = dZᵀ·X, db = Σ dZ
-    for (let t = 0; t < T; t++) {
-      for (let i = 0; i < o; i++) {
-        const g = dy[t * o + i];
-        gc[i] += g;
-        for (let j = 0; j < h; j++) gW[i * h + j] += g * hidden[t * h + j];
-      }
-      for (let j = 0; j < h; j++) {
-        let dh = 0;
-        for (let i = 0; i < o; i++) dh += dy[t * o + i] * W[i * h + j];
-        const dz = dh * slope[t * h + j];
-        gb[j] += dz;
-        for (let k = 0; k < d; k++) gV[j * d + k] += dz * inputs.data[t * d + k];
-      }
-    }
-    chargeFlops(T * (4 * o * h + 2 * h * d + 3 * h) + 24 * T * h);
-    params.forEach((p, index) => {
-      const g = grads[index];
-      for (let q = 0; q < p.length; q++) {
-        m[index][q] = 0.9 * m[index][q] + 0.1 * g[q];
-        v[index][q] = 0.999 * v[index][q] + 0.001 * g[q] * g[q];
-        const mHat = m[index][q] / (1 - Math.pow(0.9, step));
-        const vHat = v[index][q] / (1 - Math.pow(0.999, step));
-        p[q] -= (lr * mHat) / (Math.sqrt(vHat) + 1e-8);
-      }
-      chargeFlops(10 * p.length);
-    });
+    const dy = mseOutputGradient(y, c, targets.data);
+    mlpGradients(dy, hidden, slope, W, inputs.data, T, d, h, o, grads);
+    params.forEach((p, index) => adamStep(p, gradList[index], m[index], v[index], step, lr));
   }
   return { activation: task.activation, block: { kind: 'plain', inputDim: d, hiddenDim: h, outputDim: o, first: V, firstBias: b, up: null, second: W, secondBias: c } };
 };

@@ -1,4 +1,5 @@
 import erfc from '@stdlib/math-base-special-erfc';
+import { SPECIAL_FLOPS } from '../tensor/flopModel';
 
 /**
  * Smooth activations with their derivatives of every order up to MAX_ORDER, in float64.
@@ -15,9 +16,26 @@ export interface Activation {
   readonly value: (x: number) => number;
   /** Act′(x), by its closed form (fast: for training). */
   readonly slope: (x: number) => number;
+  /** The FLOPs `value(x)` performs (src/tensor/flopModel.ts), branch taken at x included. */
+  readonly valueFlops: (x: number) => number;
+  /** The FLOPs `slope(x)` performs. */
+  readonly slopeFlops: (x: number) => number;
   /** out[n] = Act⁽ⁿ⁾(x) for n = 0..order (order ≤ MAX_ORDER). */
   readonly derivatives: (x: number, order: number, out?: Float64Array) => Float64Array;
+  /**
+   * The same, adding to `tally.flops` the FLOPs it performed (src/tensor/flopModel.ts), counted
+   * where they run. Metered callers use the kernel `activationDerivatives` (src/tensor/derivativeKernels.ts).
+   */
+  readonly derivativesCounted: (x: number, order: number, out: Float64Array, tally: FlopTally) => Float64Array;
 }
+
+/** A running count of FLOPs, incremented by the code that performs them. */
+export interface FlopTally {
+  flops: number;
+}
+
+/** A tally nobody reads: for the uncounted entry points. */
+const discard = (): FlopTally => ({ flops: 0 });
 
 export class ActivationError extends Error {
   override readonly name = 'ActivationError';
@@ -58,7 +76,7 @@ function polynomialTable(step: (previous: Float64Array, k: number) => number, lo
 }
 
 /** Σ_k c[k]·v^(k−from) for k = from..degree by Horner, with Σ|c[k]|·|v|^(k−from) (for the condition). */
-function horner(c: Float64Array, from: number, degree: number, v: number): [number, number] {
+function horner(c: Float64Array, from: number, degree: number, v: number, tally: FlopTally): [number, number] {
   let acc = 0;
   let abs = 0;
   const av = Math.abs(v);
@@ -66,6 +84,7 @@ function horner(c: Float64Array, from: number, degree: number, v: number): [numb
     acc = acc * v + c[k];
     abs = abs * av + Math.abs(c[k]);
   }
+  if (degree >= from) tally.flops += 4 * (degree - from + 1);
   return [acc, abs];
 }
 
@@ -76,18 +95,19 @@ function horner(c: Float64Array, from: number, degree: number, v: number): [numb
  * of the two polynomial forms (in s = σ(−|y|), or in t = tanh(−|y|/2)) is better conditioned
  * there, then mapped by the symmetry σ⁽ʲ⁾(y) = (−1)ʲ⁺¹ σ⁽ʲ⁾(−y).
  */
-export function sigmoidScaled(y: number, order: number, scaled: Float64Array = new Float64Array(order + 1)): { e: number; value: number; scaled: Float64Array } {
+export function sigmoidScaled(y: number, order: number, scaled: Float64Array = new Float64Array(order + 1), tally: FlopTally = discard()): { e: number; value: number; scaled: Float64Array } {
   const t0 = -Math.abs(y);
   const e = Math.exp(t0);
   const s = e / (1 + e);
   const em1 = Math.expm1(t0);
   const t = em1 / (2 + em1);
   const positive = y > 0;
+  tally.flops += 2 * SPECIAL_FLOPS + 4 + (positive ? 2 : 0) + 4 * order; // e, s, em1, t, the value; per order: 2 conditions, the scaled value
   scaled[0] = NaN; // σ itself is `value`; it is not small in the positive tail.
   for (let n = 1; n <= order; n++) {
     // σ⁽ⁿ⁾ = s·Σ a_k s^(k−1) = e·Σ a_k s^(k−1)/(1 + e)
-    const [ps, as] = horner(SIGMOID_IN_S[n], 1, n + 1, s);
-    const [pt, at] = horner(SIGMOID_IN_T[n], 0, n + 1, t);
+    const [ps, as] = horner(SIGMOID_IN_S[n], 1, n + 1, s, tally);
+    const [pt, at] = horner(SIGMOID_IN_T[n], 0, n + 1, t, tally);
     const conditionS = as / Math.abs(ps);
     const conditionT = at / Math.abs(pt);
     let value = conditionT < conditionS ? (0.5 * pt) / e : ps / (1 + e);
@@ -98,28 +118,35 @@ export function sigmoidScaled(y: number, order: number, scaled: Float64Array = n
 }
 
 /** σ⁽ⁿ⁾(x) for n = 0..order into out. */
-export function sigmoidDerivatives(x: number, order: number, out: Float64Array = new Float64Array(order + 1)): Float64Array {
-  const { e, value, scaled } = sigmoidScaled(x, order);
+export function sigmoidDerivatives(x: number, order: number, out: Float64Array = new Float64Array(order + 1), tally: FlopTally = discard()): Float64Array {
+  const { e, value, scaled } = sigmoidScaled(x, order, new Float64Array(order + 1), tally);
   out[0] = value;
   for (let n = 1; n <= order; n++) out[n] = e * scaled[n];
+  tally.flops += order;
   return out;
 }
 
 export const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
+/** FLOPs of `sigmoid(x)`: one exp, +, ÷ for x ≥ 0; two exps, +, ÷ otherwise (NaN included). */
+const sigmoidFlops = (x: number): number => (x >= 0 ? SPECIAL_FLOPS + 2 : 2 * SPECIAL_FLOPS + 2);
+
 // ---- SiLU ------------------------------------------------------------------------------
 
 /** silu = x·σ(x); silu⁽ⁿ⁾ = x·σ⁽ⁿ⁾ + n·σ⁽ⁿ⁻¹⁾. */
-export function siluDerivatives(x: number, order: number, out: Float64Array = new Float64Array(order + 1)): Float64Array {
-  const sig = sigmoidDerivatives(x, order);
+export function siluDerivatives(x: number, order: number, out: Float64Array = new Float64Array(order + 1), tally: FlopTally = discard()): Float64Array {
+  const sig = sigmoidDerivatives(x, order, new Float64Array(order + 1), tally);
   out[0] = x * sig[0];
   for (let n = 1; n <= order; n++) out[n] = x * sig[n] + n * sig[n - 1];
+  tally.flops += 1 + 3 * order;
   return out;
 }
 
 // ---- exact GELU ------------------------------------------------------------------------
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
+
+const NORMAL_CDF_FLOPS = SPECIAL_FLOPS + 2; // −x/√2 (÷), erfc, ½· (×)
 
 /** Φ(x) = ½ erfc(−x/√2): accurate in both tails. */
 export const normalCdf = (x: number): number => 0.5 * erfc(-x / Math.SQRT2);
@@ -130,12 +157,14 @@ export const normalCdf = (x: number): number => 0.5 * erfc(-x / Math.SQRT2);
  * (−1)ⁿ⁺¹ φ(x)·(Heₙ(x) − Heₙ₋₂(x)). The product is formed in log space so that it does not
  * underflow before the value does.
  */
-export function geluDerivatives(x: number, order: number, out: Float64Array = new Float64Array(order + 1)): Float64Array {
+export function geluDerivatives(x: number, order: number, out: Float64Array = new Float64Array(order + 1), tally: FlopTally = discard()): Float64Array {
   const cdf = normalCdf(x);
   out[0] = x * cdf;
+  tally.flops += NORMAL_CDF_FLOPS + 1;
   if (order === 0) return out;
   const logPhi = -0.5 * x * x - LOG_SQRT_2PI;
   out[1] = cdf + x * Math.exp(logPhi);
+  tally.flops += 3 + SPECIAL_FLOPS + 2;
   let h0 = 1;
   let h1 = x;
   for (let n = 2; n <= order; n++) {
@@ -143,6 +172,7 @@ export function geluDerivatives(x: number, order: number, out: Float64Array = ne
     const poly = h2 - h0;
     const sign = (n % 2 === 1 ? 1 : -1) * Math.sign(poly);
     out[n] = poly === 0 ? 0 : sign * Math.exp(logPhi + Math.log(Math.abs(poly)));
+    tally.flops += 5 + (poly === 0 ? 0 : 2 * SPECIAL_FLOPS + 2); // He_n (3), poly, sign; the log-space product
     h0 = h1;
     h1 = h2;
   }
@@ -164,7 +194,7 @@ const TANH_A = 0.044715;
  * cubic instead alternates in sign and loses ~7 digits at order 16; this recurrence does not.)
  * Then g⁽ⁿ⁾ = x·S⁽ⁿ⁾ + n·S⁽ⁿ⁻¹⁾.
  */
-export function geluTanhDerivatives(x: number, order: number, out: Float64Array = new Float64Array(order + 1)): Float64Array {
+export function geluTanhDerivatives(x: number, order: number, out: Float64Array = new Float64Array(order + 1), tally: FlopTally = discard()): Float64Array {
   const v0 = 2 * TANH_C * (x + TANH_A * x * x * x);
   const V = [2 * TANH_C * (1 + 3 * TANH_A * x * x), 2 * 2 * TANH_C * 3 * TANH_A * x, 3 * 2 * TANH_C * TANH_A];
   const sign = v0 > 0 ? 1 : -1;
@@ -172,6 +202,7 @@ export function geluTanhDerivatives(x: number, order: number, out: Float64Array 
   const e = Math.exp(logE);
   const scaled = new Float64Array(order + 1); // R̂_m = R_m/e
   scaled[0] = 1 / (1 + e);
+  tally.flops += 6 + 14 + SPECIAL_FLOPS + 2; // v0, V, e, R̂_0
   for (let m = 0; m < order; m++) {
     let acc = 0;
     for (let k = 0; k <= 2 && k <= m; k++) {
@@ -179,8 +210,10 @@ export function geluTanhDerivatives(x: number, order: number, out: Float64Array 
       let conv = 0;
       for (let a = 0; a <= i; a++) conv += scaled[a] * scaled[i - a];
       acc += V[k] * (scaled[i] - e * conv);
+      tally.flops += 2 * (i + 1) + 4;
     }
     scaled[m + 1] = (-sign * acc) / (m + 1);
+    tally.flops += 2;
   }
   // S⁽ᵐ⁾/e for m ≥ 1: S = 1 − R when v₀ > 0, S = R otherwise.
   const derivative = new Float64Array(order + 1);
@@ -189,6 +222,7 @@ export function geluTanhDerivatives(x: number, order: number, out: Float64Array 
     factorial *= m;
     derivative[m] = (sign > 0 ? -scaled[m] : scaled[m]) * factorial;
   }
+  tally.flops += 2 * order + 2 + 1 + (order >= 1 ? 3 : 0); // factorials, the value, out[0], out[1]
   const value = sign > 0 ? 1 / (1 + e) : e / (1 + e);
   out[0] = x * value;
   if (order >= 1) out[1] = value + x * e * derivative[1];
@@ -196,9 +230,29 @@ export function geluTanhDerivatives(x: number, order: number, out: Float64Array 
     const combined = x * derivative[n] + n * derivative[n - 1];
     // e·combined, formed in log space: e alone may be subnormal where the product is not.
     out[n] = combined === 0 ? 0 : Math.sign(combined) * Math.exp(logE + Math.log(Math.abs(combined)));
+    tally.flops += 3 + (combined === 0 ? 0 : 2 * SPECIAL_FLOPS + 2);
   }
   return out;
 }
+
+// ---- what value and slope cost -------------------------------------------------------
+
+/** gelu_tanh's sigmoid argument 2c(x + a x³), computed as in `value` (6 FLOPs). */
+const tanhArgument = (x: number): number => 2 * TANH_C * (x + TANH_A * x * x * x);
+
+/** FLOPs of each activation's `value` and `slope`, operation by operation as written below. */
+const valueFlops: Readonly<Record<ActivationName, (x: number) => number>> = {
+  silu: (x) => sigmoidFlops(x) + 1, // x·σ(x)
+  gelu: () => NORMAL_CDF_FLOPS + 1, // x·Φ(x)
+  gelu_tanh: (x) => 6 + sigmoidFlops(tanhArgument(x)) + 1, // x·σ(arg)
+  sigmoid: sigmoidFlops,
+};
+const slopeFlops: Readonly<Record<ActivationName, (x: number) => number>> = {
+  silu: (x) => sigmoidFlops(x) + 4, // s + x·s·(1 − s)
+  gelu: () => NORMAL_CDF_FLOPS + 5 + SPECIAL_FLOPS, // Φ + x·exp(−½·x·x − log√2π)
+  gelu_tanh: (x) => 6 + sigmoidFlops(tanhArgument(x)) + 11, // s + x·s·(1 − s)·2·c·(1 + 3·a·x·x)
+  sigmoid: (x) => sigmoidFlops(x) + 2, // s·(1 − s)
+};
 
 // ---- the registry ----------------------------------------------------------------------
 
@@ -206,14 +260,20 @@ const make = (
   name: ActivationName,
   value: (x: number) => number,
   slope: (x: number) => number,
-  derivatives: (x: number, order: number, out?: Float64Array) => Float64Array,
+  derivatives: (x: number, order: number, out: Float64Array | undefined, tally: FlopTally | undefined) => Float64Array,
 ): Activation => ({
   name,
   value,
   slope,
+  valueFlops: valueFlops[name],
+  slopeFlops: slopeFlops[name],
   derivatives: (x, order, out) => {
     checkOrder(order);
-    return derivatives(x, order, out);
+    return derivatives(x, order, out, undefined);
+  },
+  derivativesCounted: (x, order, out, tally) => {
+    checkOrder(order);
+    return derivatives(x, order, out, tally);
   },
 });
 
@@ -223,8 +283,8 @@ export const activations: Readonly<Record<ActivationName, Activation>> = {
     return s + x * s * (1 - s);
   }, siluDerivatives),
   gelu: make('gelu', (x) => x * normalCdf(x), (x) => normalCdf(x) + x * Math.exp(-0.5 * x * x - LOG_SQRT_2PI), geluDerivatives),
-  gelu_tanh: make('gelu_tanh', (x) => x * sigmoid(2 * TANH_C * (x + TANH_A * x * x * x)), (x) => {
-    const s = sigmoid(2 * TANH_C * (x + TANH_A * x * x * x));
+  gelu_tanh: make('gelu_tanh', (x) => x * sigmoid(tanhArgument(x)), (x) => {
+    const s = sigmoid(tanhArgument(x));
     return s + x * s * (1 - s) * 2 * TANH_C * (1 + 3 * TANH_A * x * x);
   }, geluTanhDerivatives),
   sigmoid: make('sigmoid', sigmoid, (x) => {

@@ -2,30 +2,28 @@ import type { Monad1 } from 'fp-ts/Monad';
 import { bind as chainBind } from 'fp-ts/Chain';
 import { bindTo as functorBindTo, let as functorLet } from 'fp-ts/Functor';
 import type { Reader } from 'fp-ts/Reader';
-import { Cost, addCost, isolatedMeter, withMeter } from '../cost/meter';
-import { Rng, streamRng } from './rng';
+import { Cost, withMeter } from '../cost/meter';
+import { Rng, keyedRng } from './rng';
 
 /**
- * What a probabilistic algorithm reads: the trial's address, the generator of its current
- * stream, a ledger of costs per algorithm and a notebook for values an adversary wants the
- * game to see (e.g. the weights a reduction recovered on the way).
+ * What a probabilistic algorithm reads — and all it reads: the coins of its own stream, and a
+ * notebook it can write to (e.g. the weights a reduction recovered on the way, for the game's
+ * assumption checks). It carries no seed, no trial number, no ledger and no way to address
+ * another algorithm's stream: `rng` can only split into sub-streams of its own.
  */
 export interface ProbContext {
-  readonly seed: string;
-  readonly trial: number;
-  /** The current stream's label, e.g. `train`, `adversary`, `train/twin/1`. */
-  readonly label: string;
   readonly rng: Rng;
-  readonly ledger: CostLedger;
-  readonly notes: Map<string, unknown>;
+  readonly notes: NoteWriter;
 }
 
-/** Cost per algorithm label, summed over the calls the trial made. */
-export type CostLedger = Map<string, Cost>;
+/** Write-only access to the trial's notebook. */
+export interface NoteWriter {
+  readonly write: (key: string, value: unknown) => void;
+}
 
 /**
- * `Prob<A>`: a probabilistic algorithm returning A — an fp-ts Reader over the randomness and
- * cost context. `x ←$ F(…)` in the paper is `bind('x', () => F(…))` here.
+ * `Prob<A>`: a probabilistic algorithm returning A — an fp-ts Reader over its coins.
+ * `x ←$ F(…)` in the paper is `bind('x', () => F(…))` here.
  */
 export type Prob<A> = Reader<ProbContext, A>;
 
@@ -55,7 +53,7 @@ export const Monad: Monad1<URI> = {
   chain: (fa, f) => chain(f)(fa),
 };
 
-/** Do-notation, so a game reads like the paper's box. */
+/** Do-notation, so an algorithm reads like the paper's box. */
 export const Do: Prob<{}> = of({});
 export const bindTo = functorBindTo(Monad);
 export const bind = chainBind(Monad);
@@ -65,57 +63,25 @@ export { letImpl as let };
 /** Run a Prob under an explicit context. */
 export const runProb = <A>(prob: Prob<A>, ctx: ProbContext): A => prob(ctx);
 
-/** A fresh context for trial `trial` of seed `seed`, on the root stream. */
-export function trialContext(seed: string, trial: number): ProbContext {
-  return { seed, trial, label: '', rng: streamRng({ seed, trial, label: '' }), ledger: new Map(), notes: new Map() };
-}
-
 /**
- * Run `prob` on its own named sub-stream of the trial: the stream is a function of
- * (seed, trial, label) only, so what happens on other streams can never change its draws.
- * Labels nest with `/`.
+ * Run `prob` on its own named sub-stream of the caller's stream: the stream is a function of the
+ * caller's stream and `label` only, so what happens on other streams can never change its draws.
  */
-export const stream = <A>(label: string, prob: Prob<A>): Prob<A> => (ctx) => {
-  const full = ctx.label === '' ? label : `${ctx.label}/${label}`;
-  return prob({ ...ctx, label: full, rng: streamRng({ seed: ctx.seed, trial: ctx.trial, label: full }) });
-};
+export const stream = <A>(label: string, prob: Prob<A>): Prob<A> => (ctx) => prob({ ...ctx, rng: ctx.rng.split(label) });
 
-/** Run `prob` on the absolute stream `label`, whatever stream the caller is on. */
-export const streamAt = <A>(label: string, prob: Prob<A>): Prob<A> => (ctx) =>
-  prob({ ...ctx, label, rng: streamRng({ seed: ctx.seed, trial: ctx.trial, label }) });
-
-/** Run `prob` and return its value with what it cost (FLOPs counted by the kernels, wall time). */
+/** Run `prob` and return its value with what it cost (FLOPs counted by the kernels, wall time). The cost still counts for the caller. */
 export const measured = <A>(prob: Prob<A>): Prob<[A, Cost]> => (ctx) => withMeter(() => prob(ctx));
-
-/**
- * One algorithm call of a game: on stream `label`, metered, its cost added to the trial's
- * ledger under `label`. Returns the value and the cost of this call.
- */
-export const algorithm = <A>(label: string, prob: Prob<A>, streamLabel: string = label): Prob<[A, Cost]> => (ctx) => {
-  const [value, cost] = measured(streamAt(streamLabel, prob))(ctx);
-  record(ctx.ledger, label, cost);
-  return [value, cost];
-};
-
-/**
- * Like `algorithm`, but the cost is not passed on to the caller's meter: an oracle run by the
- * game on an adversary's request is the game's work, not the adversary's.
- */
-export const oracleCall = <A>(label: string, prob: Prob<A>, streamLabel: string): Prob<A> => (ctx) => {
-  const [value, cost] = isolatedMeter(() => streamAt(streamLabel, prob)(ctx));
-  record(ctx.ledger, label, cost);
-  return value;
-};
-
-function record(ledger: CostLedger, label: string, cost: Cost): void {
-  const before = ledger.get(label);
-  ledger.set(label, before === undefined ? cost : addCost(before, cost));
-}
 
 /** Leave a value in the trial's notebook (e.g. a reduction's intermediate recovered weights). */
 export const note = (key: string, value: unknown): Prob<void> => (ctx) => {
-  ctx.notes.set(key, value);
+  ctx.notes.write(key, value);
 };
+
+/**
+ * Run an algorithm outside any game, on coins derived from `seed` alone (in a namespace of its
+ * own: no game's stream is ever reproduced this way). For a user's own experiments and tests.
+ */
+export const sampleWith = <A>(prob: Prob<A>, seed: string): A => prob({ rng: keyedRng(`user:${seed}`), notes: { write: () => undefined } });
 
 // ---- primitive draws -------------------------------------------------------------------
 

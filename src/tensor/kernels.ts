@@ -1,10 +1,11 @@
 import { chargeFlops } from '../cost/meter';
 import { FloatArray, ShapeError, Tensor, tensor } from './tensor';
+import { SPECIAL_FLOPS } from './flopModel';
 
 /**
  * Numeric kernels. Each one charges the active cost meter with the floating-point
- * operations it performs (a multiply-add counts 2), so costs are counted by the code that
- * does the work, never claimed by the caller.
+ * operations it performs (a multiply-add counts 2; the cost model is src/tensor/flopModel.ts),
+ * so costs are counted by the code that does the work, never claimed by the caller.
  */
 
 function matrixDims(a: Tensor, what: string): [number, number] {
@@ -29,7 +30,10 @@ export function matVec(a: Tensor, x: FloatArray, bias?: FloatArray): Float64Arra
   return out;
 }
 
-/** C = A B, A: [m, k], B: [k, n]. i-k-j loop order so the inner loop streams rows. 2mkn FLOPs. */
+/**
+ * C = A B, A: [m, k], B: [k, n]. i-k-j loop order so the inner loop streams rows; a zero entry of
+ * A skips its row of B. 2n FLOPs per non-zero entry of A (2mkn when A has no zeros).
+ */
 export function matMul(a: Tensor, b: Tensor): Tensor {
   const [m, k] = matrixDims(a, 'matMul');
   const [k2, n] = matrixDims(b, 'matMul');
@@ -37,16 +41,18 @@ export function matMul(a: Tensor, b: Tensor): Tensor {
   const out = new Float64Array(m * n);
   const ad = a.data;
   const bd = b.data;
+  let nonZero = 0;
   for (let i = 0; i < m; i++) {
     const outRow = i * n;
     for (let p = 0; p < k; p++) {
       const aip = ad[i * k + p];
       if (aip === 0) continue;
+      nonZero++;
       const bRow = p * n;
       for (let j = 0; j < n; j++) out[outRow + j] += aip * bd[bRow + j];
     }
   }
-  chargeFlops(2 * m * k * n);
+  chargeFlops(2 * n * nonZero);
   return tensor([m, n], out);
 }
 
@@ -80,11 +86,28 @@ export function matMulTransposed(a: Tensor, b: Tensor): Tensor {
   return tensor([m, n], out);
 }
 
-/** Elementwise f(x); `flopsPerElement` is what one evaluation of f costs in the kernel's model. */
-export function mapArray(x: FloatArray, f: (v: number) => number, flopsPerElement: number): Float64Array {
+/**
+ * The elementwise functions `mapArray` applies, each with its cost in the model: the kernel
+ * names the function, so a caller can never pass its own f with a cost of its choosing.
+ */
+const elementwise = {
+  tanh: { f: Math.tanh, flops: SPECIAL_FLOPS },
+  exp: { f: Math.exp, flops: SPECIAL_FLOPS },
+  sqrt: { f: Math.sqrt, flops: SPECIAL_FLOPS },
+  square: { f: (v: number) => v * v, flops: 1 },
+  relu: { f: (v: number) => (v > 0 ? v : 0), flops: 0 },
+} as const;
+
+export type ElementwiseFunction = keyof typeof elementwise;
+
+/** Elementwise f(x) for a named f (tanh, exp, sqrt, square, relu), charged by the model's cost of f. */
+export function mapArray(x: FloatArray, name: ElementwiseFunction): Float64Array {
+  const entry = elementwise[name];
+  if (entry === undefined) throw new RangeError(`mapArray: unknown elementwise function ${String(name)}; known: ${Object.keys(elementwise).join(', ')}`);
   const out = new Float64Array(x.length);
+  const f = entry.f;
   for (let i = 0; i < x.length; i++) out[i] = f(x[i]);
-  chargeFlops(flopsPerElement * x.length);
+  chargeFlops(entry.flops * x.length);
   return out;
 }
 
@@ -130,4 +153,26 @@ export function subtractArrays(a: FloatArray, b: FloatArray): Float64Array {
   for (let i = 0; i < a.length; i++) out[i] = a[i] - b[i];
   chargeFlops(a.length);
   return out;
+}
+
+/** In place: target[r, i] += bias[i] for every row r of target [rows, bias.length]. rows·n FLOPs. */
+export function addRowBias(target: FloatArray, bias: FloatArray): void {
+  const n = bias.length;
+  if (n === 0 ? target.length !== 0 : target.length % n !== 0) throw new ShapeError(`addRowBias: ${target.length} entries are not rows of ${n}`);
+  for (let q = 0; q < target.length; q += n) for (let i = 0; i < n; i++) target[q + i] += bias[i];
+  chargeFlops(target.length);
+}
+
+/** In place: target += x elementwise. n FLOPs. */
+export function addInPlace(target: FloatArray, x: FloatArray): void {
+  if (target.length !== x.length) throw new ShapeError(`addInPlace: lengths ${target.length} and ${x.length}`);
+  for (let q = 0; q < target.length; q++) target[q] += x[q];
+  chargeFlops(target.length);
+}
+
+/** In place: target ⊙= x elementwise. n FLOPs. */
+export function multiplyInPlace(target: FloatArray, x: FloatArray): void {
+  if (target.length !== x.length) throw new ShapeError(`multiplyInPlace: lengths ${target.length} and ${x.length}`);
+  for (let q = 0; q < target.length; q++) target[q] *= x[q];
+  chargeFlops(target.length);
 }

@@ -1,7 +1,8 @@
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
 import * as P from '../prob/prob';
-import type { Game } from '../game';
+import type { Game, TrialResult } from '../game';
+import { TrialContext, onStream } from '../prob/challenger';
 
 /**
  * A game that outputs 1 with probability p, drawn on its own stream: the reference game for
@@ -9,8 +10,8 @@ import type { Game } from '../game';
  */
 export function bernoulliGame(p: number, kind: Game['kind'] = 'probability'): Game {
   if (!(p >= 0 && p <= 1)) throw new RangeError(`bernoulliGame needs p in [0, 1], got ${p}`);
-  const play: P.Prob<Game['play'] extends P.Prob<infer T> ? T : never> = (ctx) => {
-    const win = P.streamAt('coin', P.bernoulli(p))(ctx);
+  const play = (ctx: TrialContext): TrialResult => {
+    const win = onStream(ctx, 'coin', P.bernoulli(p));
     return { game: 'bernoulli', seed: ctx.seed, trial: ctx.trial, win, costs: {}, assumptions: [], details: { p } };
   };
   return { name: `Bernoulli(${p})`, kind, play, ref: { module: __filename, exportName: 'bernoulliGameFromArgs', args: { p, kind } } };

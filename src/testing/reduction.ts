@@ -3,10 +3,11 @@ import type { Game, TrialResult } from '../game';
 import type { WeightReleaseScheme } from '../scheme';
 import type { EffiInfAdversary, WRecAdversary, WindAdversary } from '../adversary';
 import { effiInfFromWRec, windFromWRec } from '../reductions';
-import { trialContext } from '../prob/prob';
+import { trialContext } from '../prob/challenger';
 import { AdvantageEstimate, summarize } from '../estimate/estimate';
 import { wrecGame } from '../../games/wrec';
 import { effiInfGame } from '../../games/effiInf';
+import type { CostTrust } from '../../games/admissibility';
 import { windGame } from '../../games/wind';
 
 export type ReductionTarget = 'effiinf' | 'wind';
@@ -28,6 +29,8 @@ export interface ReductionCheckConfig<D, W, X, Y, PK, SK, R> {
    * violates an assumption (e.g. the cost condition) fails the check visibly.
    */
   readonly requireAssumptions?: boolean;
+  /** Whose metered cost you vouch for in the EffiInf game (e.g. your own adversary, written over the metered kernels). */
+  readonly trustCost?: CostTrust;
 }
 
 export interface ReductionFailure {
@@ -48,7 +51,7 @@ function games<D, W, X, Y, PK, SK, R>(config: ReductionCheckConfig<D, W, X, Y, P
   const wrec = wrecGame(config.scheme, config.data, config.adversary);
   if (config.target === 'effiinf') {
     const b = (config.build ?? effiInfFromWRec)(config.scheme, config.adversary) as EffiInfAdversary<PK, R, X, Y, W>;
-    return { wrec, reduced: effiInfGame(config.scheme, config.data, b) };
+    return { wrec, reduced: effiInfGame(config.scheme, config.data, b, { trustCost: config.trustCost ?? [] }) };
   }
   const b = (config.build ?? windFromWRec)(config.scheme, config.adversary) as WindAdversary<PK, W, R>;
   return { wrec, reduced: windGame(config.scheme, config.data, b) };
