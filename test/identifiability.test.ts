@@ -4,6 +4,7 @@ import { tensor } from '../src/tensor/tensor';
 import * as P from '../src/prob/prob';
 import { calibrationRange, releaseBlock, syntheticCalibration, StorageDType } from '../schemes/taylormlp';
 import { consensusRecoverBlock, pairwiseRecoverBlock, UnitClass, UnitStatus, UnrecoverableReason, summarizeRecovery } from '../adversaries/taylormlp';
+import { trialContext } from '../src/prob/challenger';
 
 const d = 24;
 const h = 96;
@@ -11,7 +12,7 @@ const o = 48;
 
 /** A block whose first-layer biases are spread evenly over [−spread, spread] (saturated and dead units included). */
 function spreadBlock(seed: string, spread: number): MlpBlock {
-  const c = P.trialContext(seed, 0);
+  const c = trialContext(seed, 0);
   return {
     kind: 'plain',
     inputDim: d,
@@ -47,12 +48,12 @@ describe('identifiability classes: a representative of every class keeps the blo
     ['gelu', 40, 'bf16'],
   ] as const)('%s, biases to ±%d, %s: output within 1e-5 (f32) / 1e-2 (bf16) on N(0,1) and U[0,1]; W within 1 %% where determined; zero only if dead', (act, spread, dtype) => {
     const block = spreadBlock(`classes-${act}`, spread);
-    const range = calibrationRange(block, syntheticCalibration(96, d, 1, 'cal')(P.trialContext('cal', 0)));
+    const range = calibrationRange(block, syntheticCalibration(96, d, 1, 'cal')(trialContext('cal', 0)));
     const released = releaseBlock(block, activations[act], range, { order: 8, dtype: dtype as StorageDType }, null);
     const recovered = consensusRecoverBlock(released, activations[act], dtype as StorageDType);
     const tolerance = dtype === 'f32' ? 1e-5 : 1e-2;
-    const normal = P.normalArray(64 * d)(P.trialContext('x-normal', 0));
-    const uniformContext = P.trialContext('x-uniform', 0);
+    const normal = P.normalArray(64 * d)(trialContext('x-normal', 0));
+    const uniformContext = trialContext('x-uniform', 0);
     const uniform = Float64Array.from({ length: 64 * d }, () => P.uniform(uniformContext));
     expect(relativeOutputError(block, recovered, act, normal)).toBeLessThanOrEqual(tolerance);
     expect(relativeOutputError(block, recovered, act, uniform)).toBeLessThanOrEqual(tolerance);
@@ -76,7 +77,7 @@ describe('identifiability classes: a representative of every class keeps the blo
 describe("pairwise: the paper's equations, every root, disambiguated by further pairs", () => {
   /** GELU block with biases N(−0.5, 1) and 768 output rows (the OPT-125M-shaped bench's distribution and row count), 512 hidden units. */
   function optLike(seed: string): MlpBlock {
-    const c = P.trialContext(seed, 0);
+    const c = trialContext(seed, 0);
     return {
       kind: 'plain',
       inputDim: 64,
@@ -96,7 +97,7 @@ describe("pairwise: the paper's equations, every root, disambiguated by further 
     ['bf16', true, 0.997],
   ] as const)('%s, signs %s: ≥ %d of W within 1 %%, units with |u| > √2 included, and nothing wrong is reported recovered', (dtype, signs, bar) => {
     const block = optLike(`pw-${dtype}-${signs}`);
-    const range = calibrationRange(block, syntheticCalibration(64, 64, 1, 'pw')(P.trialContext('pw', 0)));
+    const range = calibrationRange(block, syntheticCalibration(64, 64, 1, 'pw')(trialContext('pw', 0)));
     const signArray = signs ? Int8Array.from({ length: 512 }, (_, j) => (j % 3 === 0 ? -1 : 1)) : null;
     const released = releaseBlock(block, activations.gelu, range, { order: 8, dtype, signs }, signArray);
     const recovered = pairwiseRecoverBlock(released, activations.gelu, { dtype, signs });
@@ -124,7 +125,7 @@ describe("pairwise: the paper's equations, every root, disambiguated by further 
 
   it('with only one pair (N = 2) several roots cannot be told apart: flagged as ambiguous, never guessed', () => {
     const block = optLike('pw-n2');
-    const range = calibrationRange(block, syntheticCalibration(64, 64, 1, 'pw')(P.trialContext('pw', 0)));
+    const range = calibrationRange(block, syntheticCalibration(64, 64, 1, 'pw')(trialContext('pw', 0)));
     const recovered = pairwiseRecoverBlock(releaseBlock(block, activations.gelu, range, { order: 2, dtype: 'f32' }, null), activations.gelu, { dtype: 'f32' });
     const reasons = summarizeRecovery([recovered]).reasons;
     expect(reasons['several roots consistent with every pair']).toBeGreaterThan(0);

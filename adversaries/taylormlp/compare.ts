@@ -4,6 +4,7 @@ import { runMlp } from '../../src/models/mlp';
 import { activationByName } from '../../src/numerics/activations';
 import { tensor } from '../../src/tensor/tensor';
 import * as P from '../../src/prob/prob';
+import { trialContext } from '../../src/prob/challenger';
 
 /** A recovered checkpoint whose tensor is missing or of another shape than the original's (never scored). */
 export class ShapeMismatchError extends Error {
@@ -99,7 +100,7 @@ export function compareCheckpoints(originalPath: string, recoveredPath: string, 
       if (act !== null) {
         const block = loadMlpBlock((n) => original.tensor(n), location);
         const recoveredBlock = loadMlpBlock((n) => recovered.tensor(n), location);
-        const x = tensor([rows, block.inputDim], P.normalArray(rows * block.inputDim)(P.trialContext(`${seed}:${location.prefix}`, 0)));
+        const x = tensor([rows, block.inputDim], P.normalArray(rows * block.inputDim)(trialContext(`${seed}:${location.prefix}`, 0)));
         const y = runMlp(block, act, x).data;
         const yr = runMlp(recoveredBlock, act, x).data;
         let num = 0;
