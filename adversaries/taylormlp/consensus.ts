@@ -404,9 +404,15 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
   const usedForC = Uint8Array.from(recoveredUnit);
   if (options.tails !== false && released.outputBias === null) {
     resolveTails(
-      { released, act, dtype, signs: options.signs === true, tol, exact: recoveredUnit, sign: fittedSign, u: fittedU },
+      { released, act, dtype, signs: options.signs === true, tol, exact: recoveredUnit, sign: fittedSign, u: fittedU, fitted: firstStageFits() },
       { second, first, firstBias, status, reason, unitClass, expansionPoint, predictedError, act0, usedForC },
     );
+  }
+  /** The first stage's best u per sign (NaN where it has none): starting points for the classes step. */
+  function firstStageFits(): [Float64Array, Float64Array] {
+    const fits: [Float64Array, Float64Array] = [new Float64Array(K).fill(NaN), new Float64Array(K).fill(NaN)];
+    for (let k = 0; k < K; k++) for (const fit of hypotheses[k]) if (Number.isFinite(fit.u)) fits[fit.s > 0 ? 0 : 1][k] = fit.u;
+    return fits;
   }
   // c_i = Σ_k (Θ[0, i, k] − W[i, j_k]·Act(u_k)): the c_i/K shares, over the units whose written weights reproduce Θ[0].
   if (secondBias !== null) {

@@ -41,6 +41,8 @@ export interface TailInputs {
   /** Per expanded unit: its sign and expansion point where exact. */
   readonly sign: Int8Array;
   readonly u: Float64Array;
+  /** Per expanded unit, the first stage's best u for sign +1 ([0]) and −1 ([1]) (NaN where it has none): extra starting points. */
+  readonly fitted?: readonly [Float64Array, Float64Array];
 }
 
 /** What tails writes per unit it resolves. */
@@ -156,6 +158,31 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
   const g = new Float64Array(N + 1);
   const w = new Float64Array(N + 1);
   const residuals = new Float64Array(grid.u.length);
+  /** Golden-section minimum of the misfit for sign s on [lo, hi]; returns the best point seen. */
+  function goldenSection(s: number, lo: number, hi: number): { u: number; r: number } {
+    const golden = (Math.sqrt(5) - 1) / 2;
+    const f = (u: number): number => misfit(g, w, at(u), 0, N, s)[0];
+    let x1 = hi - golden * (hi - lo);
+    let x2 = lo + golden * (hi - lo);
+    let f1 = f(x1);
+    let f2 = f(x2);
+    for (let it = 0; it < 100 && hi - lo > 1e-13 * Math.max(1, Math.abs(lo)); it++) {
+      if (f1 < f2) {
+        hi = x2;
+        x2 = x1;
+        f2 = f1;
+        x1 = hi - golden * (hi - lo);
+        f1 = f(x1);
+      } else {
+        lo = x1;
+        x1 = x2;
+        f1 = f2;
+        x2 = lo + golden * (hi - lo);
+        f2 = f(x2);
+      }
+    }
+    return f1 < f2 ? { u: x1, r: f1 } : { u: x2, r: f2 };
+  }
   for (let k = 0; k < K; k++) {
     if (input.exact[k]) continue;
     const j = released.expanded[k];
@@ -223,55 +250,41 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
     }
     let usable = 0;
     for (let n = 0; n <= N; n++) if (w[n] > 0) usable++;
-    // Fit (s, u) on the grid, then golden-section refinement around the best grid point.
-    let fit = { s: 1, u: NaN, r: Infinity, q: -1 };
-    const perSign: Array<{ s: number; r: number; q: number; residuals: Float64Array }> = [];
+    // Fit (s, u): per sign, the grid's two best local minima (and the first stage's fit, where it
+    // has one) refined by golden section, and the signs compared on the refined misfits — a valley
+    // narrower than the grid step (σ_u ≪ 0.25) is invisible on the grid itself.
+    const perSign: Array<{ s: number; u: number; r: number; residuals: Float64Array }> = [];
     for (const s of input.signs ? [1, -1] : [1]) {
       const res = new Float64Array(grid.u.length);
-      let bq = 0;
-      for (let q = 0; q < grid.u.length; q++) {
-        res[q] = misfit(g, w, grid.p, q * grid.width, N, s)[0];
-        if (res[q] < res[bq]) bq = q;
+      for (let q = 0; q < grid.u.length; q++) res[q] = misfit(g, w, grid.p, q * grid.width, N, s)[0];
+      const minima: number[] = [];
+      for (let q = 0; q < res.length; q++) if ((q === 0 || res[q] <= res[q - 1]) && (q === res.length - 1 || res[q] <= res[q + 1])) minima.push(q);
+      minima.sort((x, y) => res[x] - res[y]);
+      let best = { u: NaN, r: Infinity };
+      const consider = (lo: number, hi: number): void => {
+        const c = goldenSection(s, lo, hi);
+        if (c.r < best.r) best = c;
+      };
+      for (const q of minima.slice(0, 2)) {
+        if (res[q] < best.r) best = { u: grid.u[q], r: res[q] };
+        consider(grid.u[Math.max(0, q - 1)], grid.u[Math.min(grid.u.length - 1, q + 1)]);
       }
-      perSign.push({ s, r: res[bq], q: bq, residuals: res });
-      if (res[bq] < fit.r) fit = { s, u: grid.u[bq], r: res[bq], q: bq };
+      const hint = input.fitted?.[s > 0 ? 0 : 1][k];
+      if (hint !== undefined && Number.isFinite(hint) && Math.abs(hint) < GRID_BOUND) consider(Math.max(-GRID_BOUND, hint - GRID_STEP), Math.min(GRID_BOUND, hint + GRID_STEP));
+      perSign.push({ s, u: best.u, r: best.r, residuals: res });
     }
+    let chosen = perSign[0];
     if (perSign.length === 2) {
       // Of two hypotheses that fit alike, the one with u ≤ 0 (see the sign note below).
       const [x, y] = perSign;
-      const near = Math.abs(x.r - y.r) <= 9 * Math.max(1, Math.min(x.r, y.r) / Math.max(1, N - 1));
-      if (near) {
-        const pick = grid.u[x.q] <= grid.u[y.q] ? x : y;
-        fit = { s: pick.s, u: grid.u[pick.q], r: pick.r, q: pick.q };
-      }
+      const near = Math.abs(x.r - y.r) <= 9 * Math.max(1, Math.min(x.r, y.r) / Math.max(1, usable - 2));
+      chosen = near ? (x.u <= y.u ? x : y) : x.r <= y.r ? x : y;
     }
-    const chosen = perSign.find((x) => x.s === fit.s)!;
+    const fit = { s: chosen.s };
     residuals.set(chosen.residuals);
-    let lo = grid.u[Math.max(0, fit.q - 1)];
-    let hi = grid.u[Math.min(grid.u.length - 1, fit.q + 1)];
-    const golden = (Math.sqrt(5) - 1) / 2;
     const f = (u: number): number => misfit(g, w, at(u), 0, N, fit.s)[0];
-    let x1 = hi - golden * (hi - lo);
-    let x2 = lo + golden * (hi - lo);
-    let f1 = f(x1);
-    let f2 = f(x2);
-    for (let it = 0; it < 100 && hi - lo > 1e-13 * Math.max(1, Math.abs(lo)); it++) {
-      if (f1 < f2) {
-        hi = x2;
-        x2 = x1;
-        f2 = f1;
-        x1 = hi - golden * (hi - lo);
-        f1 = f(x1);
-      } else {
-        lo = x1;
-        x1 = x2;
-        f1 = f2;
-        x2 = lo + golden * (hi - lo);
-        f2 = f(x2);
-      }
-    }
-    const uStar = f1 < f2 ? x1 : x2;
-    const rStar = Math.min(f(uStar), fit.r);
+    const uStar = chosen.u;
+    const rStar = chosen.r;
     const dof = Math.max(1, usable - 2);
     const allowance = 9 * Math.max(1, rStar / dof);
     // Sign: the other sign must fit clearly worse, or the unit is ambiguous. Where both fit, the
@@ -326,7 +339,9 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
     }
     // W-only: b at its bound (min U). Product-only: the least extreme u the data allow (max U for
     // the negative tail), so the rescaled W stays as small as the release permits.
-    const uWritten = cls === UnitClass.wOnly ? uLo : cls === UnitClass.productOnly && uStar < 0 ? uHi : uStar;
+    // (A valley within one unit of u is the fit's own uncertainty, not a tail: written at u*.)
+    const flat = uHi - uLo > 1;
+    const uWritten = flat && cls === UnitClass.wOnly ? uLo : flat && cls === UnitClass.productOnly && uStar < 0 ? uHi : uStar;
     // W[:, j] = λ(u)·t (the profile's scale at the written u, times the reference row vector).
     const lambda = misfit(g, w, at(uWritten), 0, N, fit.s)[1];
     for (let i = 0; i < o; i++) out.second[i * h + j] = lambda * column[m * o + i];
