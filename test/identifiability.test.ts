@@ -39,18 +39,26 @@ const relativeOutputError = (a: MlpBlock, b: MlpBlock, act: ActivationName, x: F
 };
 
 describe('identifiability classes: a representative of every class keeps the block function', () => {
-  it.each([
-    ['sigmoid', 130, 'f32'],
-    ['sigmoid', 130, 'bf16'],
-    ['silu', 40, 'f32'],
-    ['silu', 40, 'bf16'],
-    ['gelu', 40, 'f32'],
-    ['gelu', 40, 'bf16'],
-  ] as const)('%s, biases to ±%d, %s: output within 1e-5 (f32) / 1e-2 (bf16) on N(0,1) and U[0,1]; W within 1 %% where determined; zero only if dead', (act, spread, dtype) => {
+  it.each(
+    (
+      [
+        ['sigmoid', 130, 'f32'],
+        ['sigmoid', 130, 'bf16'],
+        ['silu', 40, 'f32'],
+        ['silu', 40, 'bf16'],
+        ['gelu', 40, 'f32'],
+        ['gelu', 40, 'bf16'],
+        ['gelu_tanh', 40, 'f32'],
+        ['gelu_tanh', 40, 'bf16'],
+      ] as const
+    ).flatMap(([act, spread, dtype]) => [false, true].map((signs) => [act, spread, dtype, signs] as const)),
+  )('%s, biases to ±%d, %s, signs %s: output within 1e-5 (f32) / 1e-2 (bf16) on N(0,1) and U[0,1]; W within 1 %% where determined; zero only if dead', (act, spread, dtype, signs) => {
     const block = spreadBlock(`classes-${act}`, spread);
     const range = calibrationRange(block, syntheticCalibration(96, d, 1, 'cal')(trialContext('cal', 0)));
-    const released = releaseBlock(block, activations[act], range, { order: 8, dtype: dtype as StorageDType }, null);
-    const recovered = consensusRecoverBlock(released, activations[act], dtype as StorageDType);
+    // Random signs (the secret key): a fixed pseudo-random ±1 per unit.
+    const signArray = signs ? Int8Array.from({ length: h }, (_, j) => ((j * 7919 + 13) % 5 < 2 ? -1 : 1)) : null;
+    const released = releaseBlock(block, activations[act], range, { order: 8, dtype: dtype as StorageDType, signs }, signArray);
+    const recovered = consensusRecoverBlock(released, activations[act], dtype as StorageDType, { signs });
     const tolerance = dtype === 'f32' ? 1e-5 : 1e-2;
     const normal = P.normalArray(64 * d)(trialContext('x-normal', 0));
     const uniformContext = trialContext('x-uniform', 0);

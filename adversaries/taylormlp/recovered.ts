@@ -40,7 +40,7 @@ export const reasonNames = [
   'no root of the pair equation in range',
   'no root consistent with the further pairs',
   'several roots consistent with every pair',
-  'sign not determined by the pair equations',
+  'sign not determined by the release',
   'pair equation ill-conditioned at the root',
   'only W·Act(u) determined (product-only; representative written)',
   'dead: no effect at the storage precision (written as 0)',
@@ -57,11 +57,14 @@ export const reasonNames = [
  *   W[:, j]·Act⁽ⁿ⁾(u) are determined; written with u at the fitted point and W rescaled to match.
  * - dead: no order of Θ carries the unit at the storage precision (W = 0, or Θ underflows); zero.
  * - plain: released as it is (partial expansion).
- * - flagged: the attack could not place the unit in a class (its reason says why); zero.
+ * - functionOnly: the random sign is undetermined and the two hypotheses give different W but
+ *   the same release and block function (the sigmoid's (s, u, W, c) ~ (−s, −u, −W, c + W)).
+ * - flagged: the attack could not place the unit in a class (its reason says why): pairwise writes
+ *   zero, consensus its best-fitting representative.
  */
-export const UnitClass = { exact: 0, wOnly: 1, productOnly: 2, dead: 3, plain: 4, flagged: 5 } as const;
+export const UnitClass = { exact: 0, wOnly: 1, productOnly: 2, dead: 3, plain: 4, flagged: 5, functionOnly: 6 } as const;
 export type UnitClassCode = (typeof UnitClass)[keyof typeof UnitClass];
-export const unitClassNames = ['exact', 'W-only', 'product-only', 'dead', 'plain', 'flagged'] as const;
+export const unitClassNames = ['exact', 'W-only', 'product-only', 'dead', 'plain', 'flagged', 'function-only'] as const;
 /** Which parameters each class determines (for summaries and metadata). */
 export const unitClassDetermines: Readonly<Record<(typeof unitClassNames)[number], string>> = {
   exact: 'W[:, j] and b_j',
@@ -69,7 +72,8 @@ export const unitClassDetermines: Readonly<Record<(typeof unitClassNames)[number
   'product-only': 'only W[:, j]·Act⁽ⁿ⁾(u_j) (written: u_j at the fitted point, W rescaled)',
   dead: 'nothing (no effect at the storage precision; written as 0)',
   plain: 'W[:, j] and b_j (released as they are)',
-  flagged: 'nothing the attack could establish (written as 0)',
+  flagged: 'nothing the attack could establish (pairwise writes 0; consensus writes its best-fitting representative)',
+  'function-only': 'the unit\'s block function only: random sign undetermined, (s, u, W, c) and (−s, −u, −W, c + W) give the same release and function (sigmoid: σ(x) + σ(−x) = 1); a representative written',
 };
 
 /**

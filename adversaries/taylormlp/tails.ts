@@ -62,6 +62,8 @@ export interface TailOutputs {
 }
 
 const GRID_BOUND = 150;
+/** |δ| over which a saturated unit's two signs must give the same Act(u ± δ) in float64 (inputs far past the calibration range included). */
+const SIGN_RADIUS = 8;
 const GRID_STEP = 0.25;
 const gridCache = new Map<string, { u: Float64Array; p: Float64Array; width: number }>();
 
@@ -329,13 +331,24 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
     let cls: number = !wDetermined ? UnitClass.productOnly : bDetermined ? UnitClass.exact : UnitClass.wOnly;
     if (!cKnown && cls !== UnitClass.productOnly && w[0] === 0 && usable < 2) cls = UnitClass.productOnly;
     if (!cKnown && cls === UnitClass.wOnly) cls = UnitClass.productOnly;
-    if (signAmbiguous && (cls !== UnitClass.productOnly || uStar > 0)) {
-      for (let i = 0; i < o; i++) out.second[i * h + j] = 0;
-      out.status[j] = UnitStatus.unrecoverable;
-      out.reason[j] = UnrecoverableReason.signAmbiguous;
-      out.unitClass[j] = UnitClass.flagged;
-      out.predictedError[j] = Infinity;
-      continue;
+    // Sign undetermined by the release (both signs fit within the allowance). The unit is never
+    // written as 0: a representative of the better-fitting hypothesis is written, and its class
+    // says what is determined across both hypotheses.
+    // - Product-only with u* ≤ 0 (the sign note above): c absorbs the difference.
+    // - The same W under both signs, at a saturated u (orders ≥ 1 underflow, only order 0 =
+    //   W·Act(u) + c/K carries the unit): Act(u ± δ) = Act(u), the sign of δ is irrelevant
+    //   (checked in float64 over |δ| ≤ SIGN_RADIUS at the written u); the class stands.
+    // - Otherwise, for the sigmoid, (s, u, W, c) and (−s, −u, −W, c + W) give the same release at
+    //   every order and the same block function (σ(x) + σ(−x) = 1): only the function is
+    //   determined (class function-only), c absorbing −W·σ(−u) through the written Act(u).
+    // - Otherwise (SiLU, GELU: Act(x) − Act(−x) = x, the signs give functions that differ by W·δ)
+    //   the unit stays flagged, the better fit written.
+    if (signAmbiguous && !(cls === UnitClass.productOnly && uStar <= 0)) {
+      const lambdaOther = misfit(g, w, at(other!.u), 0, N, other!.s)[1];
+      const sameW = Math.abs(lambdaOther / lambdaStar - 1) <= 0.75 * tol;
+      const uBound = uHi - uLo > 1 ? uLo : uStar;
+      const saturated = act.value(uBound - SIGN_RADIUS) === act.value(uBound + SIGN_RADIUS);
+      if (!(sameW && saturated)) cls = act.name === 'sigmoid' && cKnown ? UnitClass.functionOnly : UnitClass.flagged;
     }
     // W-only: b at its bound (min U). Product-only: the least extreme u the data allow (max U for
     // the negative tail), so the rescaled W stays as small as the release permits.
@@ -355,6 +368,9 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
     if (cls === UnitClass.productOnly) {
       out.status[j] = UnitStatus.unrecoverable;
       out.reason[j] = UnrecoverableReason.productOnly;
+    } else if (cls === UnitClass.functionOnly || cls === UnitClass.flagged) {
+      out.status[j] = UnitStatus.unrecoverable;
+      out.reason[j] = UnrecoverableReason.signAmbiguous;
     } else {
       out.status[j] = UnitStatus.recovered;
       out.reason[j] = UnrecoverableReason.none;
