@@ -8,7 +8,7 @@ import { MlpBlock, runMlp } from '../src/models/mlp';
 import { tensor } from '../src/tensor/tensor';
 import * as P from '../src/prob/prob';
 import { calibrationRange, releaseBlock, syntheticCalibration, StorageDType } from '../schemes/taylormlp';
-import { consensusRecoverBlock, pairwiseRecoverBlock, UnitStatus, UnrecoverableReason, compareCheckpoints, collapsedSeries, summarizeRecovery } from '../adversaries/taylormlp';
+import { consensusRecoverBlock, pairwiseRecoverBlock, UnitStatus, UnrecoverableReason, compareCheckpoints, collapsedSeries, summarizeRecovery, unitClassNames } from '../adversaries/taylormlp';
 import { runReleasedBlock } from '../schemes/taylormlp';
 import { withMeter } from '../src/cost/meter';
 import { writeSyntheticCheckpoint } from '../src/models/synthetic';
@@ -187,6 +187,16 @@ describe('weightgames attack on files', () => {
     expect(r.status).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary.total.unrecoverable).toBe(0);
+    // The output's metadata carries every unit's class (one character per unit), as counted in the summary.
+    const written = SafetensorsFile.open(path.join(attacker, 'recovered.safetensors'));
+    for (const block of summary.blocks as Array<{ prefix: string; units: number; classes: Record<string, number> }>) {
+      const codes = written.metadata[`unit_classes.${block.prefix}`];
+      expect(codes).toHaveLength(block.units);
+      const counts: Record<string, number> = {};
+      for (const c of codes) counts[unitClassNames[Number(c)]] = (counts[unitClassNames[Number(c)]] ?? 0) + 1;
+      expect(counts).toEqual(block.classes);
+    }
+    written.close();
     fs.renameSync(path.join(home, 'hidden'), path.join(home, 'original'));
     const comparison = compareCheckpoints(original, path.join(attacker, 'recovered.safetensors'));
     expect(comparison.total.ratio).toBeGreaterThanOrEqual(0.9999);

@@ -9,7 +9,7 @@ import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { consensusRecoverBlock, ConsensusOptions } from './consensus';
 import { pairwiseRecoverBlock } from './pairwise';
-import { RecoveredBlock, RecoverySummary, summarizeRecovery, unitClassDetermines, unitClassNames } from './recovered';
+import { RecoveredBlock, RecoverySummary, UnitClass, summarizeRecovery, unitClassDetermines, unitClassNames } from './recovered';
 import type { Activation } from '../../src/numerics/activations';
 
 export type AttackMethod = 'consensus' | 'pairwise';
@@ -71,6 +71,13 @@ export function recoveredTensors(meta: BlockMeta, block: RecoveredBlock): Map<st
   return out;
 }
 
+/** A block's identifiability classes as one character per hidden unit (the class code, 0–9). */
+export function classString(block: Pick<RecoveredBlock, 'status' | 'unitClass'>): string {
+  let out = '';
+  for (let j = 0; j < block.status.length; j++) out += String(block.unitClass?.[j] ?? (block.status[j] === 1 ? UnitClass.plain : block.status[j] === 2 ? UnitClass.flagged : UnitClass.exact));
+  return out;
+}
+
 export interface AttackSummary {
   readonly method: AttackMethod;
   readonly released: string;
@@ -109,7 +116,8 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     const lazy = new Map<string, LazyTensor>();
     const blockStats: Array<{ prefix: string; units: number; plain: number; unrecoverable: number; classes: Readonly<Record<string, number>>; seconds: number }> = [];
     const statuses: Array<{ status: Uint8Array; reason?: Uint8Array; unitClass?: Uint8Array }> = [];
-    const classStrings: Record<string, string> = {};
+    // Per block, one character per hidden unit: its identifiability class code (the legend below).
+    const classCodes = new Map<string, string>();
     let recoveredParameters = 0;
     let recoverySeconds = 0;
     // Each block is recovered when the writer reaches its first tensor and dropped after its
@@ -126,6 +134,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       const seconds = (performance.now() - t0) / 1000;
       recoverySeconds += seconds;
       statuses.push({ status: rec.status, reason: rec.reason, unitClass: rec.unitClass });
+      classCodes.set(meta.prefix, classString(rec));
       recoveredParameters += meta.outputDim * rec.status.filter((x) => x === 0).length;
       const summary = summarizeRecovery([rec]);
       blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, classes: summary.classes, seconds });
@@ -162,9 +171,21 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         release_seed: info.metadata.seed ?? '',
         activation: info.activation,
         unit_class_legend: JSON.stringify(Object.fromEntries(unitClassNames.map((name, code) => [code, `${name}: ${unitClassDetermines[name]}`]))),
-        note: 'the identifiability class of each hidden unit is in the attack summary (--json: blocks[].classes); dead and flagged units are written as 0, product-only units as a representative (same products W·Act⁽ⁿ⁾(u)), W-only units with b at its bound',
+        note: 'unit_classes.<block>: the identifiability class of each hidden unit, one character per unit in unit order (codes in unit_class_legend). Dead units are written as 0; product-only units as a representative (same products W·Act⁽ⁿ⁾(u)); W-only units with b at its bound; function-only units as one of the two sign hypotheses (same function)',
       },
-      { inputs: [input] },
+      {
+        inputs: [input],
+        // The classes are known only once each block is recovered; their length (one character per unit) is known now.
+        deferred: Object.fromEntries(
+          info.blocks.map((meta) => [
+            `unit_classes.${meta.prefix}`,
+            {
+              length: meta.hiddenDim,
+              value: () => classCodes.get(meta.prefix) ?? '',
+            },
+          ]),
+        ),
+      },
     );
     const total = summarizeRecovery(statuses);
     return {
