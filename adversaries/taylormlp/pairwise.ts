@@ -2,7 +2,9 @@ import type { Activation } from '../../src/numerics/activations';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { RecoveredBlock, UnitClass, UnitStatus, UnrecoverableReason } from './recovered';
-import { STORAGE_EPSILON, STORAGE_NORMAL_MIN, accumulateDots, accumulateNorms } from './consensus';
+import { STORAGE_EPSILON, STORAGE_NORMAL_MIN } from './consensus';
+import { orderNorms, profileDots } from '../../src/tensor/attackKernels';
+import { activationDerivatives } from '../../src/tensor/derivativeKernels';
 
 /**
  * The paper's attack (§4.2), done as the paper writes it: one equation per pair of orders a < b,
@@ -83,13 +85,13 @@ export function pairPieces(act: Activation, a: number, b: number, bound: number)
   const cached = pieceCache.get(key);
   if (cached !== undefined) return cached;
   const d = new Float64Array(b + 2);
-  const pb = (u: number): number => act.derivatives(u, b, d)[b];
+  const pb = (u: number): number => activationDerivatives(act, u, b, d)[b];
   const slopeNumerator = (u: number): number => {
-    act.derivatives(u, b + 1, d);
+    activationDerivatives(act, u, b + 1, d);
     return d[a + 1] * d[b] - d[a] * d[b + 1];
   };
   const alive = (u: number): boolean => {
-    act.derivatives(u, b, d);
+    activationDerivatives(act, u, b, d);
     return Math.max(Math.abs(d[a]), Math.abs(d[b])) > 1e-200;
   };
   let lo = -bound;
@@ -117,7 +119,7 @@ export function pairPieces(act: Activation, a: number, b: number, bound: number)
   const pa = new Float64Array(sorted.length);
   const pbAt = new Float64Array(sorted.length);
   for (let q = 0; q < sorted.length; q++) {
-    act.derivatives(sorted[q], b, d);
+    activationDerivatives(act, sorted[q], b, d);
     pa[q] = d[a] / factorial(a);
     pbAt[q] = d[b] / factorial(b);
   }
@@ -200,13 +202,14 @@ export function pairwiseRecoverBlock(released: ReleasedBlock, act: Activation, o
     /** p[n] = Act⁽ⁿ⁾(u)/n!, n = 0..N+1. */
     const p = new Float64Array(N + 2);
     const at = (u: number): Float64Array => {
-      act.derivatives(u, N + 1, der);
+      activationDerivatives(act, u, N + 1, der);
       for (let n = 0; n <= N + 1; n++) p[n] = der[n] / factorials[n];
       return p;
     };
-    // METER: three streaming passes over Θ ((N+1)·out·K entries: norms, profile dots, W).
+    // METER: the passes over Θ (orderNorms, profileDots) and the derivatives are metered; not yet the
+    // per-unit root finding (h, angle, judge, sharpen), eq. 16's W write (out·K ×) and c's loop.
     const norms = new Float64Array((N + 1) * K);
-    accumulateNorms(theta, norms, N, o, K);
+    orderNorms(theta, norms, N, o, K);
     const reference = new Int32Array(K);
     for (let k = 0; k < K; k++) {
       let best = -1;
@@ -214,7 +217,7 @@ export function pairwiseRecoverBlock(released: ReleasedBlock, act: Activation, o
     }
     const dots = new Float64Array((N + 1) * K);
     const fourth = new Float64Array(K);
-    accumulateDots(theta, reference, dots, fourth, N, o, K);
+    profileDots(theta, reference, dots, fourth, N, o, K);
     const chosenOrder = new Int32Array(K);
     const chosenScale = new Float64Array(K); // n!·sⁿ/Act⁽ⁿ⁾(u): W[i, j] = Θ[n, i, k]·scale
     const g = new Float64Array(N + 1);
@@ -246,7 +249,7 @@ export function pairwiseRecoverBlock(released: ReleasedBlock, act: Activation, o
         const gb = (s < 0 && b % 2 === 1 ? -1 : 1) * g[b];
         // h(u) = ĝ_a·p_b(u) − ĝ_b·p_a(u): zero exactly where f_{a,b}(u)·(b!/a!) = ĝ_a/ĝ_b (eq. 20).
         const hAt = (u: number): number => {
-          act.derivatives(u, b, der);
+          activationDerivatives(act, u, b, der);
           return (ga * der[b]) / factorials[b] - (gb * der[a]) / factorials[a];
         };
         const br = pieces.breaks;

@@ -2,6 +2,8 @@ import type { Activation } from '../../src/numerics/activations';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { UnitClass, UnitStatus, UnrecoverableReason } from './recovered';
+import { weightedMisfit } from '../../src/tensor/attackKernels';
+import { activationDerivatives } from '../../src/tensor/derivativeKernels';
 
 /** Storage constants (unit roundoff, smallest normal) — the same as the consensus attack's. */
 const EPSILON: Record<StorageDType, number> = { f64: 2 ** -53, f32: 2 ** -24, bf16: 2 ** -8, f16: 2 ** -11 };
@@ -78,7 +80,7 @@ function tailGrid(act: Activation, N: number) {
   const d = new Float64Array(N + 1);
   for (let q = 0; q < count; q++) {
     u[q] = -GRID_BOUND + q * GRID_STEP;
-    act.derivatives(u[q], N, d);
+    activationDerivatives(act, u[q], N, d);
     let f = 1;
     for (let n = 0; n <= N; n++) {
       if (n > 0) f *= n;
@@ -90,24 +92,8 @@ function tailGrid(act: Activation, N: number) {
   return made;
 }
 
-/** Misfit Σ ω_n (g_n − λ sⁿ p_n)² with λ eliminated; returns [misfit, λ]. */
-function misfit(g: Float64Array, w: Float64Array, p: Float64Array, offset: number, N: number, s: number): [number, number] {
-  let gp = 0;
-  let pp = 0;
-  for (let n = 0; n <= N; n++) {
-    const pn = (s < 0 && n % 2 === 1 ? -1 : 1) * p[offset + n];
-    gp += w[n] * g[n] * pn;
-    pp += w[n] * pn * pn;
-  }
-  const lambda = pp === 0 ? 0 : gp / pp;
-  let r = 0;
-  for (let n = 0; n <= N; n++) {
-    const pn = (s < 0 && n % 2 === 1 ? -1 : 1) * p[offset + n];
-    const e = g[n] - lambda * pn;
-    r += w[n] * e * e;
-  }
-  return [r, lambda];
-}
+/** Misfit Σ ω_n (g_n − λ sⁿ p_n)² over orders 0..N with λ eliminated: [misfit, λ] (metered). */
+const misfit = (g: Float64Array, w: Float64Array, p: Float64Array, offset: number, N: number, s: number): [number, number] => weightedMisfit(g, w, p, offset, 0, N, s < 0);
 
 /** Resolve every expanded unit not marked exact: classify it and write its representative. */
 export function resolveTails(input: TailInputs, out: TailOutputs): void {
@@ -148,7 +134,7 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
   const pAt = new Float64Array(N + 1);
   const der = new Float64Array(N + 1);
   const at = (u: number): Float64Array => {
-    act.derivatives(u, N, der);
+    activationDerivatives(act, u, N, der);
     let f = 1;
     for (let n = 0; n <= N; n++) {
       if (n > 0) f *= n;
@@ -188,7 +174,8 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
   for (let k = 0; k < K; k++) {
     if (input.exact[k]) continue;
     const j = released.expanded[k];
-    // METER: one column of Θ ((N+1)·out entries) and a grid of (N+1)·1201 misfit terms per sign.
+    // METER: misfits and derivatives metered (weightedMisfit, activationDerivatives); not yet the column's
+    // own loops ((N+1)·out: norms, profile, rows), ĉ, the curvature and act.value.
     let raw0 = 0;
     const rawRow0 = new Float64Array(o);
     for (let i = 0; i < o; i++) rawRow0[i] = theta[i * K + k];
