@@ -1,4 +1,5 @@
 import { pipe } from 'fp-ts/function';
+import { markAudited } from '../../src/cost/audit';
 import * as P from '../../src/prob/prob';
 import type { WeightReleaseScheme } from '../../src/scheme';
 import { Same, normDistance, sameByRecoveredRatio, sameWithin } from '../../src/same';
@@ -78,7 +79,8 @@ export function taylorMlp(task: RegressionTask, config: TaylorSchemeConfig): Tay
   const inputScale = task.inputScale ?? 1;
   const outputView = (y: Tensor) => [y.data];
   const weightsSame = sameTaylorWeights(config.sameWeights);
-  return {
+  // Run, Run′ and Release do all their arithmetic through the metered kernels (runMlp, releaseBlock, runReleasedBlock).
+  return markAudited({
     name: `taylormlp(N=${config.taylor.order}${config.taylor.expand !== undefined && !('all' in config.taylor.expand) ? `, expand ${JSON.stringify(config.taylor.expand)}` : ''}${config.taylor.signs ? ', signs' : ''}${config.taylor.mask ? `, mask>${config.taylor.mask.minOrder}@${config.taylor.mask.threshold}` : ''}, ${config.taylor.dtype ?? 'f32'}; Same on weights: ${weightsSame.name})`,
     train: trainMlp,
     run: (weights, inputs) => () => runMlp(weights.block, act, inputs),
@@ -97,5 +99,5 @@ export function taylorMlp(task: RegressionTask, config: TaylorSchemeConfig): Tay
       weights: weightsSame,
       outputs: sameWithin(normDistance(outputView, { relative: true }), config.outputThreshold ?? 1e-3),
     },
-  };
+  });
 }
