@@ -8,7 +8,7 @@ import { MlpBlock, runMlp } from '../src/models/mlp';
 import { tensor } from '../src/tensor/tensor';
 import * as P from '../src/prob/prob';
 import { calibrationRange, releaseBlock, syntheticCalibration, StorageDType } from '../schemes/taylormlp';
-import { consensusRecoverBlock, pairwiseRecoverBlock, UnitStatus, UnrecoverableReason, compareCheckpoints, collapsedSeries, summarizeRecovery } from '../adversaries/taylormlp';
+import { consensusRecoverBlock, pairwiseRecoverBlock, UnitStatus, UnrecoverableReason, compareCheckpoints, collapsedSeries, summarizeRecovery, unitClassNames } from '../adversaries/taylormlp';
 import { runReleasedBlock } from '../schemes/taylormlp';
 import { withMeter } from '../src/cost/meter';
 import { writeSyntheticCheckpoint } from '../src/models/synthetic';
@@ -88,7 +88,7 @@ describe('consensus attack, property-tested over the settings', () => {
     );
   });
 
-  it('flags, counts and zeroes units whose expansion point is deep in the sigmoid tail (only W·eᵘ is identifiable)', () => {
+  it('units deep in the sigmoid tail (only W·eᵘ is identifiable) are product-only: flagged, counted, written as a representative (not 0)', () => {
     const block = trainedLikeBlock('plain', 8, 16, 32, 'tail');
     const range = { min: new Float64Array(16).fill(-1), max: new Float64Array(16).fill(1) };
     const deep = { ...block, firstBias: Float64Array.from({ length: 16 }, (_, j) => (j < 4 ? -30 : 0.2 * j - 1)) };
@@ -96,7 +96,13 @@ describe('consensus attack, property-tested over the settings', () => {
     const recovered = consensusRecoverBlock(released, activations.sigmoid, 'f32');
     for (let j = 0; j < 4; j++) {
       expect(recovered.status[j]).toBe(UnitStatus.unrecoverable);
-      for (let i = 0; i < 32; i++) expect(recovered.second[i * 16 + j]).toBe(0);
+      expect(recovered.reason![j]).toBe(UnrecoverableReason.productOnly);
+      // The representative reproduces the product W·σ′(u) (order 1 of Θ) to the storage precision.
+      const u = recovered.expansionPoint[j];
+      const slope = activations.sigmoid.derivatives(u, 1)[1];
+      const trueU = -30;
+      const trueSlope = activations.sigmoid.derivatives(trueU, 1)[1];
+      for (let i = 0; i < 32; i++) expect(Math.abs(recovered.second[i * 16 + j] * slope - block.second[i * 16 + j] * trueSlope)).toBeLessThanOrEqual(1e-4 * Math.abs(block.second[i * 16 + j] * trueSlope));
     }
     for (let j = 4; j < 16; j++) expect(recovered.status[j]).toBe(UnitStatus.recovered);
   });
@@ -109,12 +115,12 @@ describe('consensus attack, property-tested over the settings', () => {
     const range = { min: new Float64Array(6).fill(-1), max: new Float64Array(6).fill(1) };
     const released = releaseBlock({ ...block, second, firstBias }, activations.sigmoid, range, { order: 8, dtype: 'f32' }, null);
     const recovered = consensusRecoverBlock(released, activations.sigmoid, 'f32');
-    expect(recovered.reason![0]).toBe(UnrecoverableReason.zeroColumn);
+    expect(recovered.reason![0]).toBe(UnrecoverableReason.dead); // W[:, 0] = 0: no effect
     expect(recovered.status[1]).toBe(UnitStatus.unrecoverable);
-    expect([UnrecoverableReason.notIdentifiable, UnrecoverableReason.underflow]).toContain(recovered.reason![1]);
+    expect([UnrecoverableReason.notIdentifiable, UnrecoverableReason.underflow, UnrecoverableReason.productOnly]).toContain(recovered.reason![1]);
     for (const j of [2, 3, 4, 5]) expect(recovered.status[j]).toBe(UnitStatus.recovered);
     for (const v of [...recovered.second, ...recovered.firstBias!, ...recovered.secondBias!]) expect(Number.isFinite(v)).toBe(true);
-    expect(summarizeRecovery([recovered]).reasons).toMatchObject({ 'all-zero column': 1 });
+    expect(summarizeRecovery([recovered]).classes).toMatchObject({ dead: 1 });
     // f16: far in GELU's left tail every order of Θ is below f16's normal range.
     const f16 = releaseBlock({ ...block, firstBias: Float64Array.from([-9, 0.2, -0.3, 0.4, -12, 0.1]) }, activations.gelu, range, { order: 8, dtype: 'f16' }, null);
     const fromF16 = consensusRecoverBlock(f16, activations.gelu, 'f16');
@@ -181,6 +187,16 @@ describe('weightgames attack on files', () => {
     expect(r.status).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary.total.unrecoverable).toBe(0);
+    // The output's metadata carries every unit's class (one character per unit), as counted in the summary.
+    const written = SafetensorsFile.open(path.join(attacker, 'recovered.safetensors'));
+    for (const block of summary.blocks as Array<{ prefix: string; units: number; classes: Record<string, number> }>) {
+      const codes = written.metadata[`unit_classes.${block.prefix}`];
+      expect(codes).toHaveLength(block.units);
+      const counts: Record<string, number> = {};
+      for (const c of codes) counts[unitClassNames[Number(c)]] = (counts[unitClassNames[Number(c)]] ?? 0) + 1;
+      expect(counts).toEqual(block.classes);
+    }
+    written.close();
     fs.renameSync(path.join(home, 'hidden'), path.join(home, 'original'));
     const comparison = compareCheckpoints(original, path.join(attacker, 'recovered.safetensors'));
     expect(comparison.total.ratio).toBeGreaterThanOrEqual(0.9999);

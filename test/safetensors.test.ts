@@ -14,6 +14,7 @@ import {
   toFloat32,
   toFloat64,
   writeSafetensors,
+  writeSafetensorsStreaming,
 } from '../src/io/safetensors';
 import { bf16BitsToFloat32, f16BitsToFloat32, float32ToBf16Bits, float32ToF16Bits } from '../src/io/halfPrecision';
 import { OutputPathError } from '../src/io/atomicWrite';
@@ -106,6 +107,25 @@ describe('safetensors round trip', () => {
     expect(() => writeSafetensors(file, {}, {}, { inputs: [file] })).toThrow(OutputPathError);
     expect(() => writeSafetensors(path.join(dir, 'bad.safetensors'), { a: { dtype: 'F32', shape: [3], bytes: new Uint8Array(4) } })).toThrow(SafetensorsError);
     expect(fs.readdirSync(dir)).toEqual(['in.safetensors']);
+  });
+
+  it('deferred metadata: reserved in the header, filled after the last tensor, and a wrong length leaves no file', () => {
+    const dir = tmp();
+    const file = path.join(dir, 'deferred.safetensors');
+    let produced = '';
+    const tensors = new Map([
+      ['b', { dtype: 'U8' as const, shape: [1], bytes: () => ((produced += 'b'), new Uint8Array([2])) }],
+      ['a', { dtype: 'U8' as const, shape: [1], bytes: () => ((produced += 'a'), new Uint8Array([1])) }],
+    ]);
+    writeSafetensorsStreaming(file, tensors, { note: 'x "quoted": "late":"????"' }, { deferred: { late: { length: 4, value: () => `${produced}01` } } });
+    const read = SafetensorsFile.open(file);
+    expect(read.metadata).toEqual({ note: 'x "quoted": "late":"????"', late: 'ab01' });
+    expect([...read.tensor('a').bytes, ...read.tensor('b').bytes]).toEqual([1, 2]);
+    read.close();
+    const bad = path.join(dir, 'bad.safetensors');
+    expect(() => writeSafetensorsStreaming(bad, tensors, {}, { deferred: { late: { length: 4, value: () => 'abc' } } })).toThrow(SafetensorsError);
+    expect(() => writeSafetensorsStreaming(bad, tensors, {}, { deferred: { late: { length: 2, value: () => 'a"' } } })).toThrow(SafetensorsError);
+    expect(fs.readdirSync(dir)).toEqual(['deferred.safetensors']);
   });
 });
 

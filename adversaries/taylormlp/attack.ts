@@ -11,14 +11,14 @@ import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { consensusRecoverBlock, ConsensusOptions } from './consensus';
 import { pairwiseRecoverBlock } from './pairwise';
-import { RecoveredBlock, RecoverySummary, summarizeRecovery } from './recovered';
+import { RecoveredBlock, RecoverySummary, UnitClass, summarizeRecovery, unitClassDetermines, unitClassNames } from './recovered';
 import type { Activation } from '../../src/numerics/activations';
 
 export type AttackMethod = 'consensus' | 'pairwise';
 
 /** Recover one released block with either attack. */
 export function recoverBlock(method: AttackMethod, released: ReleasedBlock, act: Activation, dtype: StorageDType, options: ConsensusOptions = {}): RecoveredBlock {
-  return method === 'consensus' ? consensusRecoverBlock(released, act, dtype, options) : pairwiseRecoverBlock(released, act);
+  return method === 'consensus' ? consensusRecoverBlock(released, act, dtype, options) : pairwiseRecoverBlock(released, act, { dtype, signs: options.signs, tol: options.tol });
 }
 
 /** The consensus attack as a WRec adversary of the game-level TaylorMLP scheme. */
@@ -31,10 +31,13 @@ export const consensusAdversary = (dtype: StorageDType = 'f32', signs = false): 
 });
 
 /** The paper's pairwise attack as a WRec adversary. */
-export const pairwiseAdversary: WRecAdversary<undefined, ReleasedMlp, TrainedMlp> = {
+export const pairwiseAdversaryFor = (dtype: StorageDType = 'f32', signs = false): WRecAdversary<undefined, ReleasedMlp, TrainedMlp> => ({
   name: 'pairwise',
-  recover: (_pk, released) => () => ({ activation: released.activation, block: pairwiseRecoverBlock(released.block, activationByName(released.activation)) }),
-};
+  recover: (_pk, released) => () => ({ activation: released.activation, block: pairwiseRecoverBlock(released.block, activationByName(released.activation), { dtype, signs }) }),
+});
+
+/** The paper's pairwise attack on f32 releases that may carry random signs (both signs tried; s resolved where the pair equations allow). */
+export const pairwiseAdversary: WRecAdversary<undefined, ReleasedMlp, TrainedMlp> = pairwiseAdversaryFor('f32', true);
 
 
 /** Names and shapes of a block's recovered tensors (original layout), known before recovering it. */
@@ -70,6 +73,13 @@ export function recoveredTensors(meta: BlockMeta, block: RecoveredBlock): Map<st
   return out;
 }
 
+/** A block's identifiability classes as one character per hidden unit (the class code, 0–9). */
+export function classString(block: Pick<RecoveredBlock, 'status' | 'unitClass'>): string {
+  let out = '';
+  for (let j = 0; j < block.status.length; j++) out += String(block.unitClass?.[j] ?? (block.status[j] === 1 ? UnitClass.plain : block.status[j] === 2 ? UnitClass.flagged : UnitClass.exact));
+  return out;
+}
+
 export interface AttackSummary {
   readonly method: AttackMethod;
   readonly released: string;
@@ -78,7 +88,9 @@ export interface AttackSummary {
   readonly order: number;
   readonly dtype: StorageDType;
   readonly signs: boolean;
-  readonly blocks: ReadonlyArray<{ prefix: string; units: number; plain: number; unrecoverable: number; seconds: number }>;
+  readonly blocks: ReadonlyArray<{ prefix: string; units: number; plain: number; unrecoverable: number; classes: Readonly<Record<string, number>>; seconds: number }>;
+  /** What each identifiability class determines. */
+  readonly classesDetermine: Readonly<Record<string, string>>;
   readonly total: RecoverySummary;
   /** Wall time of the recovery alone (reading and writing excluded). */
   readonly recoverySeconds: number;
@@ -105,8 +117,10 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       signs = true; // unknown: fit both signs
     }
     const lazy = new Map<string, LazyTensor>();
-    const blockStats: Array<{ prefix: string; units: number; plain: number; unrecoverable: number; seconds: number }> = [];
-    const statuses: Array<{ status: Uint8Array; reason?: Uint8Array }> = [];
+    const blockStats: Array<{ prefix: string; units: number; plain: number; unrecoverable: number; classes: Readonly<Record<string, number>>; seconds: number }> = [];
+    const statuses: Array<{ status: Uint8Array; reason?: Uint8Array; unitClass?: Uint8Array }> = [];
+    // Per block, one character per hidden unit: its identifiability class code (the legend below).
+    const classCodes = new Map<string, string>();
     let recoveredParameters = 0;
     let recoverySeconds = 0;
     // Each block is recovered when the writer reaches its first tensor and dropped after its
@@ -122,10 +136,11 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       const rec = recoverBlock(method, block, act, info.dtype, { signs });
       const seconds = (performance.now() - t0) / 1000;
       recoverySeconds += seconds;
-      statuses.push({ status: rec.status, reason: rec.reason });
+      statuses.push({ status: rec.status, reason: rec.reason, unitClass: rec.unitClass });
+      classCodes.set(meta.prefix, classString(rec));
       recoveredParameters += meta.outputDim * rec.status.filter((x) => x === 0).length;
       const summary = summarizeRecovery([rec]);
-      blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, seconds });
+      blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, classes: summary.classes, seconds });
       const tensors = recoveredTensors(meta, rec);
       cache = { index, tensors, remaining: tensors.size };
       return tensors;
@@ -158,9 +173,23 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         source_release: input.split(/[\\/]/).pop() ?? input,
         source_release_sha256: sha256File(input),
         release_seed: info.metadata.seed ?? '',
-        note: 'units the attack could not identify are written as 0; see the attack summary',
+        activation: info.activation,
+        unit_class_legend: JSON.stringify(Object.fromEntries(unitClassNames.map((name, code) => [code, `${name}: ${unitClassDetermines[name]}`]))),
+        note: 'unit_classes.<block>: the identifiability class of each hidden unit, one character per unit in unit order (codes in unit_class_legend). Dead units are written as 0; product-only units as a representative (same products W·Act⁽ⁿ⁾(u)); W-only units with b at its bound; function-only units as one of the two sign hypotheses (same function)',
       },
-      { inputs: [input] },
+      {
+        inputs: [input],
+        // The classes are known only once each block is recovered; their length (one character per unit) is known now.
+        deferred: Object.fromEntries(
+          info.blocks.map((meta) => [
+            `unit_classes.${meta.prefix}`,
+            {
+              length: meta.hiddenDim,
+              value: () => classCodes.get(meta.prefix) ?? '',
+            },
+          ]),
+        ),
+      },
     );
     const total = summarizeRecovery(statuses);
     return {
@@ -172,6 +201,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       dtype: info.dtype,
       signs,
       blocks: blockStats,
+      classesDetermine: unitClassDetermines,
       total,
       recoverySeconds,
       seconds: (performance.now() - start) / 1000,

@@ -1,9 +1,10 @@
 import type { Activation } from '../../src/numerics/activations';
-import { chargeFlops } from '../../src/cost/meter';
+import { combineOrders, orderNorms, profileDots, weightedMisfit } from '../../src/tensor/attackKernels';
+import { activationDerivatives } from '../../src/tensor/derivativeKernels';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
-import { RecoveredBlock, UnitStatus, UnrecoverableReason } from './recovered';
-import type { FloatArray } from '../../src/tensor/tensor';
+import { RecoveredBlock, UnitClass, UnitStatus, UnrecoverableReason } from './recovered';
+import { resolveTails } from './tails';
 
 /**
  * The consensus attack on TaylorMLP — ours, built to reach 100 %.
@@ -35,6 +36,8 @@ export interface ConsensusOptions {
    * right hypothesis leaves the same c_i/K in every column.
    */
   readonly signs?: boolean;
+  /** Resolve the units the fit cannot identify into identifiability classes (default true); false leaves them flagged and zero. */
+  readonly tails?: boolean;
 }
 
 export const STORAGE_EPSILON: Record<StorageDType, number> = { f64: 2 ** -53, f32: 2 ** -24, bf16: 2 ** -8, f16: 2 ** -11 };
@@ -62,7 +65,7 @@ function grid(act: Activation, N: number, bound: number, step: number): Grid {
   const d = new Float64Array(width);
   for (let g = 0; g < count; g++) {
     u[g] = -bound + g * step;
-    act.derivatives(u[g], N + 1, d);
+    activationDerivatives(act, u[g], N + 1, d);
     let fact = 1;
     for (let n = 0; n < width; n++) {
       if (n > 0) fact *= n;
@@ -74,25 +77,8 @@ function grid(act: Activation, N: number, bound: number, step: number): Grid {
   return made;
 }
 
-/** Misfit of profile g (orders 1..N, with weights ω) against sⁿp_n at one point; returns [residual, λ]. */
-function misfit(g: Float64Array, w: Float64Array, p: Float64Array, offset: number, N: number, s: number): [number, number] {
-  let gp = 0;
-  let pp = 0;
-  for (let n = 1; n <= N; n++) {
-    const pn = (s < 0 && n % 2 === 1 ? -1 : 1) * p[offset + n];
-    gp += w[n] * g[n] * pn;
-    pp += w[n] * pn * pn;
-  }
-  const lambda = pp === 0 ? 0 : gp / pp;
-  // The residual summed explicitly: gg − λ·gp cancels catastrophically near the optimum.
-  let residual = 0;
-  for (let n = 1; n <= N; n++) {
-    const pn = (s < 0 && n % 2 === 1 ? -1 : 1) * p[offset + n];
-    const r = g[n] - lambda * pn;
-    residual += w[n] * r * r;
-  }
-  return [residual, lambda];
-}
+/** Misfit of profile g (orders 1..N, weights ω) against λ·sⁿp_n at one point, λ eliminated: [residual, λ] (metered). */
+const misfit = (g: Float64Array, w: Float64Array, p: Float64Array, offset: number, N: number, s: number): [number, number] => weightedMisfit(g, w, p, offset, 1, N, s < 0);
 
 /** A fitted hypothesis for one column: sign, expansion point, misfit. */
 interface Fit {
@@ -108,6 +94,10 @@ interface ColumnEstimate {
   readonly predicted: number;
 }
 
+// METER: metered — the streaming passes over Θ (orderNorms, profileDots, combineOrders), every misfit
+// (weightedMisfit) and every derivative (activationDerivatives). Not yet: refine's variable-projection
+// Jacobian loop, estimate(), pass 2's order-0 sign vote, the grid's ÷ n!, and c's loop (O(K·(N + out))
+// per block, against the passes' O(N·out·K)); until they are, the adversary is not markAudited.
 export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, dtype: StorageDType, options: ConsensusOptions = {}): RecoveredBlock {
   const tol = options.tol ?? 0.01;
   const N = released.order;
@@ -124,7 +114,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
   const d0 = new Float64Array(N + 2);
   const p = new Float64Array(N + 2);
   const at = (x: number): Float64Array => {
-    act.derivatives(x, N + 1, d0);
+    activationDerivatives(act, x, N + 1, d0);
     for (let n = 0; n <= N + 1; n++) p[n] = d0[n] / factorials[n];
     return p;
   };
@@ -132,7 +122,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
   // Pass 1a: the profiles of all columns at once, streaming Θ row by row (Θ is [N+1, out, K]:
   // a column walk would stride by K and miss the cache on every entry).
   const norms = new Float64Array((N + 1) * K); // Σ_i Θ[n, i, k]²
-  accumulateNorms(theta, norms, N, o, K);
+  orderNorms(theta, norms, N, o, K);
   const reference = new Int32Array(K); // m_k: the order with the largest row norm
   for (let k = 0; k < K; k++) {
     let best = -1;
@@ -140,7 +130,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
   }
   const dots = new Float64Array((N + 1) * K); // Σ_i Θ[n, i, k]·Θ[m_k, i, k]
   const fourth = new Float64Array(K); // Σ_i Θ[m_k, i, k]⁴
-  accumulateDots(theta, reference, dots, fourth, N, o, K);
+  profileDots(theta, reference, dots, fourth, N, o, K);
 
   // Pass 1b: per column, the profile's weights and the best fit for each admissible sign.
   const residuals = new Float64Array(table.u.length);
@@ -316,6 +306,35 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     }
   }
 
+  /**
+   * The curvature test's second opinion, for flat misfits: over every grid u whose misfit is
+   * within 9 (3σ, rescaled by the reduced χ²) of the fit's, the scale λ(u) of W must stay within
+   * ¾·tol of λ(u*) (e.g. the sigmoid past u ≈ 17 in f32: every order ≈ ±W·e⁻ᵘ, a flat valley along
+   * which W and u trade off), and the valley must be at most one unit of u wide (GELU past u ≈ 15
+   * in f32: only order 1 = W survives, W is determined but b is not). Fits on the grid's edge never
+   * pass. Units that fail go to the identifiability classes (tails.ts), where order 0 joins in.
+   */
+  function scaleStable(k: number, fit: Fit): boolean {
+    const g = profiles[k];
+    const w = weights[k];
+    if (!(Math.abs(fit.u) < table.u[table.u.length - 1] - (options.step ?? 0.25))) return false;
+    const [rStar, lambdaStar] = misfit(g, w, at(fit.u), 0, N, fit.s);
+    let usable = 0;
+    for (let n = 1; n <= N; n++) if (w[n] > 0) usable++;
+    const allowance = 9 * Math.max(1, rStar / Math.max(1, usable - 2));
+    let lo = fit.u;
+    let hi = fit.u;
+    for (let q = 0; q < table.u.length; q++) {
+      const [r, lambda] = misfit(g, w, table.p, q * width, N, fit.s);
+      if (!(r <= rStar + allowance)) continue;
+      if (!(Math.abs(lambda / lambdaStar - 1) <= 0.75 * tol)) return false;
+      lo = Math.min(lo, table.u[q]);
+      hi = Math.max(hi, table.u[q]);
+    }
+    // u (so b) must be determined too: the consistent valley at most one unit wide.
+    return hi - lo <= 1;
+  }
+
   // Pass 3: the recovered block.
   const first = new Float64Array(released.first);
   const second = new Float64Array(o * h);
@@ -325,8 +344,11 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
   const reason = new Uint8Array(h);
   const predictedError = new Float64Array(h);
   const expansionPoint = new Float64Array(h).fill(NaN);
+  const unitClass = new Uint8Array(h).fill(UnitClass.flagged);
   const act0 = new Float64Array(K);
   const recoveredUnit = new Uint8Array(K);
+  const fittedSign = new Int8Array(K);
+  const fittedU = new Float64Array(K);
   for (let k = 0; k < K; k++) {
     const j = released.expanded[k];
     const fit = hypotheses[k][choice[k]];
@@ -341,7 +363,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     expansionPoint[j] = fit.u;
     // Identifiability: flagged (never reported) unless the predicted error stays below ¾·tol.
     // (Measured: the predicted error tracks the actual worst entry of a column to within ~20 %.)
-    if (!(e.predicted <= 0.75 * tol)) {
+    if (!(e.predicted <= 0.75 * tol) || !scaleStable(k, fit)) {
       status[j] = UnitStatus.unrecoverable;
       reason[j] = UnrecoverableReason.notIdentifiable;
       continue;
@@ -350,7 +372,10 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     if (fit.s < 0) for (let c = 0; c < d; c++) first[j * d + c] = -first[j * d + c];
     act0[k] = e.act0;
     recoveredUnit[k] = 1;
+    fittedSign[k] = fit.s;
+    fittedU[k] = fit.u;
     status[j] = UnitStatus.recovered;
+    unitClass[j] = UnitClass.exact;
   }
   // W[i, j_k] = Σ_n Θ[n, i, k]·coefficient_k[n], streamed row by row.
   const coefficients = new Float64Array((N + 1) * K);
@@ -360,16 +385,30 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     for (let n = 1; n <= N; n++) coefficients[n * K + k] = e.coefficient[n];
   }
   combineOrders(theta, coefficients, recoveredUnit, released.expanded, second, N, o, K, h);
-  chargeFlops(K * (2 * N * o + (options.signs ? 2 : 1) * (3 * N * table.u.length + 4 * 40 * 6 * N) + 2 * N * o));
-  // c_i = Σ_k (Θ[0, i, k] − W[i, j_k]·Act(u_k)): the c_i/K shares, over recovered units.
+  // Pass 4: units the fit on orders 1..N could not identify — their identifiability class, with
+  // order 0 (once c is known from the exact units) and a representative of the class written.
+  const usedForC = Uint8Array.from(recoveredUnit);
+  if (options.tails !== false && released.outputBias === null) {
+    resolveTails(
+      { released, act, dtype, signs: options.signs === true, tol, exact: recoveredUnit, sign: fittedSign, u: fittedU, fitted: firstStageFits() },
+      { second, first, firstBias, status, reason, unitClass, expansionPoint, predictedError, act0, usedForC },
+    );
+  }
+  /** The first stage's best u per sign (NaN where it has none): starting points for the classes step. */
+  function firstStageFits(): [Float64Array, Float64Array] {
+    const fits: [Float64Array, Float64Array] = [new Float64Array(K).fill(NaN), new Float64Array(K).fill(NaN)];
+    for (let k = 0; k < K; k++) for (const fit of hypotheses[k]) if (Number.isFinite(fit.u)) fits[fit.s > 0 ? 0 : 1][k] = fit.u;
+    return fits;
+  }
+  // c_i = Σ_k (Θ[0, i, k] − W[i, j_k]·Act(u_k)): the c_i/K shares, over the units whose written weights reproduce Θ[0].
   if (secondBias !== null) {
     if (released.outputBias !== null) secondBias.set(released.outputBias);
     else if (K > 0) {
       let used = 0;
-      for (let k = 0; k < K; k++) if (recoveredUnit[k]) used++;
+      for (let k = 0; k < K; k++) if (usedForC[k]) used++;
       for (let i = 0; i < o; i++) {
         let acc = 0;
-        for (let k = 0; k < K; k++) if (recoveredUnit[k]) acc += theta[i * K + k] - second[i * h + released.expanded[k]] * act0[k];
+        for (let k = 0; k < K; k++) if (usedForC[k]) acc += theta[i * K + k] - second[i * h + released.expanded[k]] * act0[k];
         secondBias[i] = used === 0 ? 0 : (acc * K) / used;
       }
     }
@@ -378,6 +417,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
   for (let q = 0; q < released.plain.length; q++) {
     const j = released.plain[q];
     status[j] = UnitStatus.plain;
+    unitClass[j] = UnitClass.plain;
     if (firstBias !== null && released.plainBias !== null) firstBias[j] = released.plainBias[q];
     for (let i = 0; i < o; i++) second[i * h + j] = released.plainSecond[i * released.plain.length + q];
   }
@@ -393,54 +433,8 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     secondBias,
     status,
     reason,
+    unitClass,
     predictedError,
     expansionPoint,
   };
-}
-
-// The streaming passes over Θ, as small functions so that V8 keeps each loop monomorphic.
-
-/** norms[n·K + k] = Σ_i Θ[n, i, k]², row by row. */
-function accumulateNorms(theta: FloatArray, norms: Float64Array, N: number, o: number, K: number): void {
-  for (let n = 1; n <= N; n++) {
-    const base = n * K;
-    for (let i = 0; i < o; i++) {
-      const row = (n * o + i) * K;
-      for (let k = 0; k < K; k++) {
-        const v = theta[row + k];
-        norms[base + k] += v * v;
-      }
-    }
-  }
-}
-
-/** dots[n·K + k] = Σ_i Θ[n, i, k]·Θ[m_k, i, k] and fourth[k] = Σ_i Θ[m_k, i, k]⁴, row by row. */
-function accumulateDots(theta: FloatArray, reference: Int32Array, dots: Float64Array, fourth: Float64Array, N: number, o: number, K: number): void {
-  const gathered = new Float64Array(K);
-  for (let i = 0; i < o; i++) {
-    for (let k = 0; k < K; k++) {
-      const v = theta[(reference[k] * o + i) * K + k];
-      gathered[k] = v;
-      fourth[k] += v * v * v * v;
-    }
-    for (let n = 1; n <= N; n++) {
-      const row = (n * o + i) * K;
-      const base = n * K;
-      for (let k = 0; k < K; k++) dots[base + k] += theta[row + k] * gathered[k];
-    }
-  }
-}
-
-/** W[i, j_k] = Σ_n Θ[n, i, k]·coefficients[n·K + k] for recovered columns, row by row. */
-function combineOrders(theta: FloatArray, coefficients: Float64Array, recovered: Uint8Array, expanded: Int32Array, second: Float64Array, N: number, o: number, K: number, h: number): void {
-  const accumulator = new Float64Array(K);
-  for (let i = 0; i < o; i++) {
-    accumulator.fill(0);
-    for (let n = 1; n <= N; n++) {
-      const row = (n * o + i) * K;
-      const base = n * K;
-      for (let k = 0; k < K; k++) accumulator[k] += theta[row + k] * coefficients[base + k];
-    }
-    for (let k = 0; k < K; k++) if (recovered[k]) second[i * h + expanded[k]] = accumulator[k];
-  }
 }

@@ -57,7 +57,7 @@ export function taylorMlpPretrained(d: PretrainedBlock, config: { readonly taylo
   const calibration = recorded(d, 'calibration');
   const evaluation = recorded(d, 'evaluation');
   const scheme: WeightReleaseScheme<PretrainedBlock, TrainedMlp, Tensor, Tensor, undefined, Int8Array | null, ReleasedMlp> = {
-    name: `taylormlp-pretrained(block ${d.block}, N=${config.taylor.order})`,
+    name: `taylormlp-pretrained(block ${d.block}, N=${config.taylor.order}; Same on weights: ${sameTaylorWeights().name})`,
     train: pretrainedTrain,
     run: (w, x) => () => runMlp(w.block, activations[w.activation], x),
     kgen: () => (ctx) => ({ pk: undefined, sk: config.taylor.signs === true ? drawSigns(pretrainedTrain(d)(ctx).block.hiddenDim, 'block')(ctx) : null }),

@@ -1,4 +1,5 @@
 import { pipe } from 'fp-ts/function';
+import { markAudited } from '../../src/cost/audit';
 import * as P from '../../src/prob/prob';
 import type { WeightReleaseScheme } from '../../src/scheme';
 import { Same, normDistance, sameByRecoveredRatio, sameWithin } from '../../src/same';
@@ -26,6 +27,8 @@ export interface TaylorSchemeConfig {
   readonly inputSpread?: number;
   /** δ of Same on outputs: relative L2 distance of the block outputs (default 1e-3). */
   readonly outputThreshold?: number;
+  /** Same on weights (default: Table 1's rule, ≥ 99 % of W within 1 %). */
+  readonly sameWeights?: TaylorWeightsSame;
 }
 
 export type TaylorMlpScheme = WeightReleaseScheme<RegressionTask, TrainedMlp, Tensor, Tensor, undefined, Int8Array | null, ReleasedMlp>;
@@ -33,8 +36,36 @@ export type TaylorMlpScheme = WeightReleaseScheme<RegressionTask, TrainedMlp, Te
 /** The weights as numbers, for Same: V, b, W, c. */
 export const trainedMlpView = (w: TrainedMlp) => [w.block.first, w.block.firstBias ?? new Float64Array(0), w.block.second, w.block.secondBias ?? new Float64Array(0)];
 
-/** Same on TrainedMlp weights: the paper's recovered ratio — all entries within 1 % relative error by default. */
-export const sameTaylorWeights = (minRatio = 1): Same<TrainedMlp> => sameByRecoveredRatio(trainedMlpView, { tol: 0.01, minRatio });
+/** W alone (the second layer): what TaylorMLP processes and what Table 1 scores. */
+export const secondLayerView = (w: TrainedMlp) => [w.block.second];
+
+/** Which Same on weights a TaylorMLP scheme uses. */
+export type TaylorWeightsSame =
+  /** Table 1's rule: entries of W within `tol` (1 %) relative error, on at least `minRatio` of them. */
+  | { readonly rule: 'table1'; readonly tol?: number; readonly minRatio?: number }
+  /** A norm rule (the paper's example of Same, §3.1): ‖(V, b, W, c) − (V*, b*, W*, c*)‖_F / ‖(V*, b*, W*, c*)‖_F ≤ δ. */
+  | { readonly rule: 'norm'; readonly threshold: number };
+
+export class TaylorSameError extends Error {
+  override readonly name = 'TaylorSameError';
+}
+
+/**
+ * Same on TrainedMlp weights, by rule; its name says which (every scorecard prints it).
+ * Default: Table 1's rule with minRatio 0.99 — the paper calls 99.76 %–100 % recovered.
+ */
+export function sameTaylorWeights(rule: TaylorWeightsSame = { rule: 'table1' }): Same<TrainedMlp> {
+  if (rule.rule === 'norm') {
+    if (!(rule.threshold >= 0)) throw new TaylorSameError(`norm Same needs a threshold δ ≥ 0, got ${rule.threshold}`);
+    const same = sameWithin(normDistance(trainedMlpView, { relative: true }), rule.threshold);
+    return { ...same, name: `relative Frobenius distance of (V, b, W, c) ≤ ${rule.threshold}` };
+  }
+  const tol = rule.tol ?? 0.01;
+  const minRatio = rule.minRatio ?? 0.99;
+  if (!(tol > 0) || !(minRatio >= 0 && minRatio <= 1)) throw new TaylorSameError(`Table 1 Same needs tol > 0 and minRatio in [0, 1], got tol ${tol}, minRatio ${minRatio}`);
+  const same = sameByRecoveredRatio(secondLayerView, { tol, minRatio });
+  return { ...same, name: `Table 1: ≥ ${100 * minRatio} % of W's entries within ${100 * tol} % relative error` };
+}
 
 /**
  * TaylorMLP (§4.1) as a scheme of the kernel, on the trainer's small MLPs:
@@ -47,8 +78,10 @@ export function taylorMlp(task: RegressionTask, config: TaylorSchemeConfig): Tay
   const act = activations[task.activation];
   const inputScale = task.inputScale ?? 1;
   const outputView = (y: Tensor) => [y.data];
-  return {
-    name: `taylormlp(N=${config.taylor.order}${config.taylor.expand !== undefined && !('all' in config.taylor.expand) ? `, expand ${JSON.stringify(config.taylor.expand)}` : ''}${config.taylor.signs ? ', signs' : ''}${config.taylor.mask ? `, mask>${config.taylor.mask.minOrder}@${config.taylor.mask.threshold}` : ''}, ${config.taylor.dtype ?? 'f32'})`,
+  const weightsSame = sameTaylorWeights(config.sameWeights);
+  // Run, Run′ and Release do all their arithmetic through the metered kernels (runMlp, releaseBlock, runReleasedBlock).
+  return markAudited({
+    name: `taylormlp(N=${config.taylor.order}${config.taylor.expand !== undefined && !('all' in config.taylor.expand) ? `, expand ${JSON.stringify(config.taylor.expand)}` : ''}${config.taylor.signs ? ', signs' : ''}${config.taylor.mask ? `, mask>${config.taylor.mask.minOrder}@${config.taylor.mask.threshold}` : ''}, ${config.taylor.dtype ?? 'f32'}; Same on weights: ${weightsSame.name})`,
     train: trainMlp,
     run: (weights, inputs) => () => runMlp(weights.block, act, inputs),
     kgen: () => (config.taylor.signs === true ? pipe(drawSigns(task.hiddenDim, 'block'), P.map((sk) => ({ pk: undefined, sk }))) : P.of({ pk: undefined, sk: null })),
@@ -63,8 +96,8 @@ export function taylorMlp(task: RegressionTask, config: TaylorSchemeConfig): Tay
       return tensor([rows, task.inputDim], P.normalArray(rows * task.inputDim, inputScale * (config.inputSpread ?? 1))(ctx));
     },
     same: {
-      weights: sameTaylorWeights(),
+      weights: weightsSame,
       outputs: sameWithin(normDistance(outputView, { relative: true }), config.outputThreshold ?? 1e-3),
     },
-  };
+  });
 }

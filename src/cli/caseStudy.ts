@@ -7,6 +7,7 @@ import { attackReleasedFile, compareCheckpoints, consensusAdversary, ErrorMap } 
 import { SafetensorsFile } from '../io/safetensors';
 import { readReleasedBlock, releasedInfo } from '../../schemes/taylormlp/artifact';
 import { pairwiseRecoverBlock } from '../../adversaries/taylormlp/pairwise';
+import { summarizeRecovery } from '../../adversaries/taylormlp/recovered';
 import { findMlpBlocks, loadMlpBlock } from '../models/layouts';
 import { activationByName, activations } from '../numerics/activations';
 import { wrecGame } from '../../games';
@@ -99,11 +100,13 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
     let pairwiseWithin = 0;
     let pairwiseTotal = 0;
     let pairwiseSeconds = 0;
+    let pairwiseFlagged = 0;
     const pairwiseErrors: ErrorMap = [];
     for (let index = 0; index < 2; index++) {
       const block = readReleasedBlock((n) => file.tensor(n), info.blocks[index], info);
       const t0 = performance.now();
-      const result = pairwiseRecoverBlock(block, activationByName(info.activation));
+      const result = pairwiseRecoverBlock(block, activationByName(info.activation), { dtype: info.dtype });
+      pairwiseFlagged += summarizeRecovery([result]).unrecoverable;
       pairwiseSeconds += (performance.now() - t0) / 1000;
       const w = loadMlpBlock((n) => original.tensor(n), locations[index]).second;
       for (let q = 0; q < w.length; q++) if (Math.abs(result.second[q] - w[q]) < 0.01 * Math.abs(w[q])) pairwiseWithin++;
@@ -113,7 +116,7 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
     }
     file.close();
     original.close();
-    rows.push({ model: 'OPT-125M-shaped (generated), layers 0–1', attack: 'pairwise (a, b) = (1, 2)', release: 'N = 8, bf16', parameters: pairwiseTotal, recovered: pairwiseWithin, ratio: pairwiseWithin / pairwiseTotal, seconds: pairwiseSeconds, unrecoverableUnits: 0, medianRelativeError: NaN, biasMaxAbsError: null });
+    rows.push({ model: 'OPT-125M-shaped (generated), layers 0–1', attack: 'pairwise (a, b) = (1, 2), further pairs', release: 'N = 8, bf16', parameters: pairwiseTotal, recovered: pairwiseWithin, ratio: pairwiseWithin / pairwiseTotal, seconds: pairwiseSeconds, unrecoverableUnits: pairwiseFlagged, medianRelativeError: NaN, biasMaxAbsError: null });
     // Figure 2: log10 relative error of W, layers side by side.
     const png = path.join(o.out, 'figure2-heatmap.png');
     writeFileAtomic(png, heatmapPng(errorMap.map((e) => ({ label: e.layer, rows: e.rows, cols: e.cols, values: e.log10 })), { width: 1200, height: 240, min: -6, max: -1 }));

@@ -233,25 +233,33 @@ function program(): Command {
     .argument('<original>', 'the original checkpoint')
     .argument('<recovered>', 'the recovered checkpoint')
     .option('--tol <t>', 'relative error below which an entry counts as recovered', '0.01')
+    .option('--inputs <file>', 'recorded MLP inputs per layer (safetensors, e.g. activations.safetensors) for the block-output error; default seeded N(0, 1)')
     .option('--json', 'print JSON', false)
     .action((original: string, recovered: string, raw: Record<string, unknown>) => {
       const tol = Number(raw.tol);
       if (!(tol > 0)) throw new CliUsageError(`--tol must be a positive number, got "${String(raw.tol)}"`);
+      const inputs = typeof raw.inputs === 'string' ? raw.inputs : undefined;
       checkInputFile(original, 'original');
       checkInputFile(recovered, 'recovered');
-      const c = compareCheckpoints(original, recovered, tol);
+      if (inputs !== undefined) checkInputFile(inputs, 'recorded inputs');
+      const c = compareCheckpoints(original, recovered, tol, undefined, { inputs });
       if (raw.json === true) {
         process.stdout.write(JSON.stringify({ tool: 'weightgames', version, command: 'compare', original, recovered, ...c }, null, 2) + '\n');
         return;
       }
       const e = (x: number | null) => (x === null ? '—' : x.toExponential(2));
-      const rows = c.layers.map((l) => `| ${l.layer} | ${l.parameters.toLocaleString('en-US')} | ${l.recovered.toLocaleString('en-US')} | ${(100 * l.ratio).toFixed(2)} % | ${e(l.medianRelativeError)} | ${e(l.maxRelativeError)} | ${e(l.biasMaxAbsError)} |`);
+      const pct = (d: { ratio: number; units: number } | null) => (d === null ? '—' : `${(100 * d.ratio).toFixed(2)} % (${d.units.toLocaleString('en-US')} units)`);
+      const rows = c.layers.map((l) => `| ${l.layer} | ${l.parameters.toLocaleString('en-US')} | ${l.recovered.toLocaleString('en-US')} | ${(100 * l.ratio).toFixed(2)} % | ${pct(l.determined)} | ${e(l.medianRelativeError)} | ${e(l.maxRelativeError)} | ${e(l.biasMaxAbsError)} | ${e(l.outputRelativeError)} |`);
+      const g = c.greedy;
       process.stdout.write(
         [
-          `| layer | parameters | recovered (rel. err. < ${tol}) | ratio | median rel. err. | max rel. err. | max abs. err. of b |`,
-          '| --- | --- | --- | --- | --- | --- | --- |',
+          `| layer | parameters | recovered (rel. err. < ${tol}) | ratio | ratio where W is determined | median rel. err. | max rel. err. | max abs. err. of b | block output rel. err. |`,
+          '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
           ...rows,
-          `| total | ${c.total.parameters.toLocaleString('en-US')} | ${c.total.recovered.toLocaleString('en-US')} | ${(100 * c.total.ratio).toFixed(2)} % | ${e(c.total.medianRelativeError)} | ${e(c.total.maxRelativeError)} | ${e(c.total.biasMaxAbsError)} |`,
+          `| total | ${c.total.parameters.toLocaleString('en-US')} | ${c.total.recovered.toLocaleString('en-US')} | ${(100 * c.total.ratio).toFixed(2)} % | ${pct(c.total.determined)} | ${e(c.total.medianRelativeError)} | ${e(c.total.maxRelativeError)} | ${e(c.total.biasMaxAbsError)} | ${e(c.total.outputRelativeError)} |`,
+          '',
+          `block outputs on ${c.functionalInputs}`,
+          ...(g === null ? [] : [`greedy tokens (${g.model}, ${g.prompts} seeded prompts, ≤ ${g.maxTokens} tokens): ${g.identical}/${g.prompts} continuations identical, ${g.agreeingTokens}/${g.tokens} tokens agree`]),
         ].join('\n') + '\n',
       );
     });

@@ -359,6 +359,12 @@ export function encodeHeader(entries: ReadonlyMap<string, HeaderEntry>, metadata
   return { header, order };
 }
 
+/** A metadata value reserved in the header and filled in after the tensors (see writeSafetensorsStreaming). */
+export interface DeferredMetadata {
+  readonly length: number;
+  readonly value: () => string;
+}
+
 /**
  * Write a safetensors file atomically: header and tensors stream into a temporary file beside
  * the target, which is fsynced and renamed over it. The output path passes the guard of ./paths
@@ -402,6 +408,13 @@ export function writeSafetensorsStreaming(
     readonly onTensor?: (name: string, index: number, total: number) => void;
     /** How bytes reach the file (default: fs.writeSync until done); tests inject write failures here. */
     readonly writeChunk?: (fd: number, bytes: Uint8Array) => void;
+    /**
+     * Metadata known only once every tensor has been produced (e.g. what producing them found):
+     * each key reserves exactly `length` characters in the header, and `value()` — called after
+     * the last tensor, before the file is flushed and renamed — must return that many printable
+     * ASCII characters (no quote or backslash). The file is never visible with the placeholders.
+     */
+    readonly deferred?: Readonly<Record<string, DeferredMetadata>>;
   } = {},
 ): void {
   const write = options.writeChunk ?? writeAll;
@@ -409,7 +422,23 @@ export function writeSafetensorsStreaming(
   const plan = checkOutputPath(file, options.inputs ?? []);
   const sized = new Map<string, HeaderEntry>();
   for (const [name, t] of tensors) sized.set(name, { dtype: t.dtype, shape: t.shape, byteLength: t.shape.reduce((a, b) => a * b, DTYPE_SIZES[t.dtype] as number) });
-  const { header, order } = encodeHeader(sized, metadata);
+  const deferred = Object.entries(options.deferred ?? {});
+  const placeholders: Record<string, string> = {};
+  for (const [key, d] of deferred) {
+    if (key in metadata) throw new SafetensorsError('bad-name', `metadata key ${JSON.stringify(key)} given twice (deferred and immediate)`, key);
+    if (!(Number.isInteger(d.length) && d.length >= 0)) throw new SafetensorsError('bad-name', `deferred metadata ${JSON.stringify(key)}: length must be a non-negative integer, got ${d.length}`, key);
+    placeholders[key] = '?'.repeat(d.length);
+  }
+  const { header, order } = encodeHeader(sized, { ...metadata, ...placeholders });
+  // Byte offset of each placeholder in the header: right after the unique `"key":"` (a key inside
+  // another JSON string value would be escaped as \"key\":\", so the match is the entry itself).
+  const headerText = Buffer.from(header.buffer, header.byteOffset, header.byteLength);
+  const slots = deferred.map(([key, d]) => {
+    const marker = Buffer.from(`${JSON.stringify(key)}:"`, 'utf8');
+    const at = headerText.indexOf(marker, 8);
+    if (at < 0) throw new SafetensorsError('bad-name', `deferred metadata ${JSON.stringify(key)}: placeholder not found in the header`, key);
+    return { key, d, position: at + marker.length };
+  });
   const temp = plan.temporary;
   const fd = openTemporary(plan);
   let closed = false;
@@ -422,6 +451,13 @@ export function writeSafetensorsStreaming(
       write(fd, bytes);
       options.onTensor?.(name, index, order.length);
     });
+    for (const { key, d, position } of slots) {
+      const value = d.value();
+      if (value.length !== d.length || !/^[\x20-\x7e]*$/.test(value) || /["\\]/.test(value)) {
+        throw new SafetensorsError('size-mismatch', `deferred metadata ${JSON.stringify(key)}: expected ${d.length} printable ASCII characters without quotes or backslashes, got ${JSON.stringify(value.slice(0, 40))}${value.length > 40 ? '…' : ''} (${value.length})`, key);
+      }
+      fs.writeSync(fd, Buffer.from(value, 'ascii'), 0, value.length, position);
+    }
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     closed = true;
