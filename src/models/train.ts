@@ -1,5 +1,5 @@
 import * as P from '../prob/prob';
-import { Activation, activations, ActivationName } from '../numerics/activations';
+import type { ActivationName } from '../numerics/activations';
 import { Tensor, tensor } from '../tensor/tensor';
 import { addArrays, matMulTransposed } from '../tensor/kernels';
 import { activateWithSlope } from '../tensor/activationKernels';
@@ -7,19 +7,21 @@ import { mlpGradients, mseOutputGradient } from '../tensor/backpropKernels';
 import { adamStep } from '../tensor/optimizerKernels';
 import { MlpBlock, runMlp } from './mlp';
 import { seededStream } from '../prob/challenger';
+import { PointwiseActivation, TrainerActivationName, trainerActivation } from './pointwise';
 
 /**
  * D for the trainer: a seeded regression task. The data seed fixes the inputs and the teacher
  * network that labels them; Train's own randomness (initialisation) comes from its stream, so
  * two Train(D) runs give different weights for the same D, as the W-IND game needs.
  */
-export interface RegressionTask {
+export interface RegressionTask<A extends TrainerActivationName = ActivationName> {
   readonly dataSeed: string;
   readonly samples: number;
   readonly inputDim: number;
   readonly hiddenDim: number;
   readonly outputDim: number;
-  readonly activation: ActivationName;
+  /** The hidden layer's activation: a smooth one TaylorMLP expands (the default type), or `relu` / `tanh`. */
+  readonly activation: A;
   /** Adam steps on the full batch. */
   readonly steps: number;
   readonly learningRate?: number;
@@ -27,23 +29,23 @@ export interface RegressionTask {
   readonly inputScale?: number;
 }
 
-export interface TrainedMlp {
-  readonly activation: ActivationName;
+export interface TrainedMlp<A extends TrainerActivationName = ActivationName> {
+  readonly activation: A;
   readonly block: MlpBlock;
 }
 
 /** The task's data: X ~ N(0, scale²) and Y = teacher(X) + 0.01·noise, from the data seed only. */
-export function regressionData(task: RegressionTask): { inputs: Tensor; targets: Tensor } {
+export function regressionData(task: RegressionTask<TrainerActivationName>): { inputs: Tensor; targets: Tensor } {
   const scale = task.inputScale ?? 1;
   const inputs = tensor([task.samples, task.inputDim], seededStream(`data:${task.dataSeed}`, 'inputs', P.normalArray(task.samples * task.inputDim, scale)));
   const teacher = seededStream(`data:${task.dataSeed}`, 'teacher', initialMlp(task));
-  const clean = runMlp(teacher, activations[task.activation], inputs);
+  const clean = runMlp(teacher, trainerActivation(task.activation), inputs);
   const noise = seededStream(`data:${task.dataSeed}`, 'noise', P.normalArray(clean.data.length, 0.01));
   return { inputs, targets: tensor(clean.shape, addArrays(clean.data, noise)) };
 }
 
 /** He-style initialisation with small random biases (trained models have non-zero b and c). */
-const initialMlp = (task: RegressionTask): P.Prob<MlpBlock> => (ctx) => ({
+const initialMlp = (task: RegressionTask<TrainerActivationName>): P.Prob<MlpBlock> => (ctx) => ({
   kind: 'plain',
   inputDim: task.inputDim,
   hiddenDim: task.hiddenDim,
@@ -59,8 +61,8 @@ const initialMlp = (task: RegressionTask): P.Prob<MlpBlock> => (ctx) => ({
  * Train(D): full-batch Adam on the mean squared error, from a random initialisation drawn on the
  * caller's stream. Gradients by hand on the project's kernels (every FLOP metered).
  */
-export const trainMlp = (task: RegressionTask): P.Prob<TrainedMlp> => (ctx) => {
-  const act: Activation = activations[task.activation];
+export const trainMlp = <A extends TrainerActivationName = ActivationName>(task: RegressionTask<A>): P.Prob<TrainedMlp<A>> => (ctx) => {
+  const act: PointwiseActivation = trainerActivation(task.activation);
   const { inputs, targets } = regressionData(task);
   const start = initialMlp(task)(ctx);
   const params = [Float64Array.from(start.first), Float64Array.from(start.firstBias!), Float64Array.from(start.second), Float64Array.from(start.secondBias!)];
@@ -83,9 +85,9 @@ export const trainMlp = (task: RegressionTask): P.Prob<TrainedMlp> => (ctx) => {
 };
 
 /** Mean squared error of a block on the task's data (for checking that training trains). */
-export function taskLoss(task: RegressionTask, block: MlpBlock): number {
+export function taskLoss(task: RegressionTask<TrainerActivationName>, block: MlpBlock): number {
   const { inputs, targets } = regressionData(task);
-  const y = runMlp(block, activations[task.activation], inputs).data;
+  const y = runMlp(block, trainerActivation(task.activation), inputs).data;
   let acc = 0;
   for (let q = 0; q < y.length; q++) acc += (y[q] - targets.data[q]) ** 2;
   return acc / y.length;
