@@ -1,0 +1,241 @@
+import * as P from '../../src/prob/prob';
+import type { ProbContext } from '../../src/prob/prob';
+import type { ApiWRecAdversary } from '../../src/adversary';
+import type { MlpBlock } from '../../src/models/mlp';
+import { tensor } from '../../src/tensor/tensor';
+import { axpy, dot, mapArray, matVec } from '../../src/tensor/kernels';
+import { leastSquares, normalize, outer, scale } from '../../src/tensor/linalgKernels';
+import { affine, chordDeviation, lineIntersection, linspace, maxAbs, maxAbsDifference, midpoint, secant, shiftCoordinate } from '../../src/tensor/lineKernels';
+import { markAudited } from '../../src/cost/audit';
+import type { OneHiddenLayerFormat } from './format';
+import { BlackBox, blackBox } from './blackBox';
+
+/**
+ * Black-box extraction of a one-hidden-layer ReLU network f(x) = W₂ relu(W₁ x + b₁) + b₂ from
+ * queries alone: the critical-point ("differential") method of Carlini, Jagielski and Mironov,
+ * "Cryptanalytic Extraction of Neural Network Models" (CRYPTO 2020), for one hidden layer.
+ *
+ * 1. Critical points. Along a random line t ↦ x₀ + t·u, f is piecewise linear; its kinks are where
+ *    some hidden unit switches (w_j·x + b_j = 0). A segment whose midpoint is off the chord holds a
+ *    kink; the two end slopes meet at it (the paper's line intersection), checked by one query
+ *    there, else the segment is halved.
+ * 2. Rows of W₁ up to scale. Across unit j's hyperplane the Jacobian jumps by ±W₂[:, j]·w_jᵀ (rank
+ *    one): finite differences on either side of the critical point x* (exact on linear pieces, up
+ *    to rounding) give w_j/‖w_j‖ up to sign, and b_j/‖w_j‖ = −ŵ_j·x*. A kink on a known hyperplane
+ *    is recognised by ŵ·x* + b̂ ≈ 0 and skipped.
+ * 3. The rest by least squares. Fit f(x) = Σ_j A_j relu(ŵ_j·x + b̂_j) + M x + m on fresh queries.
+ *    A unit recovered with the wrong sign contributes a_j relu(−ẑ) = a_j relu(ẑ) − a_j ẑ, so
+ *    (M, m) = −Σ_{j flipped} A_j ⊗ (ŵ_j, b̂_j): a linear system for the flip indicators (unique
+ *    when out·(in + 1) ≥ hidden and generic). Flip those units and refit W₂, b₂ by least squares.
+ *
+ * The output equals the original up to permutation and positive scaling of the hidden units (the
+ * symmetries of a ReLU network): unit j comes out with ‖w_j‖ = 1. It stops looking for units after
+ * `patience` lines in a row found no new one. All arithmetic goes through metered kernels.
+ */
+export interface ReluExtractionOptions {
+  /** Segments of the first grid on each line (default 32). */
+  readonly segments?: number;
+  /** Stop after this many lines in a row with no new unit (default 4). */
+  readonly patience?: number;
+  /** Lines at most (default 400). */
+  readonly maxLines?: number;
+  /** Half-length of each line, in multiples of the norm of its base point (default 4). */
+  readonly reach?: number;
+  /** Least-squares points per unknown of the final fits (default 2). */
+  readonly oversampling?: number;
+}
+
+/** A hidden unit found so far: the direction of its row and its bias, both divided by ‖w_j‖ (sign unknown). */
+interface Unit {
+  readonly row: Float64Array;
+  readonly bias: number;
+}
+
+/** Why an extraction did not produce a network. */
+export class ExtractionError extends Error {
+  override readonly name = 'ExtractionError';
+}
+
+export function reluExtraction<W, X, Y, PK = unknown>(format: OneHiddenLayerFormat<W, X, Y>, options: ReluExtractionOptions = {}): ApiWRecAdversary<PK, X, Y, W> {
+  if (format.activation !== 'relu') throw new RangeError(`reluExtraction needs a ReLU network, the format's Run uses ${format.activation}`);
+  return markAudited({
+    name: 'relu-extraction',
+    recover: (_pk: PK, oracle) => (ctx: ProbContext) => {
+      const box = blackBox(oracle, format, ctx);
+      const units = findUnits(box, ctx, options);
+      const block = solveOuterLayers(box, units, options.oversampling ?? 2);
+      ctx.notes.write('relu-extraction', { units: units.length, queries: box.queries() });
+      return format.weights(block);
+    },
+  });
+}
+
+// ---- 1–2: critical points and rows -------------------------------------------------------
+
+interface Kink {
+  readonly t: number;
+  /** The segment around t known to hold no other kink. */
+  readonly a: number;
+  readonly b: number;
+}
+
+function findUnits(box: BlackBox, ctx: ProbContext, options: ReluExtractionOptions): Unit[] {
+  const segments = options.segments ?? 32;
+  const patience = options.patience ?? 4;
+  const maxLines = options.maxLines ?? 400;
+  const reach = options.reach ?? 4;
+  const units: Unit[] = [];
+  let idle = 0;
+  for (let line = 0; line < maxLines && idle < patience; line++) {
+    const x0 = box.sample();
+    const n = x0.length;
+    const [u] = normalize(P.normalArray(n)(ctx));
+    const length = affine(0, reach, normalize(x0)[1]);
+    const at = (t: number) => axpy(x0, t, u);
+    const g = (t: number) => box.f(at(t));
+    const grid = linspace(-length, length, segments);
+    const values = grid.map(g);
+    const kinks: Kink[] = [];
+    for (let i = 0; i < segments; i++) searchSegment(g, grid[i], values[i], grid[i + 1], values[i + 1], 0, kinks);
+    let found = 0;
+    for (const kink of kinks) {
+      const x = at(kink.t);
+      const near = affine(1e-6, 1e-6, maxAbs(x));
+      if (units.some((unit) => Math.abs(affine(dot(unit.row, x), 1, unit.bias)) <= near)) continue;
+      const unit = unitAt(box, x, u, kink);
+      if (unit === null) continue;
+      if (units.some((known) => Math.abs(affine(Math.abs(dot(known.row, unit.row)), -1, 1)) <= 1e-8)) continue;
+      units.push(unit);
+      found++;
+    }
+    idle = found === 0 ? idle + 1 : 0;
+  }
+  if (units.length === 0) throw new ExtractionError('relu-extraction: no critical point found (is the network piecewise linear?)');
+  return units;
+}
+
+/** Absolute tolerance of "on the chord / on the line" for outputs of size ~|f|. */
+const tolerance = (...fs: Float64Array[]): number => affine(1e-9, 1e-9, Math.max(...fs.map(maxAbs)));
+
+/** Push the kinks of g on [a, b] (f-values fa, fb) to `out`: chord test, line intersection, bisection. */
+function searchSegment(g: (t: number) => Float64Array, a: number, fa: Float64Array, b: number, fb: Float64Array, depth: number, out: Kink[]): void {
+  if (depth > 40) return;
+  const m = midpoint(a, b);
+  const fm = g(m);
+  const tol = tolerance(fa, fb);
+  if (chordDeviation(fa, fm, fb) <= tol) return;
+  const eps = affine(0, 1e-3, affine(b, -1, a));
+  const sa = secant(g(affine(a, 1, eps)), fa, eps);
+  const sb = secant(fb, g(affine(b, -1, eps)), eps);
+  const fromA = lineIntersection(a, fa, sa, b, fb, sb);
+  const t = fromA.t;
+  if (t > affine(a, 1, eps) && t < affine(b, -1, eps)) {
+    const ft = g(t);
+    const fromB = lineIntersection(b, fb, sb, a, fa, sa);
+    if (maxAbsDifference(ft, fromA.value) <= tol && maxAbsDifference(ft, fromB.value) <= tol) {
+      out.push({ t, a, b });
+      return;
+    }
+  }
+  searchSegment(g, a, fa, m, fm, depth + 1, out);
+  searchSegment(g, m, fm, b, fb, depth + 1, out);
+}
+
+/** The Jacobian of f at x by forward differences with step h: [out, in], row-major. */
+function jacobian(box: BlackBox, x: Float64Array, h: number): Float64Array[] {
+  const fx = box.f(x);
+  const columns: Float64Array[] = [];
+  for (let k = 0; k < x.length; k++) columns.push(secant(box.f(shiftCoordinate(x, k, h)), fx, h));
+  return Array.from({ length: fx.length }, (_, i) => Float64Array.from(columns, (c) => c[i]));
+}
+
+/** The unit switching at x (a kink of the line along u): its row up to scale and sign, or null if the jump is not rank one. */
+function unitAt(box: BlackBox, x: Float64Array, u: Float64Array, kink: Kink): Unit | null {
+  const delta = affine(0, 0.25, Math.min(affine(kink.t, -1, kink.a), affine(kink.b, -1, kink.t)));
+  const h = affine(0, 1e-3, delta);
+  const plus = jacobian(box, axpy(x, delta, u), h);
+  const minus = jacobian(box, axpy(x, -delta, u), h);
+  const jumps = plus.map((row, i) => axpy(row, -1, minus[i]));
+  const norms = jumps.map((row) => normalize(row)[1]);
+  const best = norms.indexOf(Math.max(...norms));
+  if (!(norms[best] > 0)) return null;
+  const [row] = normalize(jumps[best]);
+  // Rank one: every row of the jump is a multiple of the best one.
+  for (let i = 0; i < jumps.length; i++) {
+    if (norms[i] <= affine(0, 1e-6, norms[best])) continue;
+    const residual = axpy(jumps[i], -dot(jumps[i], row), row);
+    if (normalize(residual)[1] > affine(0, 1e-5, norms[i])) return null;
+  }
+  return { row, bias: -dot(row, x) };
+}
+
+// ---- 3: signs and the outer layer by least squares ----------------------------------------
+
+/** Features relu(Ŵ x + b̂) of the units at x. */
+const hiddenOf = (rows: Float64Array, biases: Float64Array, H: number, x: Float64Array): Float64Array => mapArray(matVec(tensor([H, x.length], rows), x, biases), 'relu');
+
+function solveOuterLayers(box: BlackBox, units: Unit[], oversampling: number): MlpBlock {
+  const H = units.length;
+  const n = units[0].row.length;
+  const rows = new Float64Array(H * n);
+  const biases = new Float64Array(H);
+  units.forEach((unit, j) => {
+    rows.set(unit.row, j * n);
+    biases[j] = unit.bias;
+  });
+  // f(x) = Σ_j A_j relu(ẑ_j) + M x + m: H + n + 1 unknowns per output.
+  const unknowns = H + n + 1;
+  const count = oversampling * unknowns;
+  const xs = Array.from({ length: count }, () => box.sample());
+  const ys = xs.map((x) => box.f(x));
+  const o = ys[0].length;
+  const features = new Float64Array(count * unknowns);
+  const targets = new Float64Array(count * o);
+  xs.forEach((x, r) => {
+    features.set(hiddenOf(rows, biases, H, x), r * unknowns);
+    features.set(x, r * unknowns + H);
+    features[r * unknowns + H + n] = 1;
+    targets.set(ys[r], r * o);
+  });
+  const coefficients = leastSquares(features, count, unknowns, targets, o);
+  // Flip indicators δ: Σ_j δ_j A_j ⊗ (ŵ_j, b̂_j) = −(M, m), o·(n + 1) equations in H unknowns.
+  const equations = o * (n + 1);
+  if (equations < H) throw new ExtractionError(`relu-extraction: ${H} units but only ${equations} sign equations (out·(in + 1)); the signs are not determined by this method`);
+  const system = new Float64Array(equations * H);
+  const rhs = new Float64Array(equations);
+  for (let j = 0; j < H; j++) {
+    const a = coefficients.subarray(j * o, (j + 1) * o);
+    const unitRow = new Float64Array(n + 1);
+    unitRow.set(units[j].row);
+    unitRow[n] = units[j].bias;
+    const column = outer(a, unitRow);
+    for (let e = 0; e < equations; e++) system[e * H + j] = column[e];
+  }
+  for (let c = 0; c < o; c++) {
+    for (let k = 0; k < n; k++) rhs[c * (n + 1) + k] = -coefficients[(H + k) * o + c];
+    rhs[c * (n + 1) + n] = -coefficients[(H + n) * o + c];
+  }
+  const flips = leastSquares(system, equations, H, rhs, 1);
+  const signs = Array.from(flips, (v) => (v > 0.5 ? -1 : 1));
+  const first = new Float64Array(H * n);
+  const firstBias = new Float64Array(H);
+  units.forEach((unit, j) => {
+    first.set(signs[j] === 1 ? unit.row : scale(unit.row, -1), j * n);
+    firstBias[j] = signs[j] === 1 ? unit.bias : -unit.bias;
+  });
+  // W₂, b₂ by least squares on the signed units.
+  const width = H + 1;
+  const finalFeatures = new Float64Array(count * width);
+  xs.forEach((x, r) => {
+    finalFeatures.set(hiddenOf(first, firstBias, H, x), r * width);
+    finalFeatures[r * width + H] = 1;
+  });
+  const outer2 = leastSquares(finalFeatures, count, width, targets, o);
+  const second = new Float64Array(o * H);
+  const secondBias = new Float64Array(o);
+  for (let c = 0; c < o; c++) {
+    for (let j = 0; j < H; j++) second[c * H + j] = outer2[j * o + c];
+    secondBias[c] = outer2[H * o + c];
+  }
+  return { kind: 'plain', inputDim: n, hiddenDim: H, outputDim: o, first, firstBias, up: null, second, secondBias };
+}
