@@ -4,7 +4,7 @@ import type { Game } from '../src/game';
 import type { WeightReleaseScheme } from '../src/scheme';
 import type { Same } from '../src/same';
 import type { ApiEffiInfAdversary, ApiWRecAdversary, RunReleasedOracle } from '../src/adversary';
-import { CostMeasure, addCost, withMeter, zeroCost } from '../src/cost/meter';
+import { CostMeasure, addCost, isolatedMeter, withMeter, zeroCost } from '../src/cost/meter';
 import { TrialContext, algorithm, algorithmContext, oracleCall } from '../src/prob/challenger';
 import { Do, QueryBudgetExceededError, bind, call, chain, finish, metered } from './trial';
 import { CostTrust, admissibility, costSide } from './admissibility';
@@ -71,6 +71,8 @@ export interface ApiWRecOptions<W> {
   readonly queries: number;
   /** Same on weights; the scheme's default when absent (e.g. Same up to hidden-unit symmetries). */
   readonly same?: Same<W>;
+  /** Extra figures per trial from (W*, W), computed by the challenger and charged to no one (e.g. per-row errors). */
+  readonly report?: (recovered: W, weights: W) => Readonly<Record<string, number | string | boolean | null>>;
 }
 
 /**
@@ -109,6 +111,7 @@ export function wrecApiGame<D, W, X, Y, PK, SK, R>(
         budget: options.queries,
         inputsDrawn: api.samples(),
         oracleFlops: api.flops(),
+        ...(options.report === undefined ? {} : isolatedMeter(() => options.report!(recovered, weights))[0]),
       }),
     ),
   );

@@ -98,11 +98,20 @@ function findUnits(box: BlackBox, ctx: ProbContext, options: ReluExtractionOptio
     const kinks: Kink[] = [];
     for (let i = 0; i < segments; i++) searchSegment(g, grid[i], values[i], grid[i + 1], values[i + 1], 0, kinks);
     let found = 0;
-    for (const kink of kinks) {
+    // Room around each kink: half-way to its neighbours found on the line (wider than the
+    // segment the search verified, so finite differences can take larger steps); the verified
+    // segment is the fall-back.
+    kinks.sort((p, q) => p.t - q.t);
+    const rooms = kinks.map((kink, i) => ({
+      t: kink.t,
+      a: i === 0 ? -length : midpoint(kinks[i - 1].t, kink.t),
+      b: i === kinks.length - 1 ? length : midpoint(kink.t, kinks[i + 1].t),
+    }));
+    for (const [i, kink] of kinks.entries()) {
       const x = at(kink.t);
       const near = affine(1e-6, 1e-6, maxAbs(x));
       if (units.some((unit) => Math.abs(affine(dot(unit.row, x), 1, unit.bias)) <= near)) continue;
-      const unit = unitAt(box, x, u, kink);
+      const unit = unitAt(box, x, u, rooms[i]) ?? unitAt(box, x, u, kink);
       if (unit === null) continue;
       if (units.some((known) => Math.abs(affine(Math.abs(dot(known.row, unit.row)), -1, 1)) <= 1e-8)) continue;
       units.push(unit);
@@ -149,10 +158,14 @@ function jacobian(box: BlackBox, x: Float64Array, h: number): Float64Array[] {
   return Array.from({ length: fx.length }, (_, i) => Float64Array.from(columns, (c) => c[i]));
 }
 
-/** The unit switching at x (a kink of the line along u): its row up to scale and sign, or null if the jump is not rank one. */
+/**
+ * The unit switching at x (a kink of the line along u, alone in [kink.a, kink.b]): its row up to
+ * scale and sign, or null if the Jacobian's jump is not rank one (a step crossed another unit).
+ * Steps: δ = a quarter of the room along the line, finite differences of δ/100.
+ */
 function unitAt(box: BlackBox, x: Float64Array, u: Float64Array, kink: Kink): Unit | null {
   const delta = affine(0, 0.25, Math.min(affine(kink.t, -1, kink.a), affine(kink.b, -1, kink.t)));
-  const h = affine(0, 1e-3, delta);
+  const h = affine(0, 1e-2, delta);
   const plus = jacobian(box, axpy(x, delta, u), h);
   const minus = jacobian(box, axpy(x, -delta, u), h);
   const jumps = plus.map((row, i) => axpy(row, -1, minus[i]));
