@@ -45,7 +45,7 @@ export function regressionData(task: RegressionTask<TrainerActivationName>): { i
 }
 
 /** He-style initialisation with small random biases (trained models have non-zero b and c). */
-const initialMlp = (task: RegressionTask<TrainerActivationName>): P.Prob<MlpBlock> => (ctx) => ({
+const initialMlp = (task: { readonly inputDim: number; readonly hiddenDim: number; readonly outputDim: number }): P.Prob<MlpBlock> => (ctx) => ({
   kind: 'plain',
   inputDim: task.inputDim,
   hiddenDim: task.hiddenDim,
@@ -62,18 +62,39 @@ const initialMlp = (task: RegressionTask<TrainerActivationName>): P.Prob<MlpBloc
  * caller's stream. Gradients by hand on the project's kernels (every FLOP metered).
  */
 export const trainMlp = <A extends TrainerActivationName = ActivationName>(task: RegressionTask<A>): P.Prob<TrainedMlp<A>> => (ctx) => {
-  const act: PointwiseActivation = trainerActivation(task.activation);
   const { inputs, targets } = regressionData(task);
-  const start = initialMlp(task)(ctx);
+  return fitMlp(inputs, targets, task)(ctx);
+};
+
+/** How `fitMlp` trains: the hidden layer's width and activation, and the optimiser. */
+export interface FitOptions<A extends TrainerActivationName> {
+  readonly hiddenDim: number;
+  readonly activation: A;
+  /** Adam steps on the full batch. */
+  readonly steps: number;
+  readonly learningRate?: number;
+}
+
+/**
+ * The trainer on given data: a one-hidden-layer MLP fitted to targets [T, out] from inputs
+ * [T, in] by full-batch Adam on the mean squared error, from the initialisation `trainMlp` uses
+ * (drawn on the caller's stream). What a distiller trains its surrogate with.
+ */
+export const fitMlp = <A extends TrainerActivationName>(inputs: Tensor, targets: Tensor, options: FitOptions<A>): P.Prob<TrainedMlp<A>> => (ctx) => {
+  const act: PointwiseActivation = trainerActivation(options.activation);
+  const [T, d] = inputs.shape;
+  const o = targets.shape[1];
+  const h = options.hiddenDim;
+  if (targets.shape[0] !== T) throw new RangeError(`fitMlp: ${T} inputs but ${targets.shape[0]} targets`);
+  const start = initialMlp({ inputDim: d, hiddenDim: h, outputDim: o })(ctx);
   const params = [Float64Array.from(start.first), Float64Array.from(start.firstBias!), Float64Array.from(start.second), Float64Array.from(start.secondBias!)];
   const [V, b, W, c] = params;
   const m = params.map((p) => new Float64Array(p.length));
   const v = params.map((p) => new Float64Array(p.length));
-  const lr = task.learningRate ?? 0.01;
-  const { samples: T, inputDim: d, hiddenDim: h, outputDim: o } = task;
+  const lr = options.learningRate ?? 0.01;
   const grads = { first: new Float64Array(V.length), firstBias: new Float64Array(b.length), second: new Float64Array(W.length), secondBias: new Float64Array(c.length) };
   const gradList = [grads.first, grads.firstBias, grads.second, grads.secondBias];
-  for (let step = 1; step <= task.steps; step++) {
+  for (let step = 1; step <= options.steps; step++) {
     const z = matMulTransposed(inputs, tensor([h, d], V)).data;
     const [hidden, slope] = activateWithSlope(act, z, h, b);
     const y = matMulTransposed(tensor([T, h], hidden), tensor([o, h], W)).data;
@@ -81,7 +102,7 @@ export const trainMlp = <A extends TrainerActivationName = ActivationName>(task:
     mlpGradients(dy, hidden, slope, W, inputs.data, T, d, h, o, grads);
     params.forEach((p, index) => adamStep(p, gradList[index], m[index], v[index], step, lr));
   }
-  return { activation: task.activation, block: { kind: 'plain', inputDim: d, hiddenDim: h, outputDim: o, first: V, firstBias: b, up: null, second: W, secondBias: c } };
+  return { activation: options.activation, block: { kind: 'plain', inputDim: d, hiddenDim: h, outputDim: o, first: V, firstBias: b, up: null, second: W, secondBias: c } };
 };
 
 /** Mean squared error of a block on the task's data (for checking that training trains). */
