@@ -36,7 +36,7 @@ function report(inputDim: number) {
       }
       worst = Math.max(worst, Math.sqrt(d / r));
     }
-    return { maxRowError: alignment?.maxRowError ?? Infinity, maxOutputError: worst };
+    return { maxRowError: alignment?.maxRowError ?? Infinity, maxOutputError: worst, units: format.block(recovered).hiddenDim };
   };
 }
 

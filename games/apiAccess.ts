@@ -168,11 +168,13 @@ export function effiInfApiGame<D, W, X, Y, PK, SK, R, S>(
       let allSame = true;
       let sameCount = 0;
       let breakEven: number | null = null;
+      let maxDistance = 0;
       for (let j = 1; j <= k; j++) {
         const input = algorithm('input', scheme.sampleInput(data), `input/${j}`)(ctx)[0];
         const [reference, runCost] = algorithm('runReleased', scheme.runReleased(keys.pk, released, input), `runReleased/${j}`)(ctx);
         const [answer, answerCost] = algorithm('adversary', adversary.answer(state, input), `adversary/answer/${j}`)(ctx);
         const sameHere = same.test(answer, reference);
+        maxDistance = Math.max(maxDistance, same.dist.measure(answer, reference));
         if (sameHere) sameCount++;
         allSame = allSame && sameHere;
         adversaryTotal = addCost(adversaryTotal, answerCost);
@@ -193,6 +195,8 @@ export function effiInfApiGame<D, W, X, Y, PK, SK, R, S>(
         inputsDrawn: api.samples(),
         allSame,
         sameShare: sameCount / k,
+        // Dist(y*, y′) of the worst answer, so other thresholds δ can be read off the same trials.
+        maxDistance,
         admissibility: admissibility(adversarySide, runReleasedSide),
         costMeasure: measure,
         adversaryTotal: adversarySide.cost,

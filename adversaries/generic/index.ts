@@ -3,3 +3,4 @@ export { OneHiddenLayerFormat, toyFormat, trainedMlpFormat } from './format';
 export { BlackBox, blackBox } from './blackBox';
 export { reluExtraction, ReluExtractionOptions, ExtractionError } from './reluExtraction';
 export { sameUpToHiddenSymmetry, alignHiddenUnits, symmetryOf, HiddenSymmetry, UnitAlignment } from './symmetry';
+export { distillation, DistillationOptions, Distiller } from './distillation';

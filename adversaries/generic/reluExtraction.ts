@@ -4,8 +4,8 @@ import type { ApiWRecAdversary } from '../../src/adversary';
 import type { MlpBlock } from '../../src/models/mlp';
 import { tensor } from '../../src/tensor/tensor';
 import { axpy, dot, mapArray, matVec } from '../../src/tensor/kernels';
-import { leastSquares, normalize, outer, scale } from '../../src/tensor/linalgKernels';
-import { affine, chordDeviation, lineIntersection, linspace, maxAbs, maxAbsDifference, midpoint, secant, shiftCoordinate } from '../../src/tensor/lineKernels';
+import { RankDeficientError, leastSquares, normalize, outer, scale } from '../../src/tensor/linalgKernels';
+import { affine, chordDeviation, lineIntersection, linspace, maxAbs, maxAbsDifference, midpoint, quotient, secant, shiftCoordinate } from '../../src/tensor/lineKernels';
 import { markAudited } from '../../src/cost/audit';
 import type { OneHiddenLayerFormat } from './format';
 import { BlackBox, blackBox } from './blackBox';
@@ -49,6 +49,8 @@ export interface ReluExtractionOptions {
 interface Unit {
   readonly row: Float64Array;
   readonly bias: number;
+  /** The critical point it was found at. */
+  readonly at: Float64Array;
 }
 
 /** Why an extraction did not produce a network. */
@@ -62,10 +64,19 @@ export function reluExtraction<W, X, Y, PK = unknown>(format: OneHiddenLayerForm
     name: 'relu-extraction',
     recover: (_pk: PK, oracle) => (ctx: ProbContext) => {
       const box = blackBox(oracle, format, ctx);
-      const units = findUnits(box, ctx, options);
-      const block = solveOuterLayers(box, units, options.oversampling ?? 2);
-      ctx.notes.write('relu-extraction', { units: units.length, queries: box.queries() });
-      return format.weights(block);
+      try {
+        const units = findUnits(box, ctx, options);
+        const block = solveOuterLayers(box, ctx, units, options.oversampling ?? 2);
+        ctx.notes.write('relu-extraction', { units: units.length, queries: box.queries() });
+        return format.weights(block);
+      } catch (error) {
+        if (!(error instanceof ExtractionError || error instanceof RankDeficientError)) throw error;
+        // No network: answer the all-zero one of the input's and output's size (it loses), with the reason noted.
+        ctx.notes.write('relu-extraction', { failed: error.message, queries: box.queries() });
+        const x = box.sample();
+        const o = box.f(x).length;
+        return format.weights({ kind: 'plain', inputDim: x.length, hiddenDim: 1, outputDim: o, first: new Float64Array(x.length), firstBias: new Float64Array(1), up: null, second: new Float64Array(o), secondBias: new Float64Array(o) });
+      }
     },
   });
 }
@@ -109,11 +120,12 @@ function findUnits(box: BlackBox, ctx: ProbContext, options: ReluExtractionOptio
     }));
     for (const [i, kink] of kinks.entries()) {
       const x = at(kink.t);
-      const near = affine(1e-6, 1e-6, maxAbs(x));
+      const near = affine(1e-5, 1e-5, maxAbs(x));
       if (units.some((unit) => Math.abs(affine(dot(unit.row, x), 1, unit.bias)) <= near)) continue;
       const unit = unitAt(box, x, u, rooms[i]) ?? unitAt(box, x, u, kink);
       if (unit === null) continue;
-      if (units.some((known) => Math.abs(affine(Math.abs(dot(known.row, unit.row)), -1, 1)) <= 1e-8)) continue;
+      // The same hyperplane seen again (the test above can miss it by rounding): directions within 1e-6.
+      if (units.some((known) => Math.abs(affine(Math.abs(dot(known.row, unit.row)), -1, 1)) <= 1e-6)) continue;
       units.push(unit);
       found++;
     }
@@ -150,13 +162,16 @@ function searchSegment(g: (t: number) => Float64Array, a: number, fa: Float64Arr
   searchSegment(g, m, fm, b, fb, depth + 1, out);
 }
 
-/** The Jacobian of f at x by forward differences with step h: [out, in], row-major. */
-function jacobian(box: BlackBox, x: Float64Array, h: number): Float64Array[] {
+/** f(x) and the Jacobian of f at x by forward differences with step h (its rows, [out][in]). */
+function jacobian(box: BlackBox, x: Float64Array, h: number): { value: Float64Array; rows: Float64Array[] } {
   const fx = box.f(x);
   const columns: Float64Array[] = [];
   for (let k = 0; k < x.length; k++) columns.push(secant(box.f(shiftCoordinate(x, k, h)), fx, h));
-  return Array.from({ length: fx.length }, (_, i) => Float64Array.from(columns, (c) => c[i]));
+  return { value: fx, rows: Array.from({ length: fx.length }, (_, i) => Float64Array.from(columns, (c) => c[i])) };
 }
+
+/** The offset of the affine piece through x with this Jacobian: f(x) − J x. */
+const offset = (piece: { value: Float64Array; rows: Float64Array[] }, x: Float64Array): Float64Array => axpy(piece.value, -1, Float64Array.from(piece.rows, (row) => dot(row, x)));
 
 /**
  * The unit switching at x (a kink of the line along u, alone in [kink.a, kink.b]): its row up to
@@ -166,9 +181,11 @@ function jacobian(box: BlackBox, x: Float64Array, h: number): Float64Array[] {
 function unitAt(box: BlackBox, x: Float64Array, u: Float64Array, kink: Kink): Unit | null {
   const delta = affine(0, 0.25, Math.min(affine(kink.t, -1, kink.a), affine(kink.b, -1, kink.t)));
   const h = affine(0, 1e-2, delta);
-  const plus = jacobian(box, axpy(x, delta, u), h);
-  const minus = jacobian(box, axpy(x, -delta, u), h);
-  const jumps = plus.map((row, i) => axpy(row, -1, minus[i]));
+  const xPlus = axpy(x, delta, u);
+  const xMinus = axpy(x, -delta, u);
+  const plus = jacobian(box, xPlus, h);
+  const minus = jacobian(box, xMinus, h);
+  const jumps = plus.rows.map((row, i) => axpy(row, -1, minus.rows[i]));
   const norms = jumps.map((row) => normalize(row)[1]);
   const best = norms.indexOf(Math.max(...norms));
   if (!(norms[best] > 0)) return null;
@@ -179,7 +196,12 @@ function unitAt(box: BlackBox, x: Float64Array, u: Float64Array, kink: Kink): Un
     const residual = axpy(jumps[i], -dot(jumps[i], row), row);
     if (normalize(residual)[1] > affine(0, 1e-5, norms[i])) return null;
   }
-  return { row, bias: -dot(row, x) };
+  // The two affine pieces differ by c·(ŵ·x + b̂) with c = ΔJ·ŵ: b̂ = ⟨Δoffset, c⟩/‖c‖². From the
+  // Jacobians, so as precise for a unit crossed at a grazing angle as for one crossed head-on
+  // (−ŵ·x* is not: x* is only as precise as the kink's location along the line).
+  const c = Float64Array.from(jumps, (jump) => dot(jump, row));
+  const shift = axpy(offset(plus, xPlus), -1, offset(minus, xMinus));
+  return { row, bias: quotient(dot(shift, c), dot(c, c)), at: x };
 }
 
 // ---- 3: signs and the outer layer by least squares ----------------------------------------
@@ -187,7 +209,12 @@ function unitAt(box: BlackBox, x: Float64Array, u: Float64Array, kink: Kink): Un
 /** Features relu(Ŵ x + b̂) of the units at x. */
 const hiddenOf = (rows: Float64Array, biases: Float64Array, H: number, x: Float64Array): Float64Array => mapArray(matVec(tensor([H, x.length], rows), x, biases), 'relu');
 
-function solveOuterLayers(box: BlackBox, units: Unit[], oversampling: number): MlpBlock {
+/**
+ * Least-squares points: `oversampling` per unknown — two near each unit's critical point (offset
+ * by N(0, σ²I), σ = ‖x*‖/50, so every unit is seen on both sides, even one whose hyperplane
+ * misses the task's inputs), the rest fresh inputs from the task's distribution.
+ */
+function solveOuterLayers(box: BlackBox, ctx: ProbContext, units: Unit[], oversampling: number): MlpBlock {
   const H = units.length;
   const n = units[0].row.length;
   const rows = new Float64Array(H * n);
@@ -199,7 +226,16 @@ function solveOuterLayers(box: BlackBox, units: Unit[], oversampling: number): M
   // f(x) = Σ_j A_j relu(ẑ_j) + M x + m: H + n + 1 unknowns per output.
   const unknowns = H + n + 1;
   const count = oversampling * unknowns;
-  const xs = Array.from({ length: count }, () => box.sample());
+  const xs: Float64Array[] = [];
+  for (let r = 0; xs.length < count; r++) {
+    const unit = units[r % H];
+    if (r >= 2 * H || r >= count) {
+      xs.push(box.sample());
+      continue;
+    }
+    const sigma = affine(0, 0.02, normalize(unit.at)[1]);
+    xs.push(axpy(unit.at, sigma, P.normalArray(n)(ctx)));
+  }
   const ys = xs.map((x) => box.f(x));
   const o = ys[0].length;
   const features = new Float64Array(count * unknowns);
@@ -236,7 +272,26 @@ function solveOuterLayers(box: BlackBox, units: Unit[], oversampling: number): M
     first.set(signs[j] === 1 ? unit.row : scale(unit.row, -1), j * n);
     firstBias[j] = signs[j] === 1 ? unit.bias : -unit.bias;
   });
-  // W₂, b₂ by least squares on the signed units.
+  // W₂, b₂ by least squares on the signed units; a "unit" the fit gives no output weight (a
+  // spurious kink: a jump of rounding noise) is dropped and the rest refitted.
+  const fitted = fitOuter(xs, targets, first, firstBias, H, n, o);
+  const weight = Array.from({ length: H }, (_, j) => normalize(Float64Array.from({ length: o }, (_, c) => fitted.second[c * H + j]))[1]);
+  const floor = affine(0, 1e-6, Math.max(...weight));
+  const keep = weight.map((w, j) => (w > floor ? j : -1)).filter((j) => j >= 0);
+  if (keep.length === H) return fitted;
+  const kept = keep.length;
+  const keptFirst = new Float64Array(kept * n);
+  const keptBias = new Float64Array(kept);
+  keep.forEach((j, r) => {
+    keptFirst.set(first.subarray(j * n, (j + 1) * n), r * n);
+    keptBias[r] = firstBias[j];
+  });
+  return fitOuter(xs, targets, keptFirst, keptBias, kept, n, o);
+}
+
+/** The block with these first-layer units and W₂, b₂ fitted by least squares to the targets at xs. */
+function fitOuter(xs: Float64Array[], targets: Float64Array, first: Float64Array, firstBias: Float64Array, H: number, n: number, o: number): MlpBlock {
+  const count = xs.length;
   const width = H + 1;
   const finalFeatures = new Float64Array(count * width);
   xs.forEach((x, r) => {

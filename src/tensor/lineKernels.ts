@@ -107,3 +107,9 @@ export function linspace(lo: number, hi: number, count: number): number[] {
   chargeFlops(2 + 2 * (count + 1));
   return out;
 }
+
+/** a / b for scalars. 1 FLOP. */
+export function quotient(a: number, b: number): number {
+  chargeFlops(1);
+  return a / b;
+}
