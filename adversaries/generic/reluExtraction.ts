@@ -210,9 +210,11 @@ function unitAt(box: BlackBox, x: Float64Array, u: Float64Array, kink: Kink): Un
 const hiddenOf = (rows: Float64Array, biases: Float64Array, H: number, x: Float64Array): Float64Array => mapArray(matVec(tensor([H, x.length], rows), x, biases), 'relu');
 
 /**
- * Least-squares points: `oversampling` per unknown — two near each unit's critical point (offset
- * by N(0, σ²I), σ = ‖x*‖/50, so every unit is seen on both sides, even one whose hyperplane
- * misses the task's inputs), the rest fresh inputs from the task's distribution.
+ * Least-squares points: four near each unit's critical point x*, two on each side of its
+ * hyperplane (x* ± σ·ŵ + N(0, (σ/2)²I), σ = ‖x*‖/50), so every unit is seen switching — even one
+ * whose hyperplane misses the task's inputs, whose feature would otherwise be affine on the points
+ * and confused with the linear term — then fresh inputs from the task's distribution, at least
+ * `oversampling` points per unknown in all.
  */
 function solveOuterLayers(box: BlackBox, ctx: ProbContext, units: Unit[], oversampling: number): MlpBlock {
   const H = units.length;
@@ -225,17 +227,13 @@ function solveOuterLayers(box: BlackBox, ctx: ProbContext, units: Unit[], oversa
   });
   // f(x) = Σ_j A_j relu(ẑ_j) + M x + m: H + n + 1 unknowns per output.
   const unknowns = H + n + 1;
-  const count = oversampling * unknowns;
   const xs: Float64Array[] = [];
-  for (let r = 0; xs.length < count; r++) {
-    const unit = units[r % H];
-    if (r >= 2 * H || r >= count) {
-      xs.push(box.sample());
-      continue;
-    }
+  for (const unit of units) {
     const sigma = affine(0, 0.02, normalize(unit.at)[1]);
-    xs.push(axpy(unit.at, sigma, P.normalArray(n)(ctx)));
+    for (const side of [1, -1, 1, -1]) xs.push(axpy(axpy(unit.at, affine(0, side, sigma), unit.row), affine(0, 0.5, sigma), P.normalArray(n)(ctx)));
   }
+  const count = Math.max(oversampling * unknowns, xs.length + oversampling * (n + 1));
+  while (xs.length < count) xs.push(box.sample());
   const ys = xs.map((x) => box.f(x));
   const o = ys[0].length;
   const features = new Float64Array(count * unknowns);
@@ -265,15 +263,44 @@ function solveOuterLayers(box: BlackBox, ctx: ProbContext, units: Unit[], oversa
     rhs[c * (n + 1) + n] = -coefficients[(H + n) * o + c];
   }
   const flips = leastSquares(system, equations, H, rhs, 1);
-  const signs = Array.from(flips, (v) => (v > 0.5 ? -1 : 1));
-  const first = new Float64Array(H * n);
-  const firstBias = new Float64Array(H);
-  units.forEach((unit, j) => {
-    first.set(signs[j] === 1 ? unit.row : scale(unit.row, -1), j * n);
-    firstBias[j] = signs[j] === 1 ? unit.bias : -unit.bias;
-  });
-  // W₂, b₂ by least squares on the signed units; a "unit" the fit gives no output weight (a
-  // spurious kink: a jump of rounding noise) is dropped and the rest refitted.
+  const signs: number[] = Array.from(flips, (v) => (v > 0.5 ? -1 : 1));
+  const signed = (signs: readonly number[]) => {
+    const first = new Float64Array(H * n);
+    const firstBias = new Float64Array(H);
+    units.forEach((unit, j) => {
+      first.set(signs[j] === 1 ? unit.row : scale(unit.row, -1), j * n);
+      firstBias[j] = signs[j] === 1 ? unit.bias : -unit.bias;
+    });
+    return { first, firstBias };
+  };
+  // The flip system can be ill-conditioned (nearly dependent A_j ⊗ (ŵ_j, b̂_j)): its rounded
+  // solution is then repaired by flipping the least certain units one at a time, keeping a flip
+  // when the refitted network's worst error on the points falls; a right sign set fits exactly.
+  const misfit = (signs: readonly number[]): number => {
+    const { first, firstBias } = signed(signs);
+    const block = fitOuter(xs, targets, first, firstBias, H, n, o);
+    return Math.max(...xs.map((x, r) => maxAbsDifference(matVec(tensor([o, H], block.second), hiddenOf(first, firstBias, H, x), block.secondBias!), targets.subarray(r * o, (r + 1) * o))));
+  };
+  const exact = affine(1e-9, 1e-9, maxAbs(targets));
+  const doubt = Array.from(flips, (v, j) => [Math.abs(affine(v, -1, 0.5)), j] as const)
+    .filter(([d]) => d < 0.45)
+    .sort((p, q) => p[0] - q[0])
+    .map(([, j]) => j);
+  let best = doubt.length === 0 ? 0 : misfit(signs);
+  for (let pass = 0; pass < 3 && best > exact && doubt.length > 0; pass++) {
+    let improved = false;
+    for (const j of doubt) {
+      signs[j] = -signs[j];
+      const value = misfit(signs);
+      if (value < best) {
+        best = value;
+        improved = true;
+        if (best <= exact) break;
+      } else signs[j] = -signs[j];
+    }
+    if (!improved) break;
+  }
+  const { first, firstBias } = signed(signs);
   const fitted = fitOuter(xs, targets, first, firstBias, H, n, o);
   const weight = Array.from({ length: H }, (_, j) => normalize(Float64Array.from({ length: o }, (_, c) => fitted.second[c * H + j]))[1]);
   const floor = affine(0, 1e-6, Math.max(...weight));
