@@ -3,3 +3,4 @@ export { copyAdversary, randomGuessWRec, randomGuessWind, constantWind } from '.
 export { unmaskAdversary, sumSharesAdversary, permutationMatching, averagingAdversary } from './toy/toyAttacks';
 export { effiInfFromWRec, windFromWRec } from '../src/reductions';
 export * as taylormlp from './taylormlp';
+export * as generic from './generic';

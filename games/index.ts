@@ -7,3 +7,4 @@ export { wrecMultiQueryGame, windMultiQueryGame } from './multiQuery';
 export { effiInfQInputGame, QInputEffiInfOptions } from './qInputEffiInf';
 export { Admissibility, CostTrust } from './admissibility';
 export { GameRuleError, QueryBudgetExceededError, IndistinctTrainingError } from './trial';
+export { wrecApiGame, effiInfApiGame, ApiWRecOptions, ApiEffiInfOptions, OracleCharge } from './apiAccess';

@@ -95,3 +95,34 @@ export interface MultiQueryWindAdversary<PK, W, R> {
   readonly name: string;
   readonly distinguish: (pk: PK, oracle: WindOracle<W, R>) => Prob<0 | 1>;
 }
+
+/**
+ * API access (the paper's Figure 1, b1): Run′(pk, W′, ·) behind an interface, at most `budget`
+ * queries. The oracle holds the trial in its closure; the adversary gets only these functions.
+ */
+export interface RunReleasedOracle<X, Y> {
+  readonly budget: number;
+  /** y′ = Run′(pk, W′, x). Past the budget it throws `QueryBudgetExceededError` and answers nothing. */
+  readonly query: (input: X) => Prob<Y>;
+  /**
+   * x ←$ 𝒳: a fresh input from the task's input distribution, drawn by the challenger on a stream
+   * of its own — the inputs an API user has, never D itself. Not a query of Run′; counted apart.
+   */
+  readonly sampleInput: () => Prob<X>;
+}
+
+/** WRec with API access only: W* ←$ A^{Run′(pk, W′, ·)}(pk) — no W′, only queries. */
+export interface ApiWRecAdversary<PK, X, Y, W> {
+  readonly name: string;
+  readonly recover: (pk: PK, oracle: RunReleasedOracle<X, Y>) => Prob<W>;
+}
+
+/**
+ * q-input EffiInf for an adversary that uses Run′ as a labelling oracle (distillation): it holds
+ * W′ as in EffiInf, and its queries of Run′(pk, W′, ·) are its own work — charged to it.
+ */
+export interface ApiEffiInfAdversary<PK, R, X, Y, S> {
+  readonly name: string;
+  readonly prepare: (pk: PK, released: R, oracle: RunReleasedOracle<X, Y>) => Prob<S>;
+  readonly answer: (state: S, input: X) => Prob<Y>;
+}

@@ -2,7 +2,7 @@ import * as P from '../../src/prob/prob';
 import type { WeightReleaseScheme } from '../../src/scheme';
 import { Tensor, tensor } from '../../src/tensor/tensor';
 import { addArrays, mapArray, matVec, subtractArrays } from '../../src/tensor/kernels';
-import { TANH_FLOPS, ToyTask, ToyWeights, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
+import { TANH_FLOPS, ToyActivation, ToyTask, ToyWeights, checkToyActivation, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
 import { markAudited } from '../../src/cost/audit';
 
 /** W′: the first layer as m additive shares S_1..S_m (Σ S_k = W₁), the rest in the clear. */
@@ -20,14 +20,15 @@ export type AdditiveSharesScheme = WeightReleaseScheme<ToyTask, ToyWeights, Floa
  * additions — cheaper than one Run′ — so WRec, EffiInf and W-IND all fall. Used to exercise the
  * reductions, whose cost condition needs Run′ to be dearer than Run.
  */
-export function additiveShares(options: { readonly shares: number; readonly scale?: number }): AdditiveSharesScheme {
+export function additiveShares(options: { readonly shares: number; readonly scale?: number; readonly activation?: ToyActivation }): AdditiveSharesScheme {
   const m = options.shares;
   if (!Number.isInteger(m) || m < 2) throw new RangeError(`additiveShares needs at least 2 shares, got ${m}`);
   const scale = options.scale ?? 1;
+  const act = options.activation ?? 'tanh';
   return markAudited({
-    name: `additiveShares(m=${m})`,
-    train: trainToy,
-    run: (weights, input) => () => runToy(weights, input),
+    name: act === 'tanh' ? `additiveShares(m=${m})` : `additiveShares(m=${m}, ${act})`,
+    train: (task) => (checkToyActivation(act, task), trainToy(task)),
+    run: (weights, input) => () => runToy(weights, input, act),
     kgen: () => P.of({ pk: undefined, sk: undefined }),
     release: (_sk, weights) => (ctx) => {
       const w1 = weights['fc1.weight'];
@@ -45,7 +46,7 @@ export function additiveShares(options: { readonly shares: number; readonly scal
     runReleased: (_pk, released, input) => () => {
       let pre = matVec(released.fc1Shares[0], input, released.rest['fc1.bias'].data);
       for (let k = 1; k < released.fc1Shares.length; k++) pre = addArrays(pre, matVec(released.fc1Shares[k], input));
-      const hidden = mapArray(pre, 'tanh');
+      const hidden = mapArray(pre, act);
       return matVec(released.rest['fc2.weight'], hidden, released.rest['fc2.bias'].data);
     },
     sampleInput: sampleToyInput,

@@ -4,16 +4,35 @@ import { TensorDict, tensor } from '../../src/tensor/tensor';
 import { mapArray, matVec } from '../../src/tensor/kernels';
 import { SPECIAL_FLOPS } from '../../src/tensor/flopModel';
 import { Same, normDistance, sameWithin, tensorDictView } from '../../src/same';
+import { trainMlp } from '../../src/models/train';
 
 /**
- * The toy schemes' task: a two-layer MLP y = W₂ tanh(W₁ x + b₁) + b₂ of the given shape.
- * "Training" draws the weights from their initialisation distribution (W ~ N(0, 1/fan_in)):
- * what the games need from Train is its randomness, and toys keep trials fast.
+ * The toy schemes' task: a two-layer MLP y = W₂ act(W₁ x + b₁) + b₂ of the given shape, act =
+ * tanh unless `activation` says relu. Without `training`, "training" draws the weights from their
+ * initialisation distribution (W ~ N(0, 1/fan_in)): what the games need from Train is its
+ * randomness, and toys keep trials fast. With `training`, Train(D) is the project's trainer
+ * (`trainMlp`: full-batch Adam on a seeded regression task of this shape) — trained subjects,
+ * e.g. the ReLU networks the generic extraction attacks are measured on.
  */
 export interface ToyTask {
   readonly inputDim: number;
   readonly hiddenDim: number;
   readonly outputDim: number;
+  /** The hidden activation (default tanh); the scheme built for the task must use the same. */
+  readonly activation?: ToyActivation;
+  /** Train by gradient descent on a seeded regression task instead of drawing the initialisation. */
+  readonly training?: ToyTraining;
+}
+
+/** The toy MLPs' hidden activations. */
+export type ToyActivation = 'tanh' | 'relu';
+
+/** D of a trained toy task: the regression data's seed and size, and the optimiser's steps. */
+export interface ToyTraining {
+  readonly dataSeed: string;
+  readonly samples: number;
+  readonly steps: number;
+  readonly learningRate?: number;
 }
 
 /** Tensors named as in a checkpoint: fc1.weight [h, in], fc1.bias [h], fc2.weight [out, h], fc2.bias [out]. */
@@ -28,8 +47,13 @@ export const toyShapes = (task: ToyTask): Record<string, number[]> => ({
   'fc2.bias': [task.outputDim],
 });
 
-/** W ←$ Train(D): Gaussian weights with variance 1/fan_in, biases N(0, 0.1²). */
-export const trainToy = (task: ToyTask): P.Prob<ToyWeights> =>
+/**
+ * W ←$ Train(D): Gaussian weights with variance 1/fan_in, biases N(0, 0.1²) — or, when the task
+ * has `training`, the trainer's weights (Adam from a random initialisation on Train's stream).
+ */
+export const trainToy = (task: ToyTask): P.Prob<ToyWeights> => (task.training === undefined ? drawToy(task) : trainToyMlp(task, task.training));
+
+const drawToy = (task: ToyTask): P.Prob<ToyWeights> =>
   pipe(
     P.Do,
     P.bind('w1', () => P.normalArray(task.hiddenDim * task.inputDim, 1 / Math.sqrt(task.inputDim))),
@@ -44,13 +68,30 @@ export const trainToy = (task: ToyTask): P.Prob<ToyWeights> =>
     })),
   );
 
+const trainToyMlp = (task: ToyTask, training: ToyTraining): P.Prob<ToyWeights> =>
+  pipe(
+    trainMlp({ ...training, inputDim: task.inputDim, hiddenDim: task.hiddenDim, outputDim: task.outputDim, activation: task.activation ?? 'tanh' }),
+    P.map(({ block }) => ({
+      'fc1.weight': tensor([task.hiddenDim, task.inputDim], block.first),
+      'fc1.bias': tensor([task.hiddenDim], block.firstBias!),
+      'fc2.weight': tensor([task.outputDim, task.hiddenDim], block.second),
+      'fc2.bias': tensor([task.outputDim], block.secondBias!),
+    })),
+  );
+
+/** A scheme built for one activation refuses a task of another (Run would not compute Train's network). */
+export function checkToyActivation(scheme: ToyActivation, task: ToyTask): void {
+  const wanted = task.activation ?? 'tanh';
+  if (wanted !== scheme) throw new RangeError(`the task's activation is ${wanted} but the scheme runs ${scheme}`);
+}
+
 /** tanh is one special-function call in the kernel cost model (src/tensor/flopModel.ts). */
 export const TANH_FLOPS = SPECIAL_FLOPS;
 
-/** Run(W, x) = W₂ tanh(W₁ x + b₁) + b₂, on the project's kernels (so every FLOP is metered). */
-export function runToy(weights: ToyWeights, input: Float64Array): Float64Array {
+/** Run(W, x) = W₂ act(W₁ x + b₁) + b₂ (act = tanh by default), on the project's kernels (so every FLOP is metered). */
+export function runToy(weights: ToyWeights, input: Float64Array, activation: ToyActivation = 'tanh'): Float64Array {
   const pre = matVec(weights['fc1.weight'], input, weights['fc1.bias'].data);
-  const hidden = mapArray(pre, 'tanh');
+  const hidden = mapArray(pre, activation);
   return matVec(weights['fc2.weight'], hidden, weights['fc2.bias'].data);
 }
 

@@ -2,7 +2,7 @@ import * as P from '../../src/prob/prob';
 import type { WeightReleaseScheme } from '../../src/scheme';
 import { Same, normDistance, sameWithin, tensorDictView } from '../../src/same';
 import { tensor } from '../../src/tensor/tensor';
-import { ToyTask, ToyWeights, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
+import { ToyActivation, ToyTask, ToyWeights, checkToyActivation, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
 import { markAudited } from '../../src/cost/audit';
 
 export type NeuronPermutationScheme = WeightReleaseScheme<ToyTask, ToyWeights, Float64Array, Float64Array, undefined, Int32Array, ToyWeights>;
@@ -69,13 +69,14 @@ export const samePermutationInvariant = (threshold = 1e-6): Same<ToyWeights> => 
  * permutation-invariant Same it wins — the scheme's "security" is an artefact of Same.
  */
 export function neuronPermutation(task: ToyTask, options: { readonly same?: 'elementwise' | 'permutation-invariant' } = {}): NeuronPermutationScheme {
+  const act = task.activation ?? 'tanh';
   return markAudited({
-    name: `neuronPermutation(${options.same ?? 'elementwise'})`,
-    train: trainToy,
-    run: (weights, input) => () => runToy(weights, input),
+    name: `neuronPermutation(${options.same ?? 'elementwise'}${act === 'tanh' ? '' : `, ${act}`})`,
+    train: (data) => (checkToyActivation(act, data), trainToy(data)),
+    run: (weights, input) => () => runToy(weights, input, act),
     kgen: () => (ctx) => ({ pk: undefined, sk: P.permutation(task.hiddenDim)(ctx) }),
     release: (sk, weights) => () => permuteHiddenUnits(weights, sk),
-    runReleased: (_pk, released, input) => () => runToy(released, input),
+    runReleased: (_pk, released, input) => () => runToy(released, input, act),
     sampleInput: sampleToyInput,
     same: { weights: options.same === 'permutation-invariant' ? samePermutationInvariant() : sameToyWeights, outputs: sameToyOutputs },
   });

@@ -9,9 +9,12 @@ import { correctnessGame, effiInfGame, effiInfQInputGame, windGame, wrecGame } f
 import { ToyTask, openRelease, additiveMask, additiveShares, neuronPermutation, taylorMlp } from '../../schemes';
 import { copyAdversary, randomGuessWRec, randomGuessWind, unmaskAdversary, sumSharesAdversary, permutationMatching } from '../../adversaries';
 import { consensusAdversary, pairwiseAdversary, publishedLayerDistinguisher, truncatedOrders } from '../../adversaries/taylormlp';
-import type { EffiInfAdversary, StatefulEffiInfAdversary } from '../adversary';
+import type { EffiInfAdversary, StatefulEffiInfAdversary, ApiEffiInfAdversary, ApiWRecAdversary } from '../adversary';
 import type { RegressionTask } from '../models/train';
 import { WeightgamesError } from '../errors';
+import type { Same } from '../same';
+import { wrecApiGame, effiInfApiGame } from '../../games/apiAccess';
+import { OneHiddenLayerFormat, distillation, reluExtraction, sameUpToHiddenSymmetry, toyFormat, trainedMlpFormat } from '../../adversaries/generic';
 
 /**
  * The catalogue: every built-in scheme with the adversaries that apply to it, by name. The CLI's
@@ -36,9 +39,24 @@ interface SchemeEntry {
   readonly inputs?: number;
   /** Direct EffiInf adversaries (no recovery), usable for q inputs too. */
   readonly effiinf?: Record<string, () => EffiInfAdversary<any, any, any, any, any> & StatefulEffiInfAdversary<any, any, any, any, any>>;
+  /** Generic adversaries with a Run′ oracle (adversaries/generic): every scheme whose Run is a one-hidden-layer MLP. */
+  readonly api?: ApiEntry;
 }
 
-const ToyTaskDecoder = t.type({ inputDim: t.number, hiddenDim: t.number, outputDim: t.number });
+/** The API-access rows of a scheme: WRec through Run′ queries only, and EffiInf by distillation. */
+interface ApiEntry {
+  /** The query budget q of each row. */
+  readonly queries: number;
+  /** WRec-API adversaries, each with the Same on weights that judges it (e.g. up to hidden-unit symmetries). */
+  readonly wrec?: Record<string, { readonly adversary: () => ApiWRecAdversary<any, any, any, any>; readonly same: () => Same<any> }>;
+  /** EffiInf-API adversaries (their queries are charged to them). */
+  readonly effiinf?: Record<string, () => ApiEffiInfAdversary<any, any, any, any, any>>;
+}
+
+const ToyTaskDecoder = t.intersection([
+  t.type({ inputDim: t.number, hiddenDim: t.number, outputDim: t.number }),
+  t.partial({ activation: t.keyof({ tanh: null, relu: null }), training: t.intersection([t.type({ dataSeed: t.string, samples: t.number, steps: t.number }), t.partial({ learningRate: t.number })]) }),
+]);
 const defaultToy: ToyTask = { inputDim: 8, hiddenDim: 16, outputDim: 4 };
 const RegressionTaskDecoder = t.intersection([
   t.type({ dataSeed: t.string, samples: t.number, inputDim: t.number, hiddenDim: t.number, outputDim: t.number, activation: t.keyof({ silu: null, gelu: null, gelu_tanh: null, sigmoid: null }), steps: t.number }),
@@ -47,6 +65,18 @@ const RegressionTaskDecoder = t.intersection([
 /** The TaylorMLP games' task: small trained GELU MLPs with biases (fresh weights every trial). */
 export const defaultTaylorTask: RegressionTask = { dataSeed: 'evaluate', samples: 128, inputDim: 8, hiddenDim: 32, outputDim: 4, activation: 'gelu', steps: 100 };
 const toy = { defaultData: defaultToy, data: ToyTaskDecoder };
+/** The generic attacks' subjects: trained one-hidden-layer ReLU MLPs 16 → 32 → 4. */
+export const defaultReluTask: ToyTask = { inputDim: 16, hiddenDim: 32, outputDim: 4, activation: 'relu', training: { dataSeed: 'evaluate', samples: 128, steps: 100 } };
+const reluToy = { defaultData: defaultReluTask, data: ToyTaskDecoder };
+const reluFormat = toyFormat('relu');
+/** Distillation with q = 256 queries into Run's architecture (one hidden layer of `hidden` units). */
+const distill = <W, X, Y>(format: OneHiddenLayerFormat<W, X, Y>, hidden: number) => ({ 'distill-q256': () => distillation(format, { queries: 256, hiddenDim: hidden }) });
+/** The API rows of the ReLU subjects: critical-point extraction (judged up to permutation and positive scaling) and distillation. */
+const reluApi: ApiEntry = {
+  queries: 1_000_000,
+  wrec: { 'relu-extraction': { adversary: () => reluExtraction(reluFormat), same: () => sameUpToHiddenSymmetry(reluFormat) } },
+  effiinf: distill(reluFormat, 32),
+};
 
 const common = {
   copy: () => copyAdversary(),
@@ -90,6 +120,30 @@ export const schemeCatalog: Readonly<Record<string, SchemeEntry>> = {
     wrec: common,
     wind: { 'random-bit': randomGuessWind, 'permutation-matching': () => permutationMatching },
   },
+  'open-release-relu': {
+    ...reluToy,
+    describe: 'W′ = W on trained 16 → 32 → 4 ReLU MLPs (generic attacks\' subject)',
+    build: () => openRelease({ activation: 'relu' }),
+    wrec: common,
+    wind: { 'random-bit': randomGuessWind },
+    api: reluApi,
+  },
+  'neuron-permutation-relu': {
+    ...reluToy,
+    describe: 'hidden units of trained 16 → 32 → 4 ReLU MLPs secretly permuted',
+    build: (task) => neuronPermutation(task),
+    wrec: common,
+    wind: { 'random-bit': randomGuessWind, 'permutation-matching': () => permutationMatching },
+    api: reluApi,
+  },
+  'additive-shares-relu': {
+    ...reluToy,
+    describe: 'first layer of trained 16 → 32 → 4 ReLU MLPs as 3 additive shares',
+    build: () => additiveShares({ shares: 3, activation: 'relu' }),
+    wrec: { 'random-guess': common['random-guess'], 'sum-shares': () => sumSharesAdversary },
+    wind: { 'random-bit': randomGuessWind },
+    api: reluApi,
+  },
   taylormlp: {
     describe: 'TaylorMLP (Algorithm 1) on trained 8 → 32 → 4 GELU MLPs, N = 12, f32, full expansion, signs; inputs near z0, Same within 1 %',
     defaultData: defaultTaylorTask,
@@ -99,13 +153,14 @@ export const schemeCatalog: Readonly<Record<string, SchemeEntry>> = {
     wind: { 'random-bit': randomGuessWind, 'published-first-layer': () => publishedLayerDistinguisher },
     effiinf: { 'truncate-to-4': () => truncatedOrders(4) },
     inputs: 1000,
+    api: { queries: 256, effiinf: distill(trainedMlpFormat('gelu'), 32) },
   },
 };
 
-export const GameKindCodec = t.keyof({ correctness: null, wrec: null, effiinf: null, 'effiinf-q': null, wind: null });
+export const GameKindCodec = t.keyof({ correctness: null, wrec: null, effiinf: null, 'effiinf-q': null, wind: null, 'wrec-api': null, 'effiinf-api': null });
 export type GameKind = t.TypeOf<typeof GameKindCodec>;
 
-export const CatalogGameArgsCodec = t.intersection([t.type({ game: GameKindCodec, scheme: t.string }), t.partial({ data: t.unknown, adversary: t.string, inputs: t.number })]);
+export const CatalogGameArgsCodec = t.intersection([t.type({ game: GameKindCodec, scheme: t.string }), t.partial({ data: t.unknown, adversary: t.string, inputs: t.number, queries: t.number })]);
 export type CatalogGameArgs = t.TypeOf<typeof CatalogGameArgsCodec>;
 
 export class CatalogError extends WeightgamesError {
@@ -147,6 +202,16 @@ export function catalogGame(raw: unknown): Game {
       return { ...effiInfGame(scheme, data, direct() ?? effiInfFromWRec(scheme, wrecAdversary(reduced()))), ref };
     case 'effiinf-q':
       return { ...effiInfQInputGame(scheme, data, direct() ?? effiInfFromWRec(scheme, wrecAdversary(reduced())), { inputs: args.inputs ?? 8 }), ref };
+    case 'wrec-api': {
+      const row = entry.api?.wrec?.[args.adversary ?? ''];
+      if (row === undefined) throw new CatalogError(`no WRec-API adversary "${args.adversary}" for ${args.scheme}; known: ${Object.keys(entry.api?.wrec ?? {}).join(', ')}`);
+      return { ...wrecApiGame(scheme, data, row.adversary(), { queries: args.queries ?? entry.api!.queries, same: row.same() }), ref };
+    }
+    case 'effiinf-api': {
+      const make = entry.api?.effiinf?.[args.adversary ?? ''];
+      if (make === undefined) throw new CatalogError(`no EffiInf-API adversary "${args.adversary}" for ${args.scheme}; known: ${Object.keys(entry.api?.effiinf ?? {}).join(', ')}`);
+      return { ...effiInfApiGame(scheme, data, make(), { queries: args.queries ?? entry.api!.queries, inputs: args.inputs ?? 1 }), ref };
+    }
     case 'wind': {
       const name = args.adversary ?? '';
       const directWind = entry.wind[name];
@@ -171,5 +236,7 @@ export function scorecardEntries(schemeName: string, data?: unknown, q?: number)
     ...[...wrecNames.map((a) => `B[${a}]`), ...direct].map((adversary) => ({ game: 'effiinf-q' as const, scheme: schemeName, data: d, adversary, inputs })),
     ...Object.keys(entry.wind).map((adversary) => ({ game: 'wind' as const, scheme: schemeName, data: d, adversary })),
     ...wrecNames.map((a) => ({ game: 'wind' as const, scheme: schemeName, data: d, adversary: `B[${a}]` })),
+    ...Object.keys(entry.api?.wrec ?? {}).map((adversary) => ({ game: 'wrec-api' as const, scheme: schemeName, data: d, adversary, queries: entry.api!.queries })),
+    ...Object.keys(entry.api?.effiinf ?? {}).map((adversary) => ({ game: 'effiinf-api' as const, scheme: schemeName, data: d, adversary, queries: entry.api!.queries, inputs: 1 })),
   ];
 }

@@ -21,6 +21,8 @@ export interface ScorecardRow {
   readonly estimate: Omit<AdvantageEstimate, 'results'>;
   /** q-input EffiInf: the median over trials of the smallest winning q (null if never). */
   readonly medianBreakEven?: number | null;
+  /** API-access games: the mean number of Run′ queries the adversary made (and the largest). */
+  readonly queries?: { readonly mean: number; readonly max: number };
 }
 
 export interface Scorecard {
@@ -52,15 +54,21 @@ export async function evaluateScheme(options: EvaluateOptions, version: string, 
 async function evaluateEntry(args: CatalogGameArgs, options: EvaluateOptions): Promise<ScorecardRow> {
   const game = catalogGame(args);
   const isQ = args.game === 'effiinf-q';
+  const isApi = args.game === 'wrec-api' || args.game === 'effiinf-api';
   const estimate = await estimateAdvantage(game, {
     trials: options.trials,
     seed: options.seed,
     workers: options.workers,
     confidence: options.confidence,
     method: options.method,
-    keepTrials: isQ,
+    keepTrials: isQ || isApi,
   });
   const { results, ...rest } = estimate;
+  if (isApi) {
+    const used = (results ?? []).map((r) => Number(r.details.queries));
+    const queries = { mean: used.reduce((a, b) => a + b, 0) / Math.max(used.length, 1), max: Math.max(0, ...used) };
+    return { game: `${args.game}(q≤${args.queries})`, adversary: args.adversary ?? null, estimate: rest, queries };
+  }
   const gameLabel = isQ ? `effiinf×${args.inputs}` : args.game;
   if (!isQ) return { game: gameLabel, adversary: args.adversary ?? null, estimate: rest };
   const breakEvens = (results ?? []).map((r) => r.details.breakEven).filter((b): b is number => typeof b === 'number');
@@ -81,7 +89,7 @@ function admissibleCell(e: ScorecardRow['estimate']): string {
 
 /** The scorecard as a fixed-width table. */
 export function formatScorecard(card: Scorecard): string {
-  const header = ['game', 'adversary', 'wins/trials', 'advantage', 'interval', 'admissible', 'adv FLOPs', 'Run′ FLOPs', 'break-even q'];
+  const header = ['game', 'adversary', 'wins/trials', 'advantage', 'interval', 'admissible', 'adv FLOPs', 'Run′ FLOPs', 'break-even q', 'Run′ queries'];
   const lines = card.rows.map((r) => {
     const e = r.estimate;
     return [
@@ -94,6 +102,7 @@ export function formatScorecard(card: Scorecard): string {
       flops(e.meanCosts['adversary']?.flops),
       flops(e.meanCosts['runReleased']?.flops),
       r.medianBreakEven === undefined ? '' : r.medianBreakEven === null ? 'never' : String(r.medianBreakEven),
+      r.queries === undefined ? '' : `${r.queries.mean.toFixed(0)} (max ${r.queries.max})`,
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -109,5 +118,8 @@ export function formatScorecard(card: Scorecard): string {
     `Same: ${sames.join('; ')}.`,
     'EffiInf rows: advantage = Pr[Same(y*, y′)] (the game\'s output); Definition 3.3 counts the adversary only if "admissible" is yes — t < Cost(Run′) on every trial,',
     'with t fully metered (library code, or vouched for); "cost unverified": the meter cannot see all of its work. effiinf×q is this project\'s q-input extension.',
+    ...(card.rows.some((r) => r.queries !== undefined)
+      ? ['wrec-api / effiinf-api: generic adversaries with a Run′(pk, W′, ·) oracle (API access, docs/generic-attacks.md); "Run′ queries": mean (max) per trial. In wrec-api the oracle\'s work is the game\'s; in effiinf-api it is charged to the adversary.']
+      : []),
   ].join('\n');
 }

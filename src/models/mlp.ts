@@ -1,7 +1,6 @@
-import { Activation } from '../numerics/activations';
 import { Tensor, tensor } from '../tensor/tensor';
 import { addRowBias, matMulTransposed } from '../tensor/kernels';
-import { activateUnits } from '../tensor/activationKernels';
+import { ElementwiseActivation, activateUnits } from '../tensor/activationKernels';
 
 /**
  * An MLP block in canonical orientation (row-major, [out, in] like nn.Linear), float64:
@@ -37,7 +36,7 @@ export function preActivations(block: MlpBlock, inputs: Tensor): Tensor {
  * Run: the block's outputs for a batch of inputs X [T, input] → Y [T, output], on the
  * project's kernels (every FLOP metered by the kernel that does it).
  */
-export function runMlp(block: MlpBlock, act: Activation, inputs: Tensor): Tensor {
+export function runMlp(block: MlpBlock, act: ElementwiseActivation, inputs: Tensor): Tensor {
   const tokens = inputs.shape[0];
   const z = preActivations(block, inputs).data;
   const up = block.kind === 'swiglu' ? matMulTransposed(inputs, matrix(block.up!, block.hiddenDim, block.inputDim)).data : null;

@@ -2,6 +2,9 @@ import { chargeFlops } from '../cost/meter';
 import type { Activation } from '../numerics/activations';
 import { FloatArray, ShapeError } from './tensor';
 
+/** What these kernels use of an activation: its value and slope with their FLOP counts (any `Activation`, or ReLU / tanh). */
+export type ElementwiseActivation = Pick<Activation, 'value' | 'slope' | 'valueFlops' | 'slopeFlops'>;
+
 /**
  * Hidden-layer activation kernels: Act(z + b) (⊙ u) over a batch of pre-activations. Cost model
  * of src/tensor/flopModel.ts: the bias add counts 1 per unit (also when there is no bias: the
@@ -13,7 +16,7 @@ import { FloatArray, ShapeError } from './tensor';
  * hidden[t, m] = Act(z[t, j] + b[m]) (· up[t, j]) with j = units[m] (units null: j = m), for z and up
  * of [tokens, width] and hidden of [tokens, units.length]. Charges Σ (1 + valueFlops(pre) + [up]).
  */
-export function activateUnits(act: Activation, z: FloatArray, width: number, tokens: number, units: Int32Array | null, bias: FloatArray | null, up: FloatArray | null): Float64Array {
+export function activateUnits(act: ElementwiseActivation, z: FloatArray, width: number, tokens: number, units: Int32Array | null, bias: FloatArray | null, up: FloatArray | null): Float64Array {
   const count = units === null ? width : units.length;
   if (z.length !== tokens * width) throw new ShapeError(`activateUnits: z has ${z.length}, want ${tokens}·${width}`);
   if (up !== null && up.length !== tokens * width) throw new ShapeError(`activateUnits: up has ${up.length}, want ${tokens}·${width}`);
@@ -38,7 +41,7 @@ export function activateUnits(act: Activation, z: FloatArray, width: number, tok
  * For training: value[t, j] = Act(z[t, j] + b[j]) and slope[t, j] = Act′(z[t, j] + b[j]), z of
  * [tokens, width]. Charges Σ (1 + valueFlops(pre) + slopeFlops(pre)).
  */
-export function activateWithSlope(act: Activation, z: FloatArray, width: number, bias: FloatArray): [Float64Array, Float64Array] {
+export function activateWithSlope(act: ElementwiseActivation, z: FloatArray, width: number, bias: FloatArray): [Float64Array, Float64Array] {
   if (bias.length !== width || z.length % width !== 0) throw new ShapeError(`activateWithSlope: z has ${z.length}, bias ${bias.length}`);
   const value = new Float64Array(z.length);
   const slope = new Float64Array(z.length);
