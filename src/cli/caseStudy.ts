@@ -13,8 +13,8 @@ import { activationByName, activations } from '../numerics/activations';
 import { wrecGame } from '../../games';
 import { estimateAdvantageSync } from '../estimate/estimate';
 import { writeFileAtomic } from '../io/atomicWrite';
-import { heatmapPng } from '../plot/heatmap';
-import { gridPlotSvg } from '../plot/svg';
+import { heatmapSvg } from '../plot/heatmap';
+import { Curve, gridPlotSvg, signChanges } from '../plot/gridPlot';
 import { progressBar } from './progress';
 
 /** The paper's Table 1 (its figures, for comparison; numpy/scipy on a 20-core CPU, bfloat16 models). */
@@ -48,36 +48,140 @@ export interface CaseStudyOptions {
   readonly log?: (line: string) => void;
 }
 
+/** Per-layer log10 relative errors of W (rows × cols) and the count of units with an entry off by ≥ 1 %. */
+interface AttackErrors {
+  readonly map: ErrorMap;
+  /** Hidden units (columns of W) with at least one entry whose relative error is ≥ 1 %. */
+  readonly failingUnits: number;
+}
+
+/** Columns of a rows × cols log10 map with an entry ≥ log10(tol) (NaN counts as failing). */
+function failingColumns(log10: Float32Array, rows: number, cols: number, tol: number): number {
+  const bad = new Uint8Array(cols);
+  const t = Math.log10(tol);
+  for (let r = 0; r < rows; r++) {
+    const row = r * cols;
+    for (let c = 0; c < cols; c++) if (!(log10[row + c] < t)) bad[c] = 1;
+  }
+  return bad.reduce((a, x) => a + x, 0);
+}
+
+const attackErrors = (map: ErrorMap, tol: number): AttackErrors => ({ map, failingUnits: map.reduce((a, e) => a + failingColumns(e.log10, e.rows, e.cols, tol), 0) });
+
+/** The figure-2 heat map of one attack: layers concatenated along x, log10 relative error as colour. */
+export function figure2Svg(errors: ErrorMap, o: { attack: string; model: string; release: string }): string {
+  const total = errors.reduce((a, e) => a + e.cols, 0);
+  const width = Math.min(1152, total);
+  const height = Math.min(256, errors[0].rows);
+  const unitsPerPixel = total / width;
+  const rowsPerPixel = errors[0].rows / height;
+  const per = (n: number, what: string): string => (Number.isInteger(n) ? `${n} ${what}${n === 1 ? '' : 's'}` : `~${n.toFixed(1)} ${what}s`);
+  return heatmapSvg(
+    errors.map((e, i) => ({ label: errors.length <= 24 ? String(i) : e.layer, rows: e.rows, cols: e.cols, values: e.log10 })),
+    {
+      title: `Relative error of the recovered second-layer weights W (log₁₀) — ${o.attack} attack`,
+      subtitle: [
+        `${o.model}, released under TaylorMLP (${o.release}); layers ${errors.length === 1 ? '0' : `0–${errors.length - 1}`} side by side along x.`,
+        `Each pixel: the largest, over the ${per(unitsPerPixel, 'hidden unit')} it covers, of the mean over the ${per(rowsPerPixel, 'output row')} it covers; quarter-decade colour steps.`,
+      ],
+      xLabel: `hidden unit j (column of W), layers concatenated — ${errors[0].cols} per layer`,
+      yLabel: 'output row i of W',
+      colorLabel: 'log₁₀ |Ŵᵢⱼ − Wᵢⱼ| / |Wᵢⱼ|  (clipped to [−6, 1])',
+      min: -6,
+      max: 1,
+      width,
+      height,
+      mark: { value: -2, label: '1 %' },
+      panelCaption: 'layer',
+    },
+  );
+}
+
+const SUPERSCRIPT = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+
+/** Figures 3–4: f_{a,b} = Act⁽ᵃ⁾/Act⁽ᵇ⁾ for a, b = 1..5 on [−10, 10], y clipped to [−10, 10]. */
+export function derivativeRatioSvg(name: 'silu' | 'gelu'): string {
+  const label = name === 'silu' ? 'SiLU' : 'GELU';
+  const xs = Float64Array.from({ length: 2001 }, (_, i) => -10 + i * 0.01);
+  const derivatives = Array.from(xs, (x) => activations[name].derivatives(x, 5));
+  const panels: Curve[] = [];
+  for (let a = 1; a <= 5; a++)
+    for (let b = 1; b <= 5; b++) {
+      const denominator = derivatives.map((d) => d[b]);
+      panels.push({ title: `${label}${'⁽' + SUPERSCRIPT[a] + '⁾'} / ${label}${'⁽' + SUPERSCRIPT[b] + '⁾'}`, xs, ys: derivatives.map((d) => d[a] / d[b]), poles: a === b ? [] : signChanges(xs, denominator) });
+    }
+  return gridPlotSvg(panels, {
+    title: `Derivative ratios f_{a,b}(x) = ${label}⁽ᵃ⁾(x) / ${label}⁽ᵇ⁾(x), a, b = 1…5`,
+    subtitle: [`The equations of the paper's pairwise attack (§4.2, Appendix A): row a, column b; evaluated in float64 at 2,001 points of [−10, 10].`],
+    columns: 5,
+    xRange: [-10, 10],
+    yRange: [-10, 10],
+    xLabel: 'x (the expansion point u = z0 + bias of a hidden unit)',
+    yLabel: 'f_{a,b}(x), clipped to [−10, 10]',
+    rowLabels: [1, 2, 3, 4, 5].map((a) => `a = ${a}`),
+    columnLabels: [1, 2, 3, 4, 5].map((b) => `b = ${b}`),
+    legend: { curve: 'f_{a,b}(x)', pole: `pole: ${label}⁽ᵇ⁾(x) = 0`, note: 'the curve is cut where |f| > 10' },
+  });
+}
+
+/** What a Figure-2 heat map shows, in numbers. */
+export interface FigureFacts {
+  readonly layers: number;
+  readonly units: number;
+  /** Hidden units with an entry of W off by ≥ 1 %. */
+  readonly failingUnits: number;
+  /** Hidden units the attack flagged unrecoverable. */
+  readonly flaggedUnits: number;
+}
+
+export interface CaseStudyFigures {
+  readonly consensus: FigureFacts;
+  readonly pairwise: FigureFacts;
+}
+
 /**
  * The project's main job: on an OPT-125M-shaped model (generated, seeded: 12 × 768 → 3072 → 768,
  * GELU with biases) and on stories260K where present — release (TaylorMLP, N = 8) → attack →
  * compare → games — writing Table 1 (markdown and JSON) with the paper's figures beside ours,
- * Figure 2 (heat map of log10 relative error per layer, PNG) and Figures 3–4 (derivative-ratio
- * stability of SiLU and GELU, SVG).
+ * Figure 2 for both attacks (log10 relative error of W, layers concatenated, SVG) and Figures 3–4
+ * (derivative ratios of SiLU and GELU, SVG). Each release is made once; each release block is read
+ * once per attack; the original's W is read once per attack.
  */
-export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files: string[]; wrec?: { advantage: number; lower: number; upper: number; trials: number } } {
+export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files: string[]; wrec?: { advantage: number; lower: number; upper: number; trials: number }; figures: CaseStudyFigures; phases: Record<string, number> } {
   const log = o.log ?? (() => undefined);
   fs.mkdirSync(o.out, { recursive: true });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-case-study-'));
   const rows: CaseStudyRow[] = [];
   const files: string[] = [];
+  const phases: Record<string, number> = {};
+  let clock = performance.now();
+  const phase = (name: string): void => {
+    const now = performance.now();
+    phases[name] = Number(((now - clock) / 1000).toFixed(2));
+    clock = now;
+  };
   let wrec: { advantage: number; lower: number; upper: number; trials: number } | undefined;
   try {
     // 1. OPT-125M-shaped, bf16 (the paper's models are bfloat16), full expansion.
-    const steps = progressBar('case study', 6);
+    const steps = progressBar('case study', 7);
     log('generating the OPT-125M-shaped checkpoint (12 × 768 → 3072 → 768, GELU, biases; seeded)');
     const opt = writeSyntheticCheckpoint(path.join(work, 'opt'), { ...OPT_125M_MLP, seed: o.seed });
+    phase('generate');
     steps.update(1, 'release');
     log('releasing it under TaylorMLP (N = 8, bf16, full expansion)');
     const release = path.join(work, 'opt-released.safetensors');
     releaseCheckpoint({ input: opt, output: release, taylor: { order: 8, dtype: 'bf16' }, calibration: { synthetic: { rows: 64, scale: 1 } }, seed: o.seed, version: o.version });
+    phase('release');
     steps.update(2, 'attack (consensus)');
     log('attacking the release (consensus; the release is its only input)');
     const recovered = path.join(work, 'opt-recovered.safetensors');
     const attack = attackReleasedFile(release, recovered, 'consensus', o.version);
+    phase('attack (consensus)');
     steps.update(3, 'compare');
     const errorMap: ErrorMap = [];
     const comparison = compareCheckpoints(opt, recovered, 0.01, errorMap);
+    phase('compare (consensus)');
+    const consensusErrors = attackErrors(errorMap, 0.01);
     rows.push({
       model: 'OPT-125M-shaped (generated)',
       attack: 'consensus',
@@ -90,9 +194,10 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
       medianRelativeError: comparison.total.medianRelativeError,
       biasMaxAbsError: comparison.total.biasMaxAbsError,
     });
-    // The paper's pairwise attack on the same release, on its first two layers (it is slower).
-    steps.update(4, 'attack (pairwise, 2 layers)');
-    log("running the paper's pairwise attack on the first two layers");
+    // The paper's pairwise attack on the same release, every layer, in memory (one read of each
+    // released block and of the original's W).
+    steps.update(4, 'attack (pairwise)');
+    log("running the paper's pairwise attack on every layer of the same release");
     const file = SafetensorsFile.open(release);
     const original = SafetensorsFile.open(opt);
     const info = releasedInfo(file.metadata);
@@ -101,31 +206,67 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
     let pairwiseTotal = 0;
     let pairwiseSeconds = 0;
     let pairwiseFlagged = 0;
-    const pairwiseErrors: ErrorMap = [];
-    for (let index = 0; index < 2; index++) {
-      const block = readReleasedBlock((n) => file.tensor(n), info.blocks[index], info);
-      const t0 = performance.now();
-      const result = pairwiseRecoverBlock(block, activationByName(info.activation), { dtype: info.dtype });
-      pairwiseFlagged += summarizeRecovery([result]).unrecoverable;
-      pairwiseSeconds += (performance.now() - t0) / 1000;
-      const w = loadMlpBlock((n) => original.tensor(n), locations[index]).second;
-      for (let q = 0; q < w.length; q++) if (Math.abs(result.second[q] - w[q]) < 0.01 * Math.abs(w[q])) pairwiseWithin++;
-      pairwiseTotal += w.length;
-      const log10 = Float32Array.from(w, (v, q) => Math.log10(Math.max(Math.abs(result.second[q] - v) / Math.abs(v), 1e-12)));
-      pairwiseErrors.push({ layer: info.blocks[index].prefix, rows: info.blocks[index].outputDim, cols: info.blocks[index].hiddenDim, log10 });
+    let pairwiseBias = 0;
+    const pairwiseSample: number[] = [];
+    const pairwiseMap: ErrorMap = [];
+    try {
+      info.blocks.forEach((meta, index) => {
+        const block = readReleasedBlock((n) => file.tensor(n), meta, info);
+        const t0 = performance.now();
+        const result = pairwiseRecoverBlock(block, activationByName(info.activation), { dtype: info.dtype });
+        pairwiseSeconds += (performance.now() - t0) / 1000;
+        pairwiseFlagged += summarizeRecovery([result]).unrecoverable;
+        const originalBlock = loadMlpBlock((n) => original.tensor(n), locations[index]);
+        const w = originalBlock.second;
+        const log10 = new Float32Array(w.length);
+        const stride = Math.max(1, Math.floor(w.length / 20000));
+        for (let q = 0; q < w.length; q++) {
+          const e = result.second[q] === w[q] ? 0 : Math.abs(result.second[q] - w[q]) / Math.abs(w[q]);
+          if (e < 0.01) pairwiseWithin++;
+          if (q % stride === 0) pairwiseSample.push(e);
+          log10[q] = Math.log10(Math.max(e, 1e-12));
+        }
+        pairwiseTotal += w.length;
+        if (originalBlock.firstBias !== null && result.firstBias !== null) for (let j = 0; j < meta.hiddenDim; j++) pairwiseBias = Math.max(pairwiseBias, Math.abs(originalBlock.firstBias[j] - result.firstBias[j]));
+        pairwiseMap.push({ layer: meta.prefix, rows: meta.outputDim, cols: meta.hiddenDim, log10 });
+      });
+    } finally {
+      file.close();
+      original.close();
     }
-    file.close();
-    original.close();
-    rows.push({ model: 'OPT-125M-shaped (generated), layers 0–1', attack: 'pairwise (a, b) = (1, 2), further pairs', release: 'N = 8, bf16', parameters: pairwiseTotal, recovered: pairwiseWithin, ratio: pairwiseWithin / pairwiseTotal, seconds: pairwiseSeconds, unrecoverableUnits: pairwiseFlagged, medianRelativeError: NaN, biasMaxAbsError: null });
-    // Figure 2: log10 relative error of W, layers side by side.
-    const png = path.join(o.out, 'figure2-heatmap.png');
-    writeFileAtomic(png, heatmapPng(errorMap.map((e) => ({ label: e.layer, rows: e.rows, cols: e.cols, values: e.log10 })), { width: 1200, height: 240, min: -6, max: -1 }));
-    files.push(png);
-    const pairwisePng = path.join(o.out, 'figure2-heatmap-pairwise.png');
-    writeFileAtomic(pairwisePng, heatmapPng(pairwiseErrors.map((e) => ({ label: e.layer, rows: e.rows, cols: e.cols, values: e.log10 })), { width: 1200, height: 240, min: -6, max: 1 }));
-    files.push(pairwisePng);
+    pairwiseSample.sort((a, b) => a - b);
+    const pairwiseErrors = attackErrors(pairwiseMap, 0.01);
+    rows.push({
+      model: 'OPT-125M-shaped (generated)',
+      attack: 'pairwise (a, b) = (1, 2), further pairs',
+      release: 'N = 8, bf16',
+      parameters: pairwiseTotal,
+      recovered: pairwiseWithin,
+      ratio: pairwiseWithin / pairwiseTotal,
+      seconds: pairwiseSeconds,
+      unrecoverableUnits: pairwiseFlagged,
+      medianRelativeError: pairwiseSample[Math.floor(pairwiseSample.length / 2)],
+      biasMaxAbsError: pairwiseBias,
+    });
+    phase('attack and compare (pairwise)');
+    // Figure 2, one per attack.
+    steps.update(5, 'figure 2');
+    const figureModel = 'OPT-125M-shaped synthetic model (12 layers, W: 768 × 3072)';
+    for (const [name, errors, attackName] of [
+      ['figure2-consensus.svg', consensusErrors, 'consensus'],
+      ['figure2-pairwise.svg', pairwiseErrors, "the paper's pairwise"],
+    ] as const) {
+      const target = path.join(o.out, name);
+      writeFileAtomic(target, figure2Svg(errors.map, { attack: attackName, model: figureModel, release: 'N = 8, bf16' }));
+      files.push(target);
+    }
+    const figures: CaseStudyFigures = {
+      consensus: { layers: errorMap.length, units: errorMap.reduce((a, e) => a + e.cols, 0), failingUnits: consensusErrors.failingUnits, flaggedUnits: attack.total.unrecoverable },
+      pairwise: { layers: pairwiseMap.length, units: pairwiseMap.reduce((a, e) => a + e.cols, 0), failingUnits: pairwiseErrors.failingUnits, flaggedUnits: pairwiseFlagged },
+    };
+    phase('figure 2');
     // 2. stories260K, where present: f32, signs on, calibrated on its recorded activations.
-    steps.update(5, 'stories260K');
+    steps.update(6, 'stories260K');
     if (o.stories !== undefined && fs.existsSync(path.join(o.stories, 'model.safetensors'))) {
       log('stories260K: release (N = 8, f32, signs) → attack → compare → WRec game');
       const model = path.join(o.stories, 'model.safetensors');
@@ -137,34 +278,33 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
         const c = compareCheckpoints(model, storiesRecovered);
         rows.push({ model: 'stories260K', attack: method, release: 'N = 8, f32, signs', parameters: c.total.parameters, recovered: c.total.recovered, ratio: c.total.ratio, seconds: a.recoverySeconds, unrecoverableUnits: a.total.unrecoverable, medianRelativeError: c.total.medianRelativeError, biasMaxAbsError: c.total.biasMaxAbsError });
       }
+      phase('stories260K');
       const d = { checkpoint: model, activations: path.join(o.stories, 'activations.safetensors'), block: 0 };
       const scheme = taylorMlpPretrained(d, { taylor: { order: 8, dtype: 'f32', signs: true } });
       const e = estimateAdvantageSync(wrecGame(scheme, d, consensusAdversary('f32', true)), { trials: 20, seed: o.seed });
       wrec = { advantage: e.advantage, lower: e.interval.lower, upper: e.interval.upper, trials: e.trials };
+      phase('WRec game');
     } else {
       log(`stories260K not found${o.stories ? ` at ${o.stories}` : ''}: skipped`);
     }
-    // Figures 3–4: f_{a,b} = Act⁽ᵃ⁾/Act⁽ᵇ⁾ for a, b = 1..5 on [−10, 10].
-    steps.update(6, 'figures');
+    // Figures 3–4.
+    steps.update(7, 'figures 3–4');
     for (const [name, figure] of [
       ['silu', 'figure3-silu-ratios.svg'],
       ['gelu', 'figure4-gelu-ratios.svg'],
     ] as const) {
-      const xs = Float64Array.from({ length: 801 }, (_, i) => -10 + i * 0.025);
-      const derivatives = Array.from(xs, (x) => activations[name].derivatives(x, 5));
-      const panels = [];
-      for (let a = 1; a <= 5; a++) for (let b = 1; b <= 5; b++) panels.push({ title: `f(${a},${b}) = ${name}⁽${a}⁾/${name}⁽${b}⁾`, xs, ys: derivatives.map((d) => d[a] / d[b]) });
       const svg = path.join(o.out, figure);
-      writeFileAtomic(svg, gridPlotSvg(`Derivative ratios of ${name.toUpperCase()} (the paper's Figure ${name === 'silu' ? 3 : 4}); y clipped to [−10, 10]`, panels, 5, [-10, 10], [-10, 10]));
+      writeFileAtomic(svg, derivativeRatioSvg(name));
       files.push(svg);
     }
+    phase('figures 3–4');
     steps.stop();
     const json = path.join(o.out, 'table1.json');
-    writeFileAtomic(json, JSON.stringify({ tool: 'weightgames', version: o.version, command: 'case-study', seed: o.seed, paper: PAPER_TABLE_1, ours: rows, wrec }, null, 2) + '\n');
+    writeFileAtomic(json, JSON.stringify({ tool: 'weightgames', version: o.version, command: 'case-study', seed: o.seed, paper: PAPER_TABLE_1, ours: rows, wrec, figures, phaseSeconds: phases }, null, 2) + '\n');
     const md = path.join(o.out, 'table1.md');
-    writeFileAtomic(md, table1Markdown(rows, wrec, o.seed));
+    writeFileAtomic(md, table1Markdown(rows, wrec, o.seed, figures));
     files.push(md, json);
-    return { rows, files, wrec };
+    return { rows, files, wrec, figures, phases };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -172,7 +312,7 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
 
 const int = (n: number): string => n.toLocaleString('en-US');
 
-export function table1Markdown(rows: readonly CaseStudyRow[], wrec: { advantage: number; lower: number; upper: number; trials: number } | undefined, seed: string): string {
+export function table1Markdown(rows: readonly CaseStudyRow[], wrec: { advantage: number; lower: number; upper: number; trials: number } | undefined, seed: string, figures?: CaseStudyFigures): string {
   return [
     `# Table 1, reproduced and extended`,
     '',
@@ -195,5 +335,17 @@ export function table1Markdown(rows: readonly CaseStudyRow[], wrec: { advantage:
     '',
     wrec === undefined ? '' : `WRec game on stories260K's block 0 (Train loads the checkpoint; KGen draws fresh signs every trial): consensus advantage ${wrec.advantage.toFixed(3)}, 95 % Clopper–Pearson interval [${wrec.lower.toFixed(3)}, ${wrec.upper.toFixed(3)}] over ${wrec.trials} trials.`,
     '',
+    ...(figures === undefined
+      ? []
+      : [
+          '## Figure 2 (ours): failing hidden units in the heat maps',
+          '',
+          'A hidden unit fails when some entry of its column of W is off by ≥ 1 %; the attacks fail by whole columns, which the heat maps show as vertical stripes in the top colours.',
+          '',
+          '| figure | attack | layers | hidden units | failing units | units flagged by the attack |',
+          '| --- | --- | --- | --- | --- | --- |',
+          ...(['consensus', 'pairwise'] as const).map((k) => `| figure2-${k}.svg | ${k} | ${figures[k].layers} | ${int(figures[k].units)} | ${int(figures[k].failingUnits)} | ${int(figures[k].flaggedUnits)} |`),
+          '',
+        ]),
   ].join('\n');
 }
