@@ -8,8 +8,11 @@ import { niceTicks } from '../src/plot/svg';
 import { binnedScale, viridis } from '../src/plot/colormap';
 import { downsampleByUnit, HeatmapPanel } from '../src/plot/heatmap';
 import { signChanges } from '../src/plot/gridPlot';
-import { derivativeRatioSvg, figure2Svg } from '../src/cli/caseStudy';
-import type { ErrorMap } from '../adversaries/taylormlp';
+import { crc32, indexedPng } from '../src/plot/png';
+import { attackInMemory, derivativeRatioSvg, figure2Svg } from '../src/cli/caseStudy';
+import { attackReleasedFile, compareCheckpoints, ErrorMap } from '../adversaries/taylormlp';
+import { writeSyntheticCheckpoint } from '../src/models/synthetic';
+import { releaseCheckpoint } from '../schemes/taylormlp';
 import { byClass, byId, byTag, parseSvg, SvgNode, textOf, tickValues } from './helpers/svgDom';
 
 const rsvg = spawnSync('rsvg-convert', ['--version']).status === 0;
@@ -264,12 +267,62 @@ describe('Figures 3–4 (SVG): derivative ratios with ticked axes, poles, legend
   });
 });
 
+describe('indexedPng: an indexed-colour PNG any decoder reads', () => {
+  it('CRC-32 test vectors', () => {
+    expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
+    expect(crc32(Buffer.from('IEND'))).toBe(0xae426082);
+  });
+  it('property: pngjs decodes every pixel to its palette colour', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 256 }), fc.integer(), (w, h, n, seed) => {
+        const palette = Array.from({ length: n }, (_, k) => [(k * 37) & 255, (k * 91 + 7) & 255, (k * 13 + seed) & 255] as [number, number, number]);
+        let s = seed >>> 0;
+        const indices = Uint8Array.from({ length: w * h }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 8) % n);
+        const png = PNG.sync.read(indexedPng(w, h, indices, palette));
+        expect([png.width, png.height]).toEqual([w, h]);
+        for (let q = 0; q < w * h; q++) expect([png.data[4 * q], png.data[4 * q + 1], png.data[4 * q + 2], png.data[4 * q + 3]]).toEqual([...palette[indices[q]], 255]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+  it('refuses indices outside the palette', () => {
+    expect(() => indexedPng(2, 1, Uint8Array.from([0, 3]), [[0, 0, 0]])).toThrow(RangeError);
+  });
+});
+
 describe('viridis', () => {
   it('ends and monotone lightness', () => {
     expect(viridis(0)).toEqual([68, 1, 84]);
     expect(viridis(1)).toEqual([253, 231, 37]);
     const lum = (c: number[]): number => 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
     for (let t = 0.05; t <= 1; t += 0.05) expect(lum(viridis(t))).toBeGreaterThan(lum(viridis(t - 0.05)));
+  });
+});
+
+describe("the case study's one-pass attack scores what attack + compare report", () => {
+  it('both methods, bf16 release with GELU units past ±√2: same counts, median, bias error, flagged units and error maps', () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-case-pass-'));
+    try {
+      const original = writeSyntheticCheckpoint(path.join(home, 'original'), { layout: 'fc', layers: 2, inputDim: 24, hiddenDim: 96, seed: 'pass', activation: 'gelu', biasScale: 2, biasMean: -0.5 });
+      const release = path.join(home, 'released.safetensors');
+      releaseCheckpoint({ input: original, output: release, taylor: { order: 8, dtype: 'bf16' }, calibration: { synthetic: { rows: 32, scale: 1 } }, seed: 'pass', version: 'test' });
+      const inMemory = attackInMemory(release, original, ['consensus', 'pairwise']);
+      for (const a of inMemory) {
+        const out = path.join(home, `recovered-${a.method}.safetensors`);
+        const summary = attackReleasedFile(release, out, a.method, 'test');
+        const map: ErrorMap = [];
+        const c = compareCheckpoints(original, out, 0.01, map);
+        expect(a.parameters).toBe(c.total.parameters);
+        expect(a.recovered).toBe(c.total.recovered);
+        expect(a.medianRelativeError).toBe(c.total.medianRelativeError);
+        expect(a.biasMaxAbsError).toBe(c.total.biasMaxAbsError);
+        expect(a.unrecoverableUnits).toBe(summary.total.unrecoverable);
+        expect(a.errors.map((e) => [e.layer, e.rows, e.cols])).toEqual(map.map((e) => [e.layer.replace(/\.$/, ''), e.rows, e.cols]));
+        a.errors.forEach((e, i) => expect(e.log10).toEqual(map[i].log10));
+      }
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });
 

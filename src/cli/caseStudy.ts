@@ -3,11 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { OPT_125M_MLP, writeSyntheticCheckpoint } from '../models/synthetic';
 import { releaseCheckpoint, taylorMlpPretrained } from '../../schemes/taylormlp';
-import { attackReleasedFile, compareCheckpoints, consensusAdversary, ErrorMap } from '../../adversaries/taylormlp';
+import { AttackMethod, attackReleasedFile, compareCheckpoints, consensusAdversary, ErrorMap, recoverBlock, summarizeRecovery } from '../../adversaries/taylormlp';
 import { SafetensorsFile } from '../io/safetensors';
 import { readReleasedBlock, releasedInfo } from '../../schemes/taylormlp/artifact';
-import { pairwiseRecoverBlock } from '../../adversaries/taylormlp/pairwise';
-import { summarizeRecovery } from '../../adversaries/taylormlp/recovered';
 import { findMlpBlocks, loadMlpBlock } from '../models/layouts';
 import { activationByName, activations } from '../numerics/activations';
 import { wrecGame } from '../../games';
@@ -67,6 +65,84 @@ function failingColumns(log10: Float32Array, rows: number, cols: number, tol: nu
 }
 
 const attackErrors = (map: ErrorMap, tol: number): AttackErrors => ({ map, failingUnits: map.reduce((a, e) => a + failingColumns(e.log10, e.rows, e.cols, tol), 0) });
+
+/** One attack's result on a whole release, scored against the original (Table 1's columns). */
+export interface InMemoryAttack {
+  readonly method: AttackMethod;
+  readonly parameters: number;
+  /** Entries of W with relative error < tol. */
+  readonly recovered: number;
+  /** Median relative error of W over an even subsample (every ⌊n/20000⌋-th entry of each layer, as compare takes it). */
+  readonly medianRelativeError: number;
+  /** max |b − b*| over hidden units (null: no first-layer bias). */
+  readonly biasMaxAbsError: number | null;
+  readonly unrecoverableUnits: number;
+  /** Wall time of the recovery alone. */
+  readonly recoverySeconds: number;
+  /** Per layer: log10 of each entry's relative error (floored at 1e-12), W as [output, hidden]. */
+  readonly errors: ErrorMap;
+}
+
+/**
+ * Both attacks on every block of a release in one pass: each released block is read once and
+ * recovered by each method, and each recovered W is scored against the original's W (read once)
+ * with compare's definitions (relative error |Ŵ − W|/|W|, 0 where equal; recovered: < tol; the
+ * median over the same subsample; max |b − b*|). The release is the attacks' only input; the
+ * original is read only to score them. Recovered values are scored as the attack's checkpoint
+ * stores them (float32). Checked against attack + compare in test/figures.test.ts.
+ */
+export function attackInMemory(releasePath: string, originalPath: string, methods: readonly AttackMethod[], tol = 0.01): InMemoryAttack[] {
+  const file = SafetensorsFile.open(releasePath);
+  const original = SafetensorsFile.open(originalPath);
+  try {
+    const info = releasedInfo(file.metadata);
+    const act = activationByName(info.activation);
+    let signs: boolean;
+    try {
+      signs = (JSON.parse(info.metadata.options ?? '{}') as { signs?: boolean }).signs === true;
+    } catch {
+      signs = true;
+    }
+    const locations = new Map(findMlpBlocks(original.names).map((l) => [l.prefix, l]));
+    const acc = methods.map((method) => ({ method, parameters: 0, recovered: 0, sample: [] as number[], bias: null as number | null, flagged: 0, seconds: 0, errors: [] as ErrorMap }));
+    for (const meta of info.blocks) {
+      const location = locations.get(meta.prefix);
+      if (location === undefined) throw new Error(`the original has no MLP block ${meta.prefix}`);
+      const released = readReleasedBlock((n) => file.tensor(n), meta, info);
+      const truth = loadMlpBlock((n) => original.tensor(n), location);
+      const w = truth.second;
+      const stride = Math.max(1, Math.floor(w.length / 20000));
+      for (const a of acc) {
+        const t0 = performance.now();
+        const rec = recoverBlock(a.method, released, act, info.dtype, { signs });
+        a.seconds += (performance.now() - t0) / 1000;
+        a.flagged += summarizeRecovery([rec]).unrecoverable;
+        const log10 = new Float32Array(w.length);
+        for (let q = 0; q < w.length; q++) {
+          const r = Math.fround(rec.second[q]); // as the recovered checkpoint stores it (F32)
+          const e = r === w[q] ? 0 : w[q] === 0 ? Infinity : Math.abs(r - w[q]) / Math.abs(w[q]);
+          if (e < tol) a.recovered++;
+          if (q % stride === 0) a.sample.push(e);
+          log10[q] = Math.log10(Math.max(e, 1e-12));
+        }
+        a.parameters += w.length;
+        if (truth.firstBias !== null && rec.firstBias !== null) {
+          let m = a.bias ?? 0;
+          for (let j = 0; j < meta.hiddenDim; j++) m = Math.max(m, Math.abs(truth.firstBias[j] - Math.fround(rec.firstBias[j])));
+          a.bias = m;
+        }
+        a.errors.push({ layer: meta.prefix, rows: meta.outputDim, cols: meta.hiddenDim, log10 });
+      }
+    }
+    return acc.map((a) => {
+      const sorted = Float64Array.from(a.sample).sort();
+      return { method: a.method, parameters: a.parameters, recovered: a.recovered, medianRelativeError: sorted[Math.floor(sorted.length / 2)], biasMaxAbsError: a.bias, unrecoverableUnits: a.flagged, recoverySeconds: a.seconds, errors: a.errors };
+    });
+  } finally {
+    file.close();
+    original.close();
+  }
+}
 
 /** The figure-2 heat map of one attack: layers concatenated along x, log10 relative error as colour. */
 export function figure2Svg(errors: ErrorMap, o: { attack: string; model: string; release: string }): string {
@@ -163,7 +239,7 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
   let wrec: { advantage: number; lower: number; upper: number; trials: number } | undefined;
   try {
     // 1. OPT-125M-shaped, bf16 (the paper's models are bfloat16), full expansion.
-    const steps = progressBar('case study', 7);
+    const steps = progressBar('case study', 6);
     log('generating the OPT-125M-shaped checkpoint (12 × 768 → 3072 → 768, GELU, biases; seeded)');
     const opt = writeSyntheticCheckpoint(path.join(work, 'opt'), { ...OPT_125M_MLP, seed: o.seed });
     phase('generate');
@@ -172,85 +248,27 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
     const release = path.join(work, 'opt-released.safetensors');
     releaseCheckpoint({ input: opt, output: release, taylor: { order: 8, dtype: 'bf16' }, calibration: { synthetic: { rows: 64, scale: 1 } }, seed: o.seed, version: o.version });
     phase('release');
-    steps.update(2, 'attack (consensus)');
-    log('attacking the release (consensus; the release is its only input)');
-    const recovered = path.join(work, 'opt-recovered.safetensors');
-    const attack = attackReleasedFile(release, recovered, 'consensus', o.version);
-    phase('attack (consensus)');
-    steps.update(3, 'compare');
-    const errorMap: ErrorMap = [];
-    const comparison = compareCheckpoints(opt, recovered, 0.01, errorMap);
-    phase('compare (consensus)');
-    const consensusErrors = attackErrors(errorMap, 0.01);
-    rows.push({
-      model: 'OPT-125M-shaped (generated)',
-      attack: 'consensus',
-      release: 'N = 8, bf16',
-      parameters: comparison.total.parameters,
-      recovered: comparison.total.recovered,
-      ratio: comparison.total.ratio,
-      seconds: attack.recoverySeconds,
-      unrecoverableUnits: attack.total.unrecoverable,
-      medianRelativeError: comparison.total.medianRelativeError,
-      biasMaxAbsError: comparison.total.biasMaxAbsError,
-    });
-    // The paper's pairwise attack on the same release, every layer, in memory (one read of each
-    // released block and of the original's W).
-    steps.update(4, 'attack (pairwise)');
-    log("running the paper's pairwise attack on every layer of the same release");
-    const file = SafetensorsFile.open(release);
-    const original = SafetensorsFile.open(opt);
-    const info = releasedInfo(file.metadata);
-    const locations = findMlpBlocks(original.names);
-    let pairwiseWithin = 0;
-    let pairwiseTotal = 0;
-    let pairwiseSeconds = 0;
-    let pairwiseFlagged = 0;
-    let pairwiseBias = 0;
-    const pairwiseSample: number[] = [];
-    const pairwiseMap: ErrorMap = [];
-    try {
-      info.blocks.forEach((meta, index) => {
-        const block = readReleasedBlock((n) => file.tensor(n), meta, info);
-        const t0 = performance.now();
-        const result = pairwiseRecoverBlock(block, activationByName(info.activation), { dtype: info.dtype });
-        pairwiseSeconds += (performance.now() - t0) / 1000;
-        pairwiseFlagged += summarizeRecovery([result]).unrecoverable;
-        const originalBlock = loadMlpBlock((n) => original.tensor(n), locations[index]);
-        const w = originalBlock.second;
-        const log10 = new Float32Array(w.length);
-        const stride = Math.max(1, Math.floor(w.length / 20000));
-        for (let q = 0; q < w.length; q++) {
-          const e = result.second[q] === w[q] ? 0 : Math.abs(result.second[q] - w[q]) / Math.abs(w[q]);
-          if (e < 0.01) pairwiseWithin++;
-          if (q % stride === 0) pairwiseSample.push(e);
-          log10[q] = Math.log10(Math.max(e, 1e-12));
-        }
-        pairwiseTotal += w.length;
-        if (originalBlock.firstBias !== null && result.firstBias !== null) for (let j = 0; j < meta.hiddenDim; j++) pairwiseBias = Math.max(pairwiseBias, Math.abs(originalBlock.firstBias[j] - result.firstBias[j]));
-        pairwiseMap.push({ layer: meta.prefix, rows: meta.outputDim, cols: meta.hiddenDim, log10 });
+    steps.update(2, 'attacks');
+    log('attacking the release (consensus and pairwise, one pass over its blocks; the release is their only input)');
+    const [consensus, pairwise] = attackInMemory(release, opt, ['consensus', 'pairwise']);
+    phase('attacks and scoring');
+    for (const a of [consensus, pairwise])
+      rows.push({
+        model: 'OPT-125M-shaped (generated)',
+        attack: a.method === 'consensus' ? 'consensus' : 'pairwise (a, b) = (1, 2), further pairs',
+        release: 'N = 8, bf16',
+        parameters: a.parameters,
+        recovered: a.recovered,
+        ratio: a.recovered / a.parameters,
+        seconds: a.recoverySeconds,
+        unrecoverableUnits: a.unrecoverableUnits,
+        medianRelativeError: a.medianRelativeError,
+        biasMaxAbsError: a.biasMaxAbsError,
       });
-    } finally {
-      file.close();
-      original.close();
-    }
-    pairwiseSample.sort((a, b) => a - b);
-    const pairwiseErrors = attackErrors(pairwiseMap, 0.01);
-    rows.push({
-      model: 'OPT-125M-shaped (generated)',
-      attack: 'pairwise (a, b) = (1, 2), further pairs',
-      release: 'N = 8, bf16',
-      parameters: pairwiseTotal,
-      recovered: pairwiseWithin,
-      ratio: pairwiseWithin / pairwiseTotal,
-      seconds: pairwiseSeconds,
-      unrecoverableUnits: pairwiseFlagged,
-      medianRelativeError: pairwiseSample[Math.floor(pairwiseSample.length / 2)],
-      biasMaxAbsError: pairwiseBias,
-    });
-    phase('attack and compare (pairwise)');
+    const consensusErrors = attackErrors(consensus.errors, 0.01);
+    const pairwiseErrors = attackErrors(pairwise.errors, 0.01);
     // Figure 2, one per attack.
-    steps.update(5, 'figure 2');
+    steps.update(3, 'figure 2');
     const figureModel = 'OPT-125M-shaped synthetic model (12 layers, W: 768 × 3072)';
     for (const [name, errors, attackName] of [
       ['figure2-consensus.svg', consensusErrors, 'consensus'],
@@ -261,12 +279,12 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
       files.push(target);
     }
     const figures: CaseStudyFigures = {
-      consensus: { layers: errorMap.length, units: errorMap.reduce((a, e) => a + e.cols, 0), failingUnits: consensusErrors.failingUnits, flaggedUnits: attack.total.unrecoverable },
-      pairwise: { layers: pairwiseMap.length, units: pairwiseMap.reduce((a, e) => a + e.cols, 0), failingUnits: pairwiseErrors.failingUnits, flaggedUnits: pairwiseFlagged },
+      consensus: { layers: consensus.errors.length, units: consensus.errors.reduce((a, e) => a + e.cols, 0), failingUnits: consensusErrors.failingUnits, flaggedUnits: consensus.unrecoverableUnits },
+      pairwise: { layers: pairwise.errors.length, units: pairwise.errors.reduce((a, e) => a + e.cols, 0), failingUnits: pairwiseErrors.failingUnits, flaggedUnits: pairwise.unrecoverableUnits },
     };
     phase('figure 2');
     // 2. stories260K, where present: f32, signs on, calibrated on its recorded activations.
-    steps.update(6, 'stories260K');
+    steps.update(4, 'stories260K');
     if (o.stories !== undefined && fs.existsSync(path.join(o.stories, 'model.safetensors'))) {
       log('stories260K: release (N = 8, f32, signs) → attack → compare → WRec game');
       const model = path.join(o.stories, 'model.safetensors');
@@ -288,7 +306,7 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
       log(`stories260K not found${o.stories ? ` at ${o.stories}` : ''}: skipped`);
     }
     // Figures 3–4.
-    steps.update(7, 'figures 3–4');
+    steps.update(5, 'figures 3–4');
     for (const [name, figure] of [
       ['silu', 'figure3-silu-ratios.svg'],
       ['gelu', 'figure4-gelu-ratios.svg'],

@@ -1,12 +1,12 @@
-import { PNG } from 'pngjs';
 import { binnedScale, hex } from './colormap';
+import { indexedPng } from './png';
 import { esc, niceTicks, px, svgDocument, tickLabel, xAxis, yAxis } from './svg';
 
 /**
  * Figure 2 of the paper, drawn the way the paper draws it: the second-layer weights W of every
  * layer side by side along x (hidden units = columns of W, layers concatenated), output rows
  * along y, the log₁₀ relative error of each recovered entry as colour, with axes, ticks, a
- * labelled colour bar and a title — an SVG whose heat map is an embedded PNG (pngjs) at the
+ * labelled colour bar and a title — an SVG whose heat map is an embedded (indexed) PNG at the
  * display resolution, so the file stays small whatever the model's size.
  */
 export interface HeatmapPanel {
@@ -92,18 +92,11 @@ export interface HeatmapOptions {
   readonly mark?: { readonly value: number; readonly label: string };
 }
 
-/** RGB PNG bytes of a binned grid. */
+/** Indexed PNG bytes of a binned grid. */
 function gridPng(grid: Float32Array, width: number, height: number, bin: (v: number) => number, colors: ReadonlyArray<[number, number, number]>): Buffer {
-  const png = new PNG({ width, height, colorType: 2, inputColorType: 2, inputHasAlpha: false });
-  const data = Buffer.alloc(width * height * 3);
-  for (let q = 0; q < grid.length; q++) {
-    const [r, g, b] = colors[bin(grid[q])];
-    data[3 * q] = r;
-    data[3 * q + 1] = g;
-    data[3 * q + 2] = b;
-  }
-  png.data = data;
-  return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false, deflateLevel: 9 });
+  const indices = new Uint8Array(grid.length);
+  for (let q = 0; q < grid.length; q++) indices[q] = bin(grid[q]);
+  return indexedPng(width, height, indices, colors);
 }
 
 /** Figure 2 as an SVG document (see the module comment). */
