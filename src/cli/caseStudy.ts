@@ -46,25 +46,27 @@ export interface CaseStudyOptions {
   readonly log?: (line: string) => void;
 }
 
-/** Per-layer log10 relative errors of W (rows × cols) and the count of units with an entry off by ≥ 1 %. */
+/** Per-layer log10 relative errors of W (rows × cols) and the units with an entry off by ≥ tol. */
 interface AttackErrors {
   readonly map: ErrorMap;
-  /** Hidden units (columns of W) with at least one entry whose relative error is ≥ 1 %. */
-  readonly failingUnits: number;
+  /** Hidden units (columns of W) with at least one entry whose relative error is ≥ tol, as [layer, unit]. */
+  readonly failing: ReadonlyArray<readonly [number, number]>;
 }
 
 /** Columns of a rows × cols log10 map with an entry ≥ log10(tol) (NaN counts as failing). */
-function failingColumns(log10: Float32Array, rows: number, cols: number, tol: number): number {
+function failingColumns(log10: Float32Array, rows: number, cols: number, tol: number): number[] {
   const bad = new Uint8Array(cols);
   const t = Math.log10(tol);
   for (let r = 0; r < rows; r++) {
     const row = r * cols;
     for (let c = 0; c < cols; c++) if (!(log10[row + c] < t)) bad[c] = 1;
   }
-  return bad.reduce((a, x) => a + x, 0);
+  const out: number[] = [];
+  bad.forEach((b, c) => b === 1 && out.push(c));
+  return out;
 }
 
-const attackErrors = (map: ErrorMap, tol: number): AttackErrors => ({ map, failingUnits: map.reduce((a, e) => a + failingColumns(e.log10, e.rows, e.cols, tol), 0) });
+const attackErrors = (map: ErrorMap, tol: number): AttackErrors => ({ map, failing: map.flatMap((e, layer) => failingColumns(e.log10, e.rows, e.cols, tol).map((c) => [layer, c] as const)) });
 
 /** One attack's result on a whole release, scored against the original (Table 1's columns). */
 export interface InMemoryAttack {
@@ -206,6 +208,8 @@ export interface FigureFacts {
   readonly units: number;
   /** Hidden units with an entry of W off by ≥ 1 %. */
   readonly failingUnits: number;
+  /** The first 20 of them, as "layer:unit". */
+  readonly failingListed: readonly string[];
   /** Hidden units the attack flagged unrecoverable. */
   readonly flaggedUnits: number;
 }
@@ -279,8 +283,8 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
       files.push(target);
     }
     const figures: CaseStudyFigures = {
-      consensus: { layers: consensus.errors.length, units: consensus.errors.reduce((a, e) => a + e.cols, 0), failingUnits: consensusErrors.failingUnits, flaggedUnits: consensus.unrecoverableUnits },
-      pairwise: { layers: pairwise.errors.length, units: pairwise.errors.reduce((a, e) => a + e.cols, 0), failingUnits: pairwiseErrors.failingUnits, flaggedUnits: pairwise.unrecoverableUnits },
+      consensus: { layers: consensus.errors.length, units: consensus.errors.reduce((a, e) => a + e.cols, 0), failingUnits: consensusErrors.failing.length, failingListed: consensusErrors.failing.slice(0, 20).map(([l, u]) => `${l}:${u}`), flaggedUnits: consensus.unrecoverableUnits },
+      pairwise: { layers: pairwise.errors.length, units: pairwise.errors.reduce((a, e) => a + e.cols, 0), failingUnits: pairwiseErrors.failing.length, failingListed: pairwiseErrors.failing.slice(0, 20).map(([l, u]) => `${l}:${u}`), flaggedUnits: pairwise.unrecoverableUnits },
     };
     phase('figure 2');
     // 2. stories260K, where present: f32, signs on, calibrated on its recorded activations.
@@ -358,11 +362,14 @@ export function table1Markdown(rows: readonly CaseStudyRow[], wrec: { advantage:
       : [
           '## Figure 2 (ours): failing hidden units in the heat maps',
           '',
-          'A hidden unit fails when some entry of its column of W is off by ≥ 1 %; the attacks fail by whole columns, which the heat maps show as vertical stripes in the top colours.',
+          'A hidden unit counts as failing when some entry of its column of W is off by ≥ 1 %. Both attacks recover W one hidden unit (column) at a time, so a unit recovered with the wrong u or written as 0 shows in the heat map as a vertical stripe in the top colours.',
           '',
-          '| figure | attack | layers | hidden units | failing units | units flagged by the attack |',
-          '| --- | --- | --- | --- | --- | --- |',
-          ...(['consensus', 'pairwise'] as const).map((k) => `| figure2-${k}.svg | ${k} | ${figures[k].layers} | ${int(figures[k].units)} | ${int(figures[k].failingUnits)} | ${int(figures[k].flaggedUnits)} |`),
+          '| figure | attack | layers | hidden units | failing units | failing units (layer:unit) | units flagged by the attack |',
+          '| --- | --- | --- | --- | --- | --- | --- |',
+          ...(['consensus', 'pairwise'] as const).map(
+            (k) =>
+              `| figure2-${k}.svg | ${k} | ${figures[k].layers} | ${int(figures[k].units)} | ${int(figures[k].failingUnits)} | ${figures[k].failingListed.length === 0 ? '—' : figures[k].failingListed.join(', ') + (figures[k].failingUnits > figures[k].failingListed.length ? ', …' : '')} | ${int(figures[k].flaggedUnits)} |`,
+          ),
           '',
         ]),
   ].join('\n');

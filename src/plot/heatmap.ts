@@ -110,7 +110,7 @@ export function heatmapSvg(panels: readonly HeatmapPanel[], o: HeatmapOptions): 
   // Displayed at least 200 px tall (the PNG keeps its own rows; a short map is stretched, pixelated).
   const H = Math.max(o.height, 200);
   const left = 72;
-  const top = 44 + 13 * subtitle.length + 16;
+  const top = 44 + 13 * subtitle.length + 20;
   const barX = left + o.width + 24;
   const barW = 16;
   const width = barX + barW + 78;
@@ -125,9 +125,9 @@ export function heatmapSvg(panels: readonly HeatmapPanel[], o: HeatmapOptions): 
   // Layers: a tick at every boundary (top edge) and the layer's label centred over it.
   const bounds = [0];
   for (const p of panels) bounds.push(bounds[bounds.length - 1] + p.cols);
-  const labels = panels.map((p, i) => `<text x="${px((sx(bounds[i]) + sx(bounds[i + 1])) / 2)}" y="${top - 5}" text-anchor="middle" font-size="9">${esc(p.label)}</text>`);
-  const marks = bounds.map((b) => `<line x1="${px(sx(b))}" x2="${px(sx(b))}" y1="${top - 3}" y2="${top}" stroke="black"/>`);
-  const caption = o.panelCaption === undefined ? '' : `<text x="${left - 6}" y="${top - 5}" text-anchor="end" font-size="9">${esc(o.panelCaption)}</text>`;
+  const labels = panels.map((p, i) => `<text x="${px((sx(bounds[i]) + sx(bounds[i + 1])) / 2)}" y="${top - 9}" text-anchor="middle" font-size="9">${esc(p.label)}</text>`);
+  const marks = bounds.map((b) => `<line x1="${px(sx(b))}" x2="${px(sx(b))}" y1="${top - 4}" y2="${top}" stroke="black"/>`);
+  const caption = o.panelCaption === undefined ? '' : `<text x="${left - 6}" y="${top - 9}" text-anchor="end" font-size="9">${esc(o.panelCaption)}</text>`;
   body.push(`<g id="panel-labels">${caption}${marks.join('')}${panels.length <= 24 ? labels.join('') : ''}</g>`);
   const xTicks = panels.length <= 16 ? bounds : niceTicks(0, total, 8);
   body.push(xAxis('x-axis', { at: top + H, from: left, to: left + o.width, scale: sx, ticks: xTicks, labels: xTicks.map((t) => t.toString()), title: o.xLabel, titleOffset: 34 }));

@@ -4,8 +4,8 @@ import { deflateSync } from 'node:zlib';
  * An indexed-colour PNG (colour type 3, 8-bit indices, PNG spec §11.2.2): a heat map drawn from a
  * few dozen colours is a byte per pixel before compression instead of three, and deflates 5–6×
  * smaller than the same image as RGB (pngjs writes only grey and RGB(A)). The chunks are written
- * by hand — signature, IHDR, PLTE, IDAT (zlib, filter 0 on every scanline), IEND — each with
- * its CRC-32.
+ * by hand — signature, IHDR, PLTE, IDAT, IEND — each with its CRC-32. Filter 0 on every
+ * scanline; zlib level 6 (level 9 took 20× as long for 10 % fewer bytes on Figure 2).
  */
 
 const CRC_TABLE = (() => {
@@ -49,5 +49,5 @@ export function indexedPng(width: number, height: number, indices: Uint8Array, p
   const plte = Buffer.from(palette.flatMap(([r, g, b]) => [r, g, b]));
   const raw = Buffer.alloc((width + 1) * height);
   for (let y = 0; y < height; y++) raw.set(indices.subarray(y * width, (y + 1) * width), y * (width + 1) + 1); // filter byte 0
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('PLTE', plte), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('PLTE', plte), chunk('IDAT', deflateSync(raw, { level: 6 })), chunk('IEND', new Uint8Array(0))]);
 }
