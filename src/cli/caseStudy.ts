@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { OPT_125M_MLP, writeSyntheticCheckpoint } from '../models/synthetic';
 import { releaseCheckpoint, taylorMlpPretrained } from '../../schemes/taylormlp';
-import { AttackMethod, attackReleasedFile, compareCheckpoints, consensusAdversary, ErrorMap, recoverBlock, summarizeRecovery } from '../../adversaries/taylormlp';
+import { AttackMethod, attackReleasedFile, compareCheckpoints, consensusAdversary, ErrorMap, recoverBlock, UnitStatus } from '../../adversaries/taylormlp';
 import { SafetensorsFile } from '../io/safetensors';
 import { readReleasedBlock, releasedInfo } from '../../schemes/taylormlp/artifact';
 import { findMlpBlocks, loadMlpBlock } from '../models/layouts';
@@ -79,6 +79,8 @@ export interface InMemoryAttack {
   /** max |b − b*| over hidden units (null: no first-layer bias). */
   readonly biasMaxAbsError: number | null;
   readonly unrecoverableUnits: number;
+  /** The units flagged unrecoverable, as [layer, unit]. */
+  readonly flagged: ReadonlyArray<readonly [number, number]>;
   /** Wall time of the recovery alone. */
   readonly recoverySeconds: number;
   /** Per layer: log10 of each entry's relative error (floored at 1e-12), W as [output, hidden]. */
@@ -106,8 +108,8 @@ export function attackInMemory(releasePath: string, originalPath: string, method
       signs = true;
     }
     const locations = new Map(findMlpBlocks(original.names).map((l) => [l.prefix, l]));
-    const acc = methods.map((method) => ({ method, parameters: 0, recovered: 0, sample: [] as number[], bias: null as number | null, flagged: 0, seconds: 0, errors: [] as ErrorMap }));
-    for (const meta of info.blocks) {
+    const acc = methods.map((method) => ({ method, parameters: 0, recovered: 0, sample: [] as number[], bias: null as number | null, flagged: [] as Array<readonly [number, number]>, seconds: 0, errors: [] as ErrorMap }));
+    for (const [layer, meta] of info.blocks.entries()) {
       const location = locations.get(meta.prefix);
       if (location === undefined) throw new Error(`the original has no MLP block ${meta.prefix}`);
       const released = readReleasedBlock((n) => file.tensor(n), meta, info);
@@ -118,7 +120,7 @@ export function attackInMemory(releasePath: string, originalPath: string, method
         const t0 = performance.now();
         const rec = recoverBlock(a.method, released, act, info.dtype, { signs });
         a.seconds += (performance.now() - t0) / 1000;
-        a.flagged += summarizeRecovery([rec]).unrecoverable;
+        rec.status.forEach((code, j) => code === UnitStatus.unrecoverable && a.flagged.push([layer, j]));
         const log10 = new Float32Array(w.length);
         for (let q = 0; q < w.length; q++) {
           const r = Math.fround(rec.second[q]); // as the recovered checkpoint stores it (F32)
@@ -138,7 +140,7 @@ export function attackInMemory(releasePath: string, originalPath: string, method
     }
     return acc.map((a) => {
       const sorted = Float64Array.from(a.sample).sort();
-      return { method: a.method, parameters: a.parameters, recovered: a.recovered, medianRelativeError: sorted[Math.floor(sorted.length / 2)], biasMaxAbsError: a.bias, unrecoverableUnits: a.flagged, recoverySeconds: a.seconds, errors: a.errors };
+      return { method: a.method, parameters: a.parameters, recovered: a.recovered, medianRelativeError: sorted[Math.floor(sorted.length / 2)], biasMaxAbsError: a.bias, unrecoverableUnits: a.flagged.length, flagged: a.flagged, recoverySeconds: a.seconds, errors: a.errors };
     });
   } finally {
     file.close();
@@ -212,6 +214,8 @@ export interface FigureFacts {
   readonly failingListed: readonly string[];
   /** Hidden units the attack flagged unrecoverable. */
   readonly flaggedUnits: number;
+  /** The first 20 of them, as "layer:unit". */
+  readonly flaggedListed: readonly string[];
 }
 
 export interface CaseStudyFigures {
@@ -283,8 +287,8 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
       files.push(target);
     }
     const figures: CaseStudyFigures = {
-      consensus: { layers: consensus.errors.length, units: consensus.errors.reduce((a, e) => a + e.cols, 0), failingUnits: consensusErrors.failing.length, failingListed: consensusErrors.failing.slice(0, 20).map(([l, u]) => `${l}:${u}`), flaggedUnits: consensus.unrecoverableUnits },
-      pairwise: { layers: pairwise.errors.length, units: pairwise.errors.reduce((a, e) => a + e.cols, 0), failingUnits: pairwiseErrors.failing.length, failingListed: pairwiseErrors.failing.slice(0, 20).map(([l, u]) => `${l}:${u}`), flaggedUnits: pairwise.unrecoverableUnits },
+      consensus: { layers: consensus.errors.length, units: consensus.errors.reduce((a, e) => a + e.cols, 0), failingUnits: consensusErrors.failing.length, failingListed: consensusErrors.failing.slice(0, 20).map(([l, u]) => `${l}:${u}`), flaggedUnits: consensus.unrecoverableUnits, flaggedListed: consensus.flagged.slice(0, 20).map(([l, u]) => `${l}:${u}`) },
+      pairwise: { layers: pairwise.errors.length, units: pairwise.errors.reduce((a, e) => a + e.cols, 0), failingUnits: pairwiseErrors.failing.length, failingListed: pairwiseErrors.failing.slice(0, 20).map(([l, u]) => `${l}:${u}`), flaggedUnits: pairwise.unrecoverableUnits, flaggedListed: pairwise.flagged.slice(0, 20).map(([l, u]) => `${l}:${u}`) },
     };
     phase('figure 2');
     // 2. stories260K, where present: f32, signs on, calibrated on its recorded activations.
@@ -333,6 +337,7 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
 }
 
 const int = (n: number): string => n.toLocaleString('en-US');
+const listed = (items: readonly string[], total: number): string => (items.length === 0 ? '—' : items.join(', ') + (total > items.length ? ', …' : ''));
 
 export function table1Markdown(rows: readonly CaseStudyRow[], wrec: { advantage: number; lower: number; upper: number; trials: number } | undefined, seed: string, figures?: CaseStudyFigures): string {
   return [
@@ -364,11 +369,11 @@ export function table1Markdown(rows: readonly CaseStudyRow[], wrec: { advantage:
           '',
           'A hidden unit counts as failing when some entry of its column of W is off by ≥ 1 %. Both attacks recover W one hidden unit (column) at a time, so a unit recovered with the wrong u or written as 0 shows in the heat map as a vertical stripe in the top colours.',
           '',
-          '| figure | attack | layers | hidden units | failing units | failing units (layer:unit) | units flagged by the attack |',
-          '| --- | --- | --- | --- | --- | --- | --- |',
+          '| figure | attack | layers | hidden units | failing units | failing (layer:unit) | units flagged by the attack | flagged (layer:unit) |',
+          '| --- | --- | --- | --- | --- | --- | --- | --- |',
           ...(['consensus', 'pairwise'] as const).map(
             (k) =>
-              `| figure2-${k}.svg | ${k} | ${figures[k].layers} | ${int(figures[k].units)} | ${int(figures[k].failingUnits)} | ${figures[k].failingListed.length === 0 ? '—' : figures[k].failingListed.join(', ') + (figures[k].failingUnits > figures[k].failingListed.length ? ', …' : '')} | ${int(figures[k].flaggedUnits)} |`,
+              `| figure2-${k}.svg | ${k} | ${figures[k].layers} | ${int(figures[k].units)} | ${int(figures[k].failingUnits)} | ${listed(figures[k].failingListed, figures[k].failingUnits)} | ${int(figures[k].flaggedUnits)} | ${listed(figures[k].flaggedListed, figures[k].flaggedUnits)} |`,
           ),
           '',
         ]),
