@@ -201,7 +201,7 @@ export function compareCheckpoints(
         }
         determined = { units, parameters, recovered: good, ratio: parameters === 0 ? 1 : good / parameters };
       }
-      const sorted = Array.from(errors).sort((a, b) => a - b);
+      const sorted = Float64Array.from(errors).sort(); // a typed array sorts numerically, natively (70 s → < 1 s on OPT-125M)
       for (let q = 0; q < errors.length; q += Math.max(1, Math.floor(errors.length / 20000))) allErrors.push(errors[q]);
       if (errorMap !== undefined) {
         const shape = original.tensor(location.second).shape;

@@ -256,7 +256,7 @@ export function firstNonFinite(stored: StoredTensor): number {
 
 /** The tensor's values as float64 (always a new array). */
 export function toFloat64(stored: StoredTensor): Float64Array {
-  if (stored.dtype === 'F32' && littleEndian) {
+  if ((stored.dtype === 'F32' || stored.dtype === 'BF16') && littleEndian) {
     const source = toFloat32(stored);
     const out = new Float64Array(source.length);
     out.set(source); // typed-array set widens natively: far faster than Float64Array.from
