@@ -2,6 +2,7 @@ import { transposeMatrix } from '../../src/tensor/tensor';
 import { LazyTensor, SafetensorsFile, encodeFloats, writeSafetensorsStreaming } from '../../src/io/safetensors';
 import { activationByName } from '../../src/numerics/activations';
 import type { WRecAdversary } from '../../src/adversary';
+import { markAudited } from '../../src/cost/audit';
 import type { TrainedMlp } from '../../src/models/train';
 import { BlockMeta, readReleasedBlock, releasedInfo } from '../../schemes/taylormlp/artifact';
 import { finiteClearTensor, validateRelease } from '../../schemes/taylormlp/validate';
@@ -21,14 +22,15 @@ export function recoverBlock(method: AttackMethod, released: ReleasedBlock, act:
   return method === 'consensus' ? consensusRecoverBlock(released, act, dtype, options) : pairwiseRecoverBlock(released, act, { dtype, signs: options.signs, tol: options.tol });
 }
 
-/** The consensus attack as a WRec adversary of the game-level TaylorMLP scheme. */
-export const consensusAdversary = (dtype: StorageDType = 'f32', signs = false): WRecAdversary<undefined, ReleasedMlp, TrainedMlp> => ({
-  name: 'consensus',
-  recover: (_pk, released) => () => ({
-    activation: released.activation,
-    block: consensusRecoverBlock(released.block, activationByName(released.activation), dtype, { signs }),
-  }),
-});
+/** The consensus attack as a WRec adversary of the game-level TaylorMLP scheme (all its arithmetic in metered kernels: audited). */
+export const consensusAdversary = (dtype: StorageDType = 'f32', signs = false): WRecAdversary<undefined, ReleasedMlp, TrainedMlp> =>
+  markAudited({
+    name: 'consensus',
+    recover: (_pk: undefined, released: ReleasedMlp) => () => ({
+      activation: released.activation,
+      block: consensusRecoverBlock(released.block, activationByName(released.activation), dtype, { signs }),
+    }),
+  });
 
 /** The paper's pairwise attack as a WRec adversary. */
 export const pairwiseAdversaryFor = (dtype: StorageDType = 'f32', signs = false): WRecAdversary<undefined, ReleasedMlp, TrainedMlp> => ({

@@ -3,7 +3,9 @@ import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { UnitClass, UnitStatus, UnrecoverableReason } from './recovered';
 import { weightedMisfit } from '../../src/tensor/attackKernels';
-import { activationDerivatives } from '../../src/tensor/derivativeKernels';
+import { DerivativeGrid, derivativeGrid } from '../../src/tensor/derivativeKernels';
+import { ascending, expansionBias, roundingNoise } from '../../src/tensor/consensusKernels';
+import { clippedBracket, fitsAlike, goldenSection, orderZeroShare, signAmbiguity, tailProfile, tailValley, writeTailRepresentative } from '../../src/tensor/tailKernels';
 
 /** Storage constants (unit roundoff, smallest normal) — the same as the consensus attack's. */
 const EPSILON: Record<StorageDType, number> = { f64: 2 ** -53, f32: 2 ** -24, bf16: 2 ** -8, f16: 2 ** -11 };
@@ -67,31 +69,6 @@ const GRID_BOUND = 150;
 /** |δ| over which a saturated unit's two signs must give the same Act(u ± δ) in float64 (inputs far past the calibration range included). */
 const SIGN_RADIUS = 8;
 const GRID_STEP = 0.25;
-const gridCache = new Map<string, { u: Float64Array; p: Float64Array; width: number }>();
-
-function tailGrid(act: Activation, N: number) {
-  const key = `${act.name}|${N}`;
-  const cached = gridCache.get(key);
-  if (cached !== undefined) return cached;
-  const count = Math.round((2 * GRID_BOUND) / GRID_STEP) + 1;
-  const width = N + 1;
-  const u = new Float64Array(count);
-  const p = new Float64Array(count * width);
-  const d = new Float64Array(N + 1);
-  for (let q = 0; q < count; q++) {
-    u[q] = -GRID_BOUND + q * GRID_STEP;
-    activationDerivatives(act, u[q], N, d);
-    let f = 1;
-    for (let n = 0; n <= N; n++) {
-      if (n > 0) f *= n;
-      p[q * width + n] = d[n] / f;
-    }
-  }
-  const made = { u, p, width };
-  gridCache.set(key, made);
-  return made;
-}
-
 /** Misfit Σ ω_n (g_n − λ sⁿ p_n)² over orders 0..N with λ eliminated: [misfit, λ] (metered). */
 const misfit = (g: Float64Array, w: Float64Array, p: Float64Array, offset: number, N: number, s: number): [number, number] => weightedMisfit(g, w, p, offset, 0, N, s < 0);
 
@@ -102,122 +79,26 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
   const { inputDim: d, hiddenDim: h, outputDim: o } = released;
   const K = released.expanded.length;
   const theta = released.theta;
-  const eps = Math.max(EPSILON[dtype], 2 ** -52) / Math.sqrt(3);
-  // ĉ_i/K from the exact units (order 0 minus their W·Act(u)).
-  // Its noise from the spread of the exact units' estimates: var(ĉ_i/K) = var_k′/count.
-  const cShare = new Float64Array(o);
-  const cSquares = new Float64Array(o);
-  let exactCount = 0;
-  for (let k = 0; k < K; k++) {
-    if (!input.exact[k]) continue;
-    exactCount++;
-    const j = released.expanded[k];
-    const a0 = act.value(input.u[k]);
-    for (let i = 0; i < o; i++) {
-      const v = theta[i * K + k] - out.second[i * h + j] * a0;
-      cShare[i] += v;
-      cSquares[i] += v * v;
-    }
-  }
-  const cKnown = exactCount > 0 || released.kind === 'swiglu';
-  let cVariance = 0; // Σ_i var(ĉ_i/K)
-  const cRowVariance = new Float64Array(o);
-  if (exactCount > 0) {
-    for (let i = 0; i < o; i++) {
-      cShare[i] /= exactCount;
-      const spread = exactCount > 1 ? Math.max(0, cSquares[i] / exactCount - cShare[i] ** 2) * (exactCount / (exactCount - 1)) : cShare[i] ** 2;
-      cRowVariance[i] = spread / exactCount + (eps * cShare[i]) ** 2;
-      cVariance += cRowVariance[i];
-    }
-  }
-  const grid = tailGrid(act, N);
+  const eps = roundingNoise(EPSILON[dtype]);
+  // ĉ_i/K from the exact units (order 0 minus their W·Act(u)); its noise from the spread of the
+  // exact units' estimates: var(ĉ_i/K) = var_k′/count.
+  const cStats = orderZeroShare(act, theta, out.second, input.exact, input.u, released.expanded, o, h, K, eps);
+  const cKnown = cStats.exactCount > 0 || released.kind === 'swiglu';
+  // The grid is built (and paid for) only when some unit needs it.
+  let table: DerivativeGrid | null = null;
   const pAt = new Float64Array(N + 1);
-  const der = new Float64Array(N + 1);
-  const at = (u: number): Float64Array => {
-    activationDerivatives(act, u, N, der);
-    let f = 1;
-    for (let n = 0; n <= N; n++) {
-      if (n > 0) f *= n;
-      pAt[n] = der[n] / f;
-    }
-    return pAt;
-  };
   const column = new Float64Array((N + 1) * o); // Θ′[n, i] of the unit
+  const rawRow0 = new Float64Array(o);
   const g = new Float64Array(N + 1);
   const w = new Float64Array(N + 1);
-  const residuals = new Float64Array(grid.u.length);
-  /** Golden-section minimum of the misfit for sign s on [lo, hi]; returns the best point seen. */
-  function goldenSection(s: number, lo: number, hi: number): { u: number; r: number } {
-    const golden = (Math.sqrt(5) - 1) / 2;
-    const f = (u: number): number => misfit(g, w, at(u), 0, N, s)[0];
-    let x1 = hi - golden * (hi - lo);
-    let x2 = lo + golden * (hi - lo);
-    let f1 = f(x1);
-    let f2 = f(x2);
-    for (let it = 0; it < 100 && hi - lo > 1e-13 * Math.max(1, Math.abs(lo)); it++) {
-      if (f1 < f2) {
-        hi = x2;
-        x2 = x1;
-        f2 = f1;
-        x1 = hi - golden * (hi - lo);
-        f1 = f(x1);
-      } else {
-        lo = x1;
-        x1 = x2;
-        f1 = f2;
-        x2 = lo + golden * (hi - lo);
-        f2 = f(x2);
-      }
-    }
-    return f1 < f2 ? { u: x1, r: f1 } : { u: x2, r: f2 };
-  }
   for (let k = 0; k < K; k++) {
     if (input.exact[k]) continue;
     const j = released.expanded[k];
-    // METER: misfits and derivatives metered (weightedMisfit, activationDerivatives); not yet the column's
-    // own loops ((N+1)·out: norms, profile, rows), ĉ, the curvature and act.value.
-    let raw0 = 0;
-    const rawRow0 = new Float64Array(o);
-    for (let i = 0; i < o; i++) rawRow0[i] = theta[i * K + k];
-    for (let n = 0; n <= N; n++) {
-      for (let i = 0; i < o; i++) {
-        const v = theta[(n * o + i) * K + k];
-        if (n === 0) raw0 += v * v;
-        column[n * o + i] = n === 0 ? v - (cKnown ? cShare[i] : 0) : v;
-      }
-    }
-    let m = 0;
-    let best = -1;
-    const norms = new Float64Array(N + 1);
-    for (let n = 0; n <= N; n++) {
-      let acc = 0;
-      for (let i = 0; i < o; i++) acc += column[n * o + i] ** 2;
-      norms[n] = acc;
-      if (n > 0 && acc > best) [best, m] = [acc, n];
-    }
-    // Order 0's noise: the rounding of the stored Θ[0] (which carries c/K) and of ĉ.
-    const noise0 = cKnown ? Math.sqrt((eps * eps * raw0) + cVariance) : Infinity;
-    // The reference row vector t: the largest order ≥ 1 while any stands above the underflow
-    // floor (they carry no c/K); order 0 only when it alone carries the unit.
-    const orderAbove = (n: number): boolean => Math.sqrt(norms[n] / o) >= NORMAL_MIN[dtype] * 4;
-    if (cKnown && !orderAbove(m) && Math.sqrt(norms[0]) > 6 * noise0) [best, m] = [norms[0], 0];
-    const rowsEffective = (() => {
-      let s2 = 0;
-      let s4 = 0;
-      for (let i = 0; i < o; i++) {
-        const t = column[m * o + i];
-        s2 += t * t;
-        s4 += t * t * t * t;
-      }
-      return s4 > 0 ? (s2 * s2) / s4 : 1;
-    })();
-    const rho = eps / Math.sqrt(rowsEffective) + 1e-15;
-    const tNorm = Math.sqrt(best);
+    const profile = tailProfile(theta, k, cStats, cKnown, eps, NORMAL_MIN[dtype], N, o, K, column, rawRow0, g, w);
+    const m = profile.m;
+    const usable = profile.usable;
     // Dead: nothing stands above its noise (orders ≥ 1 all below the smallest normal; order 0 within its rounding).
-    const above0 = cKnown && Math.sqrt(norms[0]) > 6 * noise0;
-    let aboveAny = above0;
-    for (let n = 1; n <= N; n++) if (Math.sqrt(norms[n] / o) >= NORMAL_MIN[dtype] * 4) aboveAny = true;
-    if (!(best > 0) || !aboveAny) {
+    if (!profile.aboveAny) {
       for (let i = 0; i < o; i++) out.second[i * h + j] = 0;
       if (out.firstBias !== null) out.firstBias[j] = 0;
       out.status[j] = UnitStatus.unrecoverable;
@@ -228,17 +109,7 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
       out.usedForC[k] = 1; // W = 0: its Θ[0] is c_i/K alone
       continue;
     }
-    // The profile and its per-order noise (relative rounding; absolute floor at underflow).
-    const floor = (NORMAL_MIN[dtype] * Math.sqrt(o)) / tNorm;
-    for (let n = 0; n <= N; n++) {
-      let dot = 0;
-      for (let i = 0; i < o; i++) dot += column[n * o + i] * column[m * o + i];
-      g[n] = dot / best;
-      const sigma = n === 0 ? (cKnown ? noise0 / tNorm : Infinity) : Math.hypot(rho * g[n], floor);
-      w[n] = Number.isFinite(sigma) && sigma > 0 ? 1 / (sigma * sigma) : 0;
-    }
-    let usable = 0;
-    for (let n = 0; n <= N; n++) if (w[n] > 0) usable++;
+    const grid = table ?? (table = derivativeGrid(act, GRID_BOUND, GRID_STEP, N));
     // Fit (s, u): per sign, the grid's two best local minima (and the first stage's fit, where it
     // has one) refined by golden section, and the signs compared on the refined misfits — a valley
     // narrower than the grid step (σ_u ≪ 0.25) is invisible on the grid itself.
@@ -248,10 +119,10 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
       for (let q = 0; q < grid.u.length; q++) res[q] = misfit(g, w, grid.p, q * grid.width, N, s)[0];
       const minima: number[] = [];
       for (let q = 0; q < res.length; q++) if ((q === 0 || res[q] <= res[q - 1]) && (q === res.length - 1 || res[q] <= res[q + 1])) minima.push(q);
-      minima.sort((x, y) => res[x] - res[y]);
+      minima.sort((x, y) => ascending(res[x], res[y]));
       let best = { u: NaN, r: Infinity };
       const consider = (lo: number, hi: number): void => {
-        const c = goldenSection(s, lo, hi);
+        const c = goldenSection(act, g, w, N, s, lo, hi, pAt);
         if (c.r < best.r) best = c;
       };
       for (const q of minima.slice(0, 2)) {
@@ -259,62 +130,28 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
         consider(grid.u[Math.max(0, q - 1)], grid.u[Math.min(grid.u.length - 1, q + 1)]);
       }
       const hint = input.fitted?.[s > 0 ? 0 : 1][k];
-      if (hint !== undefined && Number.isFinite(hint) && Math.abs(hint) < GRID_BOUND) consider(Math.max(-GRID_BOUND, hint - GRID_STEP), Math.min(GRID_BOUND, hint + GRID_STEP));
+      if (hint !== undefined && Number.isFinite(hint) && Math.abs(hint) < GRID_BOUND) consider(...clippedBracket(hint, GRID_STEP, GRID_BOUND));
       perSign.push({ s, u: best.u, r: best.r, residuals: res });
     }
     let chosen = perSign[0];
     if (perSign.length === 2) {
       // Of two hypotheses that fit alike, the one with u ≤ 0 (see the sign note below).
       const [x, y] = perSign;
-      const near = Math.abs(x.r - y.r) <= 9 * Math.max(1, Math.min(x.r, y.r) / Math.max(1, usable - 2));
+      const near = fitsAlike(x.r, y.r, usable);
       chosen = near ? (x.u <= y.u ? x : y) : x.r <= y.r ? x : y;
     }
     const fit = { s: chosen.s };
-    residuals.set(chosen.residuals);
-    const f = (u: number): number => misfit(g, w, at(u), 0, N, fit.s)[0];
     const uStar = chosen.u;
-    const rStar = chosen.r;
-    const dof = Math.max(1, usable - 2);
-    const allowance = 9 * Math.max(1, rStar / dof);
     // Sign: the other sign must fit clearly worse, or the unit is ambiguous. Where both fit, the
     // unit can still be a product-only one: for the sigmoid, (s, u ≪ 0) and (−s, −u) give the same
     // orders ≥ 1, and order 0 is buried under c/K's rounding; the two differ by a constant that c
     // absorbs, so the negative-u hypothesis (no huge constant) is written — if it is product-only.
     const other = perSign.find((x) => x.s !== fit.s);
-    const signAmbiguous = other !== undefined && other.r <= rStar + allowance;
-    // U: the grid points (and u*) within the allowance; λ across U.
-    const lambdaStar = misfit(g, w, at(uStar), 0, N, fit.s)[1];
-    let uLo = uStar;
-    let uHi = uStar;
-    let wSpread = 0;
-    for (let q = 0; q < grid.u.length; q++) {
-      if (!(residuals[q] <= rStar + allowance)) continue;
-      uLo = Math.min(uLo, grid.u[q]);
-      uHi = Math.max(uHi, grid.u[q]);
-      const lambda = misfit(g, w, grid.p, q * grid.width, N, fit.s)[1];
-      wSpread = Math.max(wSpread, Math.abs(lambda / lambdaStar - 1));
-    }
-    // σ_u from the misfit's curvature at u* (central second difference).
-    const step = 1e-4 * Math.max(1, Math.abs(uStar));
-    const curvature = (f(uStar + step) - 2 * f(uStar) + f(uStar - step)) / (step * step);
-    const sigmaU = curvature > 0 ? Math.sqrt(2 / curvature) : Infinity;
-    // The valley may be narrower than the grid: λ at u* ± 3σ_u too.
-    // (σ_u wider than the grid: a flat valley, whose λ the grid has already measured.)
-    if (3 * sigmaU <= GRID_STEP) {
-      for (const side of [-1, 1]) {
-        const u = Math.min(GRID_BOUND, Math.max(-GRID_BOUND, uStar + side * 3 * sigmaU));
-        wSpread = Math.max(wSpread, Math.abs(misfit(g, w, at(u), 0, N, fit.s)[1] / lambdaStar - 1));
-      }
-    }
-    // Entry by entry, W[i, j] = λ·t_i carries t_i's own noise: its rounding (and ĉ's, for order 0).
-    let entryNoise = 0;
-    for (let i = 0; i < o; i++) {
-      const t = column[m * o + i];
-      const noise = m === 0 ? Math.sqrt((eps * rawRow0[i]) ** 2 + cRowVariance[i]) : eps * Math.abs(t);
-      entryNoise = Math.max(entryNoise, t === 0 ? (noise === 0 ? 0 : Infinity) : noise / Math.abs(t));
-    }
-    const wDetermined = Number.isFinite(lambdaStar) && lambdaStar !== 0 && wSpread + 3 * entryNoise <= 0.75 * tol;
-    const bDetermined = 3 * sigmaU <= 0.01 * Math.max(1, Math.abs(uStar)) && uHi - uLo <= 1;
+    // U: the grid points (and u*) within the allowance (3σ, rescaled by the reduced χ²); λ across U;
+    // σ_u from the misfit's curvature at u*, and λ at u* ± 3σ_u where the valley is narrower than
+    // the grid; W[i, j] = λ·t_i entry by entry carries t_i's own noise (its rounding, and ĉ's for order 0).
+    const valley = tailValley(act, g, w, grid, GRID_STEP, GRID_BOUND, N, fit.s, uStar, chosen.r, usable, other === undefined ? null : other.r, chosen.residuals, column, m, rawRow0, cStats.rowVariance, eps, tol, o, pAt);
+    const { signAmbiguous, lambdaStar, uLo, uHi, wSpread, wDetermined, bDetermined } = valley;
     let cls: number = !wDetermined ? UnitClass.productOnly : bDetermined ? UnitClass.exact : UnitClass.wOnly;
     if (!cKnown && cls !== UnitClass.productOnly && w[0] === 0 && usable < 2) cls = UnitClass.productOnly;
     if (!cKnown && cls === UnitClass.wOnly) cls = UnitClass.productOnly;
@@ -331,25 +168,22 @@ export function resolveTails(input: TailInputs, out: TailOutputs): void {
     // - Otherwise (SiLU, GELU: Act(x) − Act(−x) = x, the signs give functions that differ by W·δ)
     //   the unit stays flagged, the better fit written.
     if (signAmbiguous && !(cls === UnitClass.productOnly && uStar <= 0)) {
-      const lambdaOther = misfit(g, w, at(other!.u), 0, N, other!.s)[1];
-      const sameW = Math.abs(lambdaOther / lambdaStar - 1) <= 0.75 * tol;
-      const uBound = uHi - uLo > 1 ? uLo : uStar;
-      const saturated = act.value(uBound - SIGN_RADIUS) === act.value(uBound + SIGN_RADIUS);
+      const uBound = valley.span > 1 ? uLo : uStar;
+      const { sameW, saturated } = signAmbiguity(act, g, w, N, other!.s, other!.u, lambdaStar, uBound, SIGN_RADIUS, tol, pAt);
       if (!(sameW && saturated)) cls = act.name === 'sigmoid' && cKnown ? UnitClass.functionOnly : UnitClass.flagged;
     }
     // W-only: b at its bound (min U). Product-only: the least extreme u the data allow (max U for
     // the negative tail), so the rescaled W stays as small as the release permits.
     // (A valley within one unit of u is the fit's own uncertainty, not a tail: written at u*.)
-    const flat = uHi - uLo > 1;
+    const flat = valley.span > 1;
     const uWritten = flat && cls === UnitClass.wOnly ? uLo : flat && cls === UnitClass.productOnly && uStar < 0 ? uHi : uStar;
     // W[:, j] = λ(u)·t (the profile's scale at the written u, times the reference row vector).
-    const lambda = misfit(g, w, at(uWritten), 0, N, fit.s)[1];
-    for (let i = 0; i < o; i++) out.second[i * h + j] = lambda * column[m * o + i];
-    if (out.firstBias !== null) out.firstBias[j] = uWritten - fit.s * released.z0[k];
+    const act0 = writeTailRepresentative(act, g, w, N, fit.s, uWritten, column, m, o, h, j, out.second, pAt);
+    if (out.firstBias !== null) out.firstBias[j] = expansionBias(uWritten, fit.s, released.z0[k]);
     if (fit.s < 0) for (let c = 0; c < d; c++) out.first[j * d + c] = -out.first[j * d + c];
     out.expansionPoint[j] = uWritten;
     out.predictedError[j] = wSpread;
-    out.act0[k] = at(uWritten)[0];
+    out.act0[k] = act0;
     out.usedForC[k] = cKnown ? 1 : 0;
     out.unitClass[j] = cls;
     if (cls === UnitClass.productOnly) {

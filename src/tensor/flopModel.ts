@@ -4,7 +4,7 @@
  * that skips work skips its charge):
  * - a binary +, −, ×, ÷ on numbers: 1 (a multiply-add counts 2; adding a literal 0 still counts 1;
  *   `x ** 2` is one ×);
- * - a call of Math.sqrt, exp, expm1, log, pow, sin, cos, tanh or erf/erfc: {@link SPECIAL_FLOPS},
+ * - a call of Math.sqrt, hypot, exp, expm1, log, pow, sin, cos, tanh or erf/erfc: {@link SPECIAL_FLOPS},
  *   whatever its argument;
  * - comparisons, Math.max/min/abs, unary minus, branch selection: 0;
  * - index arithmetic (offsets, loop counters), loads, stores and allocation: 0.
