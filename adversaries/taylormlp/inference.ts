@@ -13,6 +13,7 @@ import type { ReleasedMlp } from '../../schemes/taylormlp/scheme';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import { runReleasedBlock } from '../../schemes/taylormlp/runReleased';
 import { taylorCoefficients } from '../../src/tensor/derivativeKernels';
+import { markAudited } from '../../src/cost/audit';
 
 /** The released block with only orders 0..M kept (a view: no copy of Θ). */
 export function truncateOrders(block: ReleasedBlock, M: number): ReleasedBlock {
@@ -28,12 +29,13 @@ export function truncateOrders(block: ReleasedBlock, M: number): ReleasedBlock {
 export function truncatedOrders(M: number): EffiInfAdversary<undefined, ReleasedMlp, Tensor, Tensor, TrainedMlp> & StatefulEffiInfAdversary<undefined, ReleasedMlp, Tensor, Tensor, ReleasedMlp> {
   const prepare = (_pk: undefined, released: ReleasedMlp): Prob<ReleasedMlp> => () => ({ ...released, block: truncateOrders(released.block, M) });
   const answer = (state: ReleasedMlp, x: Tensor): Prob<Tensor> => () => runReleasedBlock(state.block, activationByName(state.activation), x);
-  return {
+  // Truncation is a view (no arithmetic) and Run′ runs on metered kernels: its cost is exact.
+  return markAudited({
     name: `truncate-to-${M}`,
     prepare,
     answer,
-    infer: (pk, released, x) => (ctx) => answer(prepare(pk, released)(ctx), x)(ctx),
-  };
+    infer: (pk: undefined, released: ReleasedMlp, x: Tensor) => (ctx: Parameters<Prob<Tensor>>[0]) => answer(prepare(pk, released)(ctx), x)(ctx),
+  });
 }
 
 /**

@@ -152,7 +152,8 @@ export const schemeCatalog: Readonly<Record<string, SchemeEntry>> = {
     wrec: { consensus: () => consensusAdversary('f32', true), pairwise: () => pairwiseAdversary },
     wind: { 'random-bit': randomGuessWind, 'published-first-layer': () => publishedLayerDistinguisher },
     effiinf: { 'truncate-to-4': () => truncatedOrders(4) },
-    inputs: 1000,
+    // Exactly metered, consensus recovery costs ~8.4 MFLOPs ≈ 2,000 Run′ calls: q must exceed the break-even.
+    inputs: 4000,
     api: { queries: 256, effiinf: distill(trainedMlpFormat('gelu'), 32) },
   },
 };
