@@ -12,4 +12,7 @@ module.exports = {
     '^weightgames/testing$': '<rootDir>/src/testing/index.ts',
   },
   testTimeout: 120000,
+  // Two test files at a time: many tests spend their time in child processes (the CLI), and the
+  // CI machine has two cores (Jest's default would use one worker there).
+  maxWorkers: 2,
 };
