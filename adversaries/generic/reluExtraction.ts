@@ -23,10 +23,13 @@ import { BlackBox, blackBox } from './blackBox';
  *    one): finite differences on either side of the critical point x* (exact on linear pieces, up
  *    to rounding) give w_j/‖w_j‖ up to sign, and b_j/‖w_j‖ = −ŵ_j·x*. A kink on a known hyperplane
  *    is recognised by ŵ·x* + b̂ ≈ 0 and skipped.
- * 3. The rest by least squares. Fit f(x) = Σ_j A_j relu(ŵ_j·x + b̂_j) + M x + m on fresh queries.
- *    A unit recovered with the wrong sign contributes a_j relu(−ẑ) = a_j relu(ẑ) − a_j ẑ, so
- *    (M, m) = −Σ_{j flipped} A_j ⊗ (ŵ_j, b̂_j): a linear system for the flip indicators (unique
- *    when out·(in + 1) ≥ hidden and generic). Flip those units and refit W₂, b₂ by least squares.
+ * 3. Signs, then the rest. A_j, the coefficient of relu(ŵ_j·x + b̂_j), is the jump measured in
+ *    step 2; the linear term M of f = Σ_j A_j relu(ẑ_j) + M x + m is a Jacobian minus the active
+ *    units' A_j ŵ_jᵀ, measured on two pieces. A unit recovered with the wrong sign contributes
+ *    A_j relu(−ẑ) = A_j relu(ẑ) − A_j ẑ and the original has no linear term, so
+ *    M = −Σ_{j flipped} A_j ŵ_jᵀ: a linear system for the 0/1 flip indicators (unique when
+ *    out·in ≥ hidden and generic). Flip those units and fit W₂, b₂ by least squares; if the units
+ *    do not explain f exactly, look for more on new lines.
  *
  * The output equals the original up to permutation and positive scaling of the hidden units (the
  * symmetries of a ReLU network): unit j comes out with ‖w_j‖ = 1. It stops looking for units after
