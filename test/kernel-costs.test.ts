@@ -16,6 +16,8 @@ import { collapsedSeriesUnits, expansionOffsets, fillSeriesCoefficients, foldBia
 import { mlpGradients, mseOutputGradient } from '../src/tensor/backpropKernels';
 import { adamStep } from '../src/tensor/optimizerKernels';
 import { combineOrders, orderNorms, profileDots, weightedMisfit } from '../src/tensor/attackKernels';
+import { affine, chordDeviation, lerp, lineIntersection, linspace, maxAbs, maxAbsDifference, midpoint, quotient, secant, shiftCoordinate } from '../src/tensor/lineKernels';
+import { leastSquares, normalize, outer, scale } from '../src/tensor/linalgKernels';
 
 /**
  * Every kernel's charge against an independent count: a reference implementation written here,
@@ -586,6 +588,172 @@ describe('attackKernels (the attacks on TaylorMLP)', () => {
         }
         expect(bits(result)).toEqual([residual, lambda]);
         expect(cost).toBe(o.n);
+      }),
+      runs,
+    );
+  });
+});
+
+describe('lineKernels and linalgKernels (the generic extraction attacks)', () => {
+  const scalar = fc.double({ min: -8, max: 8, noNaN: true });
+
+  it('scalar kernels: midpoint, lerp, affine, quotient match a reference bit for bit and charge its count', () => {
+    fc.assert(
+      fc.property(scalar, scalar, scalar, (a, b, s) => {
+        const cases: [() => number, (o: Ops) => number][] = [
+          [() => midpoint(a, b), (o) => o.div(o.add(a, b), 2)],
+          [() => lerp(a, b, s), (o) => o.add(a, o.mul(s, o.sub(b, a)))],
+          [() => affine(a, s, b), (o) => o.add(a, o.mul(s, b))],
+          [() => quotient(a, b === 0 ? 1 : b), (o) => o.div(a, b === 0 ? 1 : b)],
+        ];
+        for (const [kernel, reference] of cases) {
+          const [value, meter] = withMeter(kernel);
+          const o = new Ops();
+          expect(Object.is(value, reference(o))).toBe(true);
+          expect(meter.flops).toBe(o.n);
+        }
+      }),
+      runs,
+    );
+  });
+
+  it('vector kernels: chordDeviation, secant, maxAbsDifference, maxAbs, shiftCoordinate, scale, outer, normalize, linspace', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }).chain((n) => fc.tuple(vec(n), vec(n), vec(n), fc.integer({ min: 0, max: n - 1 }))), scalar, fc.integer({ min: 1, max: 9 }), ([fa, fm, fb, k], h, count) => {
+        const n = fa.length;
+        const step = h === 0 ? 0.5 : h;
+        // chordDeviation
+        let o = new Ops();
+        let worst = 0;
+        for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(o.sub(fm[i], o.div(o.add(fa[i], fb[i]), 2))));
+        let [value, meter] = withMeter(() => chordDeviation(fa, fm, fb));
+        expect(value).toBe(worst);
+        expect(meter.flops).toBe(o.n);
+        // secant
+        o = new Ops();
+        const slope = Float64Array.from(fa, (v, i) => o.div(o.sub(v, fb[i]), step));
+        const [s, sm] = withMeter(() => secant(fa, fb, step));
+        expect(bits(s)).toEqual(bits(slope));
+        expect(sm.flops).toBe(o.n);
+        // maxAbsDifference
+        o = new Ops();
+        worst = 0;
+        for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(o.sub(fa[i], fb[i])));
+        [value, meter] = withMeter(() => maxAbsDifference(fa, fb));
+        expect(value).toBe(worst);
+        expect(meter.flops).toBe(o.n);
+        // maxAbs: comparisons only
+        [value, meter] = withMeter(() => maxAbs(fm));
+        expect(value).toBe(Math.max(0, ...Array.from(fm, Math.abs)));
+        expect(meter.flops).toBe(0);
+        // shiftCoordinate
+        o = new Ops();
+        const shifted = Float64Array.from(fa);
+        shifted[k] = o.add(shifted[k], step);
+        const [sh, shm] = withMeter(() => shiftCoordinate(fa, k, step));
+        expect(bits(sh)).toEqual(bits(shifted));
+        expect(shm.flops).toBe(o.n);
+        // scale
+        o = new Ops();
+        const scaled = Float64Array.from(fa, (v) => o.mul(step, v));
+        const [sc, scm] = withMeter(() => scale(fa, step));
+        expect(bits(sc)).toEqual(bits(scaled));
+        expect(scm.flops).toBe(o.n);
+        // outer
+        o = new Ops();
+        const product: number[] = [];
+        for (const a of fa) for (const b of fm) product.push(o.mul(a, b));
+        const [op, opm] = withMeter(() => outer(fa, fm));
+        expect(bits(op)).toEqual(product);
+        expect(opm.flops).toBe(o.n);
+        // normalize
+        o = new Ops();
+        let ss = 0;
+        for (const v of fb) ss = o.add(ss, o.mul(v, v));
+        const norm = o.special(Math.sqrt, ss);
+        const unit = Float64Array.from(fb, (v) => o.div(v, norm));
+        const [[nv, nn], nm] = withMeter(() => normalize(fb));
+        expect(bits(nv)).toEqual(bits(unit));
+        expect(nn).toBe(norm);
+        expect(nm.flops).toBe(o.n);
+        // linspace: one step, then lo + i·step for each point
+        o = new Ops();
+        const width = o.div(o.sub(step, -1), count);
+        const points = Array.from({ length: count + 1 }, (_, i) => o.add(-1, o.mul(i, width)));
+        const [ls, lsm] = withMeter(() => linspace(-1, step, count));
+        expect(ls).toEqual(points);
+        expect(lsm.flops).toBe(o.n);
+      }),
+      runs,
+    );
+  });
+
+  it('lineIntersection: t* and the value there match a reference bit for bit, with its count', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }).chain((n) => fc.tuple(vec(n), vec(n), vec(n), vec(n))), scalar, scalar, ([fa, sa, fb, sb], ta, tb) => {
+        const o = new Ops();
+        let num = 0;
+        let den = 0;
+        for (let i = 0; i < fa.length; i++) {
+          const ds = o.sub(sa[i], sb[i]);
+          const r = o.sub(o.add(o.sub(fb[i], fa[i]), o.mul(sa[i], ta)), o.mul(sb[i], tb));
+          num = o.add(num, o.mul(ds, r));
+          den = o.add(den, o.mul(ds, ds));
+        }
+        const t = o.div(num, den);
+        const dt = o.sub(t, ta);
+        const value = Float64Array.from(fa, (v, i) => o.add(v, o.mul(sa[i], dt)));
+        const [hit, meter] = withMeter(() => lineIntersection(ta, fa, sa, tb, fb, sb));
+        expect(Object.is(hit.t, t) || (Number.isNaN(hit.t) && Number.isNaN(t))).toBe(true);
+        expect(bits(hit.value)).toEqual(bits(value));
+        expect(meter.flops).toBe(o.n);
+      }),
+      runs,
+    );
+  });
+
+  it('leastSquares: the solution of a reference Householder QR bit for bit, and its count', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: n, max: n + 3 }), fc.integer({ min: 1, max: 2 }))), fc.integer({ min: 0, max: 1000 }), ([n, m, k], seed) => {
+        const a = Float64Array.from({ length: m * n }, (_, i) => Math.sin(i * 1.3 + seed) + (i % (n + 1) === 0 ? 3 : 0));
+        const b = Float64Array.from({ length: m * k }, (_, i) => Math.cos(i * 0.7 + seed));
+        const o = new Ops();
+        const A = Float64Array.from(a);
+        const B = Float64Array.from(b);
+        const v = new Float64Array(m);
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let i = j; i < m; i++) s = o.add(s, o.mul(A[i * n + j], A[i * n + j]));
+          const norm = o.special(Math.sqrt, s);
+          const alpha = A[j * n + j] > 0 ? -norm : norm;
+          v[j] = o.sub(A[j * n + j], alpha);
+          for (let i = j + 1; i < m; i++) v[i] = A[i * n + j];
+          let vtv = 0;
+          for (let i = j; i < m; i++) vtv = o.add(vtv, o.mul(v[i], v[i]));
+          A[j * n + j] = alpha;
+          for (let i = j + 1; i < m; i++) A[i * n + j] = 0;
+          const reflect = (M: Float64Array, width: number, c: number): void => {
+            let d = 0;
+            for (let i = j; i < m; i++) d = o.add(d, o.mul(v[i], M[i * width + c]));
+            const f = o.div(o.mul(2, d), vtv);
+            for (let i = j; i < m; i++) M[i * width + c] = o.sub(M[i * width + c], o.mul(f, v[i]));
+          };
+          for (let c = j + 1; c < n; c++) reflect(A, n, c);
+          for (let c = 0; c < k; c++) reflect(B, k, c);
+        }
+        const X = new Float64Array(n * k);
+        for (let c = 0; c < k; c++) {
+          for (let i = n - 1; i >= 0; i--) {
+            let acc = B[i * k + c];
+            for (let p = i + 1; p < n; p++) acc = o.sub(acc, o.mul(A[i * n + p], X[p * k + c]));
+            X[i * k + c] = o.div(acc, A[i * n + i]);
+          }
+        }
+        const [x, meter] = withMeter(() => leastSquares(a, m, n, b, k));
+        expect(bits(x)).toEqual(bits(X));
+        // The kernel charges n² per column for back substitution (its closed form); the reference
+        // does n(n − 1) multiply-subtracts and n divisions, n² in all.
+        expect(meter.flops).toBe(o.n);
       }),
       runs,
     );

@@ -36,6 +36,15 @@ describe('relu-extraction (API access only)', () => {
     expect(isAudited(reluExtraction(format))).toBe(true);
   });
 
+  it('where the sign step stops (out·in < hidden): it answers no network, and loses', () => {
+    const wide: ToyTask = { inputDim: 4, hiddenDim: 16, outputDim: 1, activation: 'relu', training: { dataSeed: 'relu', samples: 64, steps: 20 } };
+    const report = (recovered: any) => ({ units: format.block(recovered).hiddenDim });
+    const game = wrecApiGame(openRelease({ activation: 'relu' }), wide, reluExtraction(format), { queries: 100_000, same: sameUpToHiddenSymmetry(format), report });
+    const e = estimateAdvantageSync(game, { trials: 1, seed: 'relu', keepTrials: true });
+    expect(e.successes).toBe(0);
+    expect(e.results![0].details.units).toBe(1);
+  });
+
   it('gets no answer past its budget, and loses', () => {
     const greedy: ApiWRecAdversary<undefined, Float64Array, Float64Array, any> = {
       name: 'greedy',
