@@ -5,6 +5,7 @@ import { SPECIAL_FLOPS } from '../src/tensor/flopModel';
 import { derivativeGrid, scaledDerivatives } from '../src/tensor/derivativeKernels';
 import { columnEstimate, consensusProfile, expansionBias, orderZeroDistance, orderZeroResiduals, outputBiasFromShares, refineExpansionPoint, roundingNoise, runnerUpPlausible, scaleStable, withinTolerance } from '../src/tensor/consensusKernels';
 import { clippedBracket, fitsAlike, goldenSection, orderZeroShare, signAmbiguity, tailProfile, tailValley, writeTailRepresentative } from '../src/tensor/tailKernels';
+import { Ops, refMisfit } from './helpers/countingOps';
 
 /**
  * The attack kernels of consensus.ts and tails.ts against an independent count, as in
@@ -14,17 +15,6 @@ import { clippedBracket, fitsAlike, goldenSection, orderZeroShare, signAmbiguity
  * activation's own recurrence tallies (`derivativesCounted`), Act(x) what `valueFlops` says — both
  * checked against the formulas in test/kernel-costs.test.ts.
  */
-class Ops {
-  n = 0;
-  add = (a: number, b: number): number => (this.n++, a + b);
-  sub = (a: number, b: number): number => (this.n++, a - b);
-  mul = (a: number, b: number): number => (this.n++, a * b);
-  div = (a: number, b: number): number => (this.n++, a / b);
-  sq = (a: number): number => (this.n++, a ** 2);
-  sqrt = (a: number): number => ((this.n += SPECIAL_FLOPS), Math.sqrt(a));
-  hypot = (a: number, b: number): number => ((this.n += SPECIAL_FLOPS), Math.hypot(a, b));
-  value = (act: Activation, x: number): number => ((this.n += act.valueFlops(x)), act.value(x));
-}
 
 const charged = <A>(thunk: () => A): [A, number] => {
   const [value, cost] = withMeter(thunk);
@@ -75,22 +65,6 @@ function refScaled(o: Ops, act: Activation, x: number, order: number, out: Float
   return out;
 }
 
-function refMisfit(o: Ops, g: Float64Array, w: Float64Array, p: Float64Array, offset: number, from: number, to: number, negative: boolean): [number, number] {
-  const pn = (n: number): number => (negative && n % 2 === 1 ? -p[offset + n] : p[offset + n]);
-  let gp = 0;
-  let pp = 0;
-  for (let n = from; n <= to; n++) {
-    gp = o.add(gp, o.mul(o.mul(w[n], g[n]), pn(n)));
-    pp = o.add(pp, o.mul(o.mul(w[n], pn(n)), pn(n)));
-  }
-  const lambda = pp === 0 ? 0 : o.div(gp, pp);
-  let residual = 0;
-  for (let n = from; n <= to; n++) {
-    const r = o.sub(g[n], o.mul(lambda, pn(n)));
-    residual = o.add(residual, o.mul(o.mul(w[n], r), r));
-  }
-  return [residual, lambda];
-}
 
 /** consensus.ts's original refine(), through the counter. */
 function refRefine(o: Ops, act: Activation, u0: number, s: number, g: Float64Array, w: Float64Array, N: number): { u: number; r: number } {

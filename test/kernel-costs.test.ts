@@ -18,6 +18,7 @@ import { adamStep } from '../src/tensor/optimizerKernels';
 import { combineOrders, orderNorms, profileDots, weightedMisfit } from '../src/tensor/attackKernels';
 import { affine, chordDeviation, lerp, lineIntersection, linspace, maxAbs, maxAbsDifference, midpoint, quotient, secant, shiftCoordinate } from '../src/tensor/lineKernels';
 import { leastSquares, normalize, outer, scale } from '../src/tensor/linalgKernels';
+import { Ops, refMisfit } from './helpers/countingOps';
 
 /**
  * Every kernel's charge against an independent count: a reference implementation written here,
@@ -25,17 +26,6 @@ import { leastSquares, normalize, outer, scale } from '../src/tensor/linalgKerne
  * bit (so it does the same operations) and count exactly what the kernel charged. The counter
  * knows only the cost model (src/tensor/flopModel.ts), never a kernel's formula.
  */
-
-/** Counts as it computes: + − × ÷ 1 each, a special function SPECIAL_FLOPS; comparisons are free. */
-class Ops {
-  n = 0;
-  add = (a: number, b: number): number => (this.n++, a + b);
-  sub = (a: number, b: number): number => (this.n++, a - b);
-  mul = (a: number, b: number): number => (this.n++, a * b);
-  div = (a: number, b: number): number => (this.n++, a / b);
-  special = (f: (x: number) => number, x: number): number => ((this.n += SPECIAL_FLOPS), f(x));
-  pow = (x: number, y: number): number => ((this.n += SPECIAL_FLOPS), Math.pow(x, y));
-}
 
 const charged = (thunk: () => unknown): number => withMeter(thunk)[1].flops;
 const bits = (x: ArrayLike<number>): number[] => Array.from(x);
@@ -573,19 +563,7 @@ describe('attackKernels (the attacks on TaylorMLP)', () => {
         const [result, meter] = withMeter(() => weightedMisfit(g, w, p, offset, from, to, negative));
         const cost = meter.flops;
         const o = new Ops();
-        const pn = (n: number): number => (negative && n % 2 === 1 ? -p[offset + n] : p[offset + n]);
-        let gp = 0;
-        let pp = 0;
-        for (let n = from; n <= to; n++) {
-          gp = o.add(gp, o.mul(o.mul(w[n], g[n]), pn(n)));
-          pp = o.add(pp, o.mul(o.mul(w[n], pn(n)), pn(n)));
-        }
-        const lambda = pp === 0 ? 0 : o.div(gp, pp);
-        let residual = 0;
-        for (let n = from; n <= to; n++) {
-          const r = o.sub(g[n], o.mul(lambda, pn(n)));
-          residual = o.add(residual, o.mul(o.mul(w[n], r), r));
-        }
+        const [residual, lambda] = refMisfit(o, g, w, p, offset, from, to, negative);
         expect(bits(result)).toEqual([residual, lambda]);
         expect(cost).toBe(o.n);
       }),
