@@ -10,10 +10,11 @@ const trials = Number(process.env.BENCH_TRIALS ?? 2000);
 const workers = Number(process.env.BENCH_WORKERS ?? 2);
 
 async function main(): Promise<void> {
-  process.stdout.write(`weightgames bench: ${trials} trials per game on the toy schemes (${Math.min(trials, 20)} on taylormlp, which trains an MLP every trial), node ${process.version}\n`);
+  process.stdout.write(`weightgames bench: ${trials} trials per game on the toy schemes (${Math.min(trials, 20)} on taylormlp and the ReLU schemes, which train an MLP every trial), node ${process.version}\n`);
   process.stdout.write(`${'scheme'.padEnd(30)} ${'game'.padEnd(10)} ${'adversary'.padEnd(24)} ${'trials/s (1 thread)'.padStart(20)} ${`trials/s (${workers} workers)`.padStart(22)}\n`);
   for (const scheme of Object.keys(schemeCatalog)) {
-    const n = scheme === 'taylormlp' ? Math.min(trials, 20) : trials;
+    const trains = scheme === 'taylormlp' || scheme.endsWith('-relu'); // Train fits an MLP every trial
+    const n = trains ? Math.min(trials, 20) : trials;
     for (const args of scorecardEntries(scheme)) {
       const game = catalogGame(args);
       const t0 = performance.now();
