@@ -73,6 +73,7 @@ export function effiInfGame<D, W, X, Y, PK, SK, R>(
         reference,
         // An audit: computed only if an assumption asks, on its own stream, charged to no one.
         originalOutput: () => (original ??= isolatedMeter(() => onStream(ctx, 'audit/run', scheme.run(s.weights, s.input)))[0]),
+        runOn: (weights) => isolatedMeter(() => onStream(ctx, 'audit/run-other', scheme.run(weights, s.input)))[0],
         adversaryCost,
         runReleasedCost,
         costMeasure,

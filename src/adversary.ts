@@ -54,6 +54,9 @@ export interface EffiInfView<W, PK, R, X, Y> {
   readonly reference: Y;
   /** Run(W, x), computed by the game for audits only (not charged to anyone). */
   readonly originalOutput: () => Y;
+  /** Run(W̃, x) for any weights W̃ (e.g. the W* a reduction recovered), computed by the game for audits only (not charged to anyone). */
+  // Method syntax (bivariant parameter): an adversary typed with W = unknown still fits a game of any W.
+  runOn(weights: W): Y;
   readonly adversaryCost: Cost;
   readonly runReleasedCost: Cost;
   readonly costMeasure: 'flops' | 'wallMs';

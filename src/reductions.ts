@@ -42,8 +42,9 @@ export function effiInfFromWRec<D, W, X, Y, PK, SK, R>(
   // Run on its own sub-stream, after A, so A draws exactly what it would in WRec (coupling).
   const answer = (recovered: W, input: X): P.Prob<Y> => P.stream('run', scheme.run(recovered, input));
   const recovered = (v: EffiInfView<W, PK, R, X, Y>): W | undefined => v.notes.get(RECOVERED_NOTE) as W | undefined;
-  // Run(W*, x), recomputed by the audit on the recovered weights (the answer B_A gave).
-  const recoveredOutput = (v: EffiInfView<W, PK, R, X, Y>): Y => v.answer;
+  // Run(W*, x), computed by the game's audit on the weights A recovered (not B_A's answer, so the
+  // assumptions say what the proof uses whatever B_A returned).
+  const recoveredOutput = (v: EffiInfView<W, PK, R, X, Y>): Y => v.runOn(recovered(v) as W);
   const assumptions: ReadonlyArray<Assumption<EffiInfView<W, PK, R, X, Y>>> = [
     {
       name: 'A valid',
@@ -53,7 +54,7 @@ export function effiInfFromWRec<D, W, X, Y, PK, SK, R>(
     {
       name: 'Same_W ⇒ Same_out',
       statement: 'Same on weights carries to outputs on this input: Same_out(Run(W*, x), Run(W, x))',
-      check: (v) => scheme.same.outputs.test(recoveredOutput(v), v.originalOutput()),
+      check: (v) => v.notes.has(RECOVERED_NOTE) && scheme.same.outputs.test(recoveredOutput(v), v.originalOutput()),
     },
     {
       name: 'correctness',
@@ -64,6 +65,7 @@ export function effiInfFromWRec<D, W, X, Y, PK, SK, R>(
       name: 'Same_out composes',
       statement: 'Same_out(Run(W*, x), Run(W, x)) ∧ Same_out(Run(W, x), Run′(pk, W′, x)) ⇒ Same_out(Run(W*, x), Run′(pk, W′, x))',
       check: (v) =>
+        !v.notes.has(RECOVERED_NOTE) ||
         !(scheme.same.outputs.test(recoveredOutput(v), v.originalOutput()) && scheme.same.outputs.test(v.originalOutput(), v.reference)) ||
         scheme.same.outputs.test(recoveredOutput(v), v.reference),
     },

@@ -98,3 +98,38 @@ describe('the reduction checks can fail', () => {
     fc.assert(reductionProperty({ scheme, data: task, adversary: copyAdversary<undefined, ToyWeights>(), target: 'effiinf', requireAssumptions: false }), { numRuns: 5 });
   });
 });
+
+describe('a correct reduction is never made to look broken', () => {
+  it('low-rank noise within Same_W: the trials B_A loses are reported as the Same_W ⇒ Same_out assumption failing, never as the implication', () => {
+    // W′ = (W + ε·uvᵀ, ε·uvᵀ); Run′ removes the noise (correct); A returns the noisy weights, which
+    // are Same_W as W (relative distance ~5e-7 ≤ 1e-6) but whose outputs are not Same_out (δ = 1e-9).
+    type Noisy = { readonly noisy: ToyWeights; readonly noise: ToyWeights };
+    const open = openRelease();
+    const zero = (w: ToyWeights): ToyWeights => Object.fromEntries(Object.entries(w).map(([k, t]) => [k, { ...t, data: new Float64Array(t.data.length) }]));
+    const scheme = {
+      ...open,
+      name: 'lowRankNoise',
+      release: (_sk: undefined, w: ToyWeights): P.Prob<Noisy> => (ctx) => {
+        const fc1 = w['fc1.weight'];
+        const [h, n] = fc1.shape;
+        const u = P.normalArray(h)(ctx);
+        const v = P.normalArray(n)(ctx);
+        let norm = 0;
+        for (const x of fc1.data) norm += x * x;
+        const scale = (5e-7 * Math.sqrt(norm)) / Math.sqrt(u.reduce((a, x) => a + x * x, 0) * v.reduce((a, x) => a + x * x, 0));
+        const noise = { ...zero(w), 'fc1.weight': { ...fc1, data: Float64Array.from({ length: h * n }, (_, q) => scale * u[Math.floor(q / n)] * v[q % n]) } };
+        return { noisy: { ...w, 'fc1.weight': { ...fc1, data: fc1.data.map((x, q) => x + noise['fc1.weight'].data[q]) } }, noise };
+      },
+      runReleased: (_pk: undefined, r: Noisy, x: Float64Array) =>
+        open.run({ ...r.noisy, 'fc1.weight': { ...r.noisy['fc1.weight'], data: r.noisy['fc1.weight'].data.map((y, q) => y - r.noise['fc1.weight'].data[q]) } }, x),
+    };
+    const takeNoisy: WRecAdversary<undefined, Noisy, ToyWeights> = { name: 'take-noisy', recover: (_pk, r) => P.of(r.noisy) };
+    const report = checkReduction({ scheme, data: task, adversary: takeNoisy, target: 'effiinf', trustCost: ['scheme', 'adversary'] }, { trials: 100, seed: 'low-rank' });
+    expect(report.wrec.successes).toBe(100); // A is valid on every trial…
+    expect(report.reduced.successes).toBeLessThan(100); // …yet B_A's answer is not Same as Run′'s on some…
+    expect(report.failures.filter((f) => f.kind === 'implication')).toEqual([]); // …and that is never blamed on the reduction:
+    const assumption = report.failures.filter((f) => f.kind === 'assumption');
+    expect(assumption.length).toBe(100 - report.reduced.successes);
+    for (const f of assumption) expect(f.message).toMatch(/Same_W ⇒ Same_out/);
+  });
+});
