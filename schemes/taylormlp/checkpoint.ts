@@ -3,9 +3,9 @@ import { SafeDType, SafetensorsFile, StoredTensor, toFloat64, writeAt, writeSafe
 import { SyncWorkerPool, workerCount } from '../../src/io/syncWorkers';
 import { compiledPath } from '../../src/estimate/compiledPath';
 import { Activation, activationByName } from '../../src/numerics/activations';
-import { MlpBlockLocation, checkpointActivation, findMlpBlocks, loadMlpBlock } from '../../src/models/layouts';
+import { LayoutError, MlpBlockLocation, checkpointActivation, findMlpBlocks, loadMlpBlock } from '../../src/models/layouts';
 import type { MlpBlock } from '../../src/models/mlp';
-import { Tensor, tensor } from '../../src/tensor/tensor';
+import { FloatArray, Tensor, tensor } from '../../src/tensor/tensor';
 import * as P from '../../src/prob/prob';
 import type { StorageDType } from './storage';
 import { CalibrationRange, TaylorOptions, calibrationRange, checkTaylorOptions, releaseBlock, unitsToExpand } from './release';
@@ -14,7 +14,8 @@ import { seededStream } from '../../src/prob/challenger';
 import { ReleaseMagnitudes, checkMagnitudes, checkReleasedFinite, releaseMagnitudes, widenedDtype } from './finite';
 import { checkInputFile, checkOutputPath, identityIfExists } from '../../src/io/paths';
 import { sha256File } from '../../src/io/hash';
-import { streamable, writeStreamedBlock } from './streamedBlock';
+import { narrowWeights, streamable, writeStreamedBlock } from './streamedBlock';
+import { matMulTransposedRange } from '../../src/tensor/kernels';
 import * as path from 'node:path';
 
 /** Where z0 comes from: recorded MLP inputs per layer (a safetensors file), or seeded synthetic inputs. */
@@ -32,8 +33,8 @@ export class NonFiniteWeightError extends WeightgamesError {
 }
 
 /** Refuse a block holding a non-finite weight, naming the tensor and the (flat, stored-order) index. */
-function checkFinite(block: MlpBlock, location: MlpBlockLocation): void {
-  const parts: Array<[string | null, Float64Array | null]> = [
+function checkFinite(block: Pick<MlpBlock, never> & { readonly first: FloatArray; readonly firstBias: FloatArray | null; readonly up: FloatArray | null; readonly second: FloatArray; readonly secondBias: FloatArray | null }, location: MlpBlockLocation): void {
+  const parts: Array<[string | null, FloatArray | null]> = [
     [location.first, block.first],
     [location.firstBias, block.firstBias],
     [location.up, block.up],
@@ -130,6 +131,8 @@ export interface BlockJob {
 
 /** Pass 1 of one block (on this thread or a worker's): calibration range, finiteness of the weights, magnitudes, signs, K. */
 export function planBlock(source: SafetensorsFile, calibrationFile: SafetensorsFile | null, location: MlpBlockLocation, activation: Activation, job: BlockJob): BlockPlan {
+  const narrow = narrowWeights(source, location);
+  if (narrow !== null) return planNarrow(source, calibrationFile, location, activation, job, narrow);
   const block = loadMlpBlock((n) => source.tensor(n), location);
   checkFinite(block, location);
   const inputs =
@@ -142,6 +145,30 @@ export function planBlock(source: SafetensorsFile, calibrationFile: SafetensorsF
   const signs = job.taylor.signs === true ? seededStream(job.seed, 'kgen', drawSigns(block.hiddenDim, location.prefix)) : null;
   const K = unitsToExpand(range, job.taylor.expand ?? { all: true }).length;
   return { location, range, magnitudes, signs, K, hidden: block.hiddenDim, input: block.inputDim, output: block.outputDim };
+}
+
+/** Pass 1 on weights read as float32 (exact for F32/BF16/F16): the same plan as from loadMlpBlock's float64 copies, without them or z. */
+function planNarrow(source: SafetensorsFile, calibrationFile: SafetensorsFile | null, location: MlpBlockLocation, activation: Activation, job: BlockJob, w: NonNullable<ReturnType<typeof narrowWeights>>): BlockPlan {
+  const vector = (name: string | null, length: number): Float64Array | null => {
+    if (name === null) return null;
+    const v = toFloat64(source.tensor(name));
+    if (v.length !== length) throw new LayoutError(`${name}: expected ${length} entries, found ${v.length}`);
+    return v;
+  };
+  const block = { hiddenDim: w.hidden, outputDim: w.output, first: w.first, second: w.second, up: null, firstBias: vector(location.firstBias, w.hidden), secondBias: vector(location.secondBias, w.output) };
+  checkFinite(block, location);
+  const inputs =
+    calibrationFile !== null
+      ? calibrationInputs(calibrationFile, location, w.input)
+      : seededStream(job.seed, '', syntheticCalibration((job.calibration as { synthetic: { rows: number; scale: number } }).synthetic.rows, w.input, (job.calibration as { synthetic: { rows: number; scale: number } }).synthetic.scale, location.prefix));
+  const includeZero = job.taylor.rangeIncludesZero ?? false;
+  const range: CalibrationRange = { min: new Float64Array(w.hidden).fill(includeZero ? 0 : Infinity), max: new Float64Array(w.hidden).fill(includeZero ? 0 : -Infinity) };
+  matMulTransposedRange(inputs.data, inputs.shape[0], w.first, w.hidden, w.input, range.min, range.max);
+  checkRange(range, location);
+  const magnitudes = releaseMagnitudes(location.prefix, block, activation, range, job.taylor);
+  const signs = job.taylor.signs === true ? seededStream(job.seed, 'kgen', drawSigns(w.hidden, location.prefix)) : null;
+  const K = unitsToExpand(range, job.taylor.expand ?? { all: true }).length;
+  return { location, range, magnitudes, signs, K, hidden: w.hidden, input: w.input, output: w.output };
 }
 
 /** Pass 2 of one block: release it (in `taylor.dtype`), check every stored value, and write its tensors at their offsets. Answers the names written. */

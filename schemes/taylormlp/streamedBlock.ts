@@ -30,9 +30,24 @@ class Scratch {
     return this.buffer.subarray(0, bytes);
   }
 }
-const scratch = { read: new Scratch(), slab: new Scratch(), first: new Scratch() };
+const scratch = { read: new Scratch(), slab: new Scratch(), first: new Scratch(), planFirst: new Scratch(), planSecond: new Scratch() };
 
 const NARROW = new Set(['F32', 'BF16', 'F16']);
+
+/** Pass 1's weights of a block whose weights are stored narrow: float32 values (exact), canonical layout, read through reused buffers (valid until the next call). */
+export function narrowWeights(source: SafetensorsFile, location: MlpBlockLocation): { first: FloatArray; second: FloatArray; up: FloatArray | null; hidden: number; input: number; output: number } | null {
+  const entry = (name: string) => source.header.entries.find((e) => e.name === name);
+  const f = entry(location.first);
+  const w = entry(location.second);
+  if (f === undefined || w === undefined || location.up !== null || !NARROW.has(f.dtype) || !NARROW.has(w.dtype) || f.shape.length !== 2 || w.shape.length !== 2) return null;
+  const conv1d = location.layout === 'gpt2';
+  const [hidden, input] = conv1d ? [f.shape[1], f.shape[0]] : [f.shape[0], f.shape[1]];
+  const [output, hidden2] = conv1d ? [w.shape[1], w.shape[0]] : [w.shape[0], w.shape[1]];
+  if (hidden2 !== hidden) return null;
+  const V = toFloat32(source.tensor(location.first, scratch.planFirst.get(hidden * input * 4)));
+  const W = toFloat32(source.tensor(location.second, scratch.planSecond.get(output * hidden * 4)));
+  return { first: conv1d ? transposeMatrix(V, input, hidden) : V, second: conv1d ? transposeMatrix(W, hidden, output) : W, up: null, hidden, input, output };
+}
 
 export function streamable(source: SafetensorsFile, location: MlpBlockLocation, dtype: StorageDType): boolean {
   if (dtype !== 'f32' && dtype !== 'bf16') return false;

@@ -126,6 +126,62 @@ export function matMulTransposed(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
+ * The per-column range of C = A Bᵀ without C: min[j] and max[j] over the rows i of
+ * Σ_p A[i, p]·B[j, p] — each entry the same sum in the same order as matMulTransposed, rows
+ * visited in order (so −0/+0 ties fall as a scan of C would). `min`/`max` hold the starting
+ * values (±∞, or 0 for a range that includes zero) and are updated in place. 2mkn FLOPs (the
+ * comparisons are free in the cost model).
+ */
+export function matMulTransposedRange(a: FloatArray, m: number, b: FloatArray, n: number, k: number, min: Float64Array, max: Float64Array): void {
+  if (a.length !== m * k || b.length !== n * k || min.length !== n || max.length !== n) throw new ShapeError(`matMulTransposedRange: A ${a.length} (want ${m}·${k}), B ${b.length} (want ${n}·${k}), min/max ${min.length}/${max.length} (want ${n})`);
+  let i = 0;
+  for (; i + 1 < m; i += 2) {
+    const a0 = i * k;
+    const a1 = a0 + k;
+    let j = 0;
+    for (; j + 1 < n; j += 2) {
+      const b0 = j * k;
+      const b1 = b0 + k;
+      let s00 = 0, t00 = 0, s01 = 0, t01 = 0, s10 = 0, t10 = 0, s11 = 0, t11 = 0;
+      let p = 0;
+      for (; p + 1 < k; p += 2) {
+        const x0 = a[a0 + p], y0 = a[a0 + p + 1], x1 = a[a1 + p], y1 = a[a1 + p + 1];
+        const v0 = b[b0 + p], w0 = b[b0 + p + 1], v1 = b[b1 + p], w1 = b[b1 + p + 1];
+        s00 += x0 * v0;
+        t00 += y0 * w0;
+        s01 += x0 * v1;
+        t01 += y0 * w1;
+        s10 += x1 * v0;
+        t10 += y1 * w0;
+        s11 += x1 * v1;
+        t11 += y1 * w1;
+      }
+      if (p < k) {
+        s00 += a[a0 + p] * b[b0 + p];
+        s01 += a[a0 + p] * b[b1 + p];
+        s10 += a[a1 + p] * b[b0 + p];
+        s11 += a[a1 + p] * b[b1 + p];
+      }
+      see(min, max, j, s00 + t00);
+      see(min, max, j + 1, s01 + t01);
+      see(min, max, j, s10 + t10);
+      see(min, max, j + 1, s11 + t11);
+    }
+    for (; j < n; j++) {
+      see(min, max, j, dot2(a, a0, b, j * k, k));
+      see(min, max, j, dot2(a, a1, b, j * k, k));
+    }
+  }
+  for (; i < m; i++) for (let j = 0; j < n; j++) see(min, max, j, dot2(a, i * k, b, j * k, k));
+  chargeFlops(2 * m * k * n);
+}
+
+function see(min: Float64Array, max: Float64Array, j: number, v: number): void {
+  if (v < min[j]) min[j] = v;
+  if (v > max[j]) max[j] = v;
+}
+
+/**
  * The elementwise functions `mapArray` applies, each with its cost in the model: the kernel
  * names the function, so a caller can never pass its own f with a cost of its choosing.
  */
