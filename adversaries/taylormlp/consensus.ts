@@ -285,5 +285,12 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     unitClass,
     predictedError,
     expansionPoint,
+    sign: unitSigns(),
   };
+  /** ±1 per exact unit, 0 elsewhere. */
+  function unitSigns(): Int8Array {
+    const out = new Int8Array(h);
+    for (let k = 0; k < K; k++) if (recoveredUnit[k]) out[released.expanded[k]] = fittedSign[k];
+    return out;
+  }
 }

@@ -201,6 +201,27 @@ export class SafetensorsFile {
     return { name, dtype: e.dtype, shape: e.shape, bytes: storage };
   }
 
+  /**
+   * `length` bytes of a tensor from byte `offset` of its data (a slice of its rows), read with one
+   * positioned read into `reuse` when given (8-byte aligned, big enough) — the attack's sampled rows
+   * and single order slabs, without reading the rest.
+   */
+  range(name: string, offset: number, length: number, reuse?: Uint8Array): StoredTensor {
+    const e = this.header.entries.find((x) => x.name === name);
+    if (e === undefined) throw new SafetensorsError('missing-tensor', `no tensor "${name}" in ${this.path}`, name);
+    if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 && offset + length <= e.end - e.begin)) {
+      throw new SafetensorsError('offsets', `tensor "${name}": bytes [${offset}, ${offset + length}) are outside its ${e.end - e.begin}`, name);
+    }
+    const storage = reuse !== undefined && reuse.length >= length && reuse.byteOffset % 8 === 0 ? reuse.subarray(0, length) : new Uint8Array(new ArrayBuffer(Math.ceil(length / 8) * 8), 0, length);
+    let done = 0;
+    while (done < length) {
+      const read = fs.readSync(this.fd, storage, done, length - done, this.header.dataStart + e.begin + offset + done);
+      if (read === 0) throw new SafetensorsError('buffer-size', `file ended inside tensor "${name}"`, name);
+      done += read;
+    }
+    return { name, dtype: e.dtype, shape: [length / DTYPE_SIZES[e.dtype]], bytes: storage };
+  }
+
   close(): void {
     fs.closeSync(this.fd);
   }
