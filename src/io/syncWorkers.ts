@@ -64,6 +64,58 @@ export class SyncWorkerPool<T, R> {
     }
   }
 
+  private nextId = 0;
+  private readonly idle: number[] = [];
+  private readonly queue: Array<{ id: number; task: T }> = [];
+  private readonly answers = new Map<number, SyncAnswer<R>>();
+  private readonly running = new Map<number, number>(); // worker → task id
+
+  /** Queue one task (it starts as soon as a worker is free); `wait(id)` answers it. */
+  submit(task: T): number {
+    if (this.idle.length === 0 && this.running.size === 0) for (let w = 0; w < this.workers.length; w++) this.idle.push(w);
+    const id = this.nextId++;
+    this.queue.push({ id, task });
+    this.dispatch();
+    return id;
+  }
+
+  /** Block until task `id` (from `submit`) is answered; other answers that arrive meanwhile are kept. */
+  wait(id: number): SyncAnswer<R> {
+    for (;;) {
+      const answer = this.answers.get(id);
+      if (answer !== undefined) {
+        this.answers.delete(id);
+        return answer;
+      }
+      const seen = Atomics.load(this.signal, 0);
+      if (!this.drain()) Atomics.wait(this.signal, 0, seen, 1000);
+    }
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const w = this.idle.shift()!;
+      const { id, task } = this.queue.shift()!;
+      this.running.set(w, id);
+      this.workers[w].postMessage({ id, task });
+    }
+  }
+
+  private drain(): boolean {
+    let any = false;
+    for (let w = 0; w < this.ports.length; w++) {
+      const received = receiveMessageOnPort(this.ports[w]);
+      if (received === undefined) continue;
+      const { id, answer } = received.message as { id: number; answer: SyncAnswer<R> };
+      this.answers.set(id, answer);
+      this.running.delete(w);
+      this.idle.push(w);
+      any = true;
+    }
+    if (any) this.dispatch();
+    return any;
+  }
+
   /** Answers to `tasks` in order; tasks go to idle workers as they free up (largest first is the caller's choice of order). */
   map(tasks: readonly T[], onAnswer: (index: number, answer: SyncAnswer<R>) => void = () => undefined): Array<SyncAnswer<R>> {
     const answers: Array<SyncAnswer<R> | undefined> = new Array(tasks.length);
