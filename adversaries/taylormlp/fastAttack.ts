@@ -130,15 +130,21 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
   const act0 = new Float64Array(K);
   const serves = new Uint8Array((N + 1) * K);
   const p = new Float64Array(N + 1);
+  // Order 1 first for every unit (it serves nearly all of them); the other orders only for units it does not serve.
+  let unserved = 0;
   for (let k = 0; k < K; k++) {
     const j = expanded[k];
     scaledDerivatives(act, rec.expansionPoint[j], N, p);
     act0[k] = p[0];
-    for (let n = 1; n <= N; n++) {
-      if (!(Math.abs(p[n]) > 0)) continue;
-      const c = inverseOrderScale(p[n], sign[j], n);
-      coefficients[n * K + k] = c;
-      if (orderDisagreement(sample, n, k, c, rec.second, j, S, K, h) <= threshold) serves[n * K + k] = 1;
+    for (let n = 1; n <= N; n++) if (Math.abs(p[n]) > 0) coefficients[n * K + k] = inverseOrderScale(p[n], sign[j], n);
+    if (coefficients[K + k] !== 0 && orderDisagreement(sample, 1, k, coefficients[K + k], rec.second, j, S, K, h) <= threshold) serves[K + k] = 1;
+    else unserved++;
+  }
+  if (unserved > 0) {
+    for (let k = 0; k < K; k++) {
+      if (serves[K + k]) continue;
+      const j = expanded[k];
+      for (let n = 2; n <= N; n++) if (coefficients[n * K + k] !== 0 && orderDisagreement(sample, n, k, coefficients[n * K + k], rec.second, j, S, K, h) <= threshold) serves[n * K + k] = 1;
     }
   }
   const assigned = new Int8Array(K).fill(-1);
