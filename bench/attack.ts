@@ -10,8 +10,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { OPT_125M_MLP, writeSyntheticCheckpoint } from '../src/models/synthetic';
-import { load, runCli } from './wholeProcess';
+import { generate, load, runCli } from './wholeProcess';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-bench-attack-'));
 const lines: string[] = [`weightgames bench:attack — OPT-125M-shaped (12 × 768 → 3072 → 768, GELU, biases), N = 8, whole process (start to exit); node ${process.version}, ${os.cpus().length} cores`];
@@ -20,7 +19,8 @@ const print = (line: string): void => {
   process.stderr.write(line + '\n');
 };
 try {
-  const input = writeSyntheticCheckpoint(dir, { ...OPT_125M_MLP, seed: 'bench' });
+  // Generated in a child: this process stays small, so the children's peak RSS is their own (Linux keeps maxRSS across exec).
+  const input = generate(dir);
   const settings = (['f32', 'bf16'] as const).flatMap((dtype) => [false, true].map((signs) => ({ dtype, signs })));
   const modes = process.env.BENCH_FULL === '1' ? [{ name: 'sampled', env: {} }, { name: 'full consensus', env: { WEIGHTGAMES_FAST_ATTACK: '0' } }] : [{ name: 'sampled', env: {} }];
   for (const { dtype, signs } of settings) {

@@ -9,8 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { OPT_125M_MLP, writeSyntheticCheckpoint } from '../src/models/synthetic';
-import { load, runCli } from './wholeProcess';
+import { generate, load, runCli } from './wholeProcess';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-bench-release-'));
 const lines: string[] = [`weightgames bench:release — OPT-125M-shaped (12 × 768 → 3072 → 768, GELU, biases), N = 8, full expansion, whole process (start to exit); node ${process.version}, ${os.cpus().length} cores`];
@@ -19,7 +18,8 @@ const print = (line: string): void => {
   process.stderr.write(line + '\n');
 };
 try {
-  const input = writeSyntheticCheckpoint(dir, { ...OPT_125M_MLP, seed: 'bench' });
+  // Generated in a child: this process stays small, so the children's peak RSS is their own (Linux keeps maxRSS across exec).
+  const input = generate(dir);
   const output = path.join(dir, 'released.safetensors');
   const rowsList = (process.env.CALIBRATION_ROWS ?? '64,256').split(',');
   for (const dtype of ['f32', 'bf16']) {

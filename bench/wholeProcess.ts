@@ -27,3 +27,11 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Wh
 
 /** The machine's load when a figure was taken (the benches note it beside every figure). */
 export const load = (): string => `load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+
+/** The OPT-125M-shaped synthetic checkpoint (seed "bench") written into `dir` by a child process; its path. */
+export function generate(dir: string): string {
+  const synthetic = path.resolve(__dirname, '../src/models/synthetic.js');
+  const child = spawnSync(process.execPath, ['-e', `const s = require(${JSON.stringify(synthetic)}); process.stdout.write(s.writeSyntheticCheckpoint(${JSON.stringify(dir)}, { ...s.OPT_125M_MLP, seed: 'bench' }))`], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`generating the checkpoint failed: ${child.stderr}`);
+  return child.stdout;
+}

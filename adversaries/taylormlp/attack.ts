@@ -4,7 +4,7 @@ import { activationByName } from '../../src/numerics/activations';
 import type { WRecAdversary } from '../../src/adversary';
 import { markAudited } from '../../src/cost/audit';
 import type { TrainedMlp } from '../../src/models/train';
-import { BlockMeta, ReleasedModelInfo, readReleasedBlock, releasedInfo } from '../../schemes/taylormlp/artifact';
+import { BlockMeta, ReleasedFileError, ReleasedModelInfo, readReleasedBlock, releasedInfo } from '../../schemes/taylormlp/artifact';
 import { finiteClearTensor, validateRelease } from '../../schemes/taylormlp/validate';
 import { sha256File } from '../../src/io/hash';
 import type { ReleasedMlp } from '../../schemes/taylormlp/scheme';
@@ -247,6 +247,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
                     length: 64,
                     value: () => {
                       const answer = pool!.wait(hashTask);
+                      if ('ok' in answer && typeof answer.ok === 'string' && answer.ok.startsWith('nonfinite:')) throw new ReleasedFileError(answer.ok.slice('nonfinite:'.length));
                       return 'ok' in answer && typeof answer.ok === 'string' ? answer.ok : sha256File(input);
                     },
                   },

@@ -28,8 +28,9 @@ import { UnitClass, UnitStatus } from './recovered';
  * precision), reading about (3 + S·(N+1)/o) of the N + 1 order slabs.
  */
 
-/** Rows sampled per block for (s, u). */
-export const SAMPLE_ROWS = 64;
+/** Rows sampled per block for (s, u): the first size, then the next where a unit falls short. */
+export const SAMPLE_SIZES = [64, 256] as const;
+export const SAMPLE_ROWS = SAMPLE_SIZES[0];
 /** Order slabs read for W at most (order 0 for c comes on top). */
 export const MAX_SLABS = 2;
 
@@ -88,44 +89,59 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
   const plainSecond = floats(file.tensor(`${P}.plain_weight`));
   const outputBias = has(`${P}.output_bias`) ? floats(file.tensor(`${P}.output_bias`)) : null;
 
-  // 1. The sample: S rows, every order.
-  const S = SAMPLE_ROWS;
-  const rows = Int32Array.from({ length: S }, (_, s) => Math.floor(((s + 0.5) * o) / S));
-  const sample = new Float32Array((N + 1) * S * K);
-  const rowBuffer = scratch.w.get(K * size);
-  for (let n = 0; n <= N; n++) {
-    for (let s = 0; s < S; s++) {
-      const stored = file.range(thetaName, (n * o + rows[s]) * K * size, K * size, rowBuffer);
-      sample.set(floats(stored), (n * S + s) * K);
-      bytesRead += K * size;
+  // 1. The sample: S rows, every order; more rows where S leaves a unit short of exact with margin.
+  let S = 0;
+  let rows = new Int32Array(0);
+  let sample = new Float32Array(0);
+  let rec: ReturnType<typeof consensusRecoverBlock> | null = null;
+  for (const count of SAMPLE_SIZES) {
+    if (count > o / 2) break;
+    S = count;
+    rows = Int32Array.from({ length: S }, (_, s) => Math.floor(((s + 0.5) * o) / S));
+    sample = new Float32Array((N + 1) * S * K);
+    const rowBuffer = scratch.w.get(K * size);
+    for (let n = 0; n <= N; n++) {
+      for (let s = 0; s < S; s++) {
+        sample.set(floats(file.range(thetaName, (n * o + rows[s]) * K * size, K * size, rowBuffer)), (n * S + s) * K);
+        bytesRead += K * size;
+      }
     }
+    const sub: ReleasedBlock = {
+      kind: meta.kind,
+      inputDim: 0,
+      hiddenDim: h,
+      outputDim: S,
+      order: N,
+      first: new Float32Array(0),
+      up: null,
+      expanded,
+      z0,
+      theta: sample,
+      plain,
+      plainBias,
+      plainSecond: pickRows(plainSecond, rows, plain.length),
+      outputBias: outputBias === null ? null : Float32Array.from(rows, (i) => outputBias[i]),
+      mask: info.mask,
+    };
+    const candidate = consensusRecoverBlock(sub, act, dtype, { signs, tol });
+    // The profile's noise falls as 1/√rows: all o rows predict about √(S/o) of the sample's error.
+    const shrink = Math.sqrt(S / o);
+    let short = -1;
+    for (let k = 0; k < K && short < 0; k++) {
+      const j = expanded[k];
+      if (candidate.unitClass?.[j] !== UnitClass.exact || !(candidate.predictedError[j] * shrink <= tol / 4)) short = j;
+    }
+    if (short < 0) {
+      rec = candidate;
+      break;
+    }
+    if (process.env.WEIGHTGAMES_FAST_DEBUG === '1') process.stderr.write(`fast: ${meta.prefix} S = ${S}: unit ${short} class ${candidate.unitClass?.[short]} predicted ${candidate.predictedError[short]}\n`);
   }
-  const sub: ReleasedBlock = {
-    kind: meta.kind,
-    inputDim: 0,
-    hiddenDim: h,
-    outputDim: S,
-    order: N,
-    first: new Float32Array(0),
-    up: null,
-    expanded,
-    z0,
-    theta: sample,
-    plain,
-    plainBias,
-    plainSecond: pickRows(plainSecond, rows, plain.length),
-    outputBias: outputBias === null ? null : Float32Array.from(rows, (i) => outputBias[i]),
-    mask: info.mask,
-  };
-  const rec = consensusRecoverBlock(sub, act, dtype, { signs, tol });
+  if (rec === null) return null;
   const sign = rec.sign!;
-  for (let k = 0; k < K; k++) {
-    const j = expanded[k];
-    if (rec.unitClass?.[j] !== UnitClass.exact || !(rec.predictedError[j] <= tol / 4)) return null;
-  }
 
   // 2. Per unit, the orders that alone give its W (checked on the sample rows); the fewest orders that serve all.
-  const threshold = tol / 10 + STORAGE_EPSILON[dtype];
+  const threshold = tol / 10 + STORAGE_EPSILON[dtype] / 2;
   const coefficients = new Float64Array((N + 1) * K);
   const act0 = new Float64Array(K);
   const serves = new Uint8Array((N + 1) * K);
@@ -161,7 +177,10 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
     orders.push(best);
     for (let k = 0; k < K; k++) if (assigned[k] < 0 && serves[best * K + k]) assigned[k] = best;
   }
-  if (assigned.includes(-1)) return null;
+  if (assigned.includes(-1)) {
+    if (process.env.WEIGHTGAMES_FAST_DEBUG === '1') process.stderr.write(`fast: ${assigned.filter((a) => a < 0).length} units no order serves\n`);
+    return null;
+  }
 
   // 3. One sweep over the chosen slabs for W; order 0 for c; V with the fitted signs.
   const wBytes = scratch.out[0].get(o * h * 8);
