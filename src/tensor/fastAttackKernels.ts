@@ -36,7 +36,8 @@ export function columnsFromOrder(slab: FloatArray, coefficient: Float64Array, pi
 /**
  * How far order n alone lands from the all-orders estimate of column k on the sample rows:
  * max_i |Θ[n, i, k]·coefficient − W[i, j]| / max_i |W[i, j]| (∞ when W's column is 0), Θ the
- * sample [N+1, S, K] and W the sample's estimate [S, h]. Charges 2 per row, and 1 for the ratio.
+ * sample [N+1, S, K] and W the sample's estimate [S, h]. Charges 2 per row, and 1 for the ratio
+ * when there is one (a zero column answers ∞ without the ÷).
  */
 export function orderDisagreement(theta: FloatArray, n: number, k: number, coefficient: number, second: Float64Array, j: number, S: number, K: number, h: number): number {
   if (theta.length < (n + 1) * S * K || second.length !== S * h) throw new ShapeError(`orderDisagreement: Θ ${theta.length}, W ${second.length} for ${S} rows`);
@@ -48,7 +49,7 @@ export function orderDisagreement(theta: FloatArray, n: number, k: number, coeff
     if (diff > worst || Number.isNaN(diff)) worst = Number.isNaN(diff) ? Infinity : diff;
     if (Math.abs(w) > scale) scale = Math.abs(w);
   }
-  chargeFlops(2 * S + 1);
+  chargeFlops(2 * S + (scale > 0 ? 1 : 0));
   return scale > 0 ? worst / scale : Infinity;
 }
 

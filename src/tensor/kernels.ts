@@ -129,8 +129,8 @@ export function matMulTransposed(a: Tensor, b: Tensor): Tensor {
  * The per-column range of C = A Bᵀ without C: min[j] and max[j] over the rows i of
  * Σ_p A[i, p]·B[j, p] — each entry the same sum in the same order as matMulTransposed, rows
  * visited in order (so −0/+0 ties fall as a scan of C would). `min`/`max` hold the starting
- * values (±∞, or 0 for a range that includes zero) and are updated in place. 2mkn FLOPs (the
- * comparisons are free in the cost model).
+ * values (±∞, or 0 for a range that includes zero) and are updated in place. (2k + 1)·m·n FLOPs:
+ * 2 per multiply-add and 1 for adding the two accumulators (the comparisons are free).
  */
 export function matMulTransposedRange(a: FloatArray, m: number, b: FloatArray, n: number, k: number, min: Float64Array, max: Float64Array): void {
   if (a.length !== m * k || b.length !== n * k || min.length !== n || max.length !== n) throw new ShapeError(`matMulTransposedRange: A ${a.length} (want ${m}·${k}), B ${b.length} (want ${n}·${k}), min/max ${min.length}/${max.length} (want ${n})`);
@@ -173,7 +173,7 @@ export function matMulTransposedRange(a: FloatArray, m: number, b: FloatArray, n
     }
   }
   for (; i < m; i++) for (let j = 0; j < n; j++) see(min, max, j, dot2(a, i * k, b, j * k, k));
-  chargeFlops(2 * m * k * n);
+  chargeFlops((2 * k + 1) * m * n);
 }
 
 function see(min: Float64Array, max: Float64Array, j: number, v: number): void {
