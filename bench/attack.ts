@@ -1,71 +1,46 @@
 /**
- * Attack throughput (a figure, not a test): `npm run bench:attack`.
- * OPT-125M-shaped checkpoint (12 × 768 → 3072 → 768, GELU, biases; generated, seeded), released
- * at N = 8 in f32 and in bf16; both attacks run on each release. Reports recovered parameters per
- * second (recovery alone; load time separately), the recovered ratio, and peak memory of the
- * attack CLI in a fresh process.
+ * Attack throughput as a whole process (a figure, not a test): `npm run bench:attack`.
+ * An OPT-125M-shaped checkpoint (12 × 768 → 3072 → 768, GELU, biases; generated, seeded) is
+ * released at N = 8 in f32 and bf16 (with and without random signs); `weightgames attack` runs on
+ * each release as a child process, twice, timed start to exit, with its peak RSS; then
+ * `weightgames compare` (untimed) gives the recovered ratio. BENCH_FULL=1 adds the full consensus
+ * on every block (WEIGHTGAMES_FAST_ATTACK=0) for comparison. The machine's load is printed with
+ * every figure (a shared machine: figures are noisy).
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { OPT_125M_MLP, writeSyntheticCheckpoint } from '../src/models/synthetic';
-import { releaseCheckpoint } from '../schemes/taylormlp';
-import { SafetensorsFile } from '../src/io/safetensors';
-import { readReleasedBlock, releasedInfo } from '../schemes/taylormlp/artifact';
-import { activationByName } from '../src/numerics/activations';
-import { AttackMethod, recoverBlock, summarizeRecovery, UnitStatus } from '../adversaries/taylormlp';
-import { findMlpBlocks, loadMlpBlock } from '../src/models/layouts';
+import { generate, load, runCli } from './wholeProcess';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-bench-attack-'));
-const cli = path.resolve(__dirname, '../src/cli/main.js');
-const lines: string[] = [`weightgames bench:attack — OPT-125M-shaped (12 × 768 → 3072 → 768, GELU, biases N(−0.5, 1)), N = 8; node ${process.version}, ${os.cpus().length} cores`];
+const lines: string[] = [`weightgames bench:attack — OPT-125M-shaped (12 × 768 → 3072 → 768, GELU, biases), N = 8, whole process (start to exit); node ${process.version}, ${os.cpus().length} cores`];
+const print = (line: string): void => {
+  lines.push(line);
+  process.stderr.write(line + '\n');
+};
 try {
-  const input = writeSyntheticCheckpoint(dir, { ...OPT_125M_MLP, seed: 'bench' });
+  // Generated in a child: this process stays small, so the children's peak RSS is their own (Linux keeps maxRSS across exec).
+  const input = generate(dir);
   const settings = (['f32', 'bf16'] as const).flatMap((dtype) => [false, true].map((signs) => ({ dtype, signs })));
-  const releases = settings.map(({ dtype, signs }) => {
+  const modes = process.env.BENCH_FULL === '1' ? [{ name: 'sampled', env: {} }, { name: 'full consensus', env: { WEIGHTGAMES_FAST_ATTACK: '0' } }] : [{ name: 'sampled', env: {} }];
+  for (const { dtype, signs } of settings) {
     const release = path.join(dir, `released-${dtype}${signs ? '-signs' : ''}.safetensors`);
-    releaseCheckpoint({ input, output: release, taylor: { order: 8, dtype, signs }, calibration: { synthetic: { rows: 64, scale: 1 } }, seed: 'bench', version: 'bench' });
-    // Peak memory of the CLI in a fresh process, measured before this process loads anything
-    // large (a child's maxRSS can inherit the parent's at fork time on Linux).
-    const child = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(cli)}).main(['attack', ${JSON.stringify(release)}, ${JSON.stringify(path.join(dir, 'recovered.safetensors'))}]).then(() => process.stdout.write('\\n' + process.resourceUsage().maxRSS * 1024))`], { encoding: 'utf8' });
-    const rss = Number(child.stdout.trim().split('\n').pop());
-    return { dtype, signs, release, rss };
-  });
-  const original = SafetensorsFile.open(input);
-  const originals = findMlpBlocks(original.names).map((l) => loadMlpBlock((n) => original.tensor(n), l));
-  for (const { dtype, signs, release, rss } of releases) {
-    const file = SafetensorsFile.open(release);
-    const info = releasedInfo(file.metadata);
-    const act = activationByName(info.activation);
-    const t0 = performance.now();
-    const blocks = info.blocks.map((meta) => readReleasedBlock((n) => file.tensor(n), meta, info));
-    const loadSeconds = (performance.now() - t0) / 1000;
-    for (const method of ['consensus', 'pairwise'] as AttackMethod[]) {
-      let seconds = 0;
-      let within = 0;
-      let total = 0;
-      let flagged = 0;
-      const reasons: Record<string, number> = {};
-      blocks.forEach((block, index) => {
-        const t = performance.now();
-        const recovered = recoverBlock(method, block, act, dtype, { signs });
-        for (const [why, n] of Object.entries(summarizeRecovery([recovered]).reasons)) reasons[why] = (reasons[why] ?? 0) + n;
-        seconds += (performance.now() - t) / 1000;
-        const w = originals[index].second;
-        for (let q = 0; q < w.length; q++) if (Math.abs(recovered.second[q] - w[q]) < 0.01 * Math.abs(w[q])) within++;
-        total += w.length;
-        for (const s of recovered.status) if (s === UnitStatus.unrecoverable) flagged++;
-      });
-      lines.push(
-        `${dtype}${signs ? ' signs' : ''} ${method.padEnd(9)}: ${total.toLocaleString('en-US')} parameters of W in ${seconds.toFixed(2)} s → ${(total / seconds / 1e6).toFixed(2)} M/s; recovered (rel. err. < 1 %) ${(100 * within / total).toFixed(4)} %; units flagged ${flagged}${flagged > 0 ? ` (${Object.entries(reasons).map(([why, n]) => `${n} ${why}`).join('; ')})` : ''}; release load ${loadSeconds.toFixed(2)} s`,
-      );
+    runCli(['release', input, release, '--scheme', 'taylormlp', '--order', '8', '--dtype', dtype, '--calibration-rows', '64', '--seed', 'bench', ...(signs ? ['--signs'] : [])]);
+    const recovered = path.join(dir, 'recovered.safetensors');
+    for (const mode of modes) {
+      for (let run = 1; run <= 2; run++) {
+        const before = load();
+        const r = runCli(['attack', release, recovered, '--json'], mode.env);
+        const summary = JSON.parse(r.stdout) as { recoveredParameters: number; total: { unrecoverable: number } };
+        const compare = JSON.parse(runCli(['compare', input, recovered, '--json']).stdout) as { total: { ratio: number; maxRelativeError: number } };
+        print(
+          `${dtype}${signs ? ' signs' : ''} ${mode.name} run ${run}: ${(summary.recoveredParameters / 1e6).toFixed(2)} M parameters in ${r.seconds.toFixed(2)} s → ${(summary.recoveredParameters / r.seconds / 1e6).toFixed(2)} M/s whole process; peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB; recovered ${(100 * compare.total.ratio).toFixed(4)} % (max rel. err. ${compare.total.maxRelativeError.toExponential(2)}), flagged ${summary.total.unrecoverable}; ${before}`,
+        );
+      }
     }
-    lines.push(`${dtype}${signs ? ' signs' : ''} peak RSS of \`weightgames attack\` (consensus) in a fresh process: ${(rss / 2 ** 20).toFixed(0)} MiB (release file ${(fs.statSync(release).size / 2 ** 20).toFixed(0)} MiB)`);
-    file.close();
+    print(`  (release file ${(fs.statSync(release).size / 2 ** 20).toFixed(0)} MiB)`);
     fs.rmSync(release);
   }
-  original.close();
   process.stdout.write(lines.join('\n') + '\n');
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

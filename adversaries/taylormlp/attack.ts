@@ -4,13 +4,18 @@ import { activationByName } from '../../src/numerics/activations';
 import type { WRecAdversary } from '../../src/adversary';
 import { markAudited } from '../../src/cost/audit';
 import type { TrainedMlp } from '../../src/models/train';
-import { BlockMeta, readReleasedBlock, releasedInfo } from '../../schemes/taylormlp/artifact';
+import { BlockMeta, ReleasedFileError, ReleasedModelInfo, readReleasedBlock, releasedInfo } from '../../schemes/taylormlp/artifact';
 import { finiteClearTensor, validateRelease } from '../../schemes/taylormlp/validate';
 import { sha256File } from '../../src/io/hash';
 import type { ReleasedMlp } from '../../schemes/taylormlp/scheme';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { consensusRecoverBlock, ConsensusOptions } from './consensus';
+import { fastRecoverBlock } from './fastAttack';
+import type { AttackAnswer, AttackTask } from './attackWorker';
+import { SyncWorkerPool, workerCount } from '../../src/io/syncWorkers';
+import { compiledPath } from '../../src/estimate/compiledPath';
+import * as path from 'node:path';
 import { pairwiseRecoverBlock } from './pairwise';
 import { RecoveredBlock, RecoverySummary, UnitClass, summarizeRecovery, unitClassDetermines, unitClassNames } from './recovered';
 import type { Activation } from '../../src/numerics/activations';
@@ -107,7 +112,10 @@ export interface AttackSummary {
  */
 export function attackReleasedFile(input: string, output: string, method: AttackMethod, version: string, onBlock?: (index: number, total: number, prefix: string) => void): AttackSummary {
   const start = performance.now();
+  // The sampled fast path for big blocks (./fastAttack); WEIGHTGAMES_FAST_ATTACK=0 runs the full consensus everywhere.
+  const fastAttack = process.env.WEIGHTGAMES_FAST_ATTACK !== '0';
   const released = SafetensorsFile.open(input);
+  let pool: SyncWorkerPool<AttackTask, AttackAnswer | string | null> | null = null;
   try {
     const info = releasedInfo(released.metadata);
     validateRelease(released, info);
@@ -118,6 +126,29 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     } catch {
       signs = true; // unknown: fit both signs
     }
+    // Worker threads recover the blocks (sampled fast path) a few ahead of the writer, in the order
+    // the writer asks for them, and one hashes the release meanwhile; a block a worker leaves (null)
+    // or fails is recovered here.
+    const workers = method === 'consensus' && fastAttack ? attackWorkers(released, info) : 0;
+    pool = workers > 0 ? new SyncWorkerPool<AttackTask, AttackAnswer | string | null>(compiledPath(path.join(__dirname, `attackWorker${path.extname(__filename)}`)), workers, { input }) : null;
+    const hashTask = pool?.submit({ kind: 'hash' });
+    const firstName = info.blocks.map((meta) => [...recoveredShapes(meta).keys()].sort()[0]);
+    const production = info.blocks.map((_, index) => index).sort((a, b) => (firstName[a] < firstName[b] ? -1 : firstName[a] > firstName[b] ? 1 : 0));
+    const submitted = new Map<number, number>();
+    let submittedUpTo = 0;
+    const collect = (index: number): AttackAnswer | null | undefined => {
+      if (pool === null) return undefined;
+      const position = production.indexOf(index);
+      while (submittedUpTo < production.length && submittedUpTo <= position + workers) {
+        const block = production[submittedUpTo++];
+        submitted.set(block, pool.submit({ kind: 'block', index: block, signs }));
+      }
+      const id = submitted.get(index);
+      if (id === undefined) return undefined;
+      submitted.delete(index);
+      const answer = pool.wait(id);
+      return 'ok' in answer ? (answer.ok as AttackAnswer | null) : undefined;
+    };
     const lazy = new Map<string, LazyTensor>();
     const blockStats: Array<{ prefix: string; units: number; plain: number; unrecoverable: number; classes: Readonly<Record<string, number>>; seconds: number }> = [];
     const statuses: Array<{ status: Uint8Array; reason?: Uint8Array; unitClass?: Uint8Array }> = [];
@@ -133,8 +164,32 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       if (cache !== null && cache.index === index) return cache.tensors;
       const meta = info.blocks[index];
       onBlock?.(index, info.blocks.length, meta.prefix);
-      const block = readReleasedBlock((n) => released.tensor(n), meta, info);
       const t0 = performance.now();
+      const fromWorker = pool === null ? undefined : collect(index);
+      if (fromWorker !== undefined && fromWorker !== null) {
+        recoverySeconds += fromWorker.seconds;
+        statuses.push({ status: fromWorker.status, reason: fromWorker.reason, unitClass: fromWorker.unitClass });
+        classCodes.set(meta.prefix, classString(fromWorker));
+        recoveredParameters += meta.outputDim * fromWorker.status.filter((x) => x === 0).length;
+        const summary = summarizeRecovery([fromWorker]);
+        blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, classes: summary.classes, seconds: fromWorker.seconds });
+        const tensors = new Map(fromWorker.tensors.map(([name, bytes]) => [name, { bytes }]));
+        cache = { index, tensors, remaining: tensors.size };
+        return tensors;
+      }
+      const fast = method === 'consensus' && fastAttack && fromWorker === undefined ? fastRecoverBlock(released, meta, info, act, signs) : null;
+      if (fast !== null) {
+        const seconds = (performance.now() - t0) / 1000;
+        recoverySeconds += seconds;
+        statuses.push({ status: fast.status, reason: fast.reason, unitClass: fast.unitClass });
+        classCodes.set(meta.prefix, classString(fast));
+        recoveredParameters += meta.outputDim * fast.status.filter((x) => x === 0).length;
+        const summary = summarizeRecovery([fast]);
+        blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, classes: summary.classes, seconds });
+        cache = { index, tensors: fast.tensors, remaining: fast.tensors.size };
+        return fast.tensors;
+      }
+      const block = readReleasedBlock((n) => released.tensor(n), meta, info);
       const rec = recoverBlock(method, block, act, info.dtype, { signs });
       const seconds = (performance.now() - t0) / 1000;
       recoverySeconds += seconds;
@@ -173,7 +228,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         recovered_by: `weightgames attack --method ${method}`,
         weightgames_version: version,
         source_release: input.split(/[\\/]/).pop() ?? input,
-        source_release_sha256: sha256File(input),
+        ...(hashTask === undefined ? { source_release_sha256: sha256File(input) } : {}),
         release_seed: info.metadata.seed ?? '',
         activation: info.activation,
         unit_class_legend: JSON.stringify(Object.fromEntries(unitClassNames.map((name, code) => [code, `${name}: ${unitClassDetermines[name]}`]))),
@@ -182,15 +237,30 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       {
         inputs: [input],
         // The classes are known only once each block is recovered; their length (one character per unit) is known now.
-        deferred: Object.fromEntries(
-          info.blocks.map((meta) => [
+        deferred: Object.fromEntries([
+          ...(hashTask === undefined
+            ? []
+            : [
+                [
+                  'source_release_sha256',
+                  {
+                    length: 64,
+                    value: () => {
+                      const answer = pool!.wait(hashTask);
+                      if ('ok' in answer && typeof answer.ok === 'string' && answer.ok.startsWith('nonfinite:')) throw new ReleasedFileError(answer.ok.slice('nonfinite:'.length));
+                      return 'ok' in answer && typeof answer.ok === 'string' ? answer.ok : sha256File(input);
+                    },
+                  },
+                ] as const,
+              ]),
+          ...info.blocks.map((meta) => [
             `unit_classes.${meta.prefix}`,
             {
               length: meta.hiddenDim,
               value: () => classCodes.get(meta.prefix) ?? '',
             },
           ]),
-        ),
+        ]),
       },
     );
     const total = summarizeRecovery(statuses);
@@ -210,6 +280,18 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       recoveredParameters,
     };
   } finally {
+    pool?.close();
     released.close();
   }
+}
+
+/** Worker threads for an attack: only where the blocks are big enough to pay for starting them (WEIGHTGAMES_WORKERS=0 forbids, =n asks for n). */
+function attackWorkers(file: SafetensorsFile, info: ReleasedModelInfo): number {
+  const forced = process.env.WEIGHTGAMES_WORKERS;
+  if (forced !== undefined && /^\d+$/.test(forced)) return Math.min(Number(forced), info.blocks.length);
+  const bytes = info.blocks.reduce((a, meta) => {
+    const e = file.header.entries.find((x) => x.name === `${meta.prefix}.taylor.theta`);
+    return a + (e === undefined ? 0 : e.end - e.begin);
+  }, 0);
+  return workerCount(info.blocks.length, bytes >= 64 * 2 ** 20);
 }

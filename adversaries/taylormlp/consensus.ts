@@ -1,5 +1,5 @@
 import type { Activation } from '../../src/numerics/activations';
-import { combineOrders, orderNorms, profileDots, weightedMisfit } from '../../src/tensor/attackKernels';
+import { combineOrders, gridMisfits, orderNorms, profileDots, weightedMisfit } from '../../src/tensor/attackKernels';
 import { derivativeGrid } from '../../src/tensor/derivativeKernels';
 import { ColumnEstimate, columnEstimate, consensusProfile, expansionBias, orderZeroDistance, orderZeroResiduals, outputBiasFromShares, refineExpansionPoint, roundingNoise, runnerUpPlausible, scaleStable as scaleStableKernel, withinTolerance, ascending } from '../../src/tensor/consensusKernels';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
@@ -120,7 +120,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     weights[k] = w;
     for (const s of options.signs === true ? [1, -1] : [1]) {
       residuals.fill(0);
-      for (let q = 0; q < table.u.length; q++) residuals[q] = misfit(g, w, table.p, q * width, N, s)[0];
+      gridMisfits(g, w, table.p, width, table.u.length, 1, N, s < 0, residuals);
       const minima: number[] = [];
       for (let q = 0; q < residuals.length; q++) {
         if ((q === 0 || residuals[q] <= residuals[q - 1]) && (q === residuals.length - 1 || residuals[q] <= residuals[q + 1])) minima.push(q);
@@ -285,5 +285,12 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     unitClass,
     predictedError,
     expansionPoint,
+    sign: unitSigns(),
   };
+  /** ±1 per exact unit, 0 elsewhere. */
+  function unitSigns(): Int8Array {
+    const out = new Int8Array(h);
+    for (let k = 0; k < K; k++) if (recoveredUnit[k]) out[released.expanded[k]] = fittedSign[k];
+    return out;
+  }
 }

@@ -89,6 +89,8 @@ export interface RecoveredBlock extends MlpBlock {
   readonly unitClass?: Uint8Array;
   readonly predictedError: Float64Array;
   readonly expansionPoint: Float64Array;
+  /** Per hidden unit: the fitted random sign of an exact unit (±1; 0 where none was fitted). */
+  readonly sign?: Int8Array;
 }
 
 export interface RecoverySummary {

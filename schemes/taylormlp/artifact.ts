@@ -55,7 +55,7 @@ export class ReleasedFileError extends WeightgamesError {
   readonly kind = 'input';
 }
 
-const i32Bytes = (values: Int32Array): Uint8Array => {
+export const i32Bytes = (values: Int32Array): Uint8Array => {
   const out = new Uint8Array(values.length * 4);
   const view = new DataView(out.buffer);
   values.forEach((v, i) => view.setInt32(i * 4, v, true));

@@ -1,16 +1,21 @@
 import { WeightgamesError } from '../../src/errors';
-import { LazyTensor, SafetensorsFile, StoredTensor, toFloat64, writeSafetensorsStreaming } from '../../src/io/safetensors';
-import { MlpBlockLocation, checkpointActivation, findMlpBlocks, loadMlpBlock } from '../../src/models/layouts';
+import { SafeDType, SafetensorsFile, StoredTensor, toFloat64, writeAt, writeSafetensorsPositional } from '../../src/io/safetensors';
+import { SyncWorkerPool, workerCount } from '../../src/io/syncWorkers';
+import { compiledPath } from '../../src/estimate/compiledPath';
+import { Activation, activationByName } from '../../src/numerics/activations';
+import { LayoutError, MlpBlockLocation, checkpointActivation, findMlpBlocks, loadMlpBlock } from '../../src/models/layouts';
 import type { MlpBlock } from '../../src/models/mlp';
-import { Tensor, tensor } from '../../src/tensor/tensor';
+import { FloatArray, Tensor, tensor } from '../../src/tensor/tensor';
 import * as P from '../../src/prob/prob';
 import type { StorageDType } from './storage';
 import { CalibrationRange, TaylorOptions, calibrationRange, checkTaylorOptions, releaseBlock, unitsToExpand } from './release';
-import { BlockMeta, blockMeta, releasedBlockShapes, releasedBlockTensors } from './artifact';
+import { BlockMeta, ReleasedFileError, blockMeta, releasedBlockShapes, releasedBlockTensors } from './artifact';
 import { seededStream } from '../../src/prob/challenger';
-import { checkMagnitudes, checkReleasedFinite, releaseMagnitudes, widenedDtype } from './finite';
+import { ReleaseMagnitudes, checkMagnitudes, checkReleasedFinite, releaseMagnitudes, widenedDtype } from './finite';
 import { checkInputFile, checkOutputPath, identityIfExists } from '../../src/io/paths';
 import { sha256File } from '../../src/io/hash';
+import { narrowWeights, streamable, writeStreamedBlock } from './streamedBlock';
+import { matMulTransposedRange } from '../../src/tensor/kernels';
 import * as path from 'node:path';
 
 /** Where z0 comes from: recorded MLP inputs per layer (a safetensors file), or seeded synthetic inputs. */
@@ -28,8 +33,8 @@ export class NonFiniteWeightError extends WeightgamesError {
 }
 
 /** Refuse a block holding a non-finite weight, naming the tensor and the (flat, stored-order) index. */
-function checkFinite(block: MlpBlock, location: MlpBlockLocation): void {
-  const parts: Array<[string | null, Float64Array | null]> = [
+function checkFinite(block: Pick<MlpBlock, never> & { readonly first: FloatArray; readonly firstBias: FloatArray | null; readonly up: FloatArray | null; readonly second: FloatArray; readonly secondBias: FloatArray | null }, location: MlpBlockLocation): void {
+  const parts: Array<[string | null, FloatArray | null]> = [
     [location.first, block.first],
     [location.firstBias, block.firstBias],
     [location.up, block.up],
@@ -105,11 +110,108 @@ export interface ReleaseSummary {
   readonly seconds: number;
 }
 
+/** Pass 1 of one block: its calibration range, the magnitudes its release will store, its signs and K. */
+export interface BlockPlan {
+  readonly location: MlpBlockLocation;
+  readonly range: CalibrationRange;
+  readonly magnitudes: ReleaseMagnitudes;
+  readonly signs: Int8Array | null;
+  readonly K: number;
+  readonly hidden: number;
+  readonly input: number;
+  readonly output: number;
+}
+
+/** What pass 1 and pass 2 of a block need besides the files (plain data: it goes to worker threads). */
+export interface BlockJob {
+  readonly taylor: TaylorOptions;
+  readonly calibration: CalibrationSource;
+  readonly seed: string;
+}
+
+/** Pass 1 of one block (on this thread or a worker's): calibration range, finiteness of the weights, magnitudes, signs, K. */
+export function planBlock(source: SafetensorsFile, calibrationFile: SafetensorsFile | null, location: MlpBlockLocation, activation: Activation, job: BlockJob): BlockPlan {
+  const narrow = narrowWeights(source, location);
+  if (narrow !== null) return planNarrow(source, calibrationFile, location, activation, job, narrow);
+  const block = loadMlpBlock((n) => source.tensor(n), location);
+  checkFinite(block, location);
+  const inputs =
+    calibrationFile !== null
+      ? calibrationInputs(calibrationFile, location, block.inputDim)
+      : seededStream(job.seed, '', syntheticCalibration((job.calibration as { synthetic: { rows: number; scale: number } }).synthetic.rows, block.inputDim, (job.calibration as { synthetic: { rows: number; scale: number } }).synthetic.scale, location.prefix));
+  const range = calibrationRange(block, inputs, job.taylor.rangeIncludesZero ?? false);
+  checkRange(range, location);
+  const magnitudes = releaseMagnitudes(location.prefix, block, activation, range, job.taylor);
+  const signs = job.taylor.signs === true ? seededStream(job.seed, 'kgen', drawSigns(block.hiddenDim, location.prefix)) : null;
+  const K = unitsToExpand(range, job.taylor.expand ?? { all: true }).length;
+  return { location, range, magnitudes, signs, K, hidden: block.hiddenDim, input: block.inputDim, output: block.outputDim };
+}
+
+/** Pass 1 on weights read as float32 (exact for F32/BF16/F16): the same plan as from loadMlpBlock's float64 copies, without them or z. */
+function planNarrow(source: SafetensorsFile, calibrationFile: SafetensorsFile | null, location: MlpBlockLocation, activation: Activation, job: BlockJob, w: NonNullable<ReturnType<typeof narrowWeights>>): BlockPlan {
+  const vector = (name: string | null, length: number): Float64Array | null => {
+    if (name === null) return null;
+    const v = toFloat64(source.tensor(name));
+    if (v.length !== length) throw new LayoutError(`${name}: expected ${length} entries, found ${v.length}`);
+    return v;
+  };
+  const block = { hiddenDim: w.hidden, outputDim: w.output, first: w.first, second: w.second, up: null, firstBias: vector(location.firstBias, w.hidden), secondBias: vector(location.secondBias, w.output) };
+  checkFinite(block, location);
+  const inputs =
+    calibrationFile !== null
+      ? calibrationInputs(calibrationFile, location, w.input)
+      : seededStream(job.seed, '', syntheticCalibration((job.calibration as { synthetic: { rows: number; scale: number } }).synthetic.rows, w.input, (job.calibration as { synthetic: { rows: number; scale: number } }).synthetic.scale, location.prefix));
+  const includeZero = job.taylor.rangeIncludesZero ?? false;
+  const range: CalibrationRange = { min: new Float64Array(w.hidden).fill(includeZero ? 0 : Infinity), max: new Float64Array(w.hidden).fill(includeZero ? 0 : -Infinity) };
+  matMulTransposedRange(inputs.data, inputs.shape[0], w.first, w.hidden, w.input, range.min, range.max);
+  checkRange(range, location);
+  const magnitudes = releaseMagnitudes(location.prefix, block, activation, range, job.taylor);
+  const signs = job.taylor.signs === true ? seededStream(job.seed, 'kgen', drawSigns(w.hidden, location.prefix)) : null;
+  const K = unitsToExpand(range, job.taylor.expand ?? { all: true }).length;
+  return { location, range, magnitudes, signs, K, hidden: w.hidden, input: w.input, output: w.output };
+}
+
+/** Pass 2 of one block: release it (in `taylor.dtype`), check every stored value, and write its tensors at their offsets. Answers the names written. */
+export function writeReleasedBlock(source: SafetensorsFile, plan: BlockPlan, activation: Activation, taylor: TaylorOptions, fd: number, offsets: ReadonlyMap<string, { readonly position: number; readonly byteLength: number }>): string[] {
+  const dtype = taylor.dtype ?? 'f32';
+  if (streamable(source, plan.location, dtype)) return writeStreamedBlock(source, plan, activation, taylor, fd, offsets);
+  const block: MlpBlock = loadMlpBlock((n) => source.tensor(n), plan.location);
+  const released = releaseBlock(block, activation, plan.range, taylor, plan.signs);
+  checkReleasedFinite(plan.location.prefix, released, dtype);
+  const tensors = releasedBlockTensors(blockMeta(plan.location, released), released, dtype);
+  const names: string[] = [];
+  for (const [name, t] of tensors) {
+    const at = offsets.get(name);
+    if (at === undefined || at.byteLength !== t.bytes.length) throw new ReleasedFileError(`${name}: the header has no slot of ${t.bytes.length} bytes for it`);
+    writeAt(fd, t.bytes, at.position);
+    names.push(name);
+  }
+  return names;
+}
+
+/** Worker threads for a release: only when the blocks are big enough to pay for starting them (WEIGHTGAMES_WORKERS=0 forbids, =n asks for n). */
+function releaseWorkers(locations: readonly MlpBlockLocation[], source: SafetensorsFile, activation: Activation, job: BlockJob): number {
+  const forced = process.env.WEIGHTGAMES_WORKERS;
+  if (forced !== undefined && /^\d+$/.test(forced)) return Math.min(Number(forced), locations.length);
+  const entry = (name: string) => source.header.entries.find((e) => e.name === name);
+  const work = locations.reduce((a, l) => a + ((entry(l.second)?.end ?? 0) - (entry(l.second)?.begin ?? 0)) * (job.taylor.order + 1), 0);
+  let sameActivation = false;
+  try {
+    sameActivation = activationByName(activation.name).name === activation.name;
+  } catch {
+    sameActivation = false;
+  }
+  return workerCount(locations.length, sameActivation && work >= 64 * 2 ** 20);
+}
+
+const releaseWorkerScript = (): string => compiledPath(path.join(__dirname, `releaseWorker${path.extname(__filename)}`));
+
 /**
  * Release a whole checkpoint: every MLP block becomes its TaylorMLP form, every other tensor is
- * copied. Layer by layer: the header is written from shapes alone (one calibration pass gives
- * each block's K), then each block is released when the writer reaches its first tensor and
- * dropped after its last, so memory holds one block's released tensors at a time.
+ * copied. Pass 1 (one calibration pass) gives each block's K and so the header; pass 2 releases
+ * each block and writes its tensors at their offsets in the file. Big checkpoints spread the
+ * blocks of both passes over worker threads (a block at a time per thread, so memory holds one
+ * block per core); a block that fails in a worker is re-run here, which throws its typed error.
  */
 export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
   checkTaylorOptions(o.taylor);
@@ -120,30 +222,25 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
   checkOutputPath(o.output, [input, identityIfExists(path.join(path.dirname(o.input), 'config.json')), calibrationInput]);
   const source = SafetensorsFile.open(o.input);
   const calibrationFile = 'file' in o.calibration ? SafetensorsFile.open(o.calibration.file) : null;
+  let pool: SyncWorkerPool<ReleaseTask, unknown> | null = null;
   try {
     const { activation, source: activationSource } = checkpointActivation(o.input, o.activation);
     const locations = findMlpBlocks(source.names);
+    const job: BlockJob = { taylor: o.taylor, calibration: o.calibration, seed: o.seed };
+    const workers = releaseWorkers(locations, source, activation, job);
+    if (workers > 0) pool = new SyncWorkerPool<ReleaseTask, unknown>(releaseWorkerScript(), workers, { input: o.input, calibrationFile: 'file' in o.calibration ? o.calibration.file : null, activation: activation.name });
     // Pass 1: calibration ranges (small) and so each block's K and shapes.
-    const plans = locations.map((location) => {
-      const block = loadMlpBlock((n) => source.tensor(n), location);
-      checkFinite(block, location);
-      const inputs =
-        calibrationFile !== null
-          ? calibrationInputs(calibrationFile, location, block.inputDim)
-          : seededStream(o.seed, '', syntheticCalibration((o.calibration as { synthetic: { rows: number; scale: number } }).synthetic.rows, block.inputDim, (o.calibration as { synthetic: { rows: number; scale: number } }).synthetic.scale, location.prefix));
-      const range = calibrationRange(block, inputs, o.taylor.rangeIncludesZero ?? false);
-      checkRange(range, location);
-      const magnitudes = releaseMagnitudes(location.prefix, block, activation, range, o.taylor);
-      const signs = o.taylor.signs === true ? seededStream(o.seed, 'kgen', drawSigns(block.hiddenDim, location.prefix)) : null;
-      const K = unitsToExpand(range, o.taylor.expand ?? { all: true }).length;
-      return { location, range, magnitudes, signs, K, hidden: block.hiddenDim, input: block.inputDim, output: block.outputDim };
-    });
+    const planHere = (index: number): BlockPlan => planBlock(source, calibrationFile, locations[index], activation, job);
+    const plans: BlockPlan[] =
+      pool === null
+        ? locations.map((_, index) => planHere(index))
+        : pool.map(locations.map((location) => ({ kind: 'plan', location, job }) as ReleaseTask)).map((answer, index) => ('ok' in answer ? (answer.ok as BlockPlan) : planHere(index)));
     // The finiteness guard, before the header: refuse (naming the layer and the cause), or widen when asked.
     const requested = o.taylor.dtype ?? 'f32';
     const dtype: StorageDType = o.widen === true ? widenedDtype(plans.map((p) => p.magnitudes), requested) : requested;
     for (const plan of plans) checkMagnitudes(plan.magnitudes, dtype, o.widen === true ? '' : '; --widen stores it in a wider dtype');
     const taylor: TaylorOptions = { ...o.taylor, dtype };
-    const metaOf = (plan: (typeof plans)[number]): BlockMeta => ({
+    const metaOf = (plan: BlockPlan): BlockMeta => ({
       prefix: plan.location.prefix,
       layout: plan.location.layout,
       layer: plan.location.layer,
@@ -158,39 +255,14 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
       outputDim: plan.output,
     });
     const replaced = new Set(locations.flatMap((l) => [l.first, l.up, l.second, l.firstBias, l.secondBias].filter((n): n is string => n !== null)));
-    const lazy = new Map<string, LazyTensor>();
-    for (const name of source.names) {
-      if (replaced.has(name)) continue;
-      const entry = source.header.entries.find((e) => e.name === name)!;
-      lazy.set(name, { dtype: entry.dtype, shape: entry.shape, bytes: () => source.tensor(name).bytes });
+    const shapes = new Map<string, { dtype: SafeDType; shape: readonly number[] }>();
+    const copied: string[] = [];
+    for (const entry of source.header.entries) {
+      if (replaced.has(entry.name)) continue;
+      shapes.set(entry.name, { dtype: entry.dtype, shape: entry.shape });
+      copied.push(entry.name);
     }
-    // Pass 2 (lazy): release a block when its first tensor is written; keep it until its last.
-    let cache: { prefix: string; tensors: Map<string, { bytes: Uint8Array }> ; remaining: number } | null = null;
-    plans.forEach((plan, index) => {
-      const produce = (): Map<string, { bytes: Uint8Array }> => {
-        if (cache !== null && cache.prefix === plan.location.prefix) return cache.tensors;
-        o.onBlock?.(index, plans.length, plan.location.prefix);
-        const block: MlpBlock = loadMlpBlock((n) => source.tensor(n), plan.location);
-        const released = releaseBlock(block, activation, plan.range as CalibrationRange, taylor, plan.signs);
-        checkReleasedFinite(plan.location.prefix, released, dtype);
-        const tensors = releasedBlockTensors(blockMeta(plan.location, released), released, dtype);
-        cache = { prefix: plan.location.prefix, tensors, remaining: tensors.size };
-        return tensors;
-      };
-      const shapes = releasedBlockShapes(metaOf(plan), plan.K, o.taylor.order, dtype);
-      for (const [name, shape] of shapes) {
-        lazy.set(name, {
-          dtype: shape.dtype,
-          shape: shape.shape,
-          bytes: () => {
-            const tensors = produce();
-            const bytes = tensors.get(name)!.bytes;
-            if (cache !== null && --cache.remaining === 0) cache = null;
-            return bytes;
-          },
-        });
-      }
-    });
+    for (const plan of plans) for (const [name, shape] of releasedBlockShapes(metaOf(plan), plan.K, o.taylor.order, dtype)) shapes.set(name, shape);
     const metas = plans.map(metaOf);
     // File names and content hashes, never the paths typed (an owner's directories stay private).
     const calibration = 'file' in o.calibration ? `file:${path.basename(o.calibration.file)}` : `synthetic:N(0,${o.calibration.synthetic.scale}²)×${o.calibration.synthetic.rows}`;
@@ -210,7 +282,30 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
       source_sha256: sha256File(o.input),
     };
     if (dtype !== requested) metadata.dtype_requested = requested;
-    writeSafetensorsStreaming(o.output, lazy, metadata, { inputs: [input, identityIfExists(path.join(path.dirname(o.input), 'config.json')), calibrationInput] });
+    const fill = (fd: number, offsets: ReadonlyMap<string, { readonly position: number; readonly byteLength: number }>): Set<string> => {
+      const written = new Set<string>();
+      // Pass 2: each block released and written at its offsets (one block per thread in memory).
+      const writeHere = (index: number): string[] => {
+        o.onBlock?.(index, plans.length, plans[index].location.prefix);
+        return writeReleasedBlock(source, plans[index], activation, taylor, fd, offsets);
+      };
+      if (pool === null) plans.forEach((_, index) => writeHere(index).forEach((n) => written.add(n)));
+      else {
+        const slots = (plan: BlockPlan): Array<[string, { position: number; byteLength: number }]> => [...releasedBlockShapes(metaOf(plan), plan.K, o.taylor.order, dtype).keys()].map((n) => [n, offsets.get(n)!]);
+        const answers = pool.map(
+          plans.map((plan) => ({ kind: 'write', plan, taylor, fd, offsets: slots(plan) }) as ReleaseTask),
+          (index) => o.onBlock?.(index, plans.length, plans[index].location.prefix),
+        );
+        answers.forEach((answer, index) => ('ok' in answer ? (answer.ok as string[]) : writeHere(index)).forEach((n) => written.add(n)));
+      }
+      // The tensors the release keeps, copied one at a time.
+      for (const name of copied) {
+        writeAt(fd, source.tensor(name).bytes, offsets.get(name)!.position);
+        written.add(name);
+      }
+      return written;
+    };
+    writeSafetensorsPositional(o.output, shapes, metadata, fill, { inputs: [input, identityIfExists(path.join(path.dirname(o.input), 'config.json')), calibrationInput] });
     return {
       input: o.input,
       output: o.output,
@@ -225,8 +320,13 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
       seconds: (performance.now() - start) / 1000,
     };
   } finally {
+    pool?.close();
     source.close();
     calibrationFile?.close();
   }
 }
 
+/** A task for a release worker (./releaseWorker): pass 1 or pass 2 of one block. */
+export type ReleaseTask =
+  | { readonly kind: 'plan'; readonly location: MlpBlockLocation; readonly job: BlockJob }
+  | { readonly kind: 'write'; readonly plan: BlockPlan; readonly taylor: TaylorOptions; readonly fd: number; readonly offsets: ReadonlyArray<[string, { position: number; byteLength: number }]> };

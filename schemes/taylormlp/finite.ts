@@ -49,8 +49,11 @@ const maxAbs = (values: ArrayLike<number> | null, pick?: ArrayLike<number>): num
   return m;
 };
 
+/** What releaseMagnitudes reads of a block: an MlpBlock, or its weights as stored (float32 values are exact). */
+export type MagnitudeBlock = Pick<MlpBlock, 'hiddenDim' | 'outputDim'> & { readonly first: FloatArray; readonly up: FloatArray | null; readonly second: FloatArray; readonly firstBias: FloatArray | null; readonly secondBias: FloatArray | null };
+
 /** Pass 1: the magnitudes a block's release will store, from the block and its calibration range. */
-export function releaseMagnitudes(prefix: string, block: MlpBlock, act: Activation, range: CalibrationRange, options: TaylorOptions): ReleaseMagnitudes {
+export function releaseMagnitudes(prefix: string, block: MagnitudeBlock, act: Activation, range: CalibrationRange, options: TaylorOptions): ReleaseMagnitudes {
   const N = options.order;
   const { hiddenDim: h, outputDim: o } = block;
   const expanded = unitsToExpand(range, options.expand ?? { all: true });

@@ -42,9 +42,10 @@ export class MeterError extends WeightgamesError {
  * Internal to the kernels: not part of the public exports.
  */
 export function chargeFlops(flops: number): void {
-  if (!Number.isSafeInteger(flops) || flops < 0) throw new MeterError(`a FLOP charge must be a non-negative safe integer, got ${flops}`);
-  const top = stack[stack.length - 1];
-  if (top !== undefined) top.flops += flops;
+  // (flops >>> 0) === flops: an integer in [0, 2³²) — the common case, without the global lookups.
+  if ((flops >>> 0) !== flops && (!Number.isSafeInteger(flops) || flops < 0)) throw new MeterError(`a FLOP charge must be a non-negative safe integer, got ${flops}`);
+  const depth = stack.length;
+  if (depth > 0) stack[depth - 1].flops += flops;
 }
 
 /** Run `thunk` under a fresh meter; return its value and what it cost. Nested meters add up. */

@@ -180,11 +180,18 @@ export class SafetensorsFile {
     return this.header.entries.some((e) => e.name === name);
   }
 
-  tensor(name: string): StoredTensor {
+  /**
+   * One tensor's bytes. With `reuse` (8-byte aligned, big enough) they are read into it — a
+   * caller that reads many large tensors one after the other keeps one buffer (fresh pages cost).
+   */
+  tensor(name: string, reuse?: Uint8Array): StoredTensor {
     const e = this.header.entries.find((x) => x.name === name);
     if (e === undefined) throw new SafetensorsError('missing-tensor', `no tensor "${name}" in ${this.path}`, name);
     // 8-byte aligned storage so that a float view needs no copy.
-    const storage = new Uint8Array(new ArrayBuffer(Math.ceil((e.end - e.begin) / 8) * 8), 0, e.end - e.begin);
+    const storage =
+      reuse !== undefined && reuse.length >= e.end - e.begin && reuse.byteOffset % 8 === 0
+        ? reuse.subarray(0, e.end - e.begin)
+        : new Uint8Array(new ArrayBuffer(Math.ceil((e.end - e.begin) / 8) * 8), 0, e.end - e.begin);
     let done = 0;
     while (done < storage.length) {
       const read = fs.readSync(this.fd, storage, done, storage.length - done, this.header.dataStart + e.begin + done);
@@ -192,6 +199,27 @@ export class SafetensorsFile {
       done += read;
     }
     return { name, dtype: e.dtype, shape: e.shape, bytes: storage };
+  }
+
+  /**
+   * `length` bytes of a tensor from byte `offset` of its data (a slice of its rows), read with one
+   * positioned read into `reuse` when given (8-byte aligned, big enough) — the attack's sampled rows
+   * and single order slabs, without reading the rest.
+   */
+  range(name: string, offset: number, length: number, reuse?: Uint8Array): StoredTensor {
+    const e = this.header.entries.find((x) => x.name === name);
+    if (e === undefined) throw new SafetensorsError('missing-tensor', `no tensor "${name}" in ${this.path}`, name);
+    if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 && offset + length <= e.end - e.begin)) {
+      throw new SafetensorsError('offsets', `tensor "${name}": bytes [${offset}, ${offset + length}) are outside its ${e.end - e.begin}`, name);
+    }
+    const storage = reuse !== undefined && reuse.length >= length && reuse.byteOffset % 8 === 0 ? reuse.subarray(0, length) : new Uint8Array(new ArrayBuffer(Math.ceil(length / 8) * 8), 0, length);
+    let done = 0;
+    while (done < length) {
+      const read = fs.readSync(this.fd, storage, done, length - done, this.header.dataStart + e.begin + offset + done);
+      if (read === 0) throw new SafetensorsError('buffer-size', `file ended inside tensor "${name}"`, name);
+      done += read;
+    }
+    return { name, dtype: e.dtype, shape: [length / DTYPE_SIZES[e.dtype]], bytes: storage };
   }
 
   close(): void {
@@ -468,4 +496,54 @@ export function writeSafetensorsStreaming(
     fs.rmSync(temp, { force: true });
     throw error;
   }
+}
+
+/**
+ * Write a safetensors file whose tensors are written at their positions by `fill` (which may hand
+ * the descriptor to worker threads: positional writes need no shared cursor). `fill` gets the
+ * descriptor of the temporary file and each tensor's absolute byte offset, and answers the names
+ * it wrote; a name missing aborts the write. Atomic and path-guarded like writeSafetensors.
+ */
+export function writeSafetensorsPositional(
+  file: string,
+  tensors: ReadonlyMap<string, { readonly dtype: SafeDType; readonly shape: readonly number[] }>,
+  metadata: Readonly<Record<string, string>>,
+  fill: (fd: number, offsets: ReadonlyMap<string, { readonly position: number; readonly byteLength: number }>) => ReadonlySet<string>,
+  options: { readonly inputs?: ReadonlyArray<string | FileIdentity | null> } = {},
+): void {
+  const plan = checkOutputPath(file, options.inputs ?? []);
+  const sized = new Map<string, HeaderEntry>();
+  for (const [name, t] of tensors) sized.set(name, { dtype: t.dtype, shape: t.shape, byteLength: t.shape.reduce((a, b) => a * b, DTYPE_SIZES[t.dtype] as number) });
+  const { header, order } = encodeHeader(sized, metadata);
+  const offsets = new Map<string, { position: number; byteLength: number }>();
+  let position = header.length;
+  for (const name of order) {
+    const byteLength = sized.get(name)!.byteLength;
+    offsets.set(name, { position, byteLength });
+    position += byteLength;
+  }
+  const temp = plan.temporary;
+  const fd = openTemporary(plan);
+  let closed = false;
+  try {
+    writeAt(fd, header, 0);
+    const written = fill(fd, offsets);
+    const missing = order.find((name) => !written.has(name));
+    if (missing !== undefined) throw new SafetensorsError('size-mismatch', `tensor "${missing}" was never written`, missing);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    closed = true;
+    recheckOutput(plan);
+    fs.renameSync(temp, plan.target);
+  } catch (error) {
+    if (!closed) fs.closeSync(fd);
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+/** All of `bytes` at byte `position` of `fd` (positional: no shared file cursor). */
+export function writeAt(fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
 }

@@ -66,6 +66,36 @@ export function combineOrders(theta: FloatArray, coefficients: Float64Array, sel
 }
 
 /**
+ * weightedMisfit at every point of a grid (offsets q·width, q < points), residuals into `out`:
+ * the same arithmetic point by point, charged once (the sum of the per-point charges).
+ */
+export function gridMisfits(g: Float64Array, w: Float64Array, p: Float64Array, width: number, points: number, from: number, to: number, negativeSign: boolean, out: Float64Array): void {
+  if (out.length < points || p.length < (points - 1) * width + to + 1) throw new RangeError(`gridMisfits: out ${out.length}, p ${p.length} for ${points} points of width ${width}`);
+  let flops = 0;
+  const terms = Math.max(0, to - from + 1);
+  for (let q = 0; q < points; q++) {
+    const offset = q * width;
+    let gp = 0;
+    let pp = 0;
+    for (let n = from; n <= to; n++) {
+      const pn = negativeSign && n % 2 === 1 ? -p[offset + n] : p[offset + n];
+      gp += w[n] * g[n] * pn;
+      pp += w[n] * pn * pn;
+    }
+    const lambda = pp === 0 ? 0 : gp / pp;
+    let residual = 0;
+    for (let n = from; n <= to; n++) {
+      const pn = negativeSign && n % 2 === 1 ? -p[offset + n] : p[offset + n];
+      const r = g[n] - lambda * pn;
+      residual += w[n] * r * r;
+    }
+    out[q] = residual;
+    flops += 11 * terms + (pp === 0 ? 0 : 1);
+  }
+  chargeFlops(flops);
+}
+
+/**
  * The weighted misfit of an order profile g against λ·sⁿ·p_n with λ eliminated:
  *   λ = Σ ω_n g_n sⁿp_n / Σ ω_n p_n²,   r = Σ ω_n (g_n − λ sⁿp_n)²   over n = from..to,
  * p_n = p[offset + n], sⁿ = −1 for odd n when `negativeSign` (a sign flip, no arithmetic). The

@@ -56,6 +56,19 @@ export function matMul(a: Tensor, b: Tensor): Tensor {
   return tensor([m, n], out);
 }
 
+/** Σ_p a[ai + p]·b[bi + p] with two accumulators (even and odd p), added at the end. */
+function dot2(ad: FloatArray, ai: number, bd: FloatArray, bi: number, k: number): number {
+  let acc0 = 0;
+  let acc1 = 0;
+  let p = 0;
+  for (; p + 1 < k; p += 2) {
+    acc0 += ad[ai + p] * bd[bi + p];
+    acc1 += ad[ai + p + 1] * bd[bi + p + 1];
+  }
+  if (p < k) acc0 += ad[ai + p] * bd[bi + p];
+  return acc0 + acc1;
+}
+
 /**
  * C = A Bᵀ, A: [m, k], B: [n, k] — the nn.Linear product (X Wᵀ). Both operands are read along
  * rows, so the inner loop is a contiguous dot product. 2mkn FLOPs.
@@ -67,23 +80,105 @@ export function matMulTransposed(a: Tensor, b: Tensor): Tensor {
   const out = new Float64Array(m * n);
   const ad = a.data;
   const bd = b.data;
-  for (let i = 0; i < m; i++) {
-    const aRow = i * k;
-    for (let j = 0; j < n; j++) {
-      const bRow = j * k;
-      let acc0 = 0;
-      let acc1 = 0;
+  // Every output is the same sum in the same order as the plain loop (two accumulators, even and
+  // odd p, added at the end): the 2 × 2 blocks only reuse each loaded operand twice.
+  let i = 0;
+  for (; i + 1 < m; i += 2) {
+    const a0 = i * k;
+    const a1 = a0 + k;
+    let j = 0;
+    for (; j + 1 < n; j += 2) {
+      const b0 = j * k;
+      const b1 = b0 + k;
+      let s00 = 0, t00 = 0, s01 = 0, t01 = 0, s10 = 0, t10 = 0, s11 = 0, t11 = 0;
       let p = 0;
       for (; p + 1 < k; p += 2) {
-        acc0 += ad[aRow + p] * bd[bRow + p];
-        acc1 += ad[aRow + p + 1] * bd[bRow + p + 1];
+        const x0 = ad[a0 + p], y0 = ad[a0 + p + 1], x1 = ad[a1 + p], y1 = ad[a1 + p + 1];
+        const v0 = bd[b0 + p], w0 = bd[b0 + p + 1], v1 = bd[b1 + p], w1 = bd[b1 + p + 1];
+        s00 += x0 * v0;
+        t00 += y0 * w0;
+        s01 += x0 * v1;
+        t01 += y0 * w1;
+        s10 += x1 * v0;
+        t10 += y1 * w0;
+        s11 += x1 * v1;
+        t11 += y1 * w1;
       }
-      if (p < k) acc0 += ad[aRow + p] * bd[bRow + p];
-      out[i * n + j] = acc0 + acc1;
+      if (p < k) {
+        s00 += ad[a0 + p] * bd[b0 + p];
+        s01 += ad[a0 + p] * bd[b1 + p];
+        s10 += ad[a1 + p] * bd[b0 + p];
+        s11 += ad[a1 + p] * bd[b1 + p];
+      }
+      out[i * n + j] = s00 + t00;
+      out[i * n + j + 1] = s01 + t01;
+      out[(i + 1) * n + j] = s10 + t10;
+      out[(i + 1) * n + j + 1] = s11 + t11;
+    }
+    for (; j < n; j++) {
+      out[i * n + j] = dot2(ad, a0, bd, j * k, k);
+      out[(i + 1) * n + j] = dot2(ad, a1, bd, j * k, k);
     }
   }
+  for (; i < m; i++) for (let j = 0; j < n; j++) out[i * n + j] = dot2(ad, i * k, bd, j * k, k);
   chargeFlops(2 * m * k * n);
   return tensor([m, n], out);
+}
+
+/**
+ * The per-column range of C = A Bᵀ without C: min[j] and max[j] over the rows i of
+ * Σ_p A[i, p]·B[j, p] — each entry the same sum in the same order as matMulTransposed, rows
+ * visited in order (so −0/+0 ties fall as a scan of C would). `min`/`max` hold the starting
+ * values (±∞, or 0 for a range that includes zero) and are updated in place. (2k + 1)·m·n FLOPs:
+ * 2 per multiply-add and 1 for adding the two accumulators (the comparisons are free).
+ */
+export function matMulTransposedRange(a: FloatArray, m: number, b: FloatArray, n: number, k: number, min: Float64Array, max: Float64Array): void {
+  if (a.length !== m * k || b.length !== n * k || min.length !== n || max.length !== n) throw new ShapeError(`matMulTransposedRange: A ${a.length} (want ${m}·${k}), B ${b.length} (want ${n}·${k}), min/max ${min.length}/${max.length} (want ${n})`);
+  let i = 0;
+  for (; i + 1 < m; i += 2) {
+    const a0 = i * k;
+    const a1 = a0 + k;
+    let j = 0;
+    for (; j + 1 < n; j += 2) {
+      const b0 = j * k;
+      const b1 = b0 + k;
+      let s00 = 0, t00 = 0, s01 = 0, t01 = 0, s10 = 0, t10 = 0, s11 = 0, t11 = 0;
+      let p = 0;
+      for (; p + 1 < k; p += 2) {
+        const x0 = a[a0 + p], y0 = a[a0 + p + 1], x1 = a[a1 + p], y1 = a[a1 + p + 1];
+        const v0 = b[b0 + p], w0 = b[b0 + p + 1], v1 = b[b1 + p], w1 = b[b1 + p + 1];
+        s00 += x0 * v0;
+        t00 += y0 * w0;
+        s01 += x0 * v1;
+        t01 += y0 * w1;
+        s10 += x1 * v0;
+        t10 += y1 * w0;
+        s11 += x1 * v1;
+        t11 += y1 * w1;
+      }
+      if (p < k) {
+        s00 += a[a0 + p] * b[b0 + p];
+        s01 += a[a0 + p] * b[b1 + p];
+        s10 += a[a1 + p] * b[b0 + p];
+        s11 += a[a1 + p] * b[b1 + p];
+      }
+      see(min, max, j, s00 + t00);
+      see(min, max, j + 1, s01 + t01);
+      see(min, max, j, s10 + t10);
+      see(min, max, j + 1, s11 + t11);
+    }
+    for (; j < n; j++) {
+      see(min, max, j, dot2(a, a0, b, j * k, k));
+      see(min, max, j, dot2(a, a1, b, j * k, k));
+    }
+  }
+  for (; i < m; i++) for (let j = 0; j < n; j++) see(min, max, j, dot2(a, i * k, b, j * k, k));
+  chargeFlops((2 * k + 1) * m * n);
+}
+
+function see(min: Float64Array, max: Float64Array, j: number, v: number): void {
+  if (v < min[j]) min[j] = v;
+  if (v > max[j]) max[j] = v;
 }
 
 /**

@@ -90,6 +90,70 @@ function fill64(theta: Float64Array, second: FloatArray, scale: FloatArray, unit
   }
 }
 
+/**
+ * One order's slab of Θ straight in its storage form (the file path of Release): for every
+ * output i and expanded unit k, x = fround(second[i, units[k]]·scale[n, k]), for n = 0 with a bias
+ * then x = fround(x + bias[i]/K) — the values fillSeriesCoefficients then foldBiasIntoOrderZero
+ * store in a float32 Θ — written as float32 (`out` a Float32Array) or as bfloat16 bits rounded to
+ * nearest-even (`out` a Uint16Array). Answers the index in the slab of the first value that is not
+ * finite once stored, or −1. o·K FLOPs, and 2·o·K more for the bias.
+ */
+export function seriesCoefficientSlab(out: Float32Array | Uint16Array, second: FloatArray, scale: FloatArray, units: Int32Array, n: number, o: number, width: number, bias: FloatArray | null): number {
+  const K = units.length;
+  if (out.length < o * K || scale.length < (n + 1) * K || second.length !== o * width || (bias !== null && bias.length !== o)) {
+    throw new ShapeError(`seriesCoefficientSlab: out ${out.length} (want ≥ ${o}·${K}), scale ${scale.length}, second ${second.length}, bias ${bias?.length}`);
+  }
+  const bad = out instanceof Float32Array ? slab32(out, second, scale, units, n * K, o, width, K, bias) : slabBf16(out, second, scale, units, n * K, o, width, K, bias);
+  chargeFlops(o * K + (bias === null ? 0 : 2 * o * K));
+  return bad;
+}
+
+function slab32(out: Float32Array, second: FloatArray, scale: FloatArray, units: Int32Array, s0: number, o: number, h: number, K: number, bias: FloatArray | null): number {
+  let bad = -1;
+  for (let i = 0; i < o; i++) {
+    const row = i * K;
+    const wRow = i * h;
+    if (bias === null) for (let k = 0; k < K; k++) out[row + k] = second[wRow + units[k]] * scale[s0 + k];
+    else {
+      const c = bias[i];
+      for (let k = 0; k < K; k++) out[row + k] = Math.fround(second[wRow + units[k]] * scale[s0 + k]) + c / K;
+    }
+    if (bad < 0) {
+      for (let k = 0; k < K; k++) {
+        if (out[row + k] - out[row + k] !== 0) {
+          bad = row + k;
+          break;
+        }
+      }
+    }
+  }
+  return bad;
+}
+
+const bf16Scratch = new Float32Array(1);
+const bf16Bits = new Uint32Array(bf16Scratch.buffer);
+
+function slabBf16(out: Uint16Array, second: FloatArray, scale: FloatArray, units: Int32Array, s0: number, o: number, h: number, K: number, bias: FloatArray | null): number {
+  let bad = -1;
+  const f = bf16Scratch;
+  const u = bf16Bits;
+  for (let i = 0; i < o; i++) {
+    const row = i * K;
+    const wRow = i * h;
+    const c = bias === null ? 0 : bias[i];
+    for (let k = 0; k < K; k++) {
+      f[0] = second[wRow + units[k]] * scale[s0 + k];
+      if (bias !== null) f[0] = f[0] + c / K;
+      const x = u[0];
+      // round to nearest-even (NaN stays a quiet NaN), as float32ToBf16Bits
+      const b = (x & 0x7fffffff) > 0x7f800000 ? ((x >>> 16) | 0x0040) & 0xffff : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+      out[row + k] = b;
+      if (bad < 0 && (b & 0x7f80) === 0x7f80) bad = row + k;
+    }
+  }
+  return bad;
+}
+
 /** In place: Θ[0, i, k] += bias[i]/K (the output bias spread over the K order-0 terms). 2·o·K FLOPs. */
 export function foldBiasIntoOrderZero(theta: FloatArray, bias: FloatArray, K: number): void {
   const o = bias.length;

@@ -1,0 +1,88 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { SafetensorsFile } from '../../src/io/safetensors';
+import { SyncWorkerData, serveSyncTasks } from '../../src/io/syncWorkers';
+import { activationByName } from '../../src/numerics/activations';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import { releasedInfo } from '../../schemes/taylormlp/artifact';
+import { fastRecoverBlock } from './fastAttack';
+
+/**
+ * An attack worker (see attackReleasedFile): opens the release once, then recovers whichever
+ * block it is handed by the sampled fast path (null where the full consensus must decide), or
+ * hashes the release (the recovered file's provenance) while the blocks are recovered.
+ */
+/**
+ * The release's SHA-256 and, in the same read, every Θ value checked finite (the sampled attack
+ * reads only part of Θ; a release holds finite values only, so NaN or ±∞ anywhere in it is a forged
+ * or damaged file): answers the hex digest, or `nonfinite:<message>`.
+ */
+export function hashAndScan(path: string, file: SafetensorsFile, thetas: readonly string[]): string {
+  const ranges = thetas
+    .map((name) => file.header.entries.find((e) => e.name === name))
+    .filter((e): e is NonNullable<typeof e> => e !== undefined && (e.dtype === 'F32' || e.dtype === 'BF16' || e.dtype === 'F16'))
+    .map((e) => ({ name: e.name, dtype: e.dtype, begin: file.header.dataStart + e.begin, end: file.header.dataStart + e.end }));
+  const hash = crypto.createHash('sha256');
+  const fd = fs.openSync(path, 'r');
+  let problem: string | null = null;
+  try {
+    const chunk = Buffer.allocUnsafe(4 << 20);
+    let position = 0;
+    for (;;) {
+      const read = fs.readSync(fd, chunk, 0, chunk.length, position);
+      if (read === 0) break;
+      hash.update(chunk.subarray(0, read));
+      if (problem === null) {
+        const view = new DataView(chunk.buffer, chunk.byteOffset, read);
+        for (const r of ranges) {
+          const from = Math.max(r.begin, position);
+          const to = Math.min(r.end, position + read);
+          if (from >= to) continue;
+          const size = r.dtype === 'F32' ? 4 : 2;
+          // Element boundaries: from the tensor's start (chunks are multiples of 4 bytes, so elements never straddle two).
+          for (let at = from + ((size - ((from - r.begin) % size)) % size); at + size <= to; at += size) {
+            const bits = size === 4 ? view.getUint32(at - position, true) : view.getUint16(at - position, true);
+            const infinite = r.dtype === 'F32' ? (bits & 0x7f800000) === 0x7f800000 : r.dtype === 'BF16' ? (bits & 0x7f80) === 0x7f80 : (bits & 0x7c00) === 0x7c00;
+            if (infinite) {
+              problem = `tensor ${r.name} holds a non-finite value at index ${(at - r.begin) / size}: a release holds finite values only`;
+              break;
+            }
+          }
+          if (problem !== null) break;
+        }
+      }
+      position += read;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return problem === null ? hash.digest('hex') : `nonfinite:${problem}`;
+}
+
+export type AttackTask = { readonly kind: 'block'; readonly index: number; readonly signs: boolean } | { readonly kind: 'hash' };
+
+export interface AttackAnswer {
+  readonly status: Uint8Array;
+  readonly reason: Uint8Array;
+  readonly unitClass: Uint8Array;
+  readonly tensors: ReadonlyArray<[string, Uint8Array]>;
+  readonly seconds: number;
+}
+
+const data = workerData as (SyncWorkerData & { input: string }) | undefined;
+if (parentPort !== null && data?.syncPort !== undefined) {
+  const file = SafetensorsFile.open(data.input);
+  const info = releasedInfo(file.metadata);
+  const act = activationByName(info.activation);
+  serveSyncTasks<AttackTask, AttackAnswer | string | null>(parentPort, data, (task) => {
+    if (task.kind === 'hash') return { value: hashAndScan(data.input, file, info.blocks.map((b) => `${b.prefix}.taylor.theta`)) };
+    const t0 = performance.now();
+    const fast = fastRecoverBlock(file, info.blocks[task.index], info, act, task.signs);
+    if (fast === null) return { value: null };
+    const tensors = [...fast.tensors].map(([name, t]): [string, Uint8Array] => [name, t.bytes.slice()]);
+    return {
+      value: { status: fast.status, reason: fast.reason, unitClass: fast.unitClass, tensors, seconds: (performance.now() - t0) / 1000 },
+      transfer: tensors.map(([, bytes]) => bytes.buffer as ArrayBuffer),
+    };
+  });
+}

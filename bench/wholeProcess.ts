@@ -1,0 +1,37 @@
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/**
+ * A CLI command as a whole process, start to exit (node's start-up, reading, working, writing,
+ * fsync and rename included): wall seconds measured around the child, and the child's peak RSS
+ * (all its threads) as it reports it on exit. For the throughput benches; never asserted in tests.
+ */
+export interface WholeProcess {
+  readonly seconds: number;
+  readonly peakRss: number;
+  readonly stdout: string;
+}
+
+const cli = path.resolve(__dirname, '../src/cli/main.js');
+
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): WholeProcess {
+  const script = `require(${JSON.stringify(cli)}).main(${JSON.stringify(args)}).then((code) => { process.exitCode = code; process.stderr.write('\\nmaxrss ' + process.resourceUsage().maxRSS * 1024 + '\\n'); })`;
+  const t0 = performance.now();
+  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
+  const seconds = (performance.now() - t0) / 1000;
+  if (child.status !== 0) throw new Error(`weightgames ${args.join(' ')} exited ${child.status}: ${child.stderr}`);
+  const rss = /maxrss (\d+)/.exec(child.stderr);
+  return { seconds, peakRss: rss === null ? NaN : Number(rss[1]), stdout: child.stdout };
+}
+
+/** The machine's load when a figure was taken (the benches note it beside every figure). */
+export const load = (): string => `load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+
+/** The OPT-125M-shaped synthetic checkpoint (seed "bench") written into `dir` by a child process; its path. */
+export function generate(dir: string): string {
+  const synthetic = path.resolve(__dirname, '../src/models/synthetic.js');
+  const child = spawnSync(process.execPath, ['-e', `const s = require(${JSON.stringify(synthetic)}); process.stdout.write(s.writeSyntheticCheckpoint(${JSON.stringify(dir)}, { ...s.OPT_125M_MLP, seed: 'bench' }))`], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`generating the checkpoint failed: ${child.stderr}`);
+  return child.stdout;
+}

@@ -1,0 +1,167 @@
+import { SAFETENSORS_DTYPE, StorageDType, roundToStorage } from './storage';
+import type { Activation } from '../../src/numerics/activations';
+import { SafetensorsFile, encodeFloats, toFloat32, toFloat64, writeAt } from '../../src/io/safetensors';
+import { bf16BitsToFloat32, float32ToBf16Bits } from '../../src/io/halfPrecision';
+import type { MlpBlockLocation } from '../../src/models/layouts';
+import { expansionPoints, seriesCoefficientSlab } from '../../src/tensor/seriesKernels';
+import { taylorCoefficients } from '../../src/tensor/derivativeKernels';
+import { transposeMatrix } from '../../src/tensor/tensor';
+import type { FloatArray } from '../../src/tensor/tensor';
+import { CalibrationRange, TaylorOptions, unitsToExpand } from './release';
+import { ReleasedFileError, i32Bytes } from './artifact';
+import { StorageOverflowError } from './finite';
+
+/**
+ * Pass 2 of a file release for one block, at the write limit: the same bytes as releaseBlock +
+ * checkReleasedFinite + releasedBlockTensors, but Θ goes straight from W (read as float32, exact
+ * for F32/BF16/F16 checkpoints) into its storage form one order slab at a time and out to its
+ * offset in the file; the finiteness guard runs in the same pass. One thread's reads and writes
+ * go through buffers it keeps (fresh pages cost more than the arithmetic here), so memory holds
+ * one read tensor, one slab and one first layer per thread, whatever the block's size.
+ *
+ * Only for storage f32 or bf16 and weights stored as F32, BF16 or F16: `streamable` says so.
+ */
+
+class Scratch {
+  private buffer = new Uint8Array(0);
+  /** `bytes` bytes, 8-byte aligned, reused from call to call. */
+  get(bytes: number): Uint8Array {
+    if (this.buffer.length < bytes) this.buffer = new Uint8Array(new ArrayBuffer(Math.ceil(bytes / 8) * 8));
+    return this.buffer.subarray(0, bytes);
+  }
+}
+const scratch = { read: new Scratch(), slab: new Scratch(), first: new Scratch(), planFirst: new Scratch(), planSecond: new Scratch() };
+
+const NARROW = new Set(['F32', 'BF16', 'F16']);
+
+/** Pass 1's weights of a block whose weights are stored narrow: float32 values (exact), canonical layout, read through reused buffers (valid until the next call). */
+export function narrowWeights(source: SafetensorsFile, location: MlpBlockLocation): { first: FloatArray; second: FloatArray; up: FloatArray | null; hidden: number; input: number; output: number } | null {
+  const entry = (name: string) => source.header.entries.find((e) => e.name === name);
+  const f = entry(location.first);
+  const w = entry(location.second);
+  if (f === undefined || w === undefined || location.up !== null || !NARROW.has(f.dtype) || !NARROW.has(w.dtype) || f.shape.length !== 2 || w.shape.length !== 2) return null;
+  const conv1d = location.layout === 'gpt2';
+  const [hidden, input] = conv1d ? [f.shape[1], f.shape[0]] : [f.shape[0], f.shape[1]];
+  const [output, hidden2] = conv1d ? [w.shape[1], w.shape[0]] : [w.shape[0], w.shape[1]];
+  if (hidden2 !== hidden) return null;
+  const V = toFloat32(source.tensor(location.first, scratch.planFirst.get(hidden * input * 4)));
+  const W = toFloat32(source.tensor(location.second, scratch.planSecond.get(output * hidden * 4)));
+  return { first: conv1d ? transposeMatrix(V, input, hidden) : V, second: conv1d ? transposeMatrix(W, hidden, output) : W, up: null, hidden, input, output };
+}
+
+export function streamable(source: SafetensorsFile, location: MlpBlockLocation, dtype: StorageDType): boolean {
+  if (dtype !== 'f32' && dtype !== 'bf16') return false;
+  return [location.first, location.second, location.up].every((name) => name === null || NARROW.has(source.header.entries.find((e) => e.name === name)?.dtype ?? ''));
+}
+
+export interface StreamedPlan {
+  readonly location: MlpBlockLocation;
+  readonly range: CalibrationRange;
+  readonly signs: Int8Array | null;
+  readonly hidden: number;
+  readonly input: number;
+  readonly output: number;
+}
+
+type Slots = ReadonlyMap<string, { readonly position: number; readonly byteLength: number }>;
+
+/** Release and write one block (see the module comment); answers the names written. Throws StorageOverflowError as checkReleasedFinite would. */
+export function writeStreamedBlock(source: SafetensorsFile, plan: StreamedPlan, act: Activation, taylor: TaylorOptions, fd: number, slots: Slots): string[] {
+  const dtype = (taylor.dtype ?? 'f32') as 'f32' | 'bf16';
+  const f = SAFETENSORS_DTYPE[dtype];
+  const width = dtype === 'f32' ? 4 : 2;
+  const loc = plan.location;
+  const { hidden: h, input: d, output: o } = plan;
+  const N = taylor.order;
+  const conv1d = loc.layout === 'gpt2';
+  const expanded = unitsToExpand(plan.range, taylor.expand ?? { all: true });
+  const K = expanded.length;
+  const isExpanded = new Uint8Array(h);
+  for (const j of expanded) isExpanded[j] = 1;
+  const plain = Int32Array.from(Array.from({ length: h }, (_, j) => j).filter((j) => isExpanded[j] === 0));
+  const sign = (j: number): number => (plan.signs === null ? 1 : plan.signs[j]);
+  const firstBias = loc.firstBias === null ? null : toFloat64(source.tensor(loc.firstBias));
+  const secondBias = loc.secondBias === null ? null : toFloat64(source.tensor(loc.secondBias));
+  const P = `${loc.prefix}.taylor`;
+  const written: string[] = [];
+  const put = (name: string, bytes: Uint8Array, at = 0): void => {
+    const slot = slots.get(name);
+    if (slot === undefined || at + bytes.length > slot.byteLength) throw new ReleasedFileError(`${name}: the header has no slot of ${bytes.length} bytes at ${at} for it`);
+    writeAt(fd, bytes, slot.position + at);
+    if (at === 0) written.push(name);
+  };
+  // Non-finite values once stored, in checkReleasedFinite's order of tensors.
+  const bad = new Map<string, { q: number; value: number }>();
+  const scan = (tensor: string, values: FloatArray | null): void => {
+    if (values === null) return;
+    for (let q = 0; q < values.length; q++) {
+      if (!Number.isFinite(values[q])) {
+        bad.set(tensor, { q, value: values[q] });
+        return;
+      }
+    }
+  };
+
+  // z0 = (z_max + z_min)/2 published as s·z0; u = z0 + b; scale[n·K + k] = s_jⁿ·Act⁽ⁿ⁾(u_j)/n! (as releaseBlock).
+  const { z0, u } = expansionPoints(plan.range.max, plan.range.min, firstBias, expanded, sign);
+  const scale = new Float64Array((N + 1) * K);
+  const coefficients = new Float64Array(N + 1);
+  for (let k = 0; k < K; k++) {
+    taylorCoefficients(act, u[k], N, sign(expanded[k]), coefficients);
+    for (let n = 0; n <= N; n++) scale[n * K + k] = coefficients[n];
+  }
+
+  // W as float32 values [o, h] (a view of the read buffer for F32).
+  const secondStored = source.tensor(loc.second, scratch.read.get(o * h * 4));
+  const W: FloatArray = conv1d ? transposeMatrix(toFloat32(secondStored), h, o) : toFloat32(secondStored);
+  // Θ, order by order, into one slab and out to the file.
+  const slabBytes = scratch.slab.get(o * K * width);
+  const slab = dtype === 'f32' ? new Float32Array(slabBytes.buffer, slabBytes.byteOffset, o * K) : new Uint16Array(slabBytes.buffer, slabBytes.byteOffset, o * K);
+  for (let n = 0; n <= N; n++) {
+    const q = seriesCoefficientSlab(slab, W, scale, expanded, n, o, h, n === 0 && K > 0 ? secondBias : null);
+    if (q >= 0 && !bad.has('taylor.theta')) bad.set('taylor.theta', { q: n * o * K + q, value: slab instanceof Float32Array ? slab[q] : bf16BitsToFloat32(slab[q]) });
+    put(`${P}.theta`, slabBytes, n * slabBytes.length);
+  }
+  const plainSecond = new Float64Array(o * plain.length);
+  for (let i = 0; i < o; i++) for (let m = 0; m < plain.length; m++) plainSecond[i * plain.length + m] = W[i * h + plain[m]];
+
+  // V (or G) in its stored layout, rows of expanded units times their sign.
+  const firstStored = source.tensor(loc.first, scratch.read.get(h * d * 4));
+  const V = toFloat32(firstStored);
+  const firstBytes = scratch.first.get(h * d * width);
+  const firstOut = dtype === 'f32' ? new Float32Array(firstBytes.buffer, firstBytes.byteOffset, h * d) : new Uint16Array(firstBytes.buffer, firstBytes.byteOffset, h * d);
+  const flips = new Uint8Array(h);
+  for (const j of expanded) if (sign(j) < 0) flips[j] = 1;
+  for (let q = 0; q < h * d; q++) {
+    const j = conv1d ? q % h : Math.floor(q / d);
+    const v = flips[j] === 1 ? -V[q] : V[q];
+    if (firstOut instanceof Float32Array) firstOut[q] = v;
+    else firstOut[q] = float32ToBf16Bits(v);
+    const stored = firstOut instanceof Float32Array ? firstOut[q] : bf16BitsToFloat32(firstOut[q]);
+    if (!Number.isFinite(stored) && !bad.has('first layer (V)')) bad.set('first layer (V)', { q: conv1d ? j * d + Math.floor(q / h) : q, value: stored });
+  }
+  put(loc.first, firstBytes);
+
+  const up = loc.up === null ? null : roundToStorage(Float32Array.from(toFloat32(source.tensor(loc.up))), dtype);
+  const z0Stored = roundToStorage(z0, dtype);
+  const plainBias = firstBias === null ? null : roundToStorage(Float64Array.from(plain, (j) => firstBias[j]), dtype);
+  const plainSecondStored = roundToStorage(plainSecond, dtype);
+  const outputBias = K === 0 && secondBias !== null ? roundToStorage(secondBias.slice(), dtype) : null;
+  scan('up projection (U)', up);
+  scan('taylor.z0', z0Stored);
+  scan('taylor.plain_bias', plainBias);
+  scan('taylor.plain_weight', plainSecondStored);
+  scan('taylor.output_bias', outputBias);
+  for (const tensor of ['first layer (V)', 'up projection (U)', 'taylor.z0', 'taylor.theta', 'taylor.plain_bias', 'taylor.plain_weight', 'taylor.output_bias']) {
+    const b = bad.get(tensor);
+    if (b !== undefined) throw new StorageOverflowError(`${loc.prefix}: ${tensor} holds ${b.value} at index ${b.q} once stored in ${dtype}`);
+  }
+  if (loc.up !== null) put(loc.up, encodeFloats(up!, f));
+  put(`${P}.z0`, encodeFloats(z0Stored, f));
+  put(`${P}.expanded_units`, i32Bytes(expanded));
+  put(`${P}.plain_units`, i32Bytes(plain));
+  if (plainBias !== null) put(`${P}.plain_bias`, encodeFloats(plainBias, f));
+  put(`${P}.plain_weight`, encodeFloats(plainSecondStored, f));
+  if (outputBias !== null) put(`${P}.output_bias`, encodeFloats(outputBias, f));
+  return written;
+}

@@ -1,0 +1,155 @@
+import * as os from 'node:os';
+import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
+
+/**
+ * A pool of worker threads driven synchronously: `map` hands out tasks and blocks (Atomics.wait on
+ * a shared counter the workers bump after each reply) until every answer is in. For the long
+ * synchronous file jobs (release, attack) that already run off the CLI's main thread, so that
+ * their layers spread over the cores without turning the whole job asynchronous.
+ *
+ * A task that throws in a worker comes back as `{ failed: message }`; the caller decides what to
+ * do (the release re-runs such a task in its own thread, which throws the typed error).
+ */
+
+/** What a worker script gets: a port to answer on and the shared counter to bump. */
+export interface SyncWorkerData {
+  readonly syncPort: MessagePort;
+  readonly syncSignal: SharedArrayBuffer;
+  readonly [key: string]: unknown;
+}
+
+export type SyncAnswer<R> = { readonly ok: R } | { readonly failed: string };
+
+/** The worker side: answer every task posted to this thread with `handle`'s value (or its error). */
+export function serveSyncTasks<T, R>(parent: MessagePort | null, data: SyncWorkerData, handle: (task: T) => { value: R; transfer?: ArrayBuffer[] }): void {
+  if (parent === null) return;
+  const signal = new Int32Array(data.syncSignal);
+  parent.on('message', (message: { id: number; task: T }) => {
+    let answer: { id: number; answer: SyncAnswer<R> };
+    let transfer: ArrayBuffer[] = [];
+    try {
+      const { value, transfer: t } = handle(message.task);
+      answer = { id: message.id, answer: { ok: value } };
+      transfer = t ?? [];
+    } catch (error) {
+      answer = { id: message.id, answer: { failed: error instanceof Error ? `${error.name}: ${error.message}` : String(error) } };
+    }
+    data.syncPort.postMessage(answer, transfer);
+    Atomics.add(signal, 0, 1);
+    Atomics.notify(signal, 0);
+  });
+}
+
+/** How many workers a job of `tasks` independent tasks should use on this machine (0: stay on this thread). */
+export function workerCount(tasks: number, worthIt: boolean): number {
+  if (!worthIt || tasks < 2) return 0;
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(0, Math.min(tasks, cores));
+}
+
+export class SyncWorkerPool<T, R> {
+  private readonly workers: Worker[];
+  private readonly ports: MessagePort[];
+  private readonly signal: Int32Array;
+
+  constructor(script: string, size: number, workerData: Record<string, unknown> = {}) {
+    const shared = new SharedArrayBuffer(4);
+    this.signal = new Int32Array(shared);
+    this.workers = [];
+    this.ports = [];
+    for (let w = 0; w < size; w++) {
+      const { port1, port2 } = new MessageChannel();
+      this.ports.push(port1);
+      this.workers.push(new Worker(script, { workerData: { ...workerData, syncPort: port2, syncSignal: shared }, transferList: [port2] }));
+    }
+  }
+
+  private nextId = 0;
+  private readonly idle: number[] = [];
+  private readonly queue: Array<{ id: number; task: T }> = [];
+  private readonly answers = new Map<number, SyncAnswer<R>>();
+  private readonly running = new Map<number, number>(); // worker → task id
+
+  /** Queue one task (it starts as soon as a worker is free); `wait(id)` answers it. */
+  submit(task: T): number {
+    if (this.idle.length === 0 && this.running.size === 0) for (let w = 0; w < this.workers.length; w++) this.idle.push(w);
+    const id = this.nextId++;
+    this.queue.push({ id, task });
+    this.dispatch();
+    return id;
+  }
+
+  /** Block until task `id` (from `submit`) is answered; other answers that arrive meanwhile are kept. */
+  wait(id: number): SyncAnswer<R> {
+    for (;;) {
+      const answer = this.answers.get(id);
+      if (answer !== undefined) {
+        this.answers.delete(id);
+        return answer;
+      }
+      const seen = Atomics.load(this.signal, 0);
+      if (!this.drain()) Atomics.wait(this.signal, 0, seen, 1000);
+    }
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const w = this.idle.shift()!;
+      const { id, task } = this.queue.shift()!;
+      this.running.set(w, id);
+      this.workers[w].postMessage({ id, task });
+    }
+  }
+
+  private drain(): boolean {
+    let any = false;
+    for (let w = 0; w < this.ports.length; w++) {
+      const received = receiveMessageOnPort(this.ports[w]);
+      if (received === undefined) continue;
+      const { id, answer } = received.message as { id: number; answer: SyncAnswer<R> };
+      this.answers.set(id, answer);
+      this.running.delete(w);
+      this.idle.push(w);
+      any = true;
+    }
+    if (any) this.dispatch();
+    return any;
+  }
+
+  /** Answers to `tasks` in order; tasks go to idle workers as they free up (largest first is the caller's choice of order). */
+  map(tasks: readonly T[], onAnswer: (index: number, answer: SyncAnswer<R>) => void = () => undefined): Array<SyncAnswer<R>> {
+    const answers: Array<SyncAnswer<R> | undefined> = new Array(tasks.length);
+    let next = 0;
+    let done = 0;
+    const busy = new Array<boolean>(this.workers.length).fill(false);
+    const give = (w: number): void => {
+      if (next >= tasks.length) return;
+      const id = next++;
+      busy[w] = true;
+      this.workers[w].postMessage({ id, task: tasks[id] });
+    };
+    for (let w = 0; w < this.workers.length; w++) give(w);
+    while (done < tasks.length) {
+      const seen = Atomics.load(this.signal, 0);
+      let progressed = false;
+      for (let w = 0; w < this.ports.length; w++) {
+        const received = receiveMessageOnPort(this.ports[w]);
+        if (received === undefined) continue;
+        const { id, answer } = received.message as { id: number; answer: SyncAnswer<R> };
+        answers[id] = answer;
+        done++;
+        busy[w] = false;
+        progressed = true;
+        onAnswer(id, answer);
+        give(w);
+      }
+      if (!progressed) Atomics.wait(this.signal, 0, seen, 1000);
+    }
+    return answers as Array<SyncAnswer<R>>;
+  }
+
+  close(): void {
+    for (const port of this.ports) port.close();
+    for (const worker of this.workers) void worker.terminate();
+  }
+}

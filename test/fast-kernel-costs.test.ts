@@ -1,0 +1,198 @@
+import fc from 'fast-check';
+import { withMeter } from '../src/cost/meter';
+import { bf16BitsToFloat32, float32ToBf16Bits } from '../src/io/halfPrecision';
+import { matMulTransposedRange } from '../src/tensor/kernels';
+import { fillSeriesCoefficients, foldBiasIntoOrderZero, seriesCoefficientSlab } from '../src/tensor/seriesKernels';
+import { gridMisfits } from '../src/tensor/attackKernels';
+import { columnsFromOrder, inverseOrderScale, orderDisagreement } from '../src/tensor/fastAttackKernels';
+import { Ops, refMisfit } from './helpers/countingOps';
+
+/**
+ * The kernels the performance work added (issue 11), against an independent count as in
+ * test/kernel-costs.test.ts: each reference is the plain loop written through the counter (`Ops`,
+ * which knows only src/tensor/flopModel.ts); it must give the kernel's output bit for bit and its
+ * charge count for count.
+ */
+
+const charged = <A>(thunk: () => A): [A, number] => {
+  const [value, cost] = withMeter(thunk);
+  return [value, cost.flops];
+};
+const bits = (x: ArrayLike<number>): number[] => Array.from(x);
+const runs = { numRuns: 60 };
+
+/** The one arbitrary of this file: n float64 entries in [−r, r], with zeros, signed zeros and (when `huge`) values that overflow float32 once multiplied. */
+const vec = (n: number, r = 4, huge = false): fc.Arbitrary<Float64Array> =>
+  fc
+    .array(fc.oneof(fc.double({ min: -r, max: r, noNaN: true }), fc.constantFrom(0, -0, ...(huge ? [3e38, -2e38] : [r]))), { minLength: n, maxLength: n })
+    .map((a) => Float64Array.from(a));
+
+// ---- seriesCoefficientSlab ----------------------------------------------------------------------
+
+describe('seriesCoefficientSlab (one order of Θ in its storage form)', () => {
+  const shape = fc.record({ o: fc.integer({ min: 1, max: 5 }), K: fc.integer({ min: 1, max: 4 }), extra: fc.integer({ min: 0, max: 2 }), N: fc.integer({ min: 0, max: 3 }), seed: fc.nat(), withBias: fc.boolean(), bf16: fc.boolean() });
+  const problem = shape.chain((s) => fc.tuple(fc.constant(s), vec(s.o * (s.K + s.extra), 4, true), vec((s.N + 1) * s.K, 10), vec(s.o, 4, true), fc.integer({ min: 0, max: s.N })));
+
+  it('matches the reference (float32 rounding, the bias folded in, bf16 nearest-even), the first non-finite index, and the count', () => {
+    fc.assert(
+      fc.property(problem, ([{ o, K, extra, N, seed, withBias, bf16 }, second, scale, bias, n]) => {
+        const width = K + extra;
+        // K distinct units out of width, in a seeded order.
+        const units = Int32Array.from(Array.from({ length: width }, (_, j) => j).sort((a, b) => ((a * 7 + seed) % width) - ((b * 7 + seed) % width)).slice(0, K));
+        const ops = new Ops();
+        const ref32 = new Float32Array(o * K);
+        for (let i = 0; i < o; i++) {
+          for (let k = 0; k < K; k++) {
+            let x = Math.fround(ops.mul(second[i * width + units[k]], scale[n * K + k]));
+            if (withBias) x = Math.fround(ops.add(x, ops.div(bias[i], K)));
+            ref32[i * K + k] = x;
+          }
+        }
+        const stored = bf16 ? Uint16Array.from(ref32, (v) => float32ToBf16Bits(v)) : ref32;
+        const value = (q: number): number => (bf16 ? bf16BitsToFloat32(stored[q]) : stored[q]);
+        let firstBad = -1;
+        for (let q = 0; q < o * K && firstBad < 0; q++) if (!Number.isFinite(value(q))) firstBad = q;
+
+        const out = bf16 ? new Uint16Array(o * K) : new Float32Array(o * K);
+        const [bad, cost] = charged(() => seriesCoefficientSlab(out, second, scale, units, n, o, width, withBias ? bias : null));
+        expect(bits(out)).toEqual(bits(stored));
+        expect(bad).toBe(firstBad);
+        expect(cost).toBe(ops.n);
+
+        // And it is what fillSeriesCoefficients then foldBiasIntoOrderZero store in a float32 Θ (order n's slab).
+        const theta = new Float32Array((N + 1) * o * K);
+        withMeter(() => {
+          fillSeriesCoefficients(theta, second, scale, units, N, o, width);
+          if (withBias && n === 0) foldBiasIntoOrderZero(theta, bias, K);
+        });
+        if (!withBias || n === 0) expect(bits(theta.subarray(n * o * K, (n + 1) * o * K))).toEqual(bits(ref32));
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+// ---- matMulTransposedRange ----------------------------------------------------------------------
+
+describe('matMulTransposedRange (the per-column range of A Bᵀ without A Bᵀ)', () => {
+  const problem = fc.record({ m: fc.integer({ min: 1, max: 5 }), n: fc.integer({ min: 1, max: 5 }), k: fc.integer({ min: 0, max: 5 }), zero: fc.boolean() }).chain((s) => fc.tuple(fc.constant(s), vec(s.m * s.k), vec(s.n * s.k)));
+
+  it('matches the reference (two accumulators, even and odd p, added at the end; rows in order) and the count', () => {
+    fc.assert(
+      fc.property(problem, ([{ m, n, k, zero }, a, b]) => {
+        const ops = new Ops();
+        const min = new Float64Array(n).fill(zero ? 0 : Infinity);
+        const max = new Float64Array(n).fill(zero ? 0 : -Infinity);
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let acc0 = 0;
+            let acc1 = 0;
+            for (let p = 0; p < k; p++) {
+              if (p % 2 === 0) acc0 = ops.add(acc0, ops.mul(a[i * k + p], b[j * k + p]));
+              else acc1 = ops.add(acc1, ops.mul(a[i * k + p], b[j * k + p]));
+            }
+            const v = ops.add(acc0, acc1);
+            if (v < min[j]) min[j] = v;
+            if (v > max[j]) max[j] = v;
+          }
+        }
+        const gotMin = new Float64Array(n).fill(zero ? 0 : Infinity);
+        const gotMax = new Float64Array(n).fill(zero ? 0 : -Infinity);
+        const [, cost] = charged(() => matMulTransposedRange(a, m, b, n, k, gotMin, gotMax));
+        expect(bits(gotMin)).toEqual(bits(min));
+        expect(bits(gotMax)).toEqual(bits(max));
+        expect(cost).toBe(ops.n);
+      }),
+      runs,
+    );
+  });
+});
+
+// ---- gridMisfits --------------------------------------------------------------------------------
+
+describe('gridMisfits (weightedMisfit at every grid point)', () => {
+  const problem = fc
+    .record({ N: fc.integer({ min: 1, max: 6 }), points: fc.integer({ min: 1, max: 5 }), from: fc.integer({ min: 0, max: 3 }), span: fc.integer({ min: -1, max: 5 }), negative: fc.boolean(), zeroPoint: fc.integer({ min: -1, max: 4 }) })
+    .chain((s) => fc.tuple(fc.constant(s), vec(s.N + 1), vec(s.N + 1, 100), vec(s.points * (s.N + 2))));
+
+  it('matches refMisfit point by point (a zero profile: λ = 0, no ÷) and the count', () => {
+    fc.assert(
+      fc.property(problem, ([{ N, points, from, span, negative, zeroPoint }, g, w, p]) => {
+        const width = N + 2;
+        const to = Math.min(N, from + span);
+        const weights = w.map(Math.abs);
+        if (zeroPoint >= 0 && zeroPoint < points) p.fill(0, zeroPoint * width, (zeroPoint + 1) * width);
+        const ops = new Ops();
+        const ref = Float64Array.from({ length: points }, (_, q) => refMisfit(ops, g, weights, p, q * width, from, to, negative)[0]);
+        const out = new Float64Array(points);
+        const [, cost] = charged(() => gridMisfits(g, weights, p, width, points, from, to, negative, out));
+        expect(bits(out)).toEqual(bits(ref));
+        expect(cost).toBe(ops.n);
+      }),
+      runs,
+    );
+  });
+});
+
+// ---- fastAttackKernels --------------------------------------------------------------------------
+
+describe('fastAttackKernels (the sampled attack)', () => {
+  it('columnsFromOrder writes the picked columns only, and counts o per picked column', () => {
+    const problem = fc.record({ o: fc.integer({ min: 1, max: 4 }), K: fc.integer({ min: 1, max: 5 }), extra: fc.integer({ min: 0, max: 3 }), picks: fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }), allPicked: fc.boolean() }).chain((s) => fc.tuple(fc.constant(s), vec(s.o * s.K), vec(s.K)));
+    fc.assert(
+      fc.property(problem, ([{ o, K, extra, picks, allPicked }, slab32, coefficient]) => {
+        const h = K + extra;
+        const slab = Float32Array.from(slab32);
+        const units = Int32Array.from({ length: K }, (_, k) => K - 1 - k + extra); // distinct, reversed, shifted
+        const pick = Uint8Array.from({ length: K }, (_, k) => (allPicked || picks[k] ? 1 : 0));
+        const ops = new Ops();
+        const ref = new Float64Array(o * h).fill(7);
+        for (let k = 0; k < K; k++) if (pick[k] === 1) for (let i = 0; i < o; i++) ref[i * h + units[k]] = ops.mul(slab[i * K + k], coefficient[k]);
+        const out = new Float64Array(o * h).fill(7);
+        const [, cost] = charged(() => columnsFromOrder(slab, coefficient, pick, units, o, K, h, out));
+        expect(bits(out)).toEqual(bits(ref));
+        expect(cost).toBe(ops.n);
+      }),
+      runs,
+    );
+  });
+
+  it('orderDisagreement: max |Θₙ·c − W| / max |W| (∞ for a zero column or a NaN), and the count', () => {
+    const problem = fc.record({ S: fc.integer({ min: 1, max: 5 }), K: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 4 }), N: fc.integer({ min: 0, max: 3 }), zeroColumn: fc.boolean(), nan: fc.boolean() }).chain((s) =>
+      fc.tuple(fc.constant(s), vec((s.N + 1) * s.S * s.K), vec(s.S * s.h), fc.integer({ min: 0, max: s.N }), fc.integer({ min: 0, max: s.K - 1 }), fc.integer({ min: 0, max: s.h - 1 }), fc.double({ min: -3, max: 3, noNaN: true })),
+    );
+    fc.assert(
+      fc.property(problem, ([{ S, K, h, zeroColumn, nan }, theta64, second, n, k, j, coefficient]) => {
+        const theta = Float32Array.from(theta64);
+        if (zeroColumn) for (let i = 0; i < S; i++) second[i * h + j] = 0;
+        if (nan) theta[(n * S + S - 1) * K + k] = NaN;
+        const ops = new Ops();
+        let worst = 0;
+        let scale = 0;
+        for (let i = 0; i < S; i++) {
+          const w = second[i * h + j];
+          const diff = Math.abs(ops.sub(ops.mul(theta[(n * S + i) * K + k], coefficient), w));
+          if (Number.isNaN(diff)) worst = Infinity;
+          else if (diff > worst) worst = diff;
+          scale = Math.max(scale, Math.abs(w));
+        }
+        const ref = scale > 0 ? ops.div(worst, scale) : Infinity;
+        const [got, cost] = charged(() => orderDisagreement(theta, n, k, coefficient, second, j, S, K, h));
+        expect(got).toBe(ref);
+        expect(cost).toBe(ops.n);
+      }),
+      runs,
+    );
+  });
+
+  it('inverseOrderScale: 1/(sⁿ·p), one ÷', () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: true }), fc.constantFrom(1, -1), fc.integer({ min: 0, max: 12 }), (p, s, n) => {
+        const ops = new Ops();
+        const ref = ops.div(n % 2 === 1 && s < 0 ? -1 : 1, p);
+        expect(charged(() => inverseOrderScale(p, s, n))).toEqual([ref, ops.n]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
