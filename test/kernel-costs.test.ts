@@ -5,7 +5,7 @@ import erfc from '@stdlib/math-base-special-erfc';
 import { withMeter } from '../src/cost/meter';
 import { activations, ActivationName } from '../src/numerics/activations';
 import { SPECIAL_FLOPS } from '../src/tensor/flopModel';
-import { addInPlace, addRowBias, matMul, multiplyInPlace } from '../src/tensor/kernels';
+import { addInPlace, addRowBias, matMul, matMulTransposed, multiplyInPlace } from '../src/tensor/kernels';
 import { tensor } from '../src/tensor/tensor';
 import { sampleSoftmax } from '../src/tensor/samplingKernels';
 import { layerNorm, rmsNorm } from '../src/tensor/normKernels';
@@ -755,5 +755,35 @@ describe('chargeFlops is called only by kernels', () => {
     };
     for (const dir of ['src', 'games', 'schemes', 'adversaries', 'bench']) walk(dir);
     expect(offenders).toEqual([]);
+  });
+});
+
+describe('matMulTransposed counts every output’s two-accumulator dot product and the add that joins them', () => {
+  it('charges (2k + 1)·mn, bit for bit with a reference through Ops', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 1000 }), (m, k, n, salt) => {
+        const a = Float64Array.from({ length: m * k }, (_, q) => Math.sin(q + salt));
+        const b = Float64Array.from({ length: n * k }, (_, q) => Math.cos(2 * q + salt));
+        const [result, cost] = withMeter(() => matMulTransposed(tensor([m, k], a), tensor([n, k], b)));
+        const o = new Ops();
+        const expected: number[] = [];
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let acc0 = 0;
+            let acc1 = 0;
+            let p = 0;
+            for (; p + 1 < k; p += 2) {
+              acc0 = o.add(acc0, o.mul(a[i * k + p], b[j * k + p]));
+              acc1 = o.add(acc1, o.mul(a[i * k + p + 1], b[j * k + p + 1]));
+            }
+            if (p < k) acc0 = o.add(acc0, o.mul(a[i * k + p], b[j * k + p]));
+            expected.push(o.add(acc0, acc1));
+          }
+        }
+        expect(bits(result.data)).toEqual(expected);
+        expect(cost.flops).toBe(o.n);
+      }),
+      runs,
+    );
   });
 });

@@ -71,7 +71,8 @@ function dot2(ad: FloatArray, ai: number, bd: FloatArray, bi: number, k: number)
 
 /**
  * C = A Bᵀ, A: [m, k], B: [n, k] — the nn.Linear product (X Wᵀ). Both operands are read along
- * rows, so the inner loop is a contiguous dot product. 2mkn FLOPs.
+ * rows, so the inner loop is a contiguous dot product. (2k + 1)·mn FLOPs: k multiply-adds per
+ * output, spread over two accumulators, and the one addition that joins them.
  */
 export function matMulTransposed(a: Tensor, b: Tensor): Tensor {
   const [m, k] = matrixDims(a, 'matMulTransposed');
@@ -121,7 +122,7 @@ export function matMulTransposed(a: Tensor, b: Tensor): Tensor {
     }
   }
   for (; i < m; i++) for (let j = 0; j < n; j++) out[i * n + j] = dot2(ad, i * k, bd, j * k, k);
-  chargeFlops(2 * m * k * n);
+  chargeFlops((2 * k + 1) * m * n);
   return tensor([m, n], out);
 }
 
