@@ -467,10 +467,7 @@ export function writeSafetensorsStreaming(
     if (at < 0) throw new SafetensorsError('bad-name', `deferred metadata ${JSON.stringify(key)}: placeholder not found in the header`, key);
     return { key, d, position: at + marker.length };
   });
-  const temp = plan.temporary;
-  const fd = openTemporary(plan);
-  let closed = false;
-  try {
+  writeAtomically(plan, (fd) => {
     write(fd, header);
     order.forEach((name, index) => {
       const expected = sized.get(name)!.byteLength;
@@ -486,16 +483,7 @@ export function writeSafetensorsStreaming(
       }
       fs.writeSync(fd, Buffer.from(value, 'ascii'), 0, value.length, position);
     }
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    closed = true;
-    recheckOutput(plan);
-    fs.renameSync(temp, plan.target);
-  } catch (error) {
-    if (!closed) fs.closeSync(fd);
-    fs.rmSync(temp, { force: true });
-    throw error;
-  }
+  });
 }
 
 /**
@@ -522,14 +510,25 @@ export function writeSafetensorsPositional(
     offsets.set(name, { position, byteLength });
     position += byteLength;
   }
-  const temp = plan.temporary;
-  const fd = openTemporary(plan);
-  let closed = false;
-  try {
+  writeAtomically(plan, (fd) => {
     writeAt(fd, header, 0);
     const written = fill(fd, offsets);
     const missing = order.find((name) => !written.has(name));
     if (missing !== undefined) throw new SafetensorsError('size-mismatch', `tensor "${missing}" was never written`, missing);
+  });
+}
+
+/**
+ * Run `body` on the descriptor of the plan's temporary file, then fsync, close, re-check the output
+ * path and rename into place; on any error the temporary file is closed and removed. The one
+ * commit path of every safetensors writer: nothing is ever visible half-written.
+ */
+function writeAtomically(plan: ReturnType<typeof checkOutputPath>, body: (fd: number) => void): void {
+  const temp = plan.temporary;
+  const fd = openTemporary(plan);
+  let closed = false;
+  try {
+    body(fd);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     closed = true;
