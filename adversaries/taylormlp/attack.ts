@@ -160,6 +160,23 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     // last (tensors are written in name order, and a block's names share its prefix), so memory
     // holds one block at a time; the summary is complete once the file is written.
     let cache: { index: number; tensors: Map<string, { bytes: Uint8Array }>; remaining: number } | null = null;
+    /** One recovered block, whichever path recovered it (a worker, the sampled path, the full method): its figures into the summary, its tensors into the cache. */
+    const account = (
+      index: number,
+      outcome: Parameters<typeof summarizeRecovery>[0][number] & Parameters<typeof classString>[0],
+      seconds: number,
+      tensors: Map<string, { bytes: Uint8Array }>,
+    ): Map<string, { bytes: Uint8Array }> => {
+      const meta = info.blocks[index];
+      recoverySeconds += seconds;
+      statuses.push({ status: outcome.status, reason: outcome.reason, unitClass: outcome.unitClass });
+      classCodes.set(meta.prefix, classString(outcome));
+      recoveredParameters += meta.outputDim * outcome.status.filter((x) => x === 0).length;
+      const summary = summarizeRecovery([outcome]);
+      blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, classes: summary.classes, seconds });
+      cache = { index, tensors, remaining: tensors.size };
+      return tensors;
+    };
     const produce = (index: number): Map<string, { bytes: Uint8Array }> => {
       if (cache !== null && cache.index === index) return cache.tensors;
       const meta = info.blocks[index];
@@ -167,40 +184,16 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       const t0 = performance.now();
       const fromWorker = pool === null ? undefined : collect(index);
       if (fromWorker !== undefined && fromWorker !== null) {
-        recoverySeconds += fromWorker.seconds;
-        statuses.push({ status: fromWorker.status, reason: fromWorker.reason, unitClass: fromWorker.unitClass });
-        classCodes.set(meta.prefix, classString(fromWorker));
-        recoveredParameters += meta.outputDim * fromWorker.status.filter((x) => x === 0).length;
-        const summary = summarizeRecovery([fromWorker]);
-        blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, classes: summary.classes, seconds: fromWorker.seconds });
-        const tensors = new Map(fromWorker.tensors.map(([name, bytes]) => [name, { bytes }]));
-        cache = { index, tensors, remaining: tensors.size };
-        return tensors;
+        return account(index, fromWorker, fromWorker.seconds, new Map(fromWorker.tensors.map(([name, bytes]) => [name, { bytes }])));
       }
       const fast = method === 'consensus' && fastAttack && fromWorker === undefined ? fastRecoverBlock(released, meta, info, act, signs) : null;
       if (fast !== null) {
-        const seconds = (performance.now() - t0) / 1000;
-        recoverySeconds += seconds;
-        statuses.push({ status: fast.status, reason: fast.reason, unitClass: fast.unitClass });
-        classCodes.set(meta.prefix, classString(fast));
-        recoveredParameters += meta.outputDim * fast.status.filter((x) => x === 0).length;
-        const summary = summarizeRecovery([fast]);
-        blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, classes: summary.classes, seconds });
-        cache = { index, tensors: fast.tensors, remaining: fast.tensors.size };
-        return fast.tensors;
+        return account(index, fast, (performance.now() - t0) / 1000, fast.tensors);
       }
       const block = readReleasedBlock((n) => released.tensor(n), meta, info);
       const rec = recoverBlock(method, block, act, info.dtype, { signs });
       const seconds = (performance.now() - t0) / 1000;
-      recoverySeconds += seconds;
-      statuses.push({ status: rec.status, reason: rec.reason, unitClass: rec.unitClass });
-      classCodes.set(meta.prefix, classString(rec));
-      recoveredParameters += meta.outputDim * rec.status.filter((x) => x === 0).length;
-      const summary = summarizeRecovery([rec]);
-      blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, classes: summary.classes, seconds });
-      const tensors = recoveredTensors(meta, rec);
-      cache = { index, tensors, remaining: tensors.size };
-      return tensors;
+      return account(index, rec, seconds, recoveredTensors(meta, rec));
     };
     const taylorPrefixes = info.blocks.map((meta) => `${meta.prefix}.taylor.`);
     info.blocks.forEach((meta, index) => {
