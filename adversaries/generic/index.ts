@@ -4,3 +4,4 @@ export { BlackBox, blackBox } from './blackBox';
 export { reluExtraction, ReluExtractionOptions, ExtractionError } from './reluExtraction';
 export { sameUpToHiddenSymmetry, alignHiddenUnits, symmetryOf, HiddenSymmetry, UnitAlignment } from './symmetry';
 export { distillation, DistillationOptions, Distiller } from './distillation';
+export { smoothExtraction, SmoothExtractionOptions, SmoothExtractionError, SmoothExtractionReport } from './smoothExtraction';

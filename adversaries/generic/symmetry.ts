@@ -6,18 +6,24 @@ import type { OneHiddenLayerFormat } from './format';
  * Same on weights up to the symmetries of a one-hidden-layer MLP: which functions of W are
  * invisible through Run. Always: a permutation of the hidden units. ReLU (`positive-scale`): unit j
  * may also be scaled by a > 0 (w_j, b_j → a·w_j, a·b_j and W₂[:, j] → W₂[:, j]/a). Odd activations
- * such as tanh (`sign`): unit j may be negated (w_j, b_j, W₂[:, j] → −·). An extraction through
- * Run′ queries can at best recover W up to these, so this is the Same that judges it.
+ * such as tanh (`sign`): unit j may be negated (w_j, b_j, W₂[:, j] → −·), at its scale. The sigmoid
+ * (`sign-complement`): σ(−z) = 1 − σ(z), so unit j may be negated with b₂ compensating
+ * (w_j, b_j, W₂[:, j] → −·, b₂ → b₂ + W₂[:, j]). GELU, its tanh form and SiLU have only the
+ * permutation (act(z) − act(−z) = z: a negated unit adds a linear term no other unit cancels, for
+ * generic weights). An extraction through Run′ queries can at best recover W up to these, so this
+ * is the Same that judges it.
  *
- * Dist: bring both networks to a canonical form — each unit scaled to ‖(w_j, b_j)‖ = 1 (and, for
- * `sign`, oriented so its largest entry is positive) — match each original unit to the nearest
- * unmatched recovered unit (greedy on distance), and take the relative L2 distance of all
- * parameters (W₁, b₁, W₂, b₂) after matching, relative to the original's.
+ * Dist: bring both networks to a canonical form — for `positive-scale` each unit scaled to
+ * ‖(w_j, b_j)‖ = 1; for `sign` and `sign-complement` each unit oriented so that the entry of
+ * (w_j, b_j) largest in magnitude is positive — match each original unit to the nearest unmatched
+ * recovered unit (greedy on distance), and take the relative L2 distance of all parameters
+ * (W₁, b₁, W₂, b₂) after matching, relative to the original's.
  */
-export type HiddenSymmetry = 'positive-scale' | 'sign' | 'permutation';
+export type HiddenSymmetry = 'positive-scale' | 'sign' | 'sign-complement' | 'permutation';
 
 /** The symmetry group of a hidden activation. */
-export const symmetryOf = (activation: string): HiddenSymmetry => (activation === 'relu' ? 'positive-scale' : activation === 'tanh' ? 'sign' : 'permutation');
+export const symmetryOf = (activation: string): HiddenSymmetry =>
+  activation === 'relu' ? 'positive-scale' : activation === 'tanh' ? 'sign' : activation === 'sigmoid' ? 'sign-complement' : 'permutation';
 
 interface Canonical {
   /** Per unit: (w_j, b_j) normalised, length in + 1. */
@@ -31,25 +37,29 @@ function canonical(block: MlpBlock, symmetry: HiddenSymmetry): Canonical {
   const { inputDim: n, hiddenDim: h, outputDim: o } = block;
   const units: Float64Array[] = [];
   const columns: Float64Array[] = [];
+  const bias = Float64Array.from(block.secondBias ?? new Float64Array(o));
   for (let j = 0; j < h; j++) {
     const u = new Float64Array(n + 1);
     u.set(block.first.subarray(j * n, (j + 1) * n));
     u[n] = block.firstBias?.[j] ?? 0;
     const col = Float64Array.from({ length: o }, (_, i) => block.second[i * h + j]);
     let factor = 1;
-    if (symmetry !== 'permutation') {
+    if (symmetry === 'positive-scale') {
       const norm = Math.hypot(...u);
       factor = norm === 0 ? 1 : 1 / norm;
-      if (symmetry === 'sign') {
-        let big = 0;
-        for (const v of u) if (Math.abs(v) > Math.abs(big)) big = v;
-        if (big < 0) factor = -factor;
+    } else if (symmetry === 'sign' || symmetry === 'sign-complement') {
+      let big = 0;
+      for (const v of u) if (Math.abs(v) > Math.abs(big)) big = v;
+      if (big < 0) {
+        factor = -1;
+        // σ(z) = 1 − σ(−z): the negated unit's column is −W₂[:, j] and b₂ gains W₂[:, j].
+        if (symmetry === 'sign-complement') for (let i = 0; i < o; i++) bias[i] += col[i];
       }
     }
     units.push(u.map((v) => v * factor));
     columns.push(col.map((v) => v / factor));
   }
-  return { units, columns, bias: Float64Array.from(block.secondBias ?? new Float64Array(o)) };
+  return { units, columns, bias };
 }
 
 const distance2 = (a: Float64Array, b: Float64Array): number => {
@@ -96,7 +106,7 @@ export function alignHiddenUnits(recovered: MlpBlock, original: MlpBlock, symmet
     const wa = a.units[j].subarray(0, n);
     const wb = b.units[i].subarray(0, n);
     // Rows compared at the original's scale: the recovered row rescaled to the original's norm.
-    const scaleA = symmetry === 'permutation' ? 1 : Math.sqrt(norm2(wb)) / Math.sqrt(norm2(wa));
+    const scaleA = symmetry === 'positive-scale' ? Math.sqrt(norm2(wb)) / Math.sqrt(norm2(wa)) : 1;
     rowErrors[i] = Math.sqrt(distance2(wa.map((v) => v * scaleA), wb)) / Math.sqrt(norm2(wb));
   }
   return { match, rowErrors, maxRowError: Math.max(...rowErrors), distance: ref === 0 ? (diff === 0 ? 0 : Infinity) : Math.sqrt(diff / ref) };
@@ -106,7 +116,7 @@ export function alignHiddenUnits(recovered: MlpBlock, original: MlpBlock, symmet
 export function sameUpToHiddenSymmetry<W, X, Y>(format: OneHiddenLayerFormat<W, X, Y>, threshold = 1e-6, symmetry: HiddenSymmetry = symmetryOf(format.activation)): Same<W> {
   return sameWithin(
     {
-      name: `relative L2 distance up to hidden-unit ${symmetry === 'positive-scale' ? 'permutation and positive scaling' : symmetry === 'sign' ? 'permutation and sign' : 'permutation'}`,
+      name: `relative L2 distance up to hidden-unit ${symmetry === 'positive-scale' ? 'permutation and positive scaling' : symmetry === 'sign' ? 'permutation and sign' : symmetry === 'sign-complement' ? 'permutation and sign (b₂ compensating)' : 'permutation'}`,
       measure: (a, b) => alignHiddenUnits(format.block(a), format.block(b), symmetry)?.distance ?? Infinity,
     },
     threshold,

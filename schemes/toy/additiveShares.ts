@@ -1,8 +1,8 @@
 import * as P from '../../src/prob/prob';
 import type { WeightReleaseScheme } from '../../src/scheme';
 import { Tensor, tensor } from '../../src/tensor/tensor';
-import { addArrays, mapArray, matVec, subtractArrays } from '../../src/tensor/kernels';
-import { TANH_FLOPS, ToyActivation, ToyTask, ToyWeights, checkToyActivation, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
+import { addArrays, matVec, subtractArrays } from '../../src/tensor/kernels';
+import { TANH_FLOPS, ToyActivation, activateToy, ToyTask, ToyWeights, checkToyActivation, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
 import { markAudited } from '../../src/cost/audit';
 
 /** W′: the first layer as m additive shares S_1..S_m (Σ S_k = W₁), the rest in the clear. */
@@ -46,7 +46,7 @@ export function additiveShares(options: { readonly shares: number; readonly scal
     runReleased: (_pk, released, input) => () => {
       let pre = matVec(released.fc1Shares[0], input, released.rest['fc1.bias'].data);
       for (let k = 1; k < released.fc1Shares.length; k++) pre = addArrays(pre, matVec(released.fc1Shares[k], input));
-      const hidden = mapArray(pre, act);
+      const hidden = activateToy(pre, act);
       return matVec(released.rest['fc2.weight'], hidden, released.rest['fc2.bias'].data);
     },
     sampleInput: sampleToyInput,

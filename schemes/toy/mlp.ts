@@ -5,10 +5,12 @@ import { mapArray, matVec } from '../../src/tensor/kernels';
 import { SPECIAL_FLOPS } from '../../src/tensor/flopModel';
 import { Same, normDistance, sameWithin, tensorDictView } from '../../src/same';
 import { trainMlp } from '../../src/models/train';
+import { TrainerActivationName, trainerActivation } from '../../src/models/pointwise';
+import { activateUnits } from '../../src/tensor/activationKernels';
 
 /**
  * The toy schemes' task: a two-layer MLP y = W₂ act(W₁ x + b₁) + b₂ of the given shape, act =
- * tanh unless `activation` says relu. Without `training`, "training" draws the weights from their
+ * tanh unless `activation` says otherwise. Without `training`, "training" draws the weights from their
  * initialisation distribution (W ~ N(0, 1/fan_in)): what the games need from Train is its
  * randomness, and toys keep trials fast. With `training`, Train(D) is the project's trainer
  * (`trainMlp`: full-batch Adam on a seeded regression task of this shape) — trained subjects,
@@ -24,8 +26,11 @@ export interface ToyTask {
   readonly training?: ToyTraining;
 }
 
-/** The toy MLPs' hidden activations. */
-export type ToyActivation = 'tanh' | 'relu';
+/**
+ * The toy MLPs' hidden activations: tanh (the default), ReLU, and the trainer's smooth ones
+ * (GELU, its tanh approximation, SiLU, sigmoid), which the generic smooth extraction is measured on.
+ */
+export type ToyActivation = TrainerActivationName;
 
 /** D of a trained toy task: the regression data's seed and size, and the optimiser's steps. */
 export interface ToyTraining {
@@ -88,10 +93,18 @@ export function checkToyActivation(scheme: ToyActivation, task: ToyTask): void {
 /** tanh is one special-function call in the kernel cost model (src/tensor/flopModel.ts). */
 export const TANH_FLOPS = SPECIAL_FLOPS;
 
+/**
+ * act elementwise on the pre-activations: tanh and ReLU by `mapArray`, the other activations by
+ * `activateUnits` (which charges each unit's value and 1 for its add of a zero bias).
+ */
+export function activateToy(pre: Float64Array, activation: ToyActivation): Float64Array {
+  return activation === 'tanh' || activation === 'relu' ? mapArray(pre, activation) : activateUnits(trainerActivation(activation), pre, pre.length, 1, null, null, null);
+}
+
 /** Run(W, x) = W₂ act(W₁ x + b₁) + b₂ (act = tanh by default), on the project's kernels (so every FLOP is metered). */
 export function runToy(weights: ToyWeights, input: Float64Array, activation: ToyActivation = 'tanh'): Float64Array {
   const pre = matVec(weights['fc1.weight'], input, weights['fc1.bias'].data);
-  const hidden = mapArray(pre, activation);
+  const hidden = activateToy(pre, activation);
   return matVec(weights['fc2.weight'], hidden, weights['fc2.bias'].data);
 }
 
