@@ -4,8 +4,8 @@ import type { ApiWRecAdversary } from '../../src/adversary';
 import { WeightgamesError } from '../../src/errors';
 import type { MlpBlock } from '../../src/models/mlp';
 import { TrainerActivationName, trainerActivation } from '../../src/models/pointwise';
-import { tensor } from '../../src/tensor/tensor';
-import { addRowBias, axpy, dot, mapArray, matMulTransposed, matVec } from '../../src/tensor/kernels';
+import { Tensor, tensor } from '../../src/tensor/tensor';
+import { addRowBias, axpy, dot, mapArray, matMul, matMulTransposed, matVec } from '../../src/tensor/kernels';
 import { activateUnits, activateWithSlope } from '../../src/tensor/activationKernels';
 import { RankDeficientError, leastSquares, normalize, outer, scale } from '../../src/tensor/linalgKernels';
 import { affine, linspace, maxAbs, maxAbsDifference, quotient } from '../../src/tensor/lineKernels';
@@ -19,6 +19,7 @@ import {
   profileJacobian,
   svecLength,
   svecOuter,
+  svecOuterJacobian,
   svecTimes,
 } from '../../src/tensor/curvatureKernels';
 import { markAudited } from '../../src/cost/audit';
@@ -33,8 +34,8 @@ import { BlackBox, blackBox } from './blackBox';
  *    every Hessian lies in S = span{w_j w_jᵀ}, of dimension h (the hidden width) when the w_j w_jᵀ
  *    are independent (h ≤ n(n + 1)/2, generic W₁). Central-difference Hessians at inputs x ←$ 𝒳
  *    (2n² + 1 queries each) are added until `patience` points in a row add no new dimension
- *    (Gram–Schmidt, relative tolerance `rankTolerance`) and there are twice as many Hessians as
- *    dimensions; an orthonormal basis of S is the leading eigenvectors of their Gram matrix, h the
+ *    (Gram–Schmidt, relative tolerance `rankTolerance`), there are twice as many Hessians as
+ *    dimensions and at least `minPoints` points; an orthonormal basis of S is the leading eigenvectors of their Gram matrix, h the
  *    number of eigenvalues above `rankTolerance`² of the largest — the width is discovered, not
  *    given. (Fornasier, Vybíral and Daubechies, "Robust and resource efficient identification of
  *    shallow neural networks by fewest samples", Information and Inference 2021, recover the
@@ -71,6 +72,8 @@ export interface SmoothExtractionOptions {
   readonly step?: number;
   /** Hessian points in a row that add no dimension before the subspace is taken as complete (default 2). */
   readonly patience?: number;
+  /** Hessian points at least (default 8): each unit's curvature profile (step 3) is fitted to its values at these points. */
+  readonly minPoints?: number;
   /** Hessian points at most (default 64). */
   readonly maxPoints?: number;
   /** Relative singular value below which a direction of the Hessians is noise (default 1e-5). */
@@ -169,6 +172,7 @@ function curvatureSubspace(box: BlackBox, draw: () => Float64Array, options: Smo
   const tolerance = options.rankTolerance ?? 1e-5;
   const patience = options.patience ?? 2;
   const maxPoints = options.maxPoints ?? 64;
+  const minPoints = Math.min(maxPoints, options.minPoints ?? 8);
   const first = draw();
   const n = first.length;
   const N = svecLength(n);
@@ -201,7 +205,7 @@ function curvatureSubspace(box: BlackBox, draw: () => Float64Array, options: Smo
     }
     if (chosen.length >= N) throw new SmoothExtractionError(`smooth-extraction: the Hessians span all ${N} dimensions of symmetric ${n} × ${n} matrices (hidden ≥ n(n + 1)/2): no rank-one structure to find`);
     idle = grew ? 0 : idle + 1;
-    if (idle >= patience && vectors.length >= 2 * chosen.length) break;
+    if (idle >= patience && vectors.length >= 2 * chosen.length && points.length >= minPoints) break;
   }
   const m = vectors.length;
   const stacked = new Float64Array(m * N);
@@ -231,24 +235,60 @@ function rankOneDirections(basis: Float64Array, n: number, ctx: ProbContext, res
   const found: Float64Array[] = [];
   for (let attempt = 0; attempt < restarts * h && found.length < h; attempt++) {
     let [w] = normalize(P.normalArray(n)(ctx));
-    let captured = 0;
-    for (let iteration = 0; iteration < 5000; iteration++) {
-      const coordinates = matVec(U, svecOuter(w));
-      captured = dot(coordinates, coordinates);
-      const [next] = normalize(svecTimes(matVec(Ut, coordinates), w));
+    for (let iteration = 0; iteration < 2000; iteration++) {
+      const [next] = normalize(svecTimes(matVec(Ut, matVec(U, svecOuter(w))), w));
       const moved = maxAbsDifference(next, w);
       w = next;
-      if (moved <= 1e-12) break;
+      if (moved <= 1e-10) break;
     }
+    // The power method converges linearly, slowly where S is flat around its fixed point: finish
+    // with Gauss–Newton on the part of svec(w wᵀ) outside S (and ‖w‖² − 1), quadratically.
+    w = rankOneNewton(U, Ut, w);
     // ‖P_S(w wᵀ)‖²_F = 1 − (what lies outside S): rank one in S only if ≈ 1.
     const coordinates = matVec(U, svecOuter(w));
-    captured = dot(coordinates, coordinates);
-    if (affine(1, -1, captured) > 1e-6) continue;
-    if (found.some((u) => Math.abs(dot(u, w)) > 0.999999)) continue;
+    if (affine(1, -1, dot(coordinates, coordinates)) > 1e-8) continue;
+    if (found.some((u) => Math.abs(dot(u, w)) > 0.9999)) continue;
     found.push(w);
   }
   if (found.length < h) throw new SmoothExtractionError(`smooth-extraction: found ${found.length} of ${h} rank-one directions in ${restarts * h} starts`);
   return found;
+}
+
+/** Gauss–Newton on r(w) = (svec(w wᵀ) − Uᵀ U svec(w wᵀ), ‖w‖² − 1) from w (‖w‖ = 1), at most 30 steps, each halved until ‖r‖ decreases. */
+function rankOneNewton(U: Tensor, Ut: Tensor, start: Float64Array): Float64Array {
+  const N = U.shape[1];
+  const n = start.length;
+  const residual = (w: Float64Array): Float64Array => {
+    const s = svecOuter(w);
+    const outside = axpy(s, -1, matVec(Ut, matVec(U, s)));
+    const r = new Float64Array(N + 1);
+    r.set(outside);
+    r[N] = affine(dot(w, w), -1, 1);
+    return r;
+  };
+  let w = start;
+  let r = residual(w);
+  let size = dot(r, r);
+  for (let step = 0; step < 30 && size > 0; step++) {
+    // J = [(I − UᵀU)·∂svec(w wᵀ)/∂w; 2wᵀ], [N + 1, n].
+    const d = svecOuterJacobian(w);
+    const projected = matMul(Ut, matMul(U, tensor([N, n], d))).data;
+    const J = new Float64Array((N + 1) * n);
+    J.set(axpy(d, -1, projected));
+    J.set(scale(w, 2), N * n);
+    let delta = leastSquares(J, N + 1, n, scale(r, -1), 1);
+    let accepted = false;
+    for (let halving = 0; halving < 30 && !accepted; halving++) {
+      const next = axpy(w, 1, delta);
+      const rNext = residual(next);
+      const sizeNext = dot(rNext, rNext);
+      if (sizeNext < size) {
+        [w, r, size, accepted] = [next, rNext, sizeNext, true];
+      } else delta = scale(delta, 0.5);
+    }
+    if (!accepted) break;
+  }
+  return normalize(w)[0];
 }
 
 // ---- 3: scale and bias of each unit from its curvature profile ------------------------------

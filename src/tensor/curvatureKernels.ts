@@ -100,6 +100,28 @@ export function svecOuter(w: FloatArray): Float64Array {
 }
 
 /**
+ * The Jacobian of w ↦ svec(w wᵀ), [n(n + 1)/2, n] row-major: the diagonal entry (a, a) has 2w_a in
+ * column a, the off-diagonal entry (a, b) √2·w_b in column a and √2·w_a in column b. n² FLOPs (1
+ * per diagonal entry, 2 per off-diagonal one).
+ */
+export function svecOuterJacobian(w: FloatArray): Float64Array {
+  const n = w.length;
+  const out = new Float64Array(svecLength(n) * n);
+  let s = 0;
+  for (let a = 0; a < n; a++) {
+    out[s * n + a] = 2 * w[a];
+    s++;
+    for (let b = a + 1; b < n; b++) {
+      out[s * n + a] = Math.SQRT2 * w[b];
+      out[s * n + b] = Math.SQRT2 * w[a];
+      s++;
+    }
+  }
+  chargeFlops(n * n);
+  return out;
+}
+
+/**
  * M w for the symmetric M with svec(M) = m. FLOPs: per diagonal entry 2, per off-diagonal entry 5
  * (M_ab = m/√2, then both products into y_a and y_b): 2n + 5·n(n − 1)/2.
  */
