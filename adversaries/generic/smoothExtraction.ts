@@ -293,8 +293,11 @@ function rankOneNewton(U: Tensor, Ut: Tensor, start: Float64Array): Float64Array
 
 // ---- 3: scale and bias of each unit from its curvature profile ------------------------------
 
-/** Grid points step 3's Gauss–Newton starts from at most, best first. */
-const profileStarts = 12;
+/** Step 3's grid: scales 10^(−1.5 … 1.5)/max|t| (log-spaced), biases −10 … 10 (step 0.25). */
+const gridScales = 49;
+const gridBiases = 81;
+/** Local minima of the grid step 3's Gauss–Newton starts from at most, best first. */
+const profileStarts = 24;
 
 interface Units {
   readonly first: Float64Array;
@@ -317,9 +320,8 @@ function unitProfiles(curvature: Curvature, rows: Float64Array[], act: TrainerAc
   const targets = new Float64Array(N * m);
   for (let k = 0; k < m; k++) for (let a = 0; a < N; a++) targets[a * m + k] = hessians[k * N + a];
   const coefficients = leastSquares(R, N, h, targets, m); // [h, m], column k = point k/o, output k%o
-  // The grid of step 3's search: scales 10^(−1.5 … 1.5) times 1/max|t|, biases −10 … 10.
-  const scales = mapArray(scale(Float64Array.from(linspace(-1.5, 1.5, 36)), Math.LN10), 'exp');
-  const biases = linspace(-10, 10, 40);
+  const scales = mapArray(scale(Float64Array.from(linspace(-1.5, 1.5, gridScales - 1)), Math.LN10), 'exp');
+  const biases = linspace(-10, 10, gridBiases - 1);
   const first = new Float64Array(h * n);
   const firstBias = new Float64Array(h);
   let worstMisfit = 0;
@@ -328,19 +330,35 @@ function unitProfiles(curvature: Curvature, rows: Float64Array[], act: TrainerAc
     const c = coefficients.slice(j * m, (j + 1) * m); // [Pn, o]
     const total = dot(c, c);
     const reach = maxAbs(t);
-    const grid: { misfit: number; s: number; b: number }[] = [];
-    for (const s0 of scales) {
-      const s = quotient(s0, reach);
-      for (const b of biases) {
-        const g = secondDerivative(act, axpy(new Float64Array(Pn).fill(b), s, t));
-        grid.push({ misfit: affine(total, -1, profileAmplitudes(g, c, o).explained), s, b });
+    // misfit[a·B + β]: the profile's misfit at scale a, bias β, the amplitudes by least squares.
+    const misfit = new Float64Array(gridScales * gridBiases);
+    const scaleAt = new Float64Array(gridScales);
+    scales.forEach((s0, a) => {
+      scaleAt[a] = quotient(s0, reach);
+      biases.forEach((b, beta) => {
+        const g = secondDerivative(act, axpy(new Float64Array(Pn).fill(b), scaleAt[a], t));
+        misfit[a * gridBiases + beta] = affine(total, -1, profileAmplitudes(g, c, o).explained);
+      });
+    });
+    // Gauss–Newton from the grid's local minima, best first, until one fits to rounding: the
+    // profile has local minima (act″ seen at a few points fits several shifted, rescaled bumps).
+    const starts: { misfit: number; s: number; b: number }[] = [];
+    for (let a = 0; a < gridScales; a++) {
+      for (let beta = 0; beta < gridBiases; beta++) {
+        const here = misfit[a * gridBiases + beta];
+        let lowest = true;
+        for (let da = -1; da <= 1 && lowest; da++) {
+          for (let db = -1; db <= 1; db++) {
+            const [a2, b2] = [a + da, beta + db];
+            if ((da !== 0 || db !== 0) && a2 >= 0 && a2 < gridScales && b2 >= 0 && b2 < gridBiases && misfit[a2 * gridBiases + b2] < here) lowest = false;
+          }
+        }
+        if (lowest) starts.push({ misfit: here, s: scaleAt[a], b: biases[beta] });
       }
     }
-    // Gauss–Newton from the best grid points in turn, until one fits to rounding (the profile has
-    // local minima: an even act″ such as GELU's seen at a few points fits several shifted bumps).
-    grid.sort((p, q) => p.misfit - q.misfit);
+    starts.sort((p, q) => p.misfit - q.misfit);
     let fitted = { s: 1, b: 0, misfit: Infinity };
-    for (const start of grid.slice(0, profileStarts)) {
+    for (const start of starts.slice(0, profileStarts)) {
       const candidate = refineProfile(act, t, c, o, start.s, start.b);
       if (candidate.misfit < fitted.misfit) fitted = candidate;
       if (fitted.misfit <= affine(0, 1e-12, total)) break;
