@@ -22,6 +22,7 @@ import {
   svecOuterJacobian,
   svecTimes,
 } from '../../src/tensor/curvatureKernels';
+import { withMeter } from '../../src/cost/meter';
 import { markAudited } from '../../src/cost/audit';
 import type { OneHiddenLayerFormat } from './format';
 import { BlackBox, blackBox } from './blackBox';
@@ -106,6 +107,8 @@ export interface SmoothExtractionReport {
   /** Relative RMS misfit of the polished network on the polish points: ‖f̂ − f‖/‖f‖. */
   readonly misfit: number;
   readonly polishSteps: number;
+  /** FLOPs of each step (1 curvature, 2 directions, 3 profiles, 4 output layer, 5 polish). */
+  readonly stageFlops: readonly number[];
 }
 
 /** Activations with act(z) − act(−z) = z: the sign of a unit shows only in f's linear part. */
@@ -136,11 +139,17 @@ export function smoothExtraction<W, X, Y, PK = unknown>(format: OneHiddenLayerFo
 function extract(box: BlackBox, ctx: ProbContext, act: TrainerActivationName, options: SmoothExtractionOptions): { block: MlpBlock; report: SmoothExtractionReport } {
   const spread = options.spread ?? 1;
   const draw = (): Float64Array => (spread === 1 ? box.sample() : scale(box.sample(), spread));
-  const curvature = curvatureSubspace(box, draw, options);
-  const rows = rankOneDirections(curvature.basis, curvature.n, ctx, options.restarts ?? 30);
-  const units = unitProfiles(curvature, rows, act);
-  const outer1 = outputLayer(box, draw, act, units.first, units.firstBias, curvature.n, curvature.o, rows.length);
-  const polished = polish(box, draw, act, outer1.block, options);
+  const stageFlops: number[] = [];
+  const stage = <A>(thunk: () => A): A => {
+    const [value, cost] = withMeter(thunk);
+    stageFlops.push(cost.flops);
+    return value;
+  };
+  const curvature = stage(() => curvatureSubspace(box, draw, options));
+  const rows = stage(() => rankOneDirections(curvature.basis, curvature.n, ctx, options.restarts ?? 30));
+  const units = stage(() => unitProfiles(curvature, rows, act));
+  const start = stage(() => outputLayer(box, draw, act, units, curvature.n, curvature.o));
+  const polished = stage(() => polish(box, draw, act, start.block, options));
   return {
     block: polished.block,
     report: {
@@ -148,9 +157,10 @@ function extract(box: BlackBox, ctx: ProbContext, act: TrainerActivationName, op
       hessianPoints: curvature.points.length,
       queries: box.queries(),
       profileMisfit: units.worstMisfit,
-      flipDeviation: outer1.flipDeviation,
+      flipDeviation: start.flipDeviation,
       misfit: polished.misfit,
       polishSteps: polished.steps,
+      stageFlops,
     },
   };
 }
@@ -276,7 +286,13 @@ function rankOneNewton(U: Tensor, Ut: Tensor, start: Float64Array): Float64Array
     const J = new Float64Array((N + 1) * n);
     J.set(axpy(d, -1, projected));
     J.set(scale(w, 2), N * n);
-    let delta = leastSquares(J, N + 1, n, scale(r, -1), 1);
+    let delta: Float64Array;
+    try {
+      delta = leastSquares(J, N + 1, n, scale(r, -1), 1);
+    } catch (error) {
+      if (error instanceof RankDeficientError) break;
+      throw error;
+    }
     let accepted = false;
     for (let halving = 0; halving < 30 && !accepted; halving++) {
       const next = axpy(w, 1, delta);
@@ -377,25 +393,55 @@ function secondDerivative(act: TrainerActivationName, z: Float64Array): Float64A
   return Float64Array.from(z, (_, p) => table[p * 3 + 2]);
 }
 
-/** Gauss–Newton on c[p, i] ≈ α_i·act″(s·t_p + b) from (s, b), the α by least squares; step halving keeps the misfit decreasing. */
+/**
+ * Gauss–Newton on c[p, i] ≈ α_i·act″(s·t_p + b) from (s, b), the α by least squares — and again
+ * from the mirror (s, −b) of where it ends: act″(s·t − b) = ±act″(−s·t + b) is the profile with t
+ * reversed, which fits almost as well when the points' t are spread nearly symmetrically. Steps
+ * are halved until the misfit decreases, and damped by √λ·I rows (λ = 1e-12·‖J‖²_F/p) so that a
+ * parameter the profile hardly depends on (a unit far in act's tail) stays put instead of ending
+ * the fit.
+ */
 function refineProfile(act: TrainerActivationName, t: Float64Array, c: Float64Array, o: number, s0: number, b0: number): { s: number; b: number; misfit: number } {
+  const first = gaussNewtonProfile(act, t, c, o, s0, b0);
+  const mirror = gaussNewtonProfile(act, t, c, o, first.s, -first.b);
+  return mirror.misfit < first.misfit ? mirror : first;
+}
+
+function gaussNewtonProfile(act: TrainerActivationName, t: Float64Array, c: Float64Array, o: number, s0: number, b0: number): { s: number; b: number; misfit: number } {
   const Pn = t.length;
-  const evaluate = (params: Float64Array) => {
+  const lead = 2;
+  const curves = (params: Float64Array): { d2: Float64Array; d3: Float64Array } => {
     const z = axpy(new Float64Array(Pn).fill(params[1]), params[0], t);
     const table = activationDerivativeTable(act, z, 3);
-    const d2 = Float64Array.from(z, (_, p) => table[p * 4 + 2]);
-    const d3 = Float64Array.from(z, (_, p) => table[p * 4 + 3]);
-    const fit = profileJacobian(t, d2, d3, params.subarray(2), c);
+    return { d2: Float64Array.from(z, (_, p) => table[p * 4 + 2]), d3: Float64Array.from(z, (_, p) => table[p * 4 + 3]) };
+  };
+  const evaluate = (params: Float64Array) => {
+    const { d2, d3 } = curves(params);
+    const fit = profileJacobian(t, d2, d3, params.subarray(lead), c);
     return { ...fit, misfit: dot(fit.residual, fit.residual) };
   };
-  const g0 = secondDerivative(act, axpy(new Float64Array(Pn).fill(b0), s0, t));
-  let params: Float64Array = new Float64Array(2 + o);
+  const width = lead + o;
+  const rows = Pn * o;
+  let params: Float64Array = new Float64Array(width);
   params[0] = s0;
   params[1] = b0;
-  params.set(profileAmplitudes(g0, c, o).amplitudes, 2);
+  params.set(profileAmplitudes(curves(params).d2, c, o).amplitudes, lead);
   let current = evaluate(params);
   for (let iteration = 0; iteration < 50; iteration++) {
-    let step: Float64Array = leastSquares(current.jacobian, Pn * o, 2 + o, scale(current.residual, -1), 1);
+    const lambda = affine(0, 1e-12, quotient(dot(current.jacobian, current.jacobian), width));
+    const damped = new Float64Array((rows + width) * width);
+    damped.set(current.jacobian);
+    const root = mapArray(Float64Array.of(lambda), 'sqrt')[0];
+    for (let k = 0; k < width; k++) damped[(rows + k) * width + k] = root;
+    const target = new Float64Array(rows + width);
+    target.set(scale(current.residual, -1));
+    let step: Float64Array;
+    try {
+      step = leastSquares(damped, rows + width, width, target, 1);
+    } catch (error) {
+      if (error instanceof RankDeficientError) break; // J = 0: nothing to fit
+      throw error;
+    }
     let accepted = false;
     for (let halving = 0; halving < 30 && !accepted; halving++) {
       const trialParams = axpy(params, 1, step);
@@ -445,7 +491,9 @@ function queryMany(box: BlackBox, draw: () => Float64Array, count: number, n: nu
   return { X, Y };
 }
 
-function outputLayer(box: BlackBox, draw: () => Float64Array, act: TrainerActivationName, first: Float64Array, firstBias: Float64Array, n: number, o: number, h: number): { block: MlpBlock; flipDeviation: number } {
+function outputLayer(box: BlackBox, draw: () => Float64Array, act: TrainerActivationName, units: Units, n: number, o: number): { block: MlpBlock; flipDeviation: number } {
+  const { first, firstBias } = units;
+  const h = firstBias.length;
   const count = 2 * (h + n + 1);
   const { X, Y } = queryMany(box, draw, count, n, o);
   let flipDeviation = 0;
