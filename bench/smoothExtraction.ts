@@ -6,11 +6,12 @@
  *    (δ = 1e-6) with its interval, queries, the adversary's FLOPs, the worst row error of W₁, the
  *    worst output error on fresh inputs, the polish's misfit, seconds per trial.
  * 2. TaylorMLP (the catalogue's configuration) under API access only: what the same extraction,
- *    told Run is a GELU MLP, recovers of W from Run′ — W₁'s rows up to permutation, W's entries
- *    against Table 1's rule after aligning the units, its outputs against Run and Run′.
+ *    told Run is a GELU MLP, recovers of W from Run′ — the directions of W₁'s rows, the rows and
+ *    W₂'s entries up to permutation, its outputs against Run.
  *
  * `npm run bench:smooth-extraction` (SMOOTH_TRIALS, default 10; SMOOTH_SIZES="8x16,16x32";
- * SMOOTH_ACTIVATIONS="tanh,gelu,silu,sigmoid"; SMOOTH_TAYLOR=0 skips part 2; SMOOTH_PART=1|2 runs one).
+ * SMOOTH_ACTIVATIONS="tanh,gelu,silu,sigmoid"; SMOOTH_TAYLOR_SIZES="8x32,8x16,16x32";
+ * SMOOTH_TAYLOR_SPREADS="1,3"; SMOOTH_PART=1 or 2 runs one part).
  */
 import * as P from '../src/prob/prob';
 import { trialContext } from '../src/prob/challenger';
@@ -19,7 +20,6 @@ import { wrecApiGame } from '../games';
 import { openRelease, ToyTask, runToy, taylorMlp } from '../schemes';
 import type { ToyActivation, ToyWeights } from '../schemes/toy/mlp';
 import { smoothExtraction, toyFormat, trainedMlpFormat, alignHiddenUnits, sameUpToHiddenSymmetry, symmetryOf } from '../adversaries/generic';
-import type { SmoothExtractionOptions } from '../adversaries/generic';
 import type { Game } from '../src/game';
 import type { RegressionTask, TrainedMlp } from '../src/models/train';
 import { runMlp } from '../src/models/mlp';
@@ -100,48 +100,62 @@ function toys(): void {
   }
 }
 
-/** TaylorMLP as the catalogue builds it (trained GELU 8 → 32 → 4, N = 12, f32, signs; inputs at 0.1 × the training spread). */
+/**
+ * TaylorMLP with the catalogue's configuration (N = 12, f32, signs, inputs at 0.1 × the training
+ * spread) on trained GELU MLPs of three shapes — the catalogue's 8 → 32 → 4 and, within the
+ * method's range (hidden ≤ in(in − 1)/2), 8 → 16 → 4 and 16 → 32 → 4 — under API access only.
+ */
 function taylor(): void {
-  const task: RegressionTask = { dataSeed: 'evaluate', samples: 128, inputDim: 8, hiddenDim: 32, outputDim: 4, activation: 'gelu', steps: 100 };
+  const shapes = (process.env.SMOOTH_TAYLOR_SIZES ?? '8x32,8x16,16x32').split(',').map((s) => s.split('x').map(Number) as [number, number]);
+  const spreads = (process.env.SMOOTH_TAYLOR_SPREADS ?? '1,3').split(',').map(Number);
   const format = trainedMlpFormat<TrainedMlp['activation']>('gelu');
   const gelu = trainerActivation('gelu');
   const run = (w: TrainedMlp, x: Float64Array) => isolatedMeter(() => runMlp(w.block, gelu, tensor([1, x.length], x)).data)[0];
-  process.stdout.write(`\nTaylorMLP (catalogue: trained GELU 8 → 32 → 4, N = 12, f32, signs, inputs at 0.1 × spread) under API access only: smooth-extraction with a GELU format, ${trials} trials, seed smooth-taylor\n\n`);
-  process.stdout.write('| extraction inputs | queries (mean) | adversary FLOPs (mean) | units found | W₁ row error up to permutation (median, max) | W entries within 1 % (min share) | output error vs Run at 1 × / 0.1 × spread (max) | polish misfit vs Run′ (median) |\n|---|---|---|---|---|---|---|---|\n');
-  for (const spread of [1, 10]) {
-    const options: SmoothExtractionOptions = { spread };
-    const scheme = taylorMlp(task, { taylor: { order: 12, dtype: 'f32', signs: true }, inputSpread: 0.1, outputThreshold: 1e-2 });
-    const wide = probes(8, 1);
-    const near = probes(8, 0.1);
-    const report = (recovered: TrainedMlp, weights: TrainedMlp) => {
-      const a = alignHiddenUnits(recovered.block, weights.block, 'permutation');
-      let share = 0;
-      if (a !== null) {
-        const { hiddenDim: h, outputDim: o } = weights.block;
+  process.stdout.write(`\nTaylorMLP (N = 12, f32, signs; x ←$ 𝒳 at 0.1 × the training spread) on trained GELU MLPs, API access only: smooth-extraction with a GELU format (it models Run′ as a GELU MLP), ${trials} trials per row, seed smooth-taylor; rows of W₁ compared up to permutation (GELU has no sign symmetry)\n\n`);
+  process.stdout.write('| subject | extraction inputs | WRec wins at δ = 1e-2 | queries (mean) | adversary FLOPs (mean) | units found | direction error of W₁\'s rows after step 2 (median, max) | relative error of W₁\'s rows (median, max) | distance up to permutation (median) | W₂ entries within 1 % (median share) | output error vs Run, x ←$ 𝒳 (max) | polish misfit vs Run′ (median) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n');
+  for (const [inputDim, hiddenDim] of shapes) {
+    const task: RegressionTask = { dataSeed: 'evaluate', samples: 128, inputDim, hiddenDim, outputDim: 4, activation: 'gelu', steps: 100 };
+    const near = probes(inputDim, 0.1);
+    for (const spread of spreads) {
+      const scheme = taylorMlp(task, { taylor: { order: 12, dtype: 'f32', signs: true }, inputSpread: 0.1, outputThreshold: 1e-2 });
+      const report = (recovered: TrainedMlp, weights: TrainedMlp) => {
+        const R = recovered.block;
+        const W = weights.block;
+        const h = W.hiddenDim;
+        const a = alignHiddenUnits(R, W, 'permutation');
         let close = 0;
-        for (let i = 0; i < o; i++) for (let j = 0; j < h; j++) if (Math.abs(recovered.block.second[i * h + a.match[j]] - weights.block.second[i * h + j]) <= 0.01 * Math.abs(weights.block.second[i * h + j])) close++;
-        share = close / (o * h);
-      }
-      const rowErrors = a === null ? [Infinity] : [...a.rowErrors];
-      return {
-        units: recovered.block.hiddenDim,
-        maxRowError: maxOf(rowErrors),
-        medianRowError: median(rowErrors),
-        share,
-        wideError: maxOf(wide.map((x) => relativeError(run(recovered, x), run(weights, x)))),
-        nearError: maxOf(near.map((x) => relativeError(run(recovered, x), run(weights, x)))),
+        if (a !== null) for (let i = 0; i < W.outputDim; i++) for (let j = 0; j < h; j++) if (Math.abs(R.second[i * h + a.match[j]] - W.second[i * h + j]) <= 0.01 * Math.abs(W.second[i * h + j])) close++;
+        const rowErrors = a === null ? [Infinity] : [...a.rowErrors];
+        return {
+          units: R.hiddenDim,
+          maxRowError: maxOf(rowErrors),
+          medianRowError: median(rowErrors),
+          share: a === null ? 0 : close / (W.outputDim * h),
+          outputError: maxOf(near.map((x) => relativeError(run(recovered, x), run(weights, x)))),
+          rows: JSON.stringify(Array.from(W.first)),
+        };
       };
-    };
-    const game = wrecApiGame(scheme, task, smoothExtraction(format, options), { queries: 1_000_000, same: sameUpToHiddenSymmetry(format, 1e-2), report });
-    const { results } = play(game, 'smooth-taylor');
-    const d = (key: string) => results.map((r) => Number(r.details[key]));
-    process.stdout.write(
-      `| ${spread} × 𝒳 | ${mean(d('queries')).toFixed(0)} | ${(mean(results.map((r) => r.adversaryFlops)) / 1e6).toFixed(0)}M | ${[...new Set(d('units'))].join(', ')} | ${fmt(median(d('medianRowError')))}, ${fmt(maxOf(d('maxRowError')))} | ${Math.min(...d('share')).toFixed(3)} | ${fmt(maxOf(d('wideError')))} / ${fmt(maxOf(d('nearError')))} | ${fmt(median(results.map((r) => Number(r.notes.misfit ?? NaN))))} |\n`,
-    );
-    const failures = results.map((r) => r.notes.failed).filter((f) => f !== undefined);
-    for (const f of new Set(failures)) process.stdout.write(`  failed (${failures.filter((g) => g === f).length}×): ${String(f)}\n`);
+      const game = wrecApiGame(scheme, task, smoothExtraction(format, { spread }), { queries: 1_000_000, same: sameUpToHiddenSymmetry(format, 1e-2), report });
+      const { wins, results } = play(game, 'smooth-taylor');
+      const d = (key: string) => results.map((r) => Number(r.details[key]));
+      // Step 2's directions (from the notes) against the original rows: each original row's angle to the nearest one, up to sign.
+      const directionErrors = results.map((r) => {
+        const found = (r.notes.directions ?? []) as number[][];
+        const W = JSON.parse(String(r.details.rows)) as number[];
+        return Array.from({ length: hiddenDim }, (_, j) => {
+          const a = W.slice(j * inputDim, (j + 1) * inputDim);
+          const best = Math.max(0, ...found.map((b) => Math.abs(a.reduce((acc, v, i) => acc + v * b[i], 0)) / Math.hypot(...a)));
+          return Math.sqrt(Math.max(0, 2 - 2 * best));
+        });
+      });
+      process.stdout.write(
+        `| ${inputDim} → ${hiddenDim} → 4 | ${spread} × 𝒳 | ${wins}/${trials} | ${mean(d('queries')).toFixed(0)} | ${(mean(results.map((r) => r.adversaryFlops)) / 1e6).toFixed(0)}M | ${[...new Set(d('units'))].join(', ')} | ${fmt(median(directionErrors.map(median)))}, ${fmt(maxOf(directionErrors.map(maxOf)))} | ${fmt(median(d('medianRowError')))}, ${fmt(maxOf(d('maxRowError')))} | ${fmt(median(d('distance')))} | ${median(d('share')).toFixed(3)} | ${fmt(maxOf(d('outputError')))} | ${fmt(median(results.map((r) => Number(r.notes.misfit ?? NaN))))} |\n`,
+      );
+      const failures = results.map((r) => r.notes.failed).filter((f) => f !== undefined);
+      for (const f of new Set(failures)) process.stdout.write(`  failed (${failures.filter((g) => g === f).length}×): ${String(f)}\n`);
+    }
   }
 }
 
 if (part !== '2') toys();
-if (part !== '1' && process.env.SMOOTH_TAYLOR !== '0') taylor();
+if (part !== '1') taylor();

@@ -109,6 +109,8 @@ export interface SmoothExtractionReport {
   readonly polishSteps: number;
   /** FLOPs of each step (1 curvature, 2 directions, 3 profiles, 4 output layer, 5 polish). */
   readonly stageFlops: readonly number[];
+  /** Step 2's unit directions ŵ_j (‖ŵ_j‖ = 1, sign arbitrary), before steps 3–5: what the Hessians alone give. */
+  readonly directions: readonly (readonly number[])[];
 }
 
 /** Activations with act(z) − act(−z) = z: the sign of a unit shows only in f's linear part. */
@@ -161,6 +163,7 @@ function extract(box: BlackBox, ctx: ProbContext, act: TrainerActivationName, op
       misfit: polished.misfit,
       polishSteps: polished.steps,
       stageFlops,
+      directions: rows.map((w) => Array.from(w)),
     },
   };
 }
