@@ -5,13 +5,13 @@
  * with the surrogate's inference cost against Run′'s and the break-even number of inputs.
  * `npm run bench:distillation` (DISTILL_TRIALS, DISTILL_QS="16,64,256,1024,4096").
  */
-import { estimateAdvantageSync } from '../src/estimate/estimate';
-import { clopperPearson } from '../src/estimate/intervals';
+import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
+import { clopperPearson } from '../src/kernel/estimate/intervals';
 import { effiInfApiGame } from '../games';
 import { additiveShares, neuronPermutation, openRelease, taylorMlp, ToyTask } from '../schemes';
-import type { AnyScheme } from '../src/scheme';
+import type { AnyScheme } from '../src/kernel/scheme';
 import { distillation, toyFormat, trainedMlpFormat, OneHiddenLayerFormat } from '../adversaries/generic';
-import { defaultTaylorTask } from '../src/cli/catalog';
+import { defaultTaylorTask } from '../adversaries/taylormlp/entry';
 
 const trials = Number(process.env.DISTILL_TRIALS ?? 40);
 const qs = (process.env.DISTILL_QS ?? '16,64,256,1024,4096').split(',').map(Number);

@@ -1,11 +1,11 @@
 import { pipe } from 'fp-ts/function';
-import type * as P from '../src/prob/prob';
-import type { Game } from '../src/game';
-import type { WeightReleaseScheme } from '../src/scheme';
-import type { Same } from '../src/same';
-import type { ApiEffiInfAdversary, ApiWRecAdversary, RunReleasedOracle } from '../src/adversary';
-import { CostMeasure, addCost, isolatedMeter, withMeter, zeroCost } from '../src/cost/meter';
-import { TrialContext, algorithm, algorithmContext, oracleCall } from '../src/prob/challenger';
+import type * as P from '../src/kernel/prob/prob';
+import type { Game } from '../src/kernel/game';
+import type { WeightReleaseScheme } from '../src/kernel/scheme';
+import type { Same } from '../src/kernel/same';
+import type { ApiEffiInfAdversary, ApiWRecAdversary, RunReleasedOracle } from '../src/kernel/adversary';
+import { CostMeasure, addCost, isolatedMeter, withMeter, zeroCost } from '../src/kernel/cost/meter';
+import { TrialContext, algorithm, algorithmContext, oracleCall } from '../src/kernel/prob/challenger';
 import { Do, QueryBudgetExceededError, bind, call, chain, finish, metered } from './trial';
 import { CostTrust, admissibility, costSide } from './admissibility';
 

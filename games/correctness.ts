@@ -1,7 +1,7 @@
 import { pipe } from 'fp-ts/function';
-import type { Game } from '../src/game';
-import type { WeightReleaseScheme } from '../src/scheme';
-import type { Same } from '../src/same';
+import type { Game } from '../src/kernel/game';
+import type { WeightReleaseScheme } from '../src/kernel/scheme';
+import type { Same } from '../src/kernel/same';
 import { Do, bind, call, chain, finish } from './trial';
 
 export interface CorrectnessOptions<Y> {

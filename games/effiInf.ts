@@ -1,10 +1,10 @@
 import { pipe } from 'fp-ts/function';
-import type { Game } from '../src/game';
-import type { WeightReleaseScheme } from '../src/scheme';
-import type { Same } from '../src/same';
-import type { EffiInfAdversary, EffiInfView } from '../src/adversary';
-import { CostMeasure, costValue, isolatedMeter } from '../src/cost/meter';
-import { onStream } from '../src/prob/challenger';
+import type { Game } from '../src/kernel/game';
+import type { WeightReleaseScheme } from '../src/kernel/scheme';
+import type { Same } from '../src/kernel/same';
+import type { EffiInfAdversary, EffiInfView } from '../src/kernel/adversary';
+import { CostMeasure, costValue, isolatedMeter } from '../src/kernel/cost/meter';
+import { onStream } from '../src/kernel/prob/challenger';
 import { Do, bind, call, chain, checkAssumptions, finish, metered } from './trial';
 import { CostTrust, admissibility, costSide } from './admissibility';
 

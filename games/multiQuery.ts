@@ -1,11 +1,11 @@
 import { pipe } from 'fp-ts/function';
-import * as P from '../src/prob/prob';
-import type { Game } from '../src/game';
-import type { WeightReleaseScheme } from '../src/scheme';
-import type { Same } from '../src/same';
-import type { MultiQueryWRecAdversary, MultiQueryWindAdversary, ReleaseOracle, WindOracle } from '../src/adversary';
-import { TrialContext, oracleCall } from '../src/prob/challenger';
-import { isolatedMeter } from '../src/cost/meter';
+import * as P from '../src/kernel/prob/prob';
+import type { Game } from '../src/kernel/game';
+import type { WeightReleaseScheme } from '../src/kernel/scheme';
+import type { Same } from '../src/kernel/same';
+import type { MultiQueryWRecAdversary, MultiQueryWindAdversary, ReleaseOracle, WindOracle } from '../src/kernel/adversary';
+import { TrialContext, oracleCall } from '../src/kernel/prob/challenger';
+import { isolatedMeter } from '../src/kernel/cost/meter';
 import { Do, QueryBudgetExceededError, bind, call, chain, finish } from './trial';
 import { trainDistinct } from './wind';
 

@@ -1,11 +1,11 @@
 import type { Reader } from 'fp-ts/Reader';
 import * as R from 'fp-ts/Reader';
-import { AssumptionOutcome, TrialResult } from '../src/game';
-import type { Assumption } from '../src/adversary';
-import type * as P from '../src/prob/prob';
-import type { Cost } from '../src/cost/meter';
-import { TrialContext, algorithm } from '../src/prob/challenger';
-import { WeightgamesError } from '../src/errors';
+import { AssumptionOutcome, TrialResult } from '../src/kernel/game';
+import type { Assumption } from '../src/kernel/adversary';
+import type * as P from '../src/kernel/prob/prob';
+import type { Cost } from '../src/kernel/cost/meter';
+import { TrialContext, algorithm } from '../src/kernel/prob/challenger';
+import { WeightgamesError } from '../src/kernel/errors';
 
 /** One step of a game: a Reader over the challenger's trial context (never given to an algorithm). */
 export type Step<A> = Reader<TrialContext, A>;

@@ -1,8 +1,8 @@
 import { pipe } from 'fp-ts/function';
-import type { Game } from '../src/game';
-import type { WeightReleaseScheme } from '../src/scheme';
-import type { Same } from '../src/same';
-import type { WRecAdversary } from '../src/adversary';
+import type { Game } from '../src/kernel/game';
+import type { WeightReleaseScheme } from '../src/kernel/scheme';
+import type { Same } from '../src/kernel/same';
+import type { WRecAdversary } from '../src/kernel/adversary';
 import { Do, bind, call, chain, finish } from './trial';
 
 export interface WRecOptions<W> {

@@ -13,9 +13,10 @@ import { additiveMask, additiveShares, openRelease, SharedWeights, ToyWeights, A
 import { sumSharesAdversary, effiInfFromWRec } from 'weightgames/adversaries';
 import { trainToy } from '../schemes/toy/mlp';
 import { toyShapesOf } from '../adversaries/toy/generic';
-import { onStream, trialContext } from '../src/prob/challenger';
-import { MeterError, chargeFlops } from '../src/cost/meter';
-import { catalogGame, schemeCatalog } from '../src/cli/catalog';
+import { onStream, trialContext } from '../src/kernel/prob/challenger';
+import { MeterError, chargeFlops } from '../src/kernel/cost/meter';
+import { builtinSchemes } from '../adversaries/catalog';
+import { scorecardGame, scorecardRows } from '../games/scorecard';
 
 const task = { inputDim: 6, hiddenDim: 10, outputDim: 3 };
 const trials = 300;
@@ -166,8 +167,12 @@ describe("an adversary cannot reach the challenger's coins", () => {
   });
 
   it('against additiveMask with pk = ⊥, every catalogued WRec adversary has an interval containing 0', () => {
-    for (const adversary of Object.keys(schemeCatalog['additive-mask'].wrec)) {
-      const e = estimateAdvantageSync(catalogGame({ game: 'wrec', scheme: 'additive-mask', adversary }), { trials, seed: 'results' });
+    const entry = builtinSchemes['additive-mask']!;
+    const rows = scorecardRows(entry).filter((row) => row.game === 'wrec');
+    expect(rows.length).toBe(entry.use((e) => Object.keys(e.wrec).length));
+    for (const row of rows) {
+      const adversary = row.game === 'wrec' ? row.adversary : '';
+      const e = estimateAdvantageSync(scorecardGame(entry, row), { trials, seed: 'results' });
       expect([adversary, e.interval.lower]).toEqual([adversary, 0]);
     }
   });

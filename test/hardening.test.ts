@@ -9,21 +9,21 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeSyntheticCheckpoint } from '../src/models/synthetic';
-import { SafetensorsFile, readSafetensors, writeSafetensors, encodeFloats, firstNonFinite, toFloat64, TensorToWrite } from '../src/io/safetensors';
+import { writeSyntheticCheckpoint } from '../src/numerics/models/synthetic';
+import { SafetensorsFile, readSafetensors, writeSafetensors, encodeFloats, firstNonFinite, toFloat64, TensorToWrite } from '../src/numerics/io/safetensors';
 import { STORIES, haveStories, itWithStories } from './helpers/shared';
-import { ErrorKind, WeightgamesError, errorKind } from '../src/errors';
-import { InputFileError, OutputPathError } from '../src/io/paths';
-import { SafetensorsError } from '../src/io/safetensors';
-import { StrictJsonError } from '../src/io/strictJson';
-import { LayoutError } from '../src/models/layouts';
-import { ModelError } from '../src/models/llama';
-import { TokenizerError } from '../src/models/tokenizer';
+import { ErrorKind, WeightgamesError, errorKind } from '../src/kernel/errors';
+import { InputFileError, OutputPathError } from '../src/numerics/io/paths';
+import { SafetensorsError } from '../src/numerics/io/safetensors';
+import { StrictJsonError } from '../src/numerics/io/strictJson';
+import { LayoutError } from '../src/numerics/models/layouts';
+import { ModelError } from '../src/numerics/models/llama';
+import { TokenizerError } from '../src/numerics/models/tokenizer';
 import { ActivationError } from '../src/numerics/activations';
-import { ShapeError } from '../src/tensor/tensor';
+import { ShapeError } from '../src/numerics/tensor/tensor';
 import { CalibrationError, NonFiniteReleaseError, NonFiniteWeightError, ReleasedFileError, StorageOverflowError, TaylorOptionsError } from '../schemes/taylormlp';
-import { ReleaseUsageError } from '../src/cli/release';
-import { CliUsageError } from '../src/cli/main';
+import { ReleaseUsageError } from '../src/app/cli/release';
+import { CliUsageError } from '../src/app/cli/main';
 
 /** SafetensorsError takes the problem first. */
 class SafetensorsErrorAs extends SafetensorsError {
@@ -32,7 +32,7 @@ class SafetensorsErrorAs extends SafetensorsError {
   }
 }
 
-const cli = path.resolve(__dirname, '../dist/src/cli/main.js');
+const cli = path.resolve(__dirname, '../dist/src/app/cli/main.js');
 const run = (args: string[], options: { cwd?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> =>
   spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', ...options });
 const dir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wg-hard-'));

@@ -6,14 +6,14 @@
  */
 import fc from 'fast-check';
 import { pipe } from 'fp-ts/function';
-import * as P from '../src/prob/prob';
-import type { WeightReleaseScheme } from '../src/scheme';
-import type { ReleaseOracle, WindOracle } from '../src/adversary';
+import * as P from '../src/kernel/prob/prob';
+import type { WeightReleaseScheme } from '../src/kernel/scheme';
+import type { ReleaseOracle, WindOracle } from '../src/kernel/adversary';
 import { wrecMultiQueryGame, windMultiQueryGame } from '../games';
 import { openRelease, ToyTask, ToyWeights } from '../schemes';
 import { trainToy } from '../schemes/toy/mlp';
-import { addArrays, dot } from '../src/tensor/kernels';
-import { trialContext } from '../src/prob/challenger';
+import { addArrays, dot } from '../src/numerics/tensor/kernels';
+import { trialContext } from '../src/kernel/prob/challenger';
 
 const task: ToyTask = { inputDim: 4, hiddenDim: 6, outputDim: 2 };
 const h = task.hiddenDim;

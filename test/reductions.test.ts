@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { pipe } from 'fp-ts/function';
-import * as P from '../src/prob/prob';
+import * as P from '../src/kernel/prob/prob';
 import { openRelease, additiveShares, additiveMask, ToyWeights, SharedWeights } from '../schemes';
 import { copyAdversary, sumSharesAdversary, unmaskAdversary, effiInfFromWRec } from '../adversaries';
-import { checkReduction, reductionProperty, withSuccessRate, scaleWeights, successRateArb } from '../src/testing';
-import type { EffiInfAdversary, WindAdversary, WRecAdversary } from '../src/adversary';
+import { checkReduction, reductionProperty, withSuccessRate, scaleWeights, successRateArb } from '../src/app/testing';
+import type { EffiInfAdversary, WindAdversary, WRecAdversary } from '../src/kernel/adversary';
 
 const task = { inputDim: 5, hiddenDim: 8, outputDim: 3 };
 

@@ -1,12 +1,12 @@
-import * as P from '../../src/prob/prob';
-import type { ProbContext } from '../../src/prob/prob';
-import type { ApiWRecAdversary } from '../../src/adversary';
-import type { MlpBlock } from '../../src/models/mlp';
-import { tensor } from '../../src/tensor/tensor';
-import { axpy, dot, mapArray, matVec } from '../../src/tensor/kernels';
-import { RankDeficientError, leastSquares, normalize, outer, scale } from '../../src/tensor/linalgKernels';
-import { affine, chordDeviation, lineIntersection, linspace, maxAbs, maxAbsDifference, midpoint, quotient, secant, shiftCoordinate } from '../../src/tensor/lineKernels';
-import { markAudited } from '../../src/cost/audit';
+import * as P from '../../src/kernel/prob/prob';
+import type { ProbContext } from '../../src/kernel/prob/prob';
+import type { ApiWRecAdversary } from '../../src/kernel/adversary';
+import type { MlpBlock } from '../../src/numerics/models/mlp';
+import { tensor } from '../../src/numerics/tensor/tensor';
+import { axpy, dot, mapArray, matVec } from '../../src/numerics/tensor/kernels';
+import { RankDeficientError, leastSquares, normalize, outer, scale } from '../../src/numerics/tensor/linalgKernels';
+import { affine, chordDeviation, lineIntersection, linspace, maxAbs, maxAbsDifference, midpoint, quotient, secant, shiftCoordinate } from '../../src/numerics/tensor/lineKernels';
+import { markAudited } from '../../src/kernel/cost/audit';
 import type { OneHiddenLayerFormat } from './format';
 import { BlackBox, blackBox } from './blackBox';
 

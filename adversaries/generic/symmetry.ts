@@ -1,5 +1,5 @@
-import { Same, sameWithin } from '../../src/same';
-import type { MlpBlock } from '../../src/models/mlp';
+import { Same, sameWithin } from '../../src/kernel/same';
+import type { MlpBlock } from '../../src/numerics/models/mlp';
 import type { OneHiddenLayerFormat } from './format';
 
 /**

@@ -1,16 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SafetensorsFile, toFloat64 } from '../../src/io/safetensors';
-import { findMlpBlocks, loadMlpBlock, MlpBlockLocation } from '../../src/models/layouts';
-import { MlpBlock, runMlp } from '../../src/models/mlp';
+import { SafetensorsFile, toFloat64 } from '../../src/numerics/io/safetensors';
+import { findMlpBlocks, loadMlpBlock, MlpBlockLocation } from '../../src/numerics/models/layouts';
+import { MlpBlock, runMlp } from '../../src/numerics/models/mlp';
 import { activationByName, activations } from '../../src/numerics/activations';
 import type { Activation } from '../../src/numerics/activations';
-import { Tensor, tensor } from '../../src/tensor/tensor';
-import { greedyDecode, loadLlama } from '../../src/models/llama';
-import { gpt2Greedy, loadGpt2 } from '../../src/models/gpt2';
+import { Tensor, tensor } from '../../src/numerics/tensor/tensor';
+import { greedyDecode, loadLlama } from '../../src/numerics/models/llama';
+import { gpt2Greedy, loadGpt2 } from '../../src/numerics/models/gpt2';
 import { UnitClass } from './recovered';
-import * as P from '../../src/prob/prob';
-import { trialContext } from '../../src/prob/challenger';
+import * as P from '../../src/kernel/prob/prob';
+import { trialContext } from '../../src/kernel/prob/challenger';
 
 /** A recovered checkpoint whose tensor is missing or of another shape than the original's (never scored). */
 export class ShapeMismatchError extends Error {

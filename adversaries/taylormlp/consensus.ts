@@ -1,7 +1,7 @@
 import type { Activation } from '../../src/numerics/activations';
-import { combineOrders, gridMisfits, orderNorms, profileDots, weightedMisfit } from '../../src/tensor/attackKernels';
-import { derivativeGrid } from '../../src/tensor/derivativeKernels';
-import { ColumnEstimate, columnEstimate, consensusProfile, expansionBias, orderZeroDistance, orderZeroResiduals, outputBiasFromShares, refineExpansionPoint, roundingNoise, runnerUpPlausible, scaleStable as scaleStableKernel, withinTolerance, ascending } from '../../src/tensor/consensusKernels';
+import { combineOrders, gridMisfits, orderNorms, profileDots, weightedMisfit } from '../../src/numerics/tensor/attackKernels';
+import { derivativeGrid } from '../../src/numerics/tensor/derivativeKernels';
+import { ColumnEstimate, columnEstimate, consensusProfile, expansionBias, orderZeroDistance, orderZeroResiduals, outputBiasFromShares, refineExpansionPoint, roundingNoise, runnerUpPlausible, scaleStable as scaleStableKernel, withinTolerance, ascending } from '../../src/numerics/tensor/consensusKernels';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { RecoveredBlock, UnitClass, UnitStatus, UnrecoverableReason } from './recovered';
@@ -57,7 +57,7 @@ interface Fit {
 }
 
 /**
- * Every arithmetic operation runs in a metered kernel (src/tensor/attackKernels.ts,
+ * Every arithmetic operation runs in a metered kernel (src/numerics/tensor/attackKernels.ts,
  * consensusKernels.ts, derivativeKernels.ts); what is left here is control flow, comparisons,
  * sorting and copies — so the attack's metered cost is exact (the adversary is markAudited).
  */

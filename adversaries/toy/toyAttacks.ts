@@ -1,12 +1,13 @@
-import * as P from '../../src/prob/prob';
-import type { MultiQueryWRecAdversary, WRecAdversary, WindAdversary } from '../../src/adversary';
+import * as P from '../../src/kernel/prob/prob';
+import type { MultiQueryWRecAdversary, WRecAdversary, WindAdversary } from '../../src/kernel/adversary';
 import type { ToyWeights } from '../../schemes/toy/mlp';
 import { combineWeights, Mask } from '../../schemes/toy/additiveMask';
-import { subtractArrays } from '../../src/tensor/kernels';
+import { subtractArrays } from '../../src/numerics/tensor/kernels';
 import { SharedWeights, sumShares } from '../../schemes/toy/additiveShares';
 import { canonicalize } from '../../schemes/toy/neuronPermutation';
-import { normDistance, tensorDictView } from '../../src/same';
-import { markAudited } from '../../src/cost/audit';
+import { normDistance } from '../../src/kernel/same';
+import { tensorDictView } from '../../src/numerics/tensor/tensorSame';
+import { markAudited } from '../../src/kernel/cost/audit';
 
 /** additiveMask: W* = W′ − pk when the key is published, W′ otherwise (the best one can do). */
 export const unmaskAdversary: WRecAdversary<Mask | undefined, ToyWeights, ToyWeights> = markAudited({

@@ -1,6 +1,6 @@
-import { SafetensorsFile } from '../../src/io/safetensors';
+import { SafetensorsFile } from '../../src/numerics/io/safetensors';
 import { activationByName, Activation } from '../../src/numerics/activations';
-import { Tensor } from '../../src/tensor/tensor';
+import { Tensor } from '../../src/numerics/tensor/tensor';
 import { BlockMeta, ReleasedModelInfo, readReleasedBlock, releasedInfo } from './artifact';
 import type { ReleasedBlock } from './release';
 import { runReleasedBlock } from './runReleased';

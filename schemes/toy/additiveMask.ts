@@ -1,10 +1,10 @@
 import { pipe } from 'fp-ts/function';
-import * as P from '../../src/prob/prob';
-import type { WeightReleaseScheme } from '../../src/scheme';
-import { tensor, sortedNames } from '../../src/tensor/tensor';
-import { addArrays, subtractArrays } from '../../src/tensor/kernels';
+import * as P from '../../src/kernel/prob/prob';
+import type { WeightReleaseScheme } from '../../src/kernel/scheme';
+import { tensor, sortedNames } from '../../src/numerics/tensor/tensor';
+import { addArrays, subtractArrays } from '../../src/numerics/tensor/kernels';
 import { ToyTask, ToyWeights, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, toyShapes, trainToy } from './mlp';
-import { markAudited } from '../../src/cost/audit';
+import { markAudited } from '../../src/kernel/cost/audit';
 
 /** The mask K: one Gaussian tensor per weight tensor. */
 export type Mask = ToyWeights;

@@ -1,10 +1,12 @@
 import { pipe } from 'fp-ts/function';
-import * as P from '../../src/prob/prob';
-import { TensorDict, tensor } from '../../src/tensor/tensor';
-import { mapArray, matVec } from '../../src/tensor/kernels';
-import { SPECIAL_FLOPS } from '../../src/tensor/flopModel';
-import { Same, normDistance, sameWithin, tensorDictView } from '../../src/same';
-import { trainMlp } from '../../src/models/train';
+import * as t from 'io-ts';
+import * as P from '../../src/kernel/prob/prob';
+import { TensorDict, tensor } from '../../src/numerics/tensor/tensor';
+import { mapArray, matVec } from '../../src/numerics/tensor/kernels';
+import { SPECIAL_FLOPS } from '../../src/numerics/tensor/flopModel';
+import { Same, normDistance, sameWithin } from '../../src/kernel/same';
+import { tensorDictView } from '../../src/numerics/tensor/tensorSame';
+import { trainMlp } from '../../src/numerics/models/train';
 
 /**
  * The toy schemes' task: a two-layer MLP y = W₂ act(W₁ x + b₁) + b₂ of the given shape, act =
@@ -39,6 +41,15 @@ export interface ToyTraining {
 export type ToyWeights = TensorDict;
 
 export const defaultToyTask: ToyTask = { inputDim: 8, hiddenDim: 16, outputDim: 4 };
+
+/** D's codec for the toy schemes (the registry decodes `--data` and worker arguments with it). */
+export const ToyTaskCodec: t.Type<ToyTask, unknown, unknown> = t.intersection([
+  t.type({ inputDim: t.number, hiddenDim: t.number, outputDim: t.number }),
+  t.partial({
+    activation: t.keyof({ tanh: null, relu: null }),
+    training: t.intersection([t.type({ dataSeed: t.string, samples: t.number, steps: t.number }), t.partial({ learningRate: t.number })]),
+  }),
+]);
 
 export const toyShapes = (task: ToyTask): Record<string, number[]> => ({
   'fc1.weight': [task.hiddenDim, task.inputDim],
@@ -85,7 +96,7 @@ export function checkToyActivation(scheme: ToyActivation, task: ToyTask): void {
   if (wanted !== scheme) throw new RangeError(`the task's activation is ${wanted} but the scheme runs ${scheme}`);
 }
 
-/** tanh is one special-function call in the kernel cost model (src/tensor/flopModel.ts). */
+/** tanh is one special-function call in the kernel cost model (src/numerics/tensor/flopModel.ts). */
 export const TANH_FLOPS = SPECIAL_FLOPS;
 
 /** Run(W, x) = W₂ act(W₁ x + b₁) + b₂ (act = tanh by default), on the project's kernels (so every FLOP is metered). */
