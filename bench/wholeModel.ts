@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { taylorWholeModel, WholeModelData, releaseBlock } from '../schemes/taylormlp';
+import { taylorWholeModel, WholeModelData } from '../schemes/taylormlp';
 import { correctnessGame, effiInfQInputGame } from '../games';
 import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
 import { writeFileAtomic } from '../src/numerics/io/atomicWrite';
@@ -19,7 +19,6 @@ import type { StatefulEffiInfAdversary } from '../src/kernel/adversary';
 import { runMlp } from '../src/numerics/models/mlp';
 import { tensor } from '../src/numerics/tensor/tensor';
 import { withMeter } from '../src/kernel/cost/meter';
-import * as P from '../src/kernel/prob/prob';
 import { trialContext } from '../src/kernel/prob/challenger';
 
 const root = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { withMeter } from '../src/kernel/cost/meter';
 import { activations, ActivationName, Activation, FlopTally } from '../src/numerics/activations';
-import { SPECIAL_FLOPS } from '../src/numerics/tensor/flopModel';
 import { derivativeGrid, scaledDerivatives } from '../src/numerics/tensor/derivativeKernels';
 import { columnEstimate, consensusProfile, expansionBias, orderZeroDistance, orderZeroResiduals, outputBiasFromShares, refineExpansionPoint, roundingNoise, runnerUpPlausible, scaleStable, withinTolerance } from '../src/numerics/tensor/consensusKernels';
 import { clippedBracket, fitsAlike, goldenSection, orderZeroShare, signAmbiguity, tailProfile, tailValley, writeTailRepresentative } from '../src/numerics/tensor/tailKernels';

@@ -4,7 +4,6 @@ import fc from 'fast-check';
 import erfc from '@stdlib/math-base-special-erfc';
 import { withMeter } from '../src/kernel/cost/meter';
 import { activations, ActivationName } from '../src/numerics/activations';
-import { SPECIAL_FLOPS } from '../src/numerics/tensor/flopModel';
 import { addInPlace, addRowBias, matMul, matMulTransposed, multiplyInPlace } from '../src/numerics/tensor/kernels';
 import { tensor } from '../src/numerics/tensor/tensor';
 import { sampleSoftmax } from '../src/numerics/tensor/samplingKernels';

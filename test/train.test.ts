@@ -1,4 +1,3 @@
-import * as P from '../src/kernel/prob/prob';
 import { RegressionTask, taskLoss, trainMlp } from '../src/numerics/models/train';
 import { correctnessGame } from '../games';
 import { taylorMlp } from '../schemes';

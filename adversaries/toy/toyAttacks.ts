@@ -1,4 +1,3 @@
-import * as P from '../../src/kernel/prob/prob';
 import type { MultiQueryWRecAdversary, WRecAdversary, WindAdversary } from '../../src/kernel/adversary';
 import type { ToyWeights } from '../../schemes/toy/mlp';
 import { combineWeights, Mask } from '../../schemes/toy/additiveMask';

@@ -2,7 +2,7 @@ import * as P from '../../src/kernel/prob/prob';
 import type { WeightReleaseScheme } from '../../src/kernel/scheme';
 import { Tensor, tensor } from '../../src/numerics/tensor/tensor';
 import { addArrays, mapArray, matVec, subtractArrays } from '../../src/numerics/tensor/kernels';
-import { TANH_FLOPS, ToyActivation, ToyTask, ToyWeights, checkToyActivation, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
+import { ToyActivation, ToyTask, ToyWeights, checkToyActivation, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
 import { markAudited } from '../../src/kernel/cost/audit';
 
 /** W′: the first layer as m additive shares S_1..S_m (Σ S_k = W₁), the rest in the clear. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ErrorKind, WeightgamesError, errorKind } from '../../kernel/errors';
+import { ErrorKind, errorKind } from '../../kernel/errors';
 import { Command, CommanderError } from 'commander';
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../../numerics/io/atomicWrite';
 import { builtinSchemes } from '../../../adversaries/catalog';
 import { evaluateScheme, formatScorecard, resolveScheme } from './evaluate';
 import { version } from './version';
+import { CliUsageError, integerOption } from './integerOption';
 import { runRelease, taylorOptionsFromCli } from './release';
 import { checkInputFile, checkOutputPath, temporaryPathFor } from '../../numerics/io/paths';
 import { runInterruptible } from './interruptible';
@@ -28,16 +29,7 @@ export const ExitCode = { ok: 0, usage: 2, input: 3, runtime: 4 } as const;
 /** The exit code of an error's kind (src/kernel/errors.ts): usage 2, input 3, fault 4. */
 export const exitCodeOf = (kind: ErrorKind): number => (kind === 'usage' ? ExitCode.usage : kind === 'input' ? ExitCode.input : ExitCode.runtime);
 
-export class CliUsageError extends WeightgamesError {
-  override readonly name = 'CliUsageError';
-  readonly kind = 'usage';
-}
-
-/** A decimal integer ≥ min and ≤ 2⁵³ − 1 (beyond, Number() would silently round it). */
-const intString = (name: string, min: number) => (value: string): number => {
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) throw new CliUsageError(`--${name} must be an integer in [${min}, 2^53 − 1], got "${value}"`);
-  return Number(value);
-};
+export { CliUsageError };
 
 /** Worker threads beyond this many per core only add overhead (and memory). */
 export const WORKERS_PER_CORE = 2;
@@ -72,12 +64,12 @@ function program(): Command {
     .command('evaluate')
     .description('play every game against every adversary a scheme\'s registry entry lists; print the scorecard')
     .requiredOption('--scheme <name|module>', `a built-in scheme (${Object.keys(builtinSchemes).join(', ')}) or the path of a module exporting a defineScheme entry`)
-    .option('--trials <n>', 'trials per game', intString('trials', 1), 200)
+    .option('--trials <n>', 'trials per game', integerOption('trials', 1), 200)
     .option('--seed <s>', 'seed of every stream', '0')
-    .option('--workers <k>', 'worker threads', intString('workers', 1), 1)
+    .option('--workers <k>', 'worker threads', integerOption('workers', 1), 1)
     .option('--confidence <c>', 'interval confidence', '0.95')
     .option('--method <m>', 'clopper-pearson | wilson', 'clopper-pearson')
-    .option('--inputs <q>', 'q for the q-input EffiInf game (default: the scheme\'s, 8 for toys, 1000 for taylormlp)', intString('inputs', 1))
+    .option('--inputs <q>', 'q for the q-input EffiInf game (default: the scheme\'s, 8 for toys, 1000 for taylormlp)', integerOption('inputs', 1))
     .option('--out <file>', 'also write the JSON scorecard to this file (atomically)')
     .option('--json', 'print JSON instead of the table', false)
     .action(async (raw: Record<string, unknown>) => {
@@ -131,7 +123,7 @@ function program(): Command {
     .argument('<model-dir>', 'model directory')
     .option('--released <file>', 'a TaylorMLP release of this model: run Run′ and report the slowdown')
     .option('--prompt <text>', 'prompt (BOS is prepended)', '')
-    .option('--tokens <n>', 'new tokens at most', intString('tokens', 1), 64)
+    .option('--tokens <n>', 'new tokens at most', integerOption('tokens', 1), 64)
     .option('--temperature <t>', 'sampling temperature (0: greedy)', '0')
     .option('--seed <s>', 'seed of the sampling stream', '0')
     .option('--json', 'print JSON', false)

@@ -4,6 +4,7 @@ import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
 import { releaseCheckpoint, ReleaseSummary, ExpandOption, TaylorOptions } from '../../../schemes/taylormlp';
 import { blockProgress } from './progress';
+import { parseIntegerOption } from './integerOption';
 
 export class ReleaseUsageError extends WeightgamesError {
   override readonly name = 'ReleaseUsageError';
@@ -19,10 +20,6 @@ export const ReleaseCliOptions = t.intersection([
   t.partial({ act: t.string, expand: t.string, maskOrder: t.string, maskThreshold: t.string, calibration: t.string }),
 ]);
 
-const integer = (name: string, value: string, min: number): number => {
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) throw new ReleaseUsageError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
-  return Number(value);
-};
 
 /** `--expand 256` (K units) or `--expand 25%` (a fraction); absent: all units (Algorithm 1). */
 export function parseExpand(value: string | undefined): ExpandOption {
@@ -33,7 +30,7 @@ export function parseExpand(value: string | undefined): ExpandOption {
     if (fraction > 1) throw new ReleaseUsageError(`--expand ${value}: a percentage must be at most 100%`);
     return { fraction };
   }
-  return { count: integer('expand', value, 0) };
+  return { count: parseIntegerOption('expand', value, 0) };
 }
 
 export function taylorOptionsFromCli(raw: unknown): { taylor: TaylorOptions; input: t.TypeOf<typeof ReleaseCliOptions> } {
@@ -49,10 +46,10 @@ export function taylorOptionsFromCli(raw: unknown): { taylor: TaylorOptions; inp
     throw new ReleaseUsageError(`--mask-threshold must be a finite positive number, got "${o.maskThreshold}"`);
   }
   const taylor: TaylorOptions = {
-    order: integer('order', o.order, 0),
+    order: parseIntegerOption('order', o.order, 0),
     expand: parseExpand(o.expand),
     signs: o.signs,
-    mask: o.maskOrder === undefined ? null : { minOrder: integer('mask-order', o.maskOrder, 0), threshold: threshold! },
+    mask: o.maskOrder === undefined ? null : { minOrder: parseIntegerOption('mask-order', o.maskOrder, 0), threshold: threshold! },
     dtype: o.dtype as TaylorOptions['dtype'],
   };
   return { taylor, input: o };
@@ -61,7 +58,7 @@ export function taylorOptionsFromCli(raw: unknown): { taylor: TaylorOptions; inp
 /** `weightgames release IN OUT …`: the summary it prints (JSON or text). */
 export function runRelease(input: string, output: string, raw: unknown, version: string, onBlock?: (index: number, total: number, prefix: string) => void): { summary: ReleaseSummary; text: string } {
   const { taylor, input: o } = taylorOptionsFromCli(raw);
-  const rows = integer('calibration-rows', o.calibrationRows, 1);
+  const rows = parseIntegerOption('calibration-rows', o.calibrationRows, 1);
   const progress = onBlock === undefined ? blockProgress('release') : { onBlock, stop: () => undefined };
   const summary = releaseCheckpoint({
     input,

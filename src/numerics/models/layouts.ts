@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
-import { SafetensorsFile, StoredTensor, toFloat64 } from '../io/safetensors';
+import { StoredTensor, toFloat64 } from '../io/safetensors';
 import { Activation, activationByName } from '../activations';
 import type { MlpBlock } from './mlp';
 
@@ -152,9 +152,4 @@ export function checkpointActivation(checkpoint: string, explicit?: string): { a
   const name = decoded.right.hidden_act ?? decoded.right.activation_function;
   if (name === undefined) throw new LayoutError(`${configPath} names no activation (hidden_act / activation_function): pass --act`);
   return { activation: activationByName(name), source: `config.json (${name})` };
-}
-
-/** All MLP blocks of a safetensors checkpoint, loaded. */
-export function loadCheckpointMlps(file: SafetensorsFile): Array<{ location: MlpBlockLocation; block: MlpBlock }> {
-  return findMlpBlocks(file.names).map((location) => ({ location, block: loadMlpBlock((n) => file.tensor(n), location) }));
 }
