@@ -55,7 +55,7 @@ function main(): void {
       const e = estimateAdvantageSync(game, { trials, seed: 'distill', keepTrials: true });
       const rs = e.results ?? [];
       const dist = rs.map((r) => Number(r.details.maxDistance)).sort((a, b) => a - b);
-      const mean = (key: string) => rs.reduce((acc, r) => acc + Number(r.details[key]), 0) / rs.length;
+      const mean = (key: 'answerFlops' | 'runReleasedFlops' | 'prepareFlops') => rs.reduce((acc, r) => acc + r.details[key], 0) / rs.length;
       const breakEvens = rs.map((r) => r.details.costBreakEven);
       const be = breakEvens.every((b) => b === null) ? 'never (surrogate not cheaper)' : String(Math.round(breakEvens.filter((b): b is number => typeof b === 'number').reduce((a, b) => a + b, 0) / breakEvens.length));
       const cells = thresholds.map((d) => ci(dist.filter((x) => x <= d).length, dist.length));

@@ -1,4 +1,5 @@
 import { pipe } from 'fp-ts/function';
+import type { WRecApiDetails, EffiInfApiDetails } from './details';
 import type * as P from '../src/kernel/prob/prob';
 import type { Game } from '../src/kernel/game';
 import type { WeightReleaseScheme } from '../src/kernel/scheme';
@@ -91,7 +92,7 @@ export function wrecApiGame<D, W, X, Y, PK, SK, R>(
   data: D,
   adversary: ApiWRecAdversary<PK, X, Y, W>,
   options: ApiWRecOptions<W>,
-): Game {
+): Game<WRecApiDetails> {
   checkBudget(options.queries);
   const same = options.same ?? scheme.same.weights;
   const play = pipe(
@@ -145,7 +146,7 @@ export function effiInfApiGame<D, W, X, Y, PK, SK, R, S>(
   data: D,
   adversary: ApiEffiInfAdversary<PK, R, X, Y, S>,
   options: ApiEffiInfOptions<Y>,
-): Game {
+): Game<EffiInfApiDetails> {
   checkBudget(options.queries);
   const k = options.inputs;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`EffiInf needs k ≥ 1 inputs, got ${k}`);

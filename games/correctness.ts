@@ -1,4 +1,5 @@
 import { pipe } from 'fp-ts/function';
+import type { CorrectnessDetails } from './details';
 import type { Game } from '../src/kernel/game';
 import type { WeightReleaseScheme } from '../src/kernel/scheme';
 import type { Same } from '../src/kernel/same';
@@ -24,7 +25,7 @@ export function correctnessGame<D, W, X, Y, PK, SK, R>(
   scheme: WeightReleaseScheme<D, W, X, Y, PK, SK, R>,
   data: D,
   options: CorrectnessOptions<Y> = {},
-): Game {
+): Game<CorrectnessDetails> {
   const same = options.same ?? scheme.same.outputs;
   const play = pipe(
     Do,

@@ -1,4 +1,5 @@
 import { pipe } from 'fp-ts/function';
+import type { EffiInfDetails } from './details';
 import type { Game } from '../src/kernel/game';
 import type { WeightReleaseScheme } from '../src/kernel/scheme';
 import type { Same } from '../src/kernel/same';
@@ -45,7 +46,7 @@ export function effiInfGame<D, W, X, Y, PK, SK, R>(
   data: D,
   adversary: EffiInfAdversary<PK, R, X, Y, W>,
   options: EffiInfOptions<Y> = {},
-): Game {
+): Game<EffiInfDetails> {
   const same = options.same ?? scheme.same.outputs;
   const costMeasure = options.costMeasure ?? 'flops';
   const trust = options.trustCost ?? [];

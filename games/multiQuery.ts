@@ -1,4 +1,5 @@
 import { pipe } from 'fp-ts/function';
+import type { WRecMultiQueryDetails, WindMultiQueryDetails } from './details';
 import * as P from '../src/kernel/prob/prob';
 import type { Game } from '../src/kernel/game';
 import type { WeightReleaseScheme } from '../src/kernel/scheme';
@@ -46,7 +47,7 @@ export function wrecMultiQueryGame<D, W, X, Y, PK, SK, R>(
   data: D,
   adversary: MultiQueryWRecAdversary<PK, R, W>,
   options: { readonly queries: number; readonly same?: Same<W> },
-): Game {
+): Game<WRecMultiQueryDetails> {
   checkBudget(options.queries);
   const same = options.same ?? scheme.same.weights;
   const play = pipe(
@@ -84,7 +85,7 @@ export function windMultiQueryGame<D, W, X, Y, PK, SK, R>(
   data: D,
   adversary: MultiQueryWindAdversary<PK, W, R>,
   options: { readonly queries: number; readonly same?: Same<W>; readonly maxRetrain?: number },
-): Game {
+): Game<WindMultiQueryDetails> {
   checkBudget(options.queries);
   const same = options.same ?? scheme.same.weights;
   const maxRetrain = options.maxRetrain ?? 16;

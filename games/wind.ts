@@ -1,4 +1,5 @@
 import * as P from '../src/kernel/prob/prob';
+import type { WindDetails } from './details';
 import { pipe } from 'fp-ts/function';
 import type { Game } from '../src/kernel/game';
 import type { WeightReleaseScheme } from '../src/kernel/scheme';
@@ -53,7 +54,7 @@ export function windGame<D, W, X, Y, PK, SK, R>(
   data: D,
   adversary: WindAdversary<PK, W, R>,
   options: WindOptions<W> = {},
-): Game {
+): Game<WindDetails> {
   const same = options.same ?? scheme.same.weights;
   const maxRetrain = options.maxRetrain ?? 16;
   const play = pipe(

@@ -1,5 +1,6 @@
 import type { MultiQueryWRecAdversary, WRecAdversary, WindAdversary } from '../../src/kernel/adversary';
-import type { ToyWeights } from '../../schemes/toy/mlp';
+import { ToyWeights, asToyWeights } from '../../schemes/toy/mlp';
+import type { TensorDict } from '../../src/numerics/tensor/tensor';
 import { combineWeights, Mask } from '../../schemes/toy/additiveMask';
 import { subtractArrays } from '../../src/numerics/tensor/kernels';
 import { SharedWeights, sumShares } from '../../schemes/toy/additiveShares';
@@ -43,13 +44,15 @@ export const averagingAdversary = (queries: number): MultiQueryWRecAdversary<unk
   recover: (_pk, oracle) => (ctx) => {
     const releases: ToyWeights[] = [];
     for (let q = 0; q < queries; q++) releases.push(oracle.query()(ctx));
-    const first = releases[0];
-    return Object.fromEntries(
-      Object.keys(first).map((name) => {
-        const acc = new Float64Array(first[name].data.length);
-        for (const r of releases) for (let i = 0; i < acc.length; i++) acc[i] += r[name].data[i] / releases.length;
-        return [name, { ...first[name], dtype: 'f64' as const, data: acc }];
-      }),
+    const first: TensorDict = releases[0];
+    return asToyWeights(
+      Object.fromEntries(
+        Object.keys(first).map((name) => {
+          const acc = new Float64Array(first[name].data.length);
+          for (const r of releases as TensorDict[]) for (let i = 0; i < acc.length; i++) acc[i] += r[name].data[i] / releases.length;
+          return [name, { ...first[name], dtype: 'f64' as const, data: acc }];
+        }),
+      ),
     );
   },
 });

@@ -8,7 +8,8 @@ import { markAudited } from '../../src/kernel/cost/audit';
 /** W′: the first layer as m additive shares S_1..S_m (Σ S_k = W₁), the rest in the clear. */
 export interface SharedWeights {
   readonly fc1Shares: readonly Tensor[];
-  readonly rest: ToyWeights;
+  /** Every tensor but fc1.weight. */
+  readonly rest: Omit<ToyWeights, 'fc1.weight'>;
 }
 
 export type AdditiveSharesScheme = WeightReleaseScheme<ToyTask, ToyWeights, Float64Array, Float64Array, undefined, undefined, SharedWeights>;

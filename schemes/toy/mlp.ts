@@ -1,7 +1,7 @@
 import { pipe } from 'fp-ts/function';
 import * as t from 'io-ts';
 import * as P from '../../src/kernel/prob/prob';
-import { TensorDict, tensor } from '../../src/numerics/tensor/tensor';
+import { ShapeError, Tensor, TensorDict, tensor } from '../../src/numerics/tensor/tensor';
 import { mapArray, matVec } from '../../src/numerics/tensor/kernels';
 import { SPECIAL_FLOPS } from '../../src/numerics/tensor/flopModel';
 import { Same, normDistance, sameWithin } from '../../src/kernel/same';
@@ -37,8 +37,38 @@ export interface ToyTraining {
   readonly learningRate?: number;
 }
 
-/** Tensors named as in a checkpoint: fc1.weight [h, in], fc1.bias [h], fc2.weight [out, h], fc2.bias [out]. */
-export type ToyWeights = TensorDict;
+/**
+ * Tensors named as in a checkpoint: fc1.weight [h, in], fc1.bias [h], fc2.weight [out, h],
+ * fc2.bias [out]. Named keys, so every lookup is a Tensor even under `noUncheckedIndexedAccess`;
+ * still a TensorDict wherever one is expected.
+ */
+export type ToyWeights = {
+  readonly 'fc1.weight': Tensor;
+  readonly 'fc1.bias': Tensor;
+  readonly 'fc2.weight': Tensor;
+  readonly 'fc2.bias': Tensor;
+};
+
+/** The toy weights' tensor names, in checkpoint order. */
+export const TOY_WEIGHT_NAMES = ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias'] as const;
+
+/**
+ * A TensorDict as ToyWeights, checked: it must hold the four tensors (any order of keys is kept,
+ * so code that iterates the dict sees what it saw before).
+ */
+export function asToyWeights(dict: TensorDict): ToyWeights {
+  const missing = TOY_WEIGHT_NAMES.filter((name) => dict[name] === undefined);
+  if (missing.length > 0) throw new ShapeError(`toy weights need ${TOY_WEIGHT_NAMES.join(', ')}; missing ${missing.join(', ')}`);
+  return dict as ToyWeights;
+}
+
+/** A new ToyWeights with `f` applied to each tensor (named, so the result is ToyWeights again). */
+export const mapToyWeights = (weights: ToyWeights, f: (tensor: Tensor, name: keyof ToyWeights) => Tensor): ToyWeights => ({
+  'fc1.weight': f(weights['fc1.weight'], 'fc1.weight'),
+  'fc1.bias': f(weights['fc1.bias'], 'fc1.bias'),
+  'fc2.weight': f(weights['fc2.weight'], 'fc2.weight'),
+  'fc2.bias': f(weights['fc2.bias'], 'fc2.bias'),
+});
 
 export const defaultToyTask: ToyTask = { inputDim: 8, hiddenDim: 16, outputDim: 4 };
 

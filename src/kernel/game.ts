@@ -8,8 +8,14 @@ export interface AssumptionOutcome {
   readonly held: boolean;
 }
 
+/** A value a trial reports beside its bit: plain data, so it crosses worker threads unchanged. */
+export type DetailValue = number | string | boolean | null;
+
+/** A game's per-trial figures. Each game names its own (games/details.ts): distances, the hidden bit, break-even q, … */
+export type Details = Readonly<Record<string, DetailValue>>;
+
 /** One play of a game. Plain data, so it crosses worker threads unchanged. */
-export interface TrialResult {
+export interface TrialResult<D extends Details = Details> {
   readonly game: string;
   readonly seed: string;
   readonly trial: number;
@@ -19,7 +25,7 @@ export interface TrialResult {
   readonly costs: Readonly<Record<string, Cost>>;
   readonly assumptions: readonly AssumptionOutcome[];
   /** Game-specific figures (distances, the hidden bit, break-even q, …). */
-  readonly details: Readonly<Record<string, number | string | boolean | null>>;
+  readonly details: D;
 }
 
 /**
@@ -35,17 +41,17 @@ export interface GameRef {
   readonly args?: unknown;
 }
 
-export interface Game {
+export interface Game<D extends Details = Details> {
   readonly name: string;
   readonly kind: AdvantageKind;
   /**
    * One trial, played by the challenger on the trial's context; every algorithm it runs gets
    * only its own stream's coins. Its randomness comes only from the trial's streams.
    */
-  readonly play: (trial: TrialContext) => TrialResult;
+  readonly play: (trial: TrialContext) => TrialResult<D>;
   /** Needed to run on worker threads (closures cannot cross threads). */
   readonly ref?: GameRef;
 }
 
 /** Attach a worker-thread reference to a game. */
-export const withRef = (game: Game, ref: GameRef): Game => ({ ...game, ref });
+export const withRef = <D extends Details>(game: Game<D>, ref: GameRef): Game<D> => ({ ...game, ref });

@@ -3,7 +3,7 @@ import { pipe } from 'fp-ts/function';
 import * as P from '../../kernel/prob/prob';
 import type { WRecAdversary } from '../../kernel/adversary';
 import { TensorDict, tensor } from '../../numerics/tensor/tensor';
-import { ToyTask, ToyWeights, toyShapes } from '../../../schemes/toy/mlp';
+import { ToyTask, ToyWeights, asToyWeights, toyShapes } from '../../../schemes/toy/mlp';
 import { openRelease } from '../../../schemes/toy/openRelease';
 import { additiveMask } from '../../../schemes/toy/additiveMask';
 import { additiveShares } from '../../../schemes/toy/additiveShares';
@@ -26,7 +26,7 @@ export function toyWeightsArb(task: ToyTask, bound = 4): fc.Arbitrary<ToyWeights
         fc.float64Array({ min: -bound, max: bound, noDefaultInfinity: true, noNaN: true, minLength: shapes[name].reduce((a, b) => a * b, 1), maxLength: shapes[name].reduce((a, b) => a * b, 1) }),
       ),
     )
-    .map((arrays) => Object.fromEntries(names.map((name, i) => [name, tensor(shapes[name], arrays[i])])));
+    .map((arrays) => asToyWeights(Object.fromEntries(names.map((name, i) => [name, tensor(shapes[name], arrays[i])]))));
 }
 
 /** Any toy weights: a task, then weights of its shapes. */
@@ -55,8 +55,11 @@ export function toyScheme(name: ToySchemeName, task: ToyTask) {
 export const toySchemeArb = fc.record({ name: fc.constantFrom(...toySchemeNames), task: toyTaskArb }).map(({ name, task }) => ({ name, task, scheme: toyScheme(name, task) }));
 
 /** Scale every entry: the default corruption of `withSuccessRate` (never Same under a relative Same). */
-export const scaleWeights = (factor: number) => (w: TensorDict): TensorDict =>
-  Object.fromEntries(Object.entries(w).map(([name, t]) => [name, tensor(t.shape, Float64Array.from(t.data, (v) => v * factor))]));
+export const scaleWeights =
+  (factor: number) =>
+  <W extends TensorDict>(w: W): W =>
+    // The same names as w, each scaled: a W again (ToyWeights stays ToyWeights).
+    Object.fromEntries(Object.entries(w).map(([name, t]) => [name, tensor(t.shape, Float64Array.from(t.data, (v) => v * factor))])) as W;
 
 /**
  * An adversary that succeeds with a given rate: on its own coin (drawn after the base adversary,

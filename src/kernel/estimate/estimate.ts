@@ -1,6 +1,6 @@
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
-import type { Game, TrialResult } from '../game';
+import type { Details, Game, TrialResult } from '../game';
 import { trialContext } from '../prob/challenger';
 import type { Cost } from '../cost/meter';
 import { Interval, IntervalMethod, distinguishingInterval, probabilityInterval } from './intervals';
@@ -66,7 +66,11 @@ export interface AssumptionSummary {
   readonly violated: number;
 }
 
-export interface AdvantageEstimate {
+/** The details type of a game (a union for a union of games). */
+export type DetailsOf<G> = G extends Game<infer D> ? D : never;
+
+/** An estimate; `results` (with `keepTrials`) carry the game's own typed details D. */
+export interface AdvantageEstimate<D extends Details = Details> {
   readonly game: string;
   readonly trials: number;
   readonly successes: number;
@@ -100,7 +104,7 @@ export interface AdvantageEstimate {
   readonly admissibility?: AdmissibilitySummary;
   /** The Same relation(s) the game's trials used (`details.same`), when they record one. */
   readonly same?: string;
-  readonly results?: readonly TrialResult[];
+  readonly results?: readonly TrialResult<D>[];
 }
 
 export interface AdmissibilitySummary {
@@ -232,9 +236,10 @@ export function summarize(
  * Estimate a game's advantage on this thread. Trial i is played with the streams of (seed, i),
  * so the estimate is a function of (game, seed, trials) alone.
  */
-export function estimateAdvantageSync(game: Game, options: EstimateOptions): AdvantageEstimate {
+export function estimateAdvantageSync<G extends Game>(game: G, options: EstimateOptions): AdvantageEstimate<DetailsOf<G>> {
   const o = validate(options);
-  return runEstimate(game, o, (from, to) => playTrials(game, o.seed, from, to));
+  // The results are the game's own trials (TrialResult<D>); the loop below sees them as any trial.
+  return runEstimate(game, o, (from, to) => playTrials(game, o.seed, from, to)) as AdvantageEstimate<DetailsOf<G>>;
 }
 
 /**
@@ -243,7 +248,12 @@ export function estimateAdvantageSync(game: Game, options: EstimateOptions): Adv
  * results identical to one thread for the same seed. With `sequential`, stops as soon as the
  * interval's half-width on the advantage is at most ε, checked after each batch.
  */
-export async function estimateAdvantage(game: Game, options: EstimateOptions): Promise<AdvantageEstimate> {
+export async function estimateAdvantage<G extends Game>(game: G, options: EstimateOptions): Promise<AdvantageEstimate<DetailsOf<G>>> {
+  // The results are the game's own trials (TrialResult<D>, from this thread or the same game rebuilt on a worker).
+  return (await estimateAnyGame(game, options)) as AdvantageEstimate<DetailsOf<G>>;
+}
+
+async function estimateAnyGame(game: Game, options: EstimateOptions): Promise<AdvantageEstimate> {
   const o = validate(options);
   if (o.workers === 1) return runEstimate(game, o, (from, to) => playTrials(game, o.seed, from, to));
   if (game.ref === undefined) {
