@@ -426,6 +426,22 @@ describe('13. exit codes come from the error kind, not from class names', () => 
     for (const code of ['ENOSPC', 'EIO', undefined]) expect(errorKind(Object.assign(new Error('x'), { code }))).toBe('fault');
     expect(errorKind(new RangeError('x'))).toBe('fault');
   });
+
+  it('no class in the library extends a built-in error directly: all go through WeightgamesError', () => {
+    const root = path.resolve(__dirname, '..');
+    const direct: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+        const rel = `${dir}/${entry.name}`;
+        if (entry.isDirectory()) walk(rel);
+        else if (rel.endsWith('.ts')) {
+          for (const m of fs.readFileSync(path.join(root, rel), 'utf8').matchAll(/class (\w+) extends (Error|RangeError|TypeError|SyntaxError)\b/g)) direct.push(`${rel}: ${m[1]} extends ${m[2]}`);
+        }
+      }
+    };
+    for (const dir of ['src', 'games', 'schemes', 'adversaries']) walk(dir);
+    expect(direct).toEqual(['src/kernel/errors.ts: WeightgamesError extends Error']);
+  });
 });
 
 describe('14. output paths are checked before any work', () => {

@@ -3,7 +3,7 @@ import { SafeDType, SafetensorsFile, StoredTensor, toFloat64, writeAt, writeSafe
 import { SyncWorkerPool, workerCount } from '../../src/numerics/io/syncWorkers';
 import { compiledPath } from '../../src/kernel/estimate/compiledPath';
 import { Activation, activationByName } from '../../src/numerics/activations';
-import { LayoutError, MlpBlockLocation, checkpointActivation, findMlpBlocks, loadMlpBlock } from '../../src/numerics/models/layouts';
+import { LayoutError, MlpBlockLocation, checkpointActivation, findMlpBlocks, loadMlpBlock, recordedMlpInputCandidates } from '../../src/numerics/models/layouts';
 import type { MlpBlock } from '../../src/numerics/models/mlp';
 import { FloatArray, Tensor, tensor } from '../../src/numerics/tensor/tensor';
 import * as P from '../../src/kernel/prob/prob';
@@ -51,7 +51,7 @@ function checkFinite(block: Pick<MlpBlock, never> & { readonly first: FloatArray
 
 /** The calibration inputs [T, input] of one block from a file in stories260K's activations.safetensors format. */
 export function calibrationInputs(file: SafetensorsFile, location: MlpBlockLocation, inputDim: number): Tensor {
-  const candidates = [`calibration.layers.${location.layer}.mlp_input`, `layers.${location.layer}.mlp_input`, `${location.prefix}.mlp_input`];
+  const candidates = recordedMlpInputCandidates(location, ['calibration']);
   const name = candidates.find((n) => file.has(n));
   if (name === undefined) throw new CalibrationError(`calibration file ${file.path} has none of ${candidates.join(', ')} for block ${location.prefix}`);
   const stored: StoredTensor = file.tensor(name);

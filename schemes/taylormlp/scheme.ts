@@ -1,3 +1,4 @@
+import { WeightgamesError } from '../../src/kernel/errors';
 import { pipe } from 'fp-ts/function';
 import { markAudited } from '../../src/kernel/cost/audit';
 import * as P from '../../src/kernel/prob/prob';
@@ -46,8 +47,9 @@ export type TaylorWeightsSame =
   /** A norm rule (the paper's example of Same, §3.1): ‖(V, b, W, c) − (V*, b*, W*, c*)‖_F / ‖(V*, b*, W*, c*)‖_F ≤ δ. */
   | { readonly rule: 'norm'; readonly threshold: number };
 
-export class TaylorSameError extends Error {
+export class TaylorSameError extends WeightgamesError {
   override readonly name = 'TaylorSameError';
+  readonly kind = 'usage' as const;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { WeightReleaseScheme } from '../../src/kernel/scheme';
 import { sameExactly, sameWithin } from '../../src/kernel/same';
 import { LlamaModel, greedyDecode, loadLlama } from '../../src/numerics/models/llama';
 import type { MlpBlock } from '../../src/numerics/models/mlp';
+import { recordedMlpInputName } from '../../src/numerics/models/layouts';
 import { SafetensorsFile, toFloat64 } from '../../src/numerics/io/safetensors';
 import { activations } from '../../src/numerics/activations';
 import { tensor } from '../../src/numerics/tensor/tensor';
@@ -57,7 +58,7 @@ function recordedRanges(dir: string, model: LlamaModel, includeZero: boolean): C
   const file = SafetensorsFile.open(path.join(dir, 'activations.safetensors'));
   try {
     return model.layers.map((layer, i) => {
-      const stored = file.tensor(`calibration.layers.${i}.mlp_input`);
+      const stored = file.tensor(recordedMlpInputName('calibration', i));
       return calibrationRange(layer.mlp, tensor(stored.shape, toFloat64(stored)), includeZero);
     });
   } finally {

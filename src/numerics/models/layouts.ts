@@ -57,6 +57,19 @@ const layerNumber = (prefix: string): number | null => {
   return numbers === null ? null : Number(numbers[numbers.length - 1]);
 };
 
+/** A split of a recorded-activations file (stories260K's activations.safetensors: calibration, evaluation). */
+export type RecordedSplit = 'calibration' | 'evaluation';
+
+/** The tensor holding one layer's recorded MLP inputs [T, d] in a split. */
+export const recordedMlpInputName = (split: RecordedSplit, layer: number): string => `${split}.layers.${layer}.mlp_input`;
+
+/** Names a block's recorded MLP inputs may have, preferred first: the given splits, then unsplit by layer index, then by block prefix. */
+export const recordedMlpInputCandidates = (location: MlpBlockLocation, splits: readonly RecordedSplit[]): string[] => [
+  ...splits.map((split) => recordedMlpInputName(split, location.layer)),
+  `layers.${location.layer}.mlp_input`,
+  `${location.prefix}.mlp_input`,
+];
+
 /** The MLP blocks among `names`, sorted by layer number. Throws LayoutError listing what it found if there are none. */
 export function findMlpBlocks(names: readonly string[]): MlpBlockLocation[] {
   const set = new Set(names);

@@ -1,3 +1,4 @@
+import { WeightgamesError } from '../../kernel/errors';
 import { chargeFlops } from '../../kernel/cost/meter';
 import { SPECIAL_FLOPS } from './flopModel';
 import { FloatArray, ShapeError } from './tensor';
@@ -8,8 +9,9 @@ import { FloatArray, ShapeError } from './tensor';
  */
 
 /** The system has a zero column after elimination: no unique least-squares solution. */
-export class RankDeficientError extends Error {
+export class RankDeficientError extends WeightgamesError {
   override readonly name = 'RankDeficientError';
+  readonly kind = 'fault' as const;
 }
 
 /**
