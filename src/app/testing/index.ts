@@ -8,6 +8,7 @@ import * as fastCheck from 'fast-check';
  * (`fc.assert(reductionProperty(…))`): an ES-module project importing `fast-check` itself gets
  * the package's ESM build, whose classes are not the ones our CommonJS build made.
  */
+/** @hidden */
 export { fastCheck as fc };
 export * from './arbitraries';
 export { bernoulliGame, bernoulliGameFromArgs } from './games';
