@@ -9,7 +9,7 @@ module.exports = {
     '^weightgames/games$': '<rootDir>/games/index.ts',
     '^weightgames/schemes$': '<rootDir>/schemes/index.ts',
     '^weightgames/adversaries$': '<rootDir>/adversaries/index.ts',
-    '^weightgames/testing$': '<rootDir>/src/testing/index.ts',
+    '^weightgames/testing$': '<rootDir>/src/app/testing/index.ts',
   },
   testTimeout: 120000,
   // Two test files at a time: many tests spend their time in child processes (the CLI), and the

@@ -5,13 +5,13 @@
  * with the surrogate's inference cost against Run′'s and the break-even number of inputs.
  * `npm run bench:distillation` (DISTILL_TRIALS, DISTILL_QS="16,64,256,1024,4096").
  */
-import { estimateAdvantageSync } from '../src/estimate/estimate';
-import { clopperPearson } from '../src/estimate/intervals';
+import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
+import { clopperPearson } from '../src/kernel/estimate/intervals';
 import { effiInfApiGame } from '../games';
 import { additiveShares, neuronPermutation, openRelease, taylorMlp, ToyTask } from '../schemes';
-import type { AnyScheme } from '../src/scheme';
+import type { AnyScheme } from '../src/kernel/scheme';
 import { distillation, toyFormat, trainedMlpFormat, OneHiddenLayerFormat } from '../adversaries/generic';
-import { defaultTaylorTask } from '../src/cli/catalog';
+import { defaultTaylorTask } from '../adversaries/taylormlp/entry';
 
 const trials = Number(process.env.DISTILL_TRIALS ?? 40);
 const qs = (process.env.DISTILL_QS ?? '16,64,256,1024,4096').split(',').map(Number);
@@ -55,7 +55,7 @@ function main(): void {
       const e = estimateAdvantageSync(game, { trials, seed: 'distill', keepTrials: true });
       const rs = e.results ?? [];
       const dist = rs.map((r) => Number(r.details.maxDistance)).sort((a, b) => a - b);
-      const mean = (key: string) => rs.reduce((acc, r) => acc + Number(r.details[key]), 0) / rs.length;
+      const mean = (key: 'answerFlops' | 'runReleasedFlops' | 'prepareFlops') => rs.reduce((acc, r) => acc + r.details[key], 0) / rs.length;
       const breakEvens = rs.map((r) => r.details.costBreakEven);
       const be = breakEvens.every((b) => b === null) ? 'never (surrogate not cheaper)' : String(Math.round(breakEvens.filter((b): b is number => typeof b === 'number').reduce((a, b) => a + b, 0) / breakEvens.length));
       const cells = thresholds.map((d) => ci(dist.filter((x) => x <= d).length, dist.length));

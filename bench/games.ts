@@ -2,9 +2,13 @@
  * Benchmark (a figure, not a test): trials per second of every catalogue game on the toy
  * schemes, on one thread and on worker threads. `npm run bench`.
  */
-import { estimateAdvantage, estimateAdvantageSync } from '../src/estimate/estimate';
-import { closeWorkerPools } from '../src/estimate/workerPool';
-import { catalogGame, scorecardEntries, schemeCatalog } from '../src/cli/catalog';
+import { estimateAdvantage, estimateAdvantageSync } from '../src/kernel/estimate/estimate';
+import { closeWorkerPools } from '../src/kernel/estimate/workerPool';
+import { builtinSchemeLocation, builtinSchemes } from '../adversaries/catalog';
+import { ScorecardRowSpec, adversaryLabel, gameLabel, scorecardGame, scorecardRows } from '../games/scorecard';
+
+/** A built-in scheme's row as a game that can run on worker threads. */
+const builtinGame = (scheme: string, row: ScorecardRowSpec) => scorecardGame(builtinSchemes[scheme]!, row, { location: builtinSchemeLocation(scheme) });
 
 const trials = Number(process.env.BENCH_TRIALS ?? 2000);
 const workers = Number(process.env.BENCH_WORKERS ?? 2);
@@ -12,18 +16,18 @@ const workers = Number(process.env.BENCH_WORKERS ?? 2);
 async function main(): Promise<void> {
   process.stdout.write(`weightgames bench: ${trials} trials per game on the toy schemes (${Math.min(trials, 20)} on taylormlp and the ReLU schemes, which train an MLP every trial), node ${process.version}\n`);
   process.stdout.write(`${'scheme'.padEnd(30)} ${'game'.padEnd(10)} ${'adversary'.padEnd(24)} ${'trials/s (1 thread)'.padStart(20)} ${`trials/s (${workers} workers)`.padStart(22)}\n`);
-  for (const scheme of Object.keys(schemeCatalog)) {
+  for (const scheme of Object.keys(builtinSchemes)) {
     const trains = scheme === 'taylormlp' || scheme.endsWith('-relu'); // Train fits an MLP every trial
     const n = trains ? Math.min(trials, 20) : trials;
-    for (const args of scorecardEntries(scheme)) {
-      const game = catalogGame(args);
+    for (const row of scorecardRows(builtinSchemes[scheme]!)) {
+      const game = builtinGame(scheme, row);
       const t0 = performance.now();
       estimateAdvantageSync(game, { trials: n, seed: 'bench' });
       const single = n / ((performance.now() - t0) / 1000);
       const t1 = performance.now();
       await estimateAdvantage(game, { trials: n, seed: 'bench', workers });
       const multi = n / ((performance.now() - t1) / 1000);
-      process.stdout.write(`${scheme.padEnd(30)} ${args.game.padEnd(11)} ${(args.adversary ?? '—').padEnd(24)} ${single.toFixed(0).padStart(20)} ${multi.toFixed(0).padStart(22)}\n`);
+      process.stdout.write(`${scheme.padEnd(30)} ${gameLabel(row).padEnd(11)} ${(adversaryLabel(row) ?? '—').padEnd(24)} ${single.toFixed(0).padStart(20)} ${multi.toFixed(0).padStart(22)}\n`);
     }
   }
   await threadChoice();
@@ -38,12 +42,12 @@ async function main(): Promise<void> {
  */
 async function threadChoice(): Promise<void> {
   const cases = [
-    { label: 'cheap: W-IND additive-shares B[sum-shares]', args: { game: 'wind' as const, scheme: 'additive-shares', adversary: 'B[sum-shares]' }, n: 20000 },
-    { label: 'costly: WRec taylormlp consensus', args: { game: 'wrec' as const, scheme: 'taylormlp', adversary: 'consensus' }, n: 40 },
+    { label: 'cheap: W-IND additive-shares B[sum-shares]', scheme: 'additive-shares', row: { game: 'wind', adversary: { reduction: 'windFromWRec', wrec: 'sum-shares' } } as ScorecardRowSpec, n: 20000 },
+    { label: 'costly: WRec taylormlp consensus', scheme: 'taylormlp', row: { game: 'wrec', adversary: 'consensus' } as ScorecardRowSpec, n: 40 },
   ];
   process.stdout.write(`\n${'game'.padEnd(46)} ${'1 thread'.padStart(10)} ${`pool ×${workers}`.padStart(10)} ${'auto'.padStart(10)}   (trials/s)\n`);
   for (const c of cases) {
-    const game = catalogGame(c.args);
+    const game = builtinGame(c.scheme, c.row);
     const rate = async (options: { workers: number; autoThreads: boolean }): Promise<number> => {
       const t0 = performance.now();
       await estimateAdvantage(game, { trials: c.n, seed: 'bench-threads', ...options });

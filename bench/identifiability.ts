@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import { activations, ActivationName } from '../src/numerics/activations';
 import { releaseBlock, StorageDType } from '../schemes/taylormlp';
 import { consensusRecoverBlock, UnitStatus } from '../adversaries/taylormlp';
-import * as P from '../src/prob/prob';
-import { writeFileAtomic } from '../src/io/atomicWrite';
-import type { MlpBlock } from '../src/models/mlp';
-import { trialContext } from '../src/prob/challenger';
+import * as P from '../src/kernel/prob/prob';
+import { writeFileAtomic } from '../src/numerics/io/atomicWrite';
+import type { MlpBlock } from '../src/numerics/models/mlp';
+import { trialContext } from '../src/kernel/prob/challenger';
 
 const root = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
 const grid = Array.from({ length: 161 }, (_, i) => -40 + 0.5 * i);

@@ -3,10 +3,10 @@
  * and, for each lost trial, says which units were missed, which are extra, which have a flipped sign.
  * `node dist/bench/reluDiagnose.js` (RELU_TRIALS, RELU_SIZES, RELU_SCHEMES=open,perm,shares).
  */
-import { estimateAdvantageSync } from '../src/estimate/estimate';
+import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
 import { wrecApiGame } from '../games';
 import { additiveShares, neuronPermutation, openRelease, ToyTask } from '../schemes';
-import type { AnyScheme } from '../src/scheme';
+import type { AnyScheme } from '../src/kernel/scheme';
 import { reluExtraction, toyFormat, sameUpToHiddenSymmetry } from '../adversaries/generic';
 import type { ToyWeights } from '../schemes/toy/mlp';
 

@@ -5,11 +5,11 @@
  * adversary's FLOPs, the worst row error of W₁ and the worst output error on fresh inputs.
  * `npm run bench:relu-extraction` (RELU_TRIALS, RELU_SIZES="16x32,32x64,64x128").
  */
-import { estimateAdvantageSync } from '../src/estimate/estimate';
-import * as P from '../src/prob/prob';
+import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
+import * as P from '../src/kernel/prob/prob';
 import { wrecApiGame } from '../games';
 import { additiveShares, neuronPermutation, openRelease, ToyTask, runToy } from '../schemes';
-import type { AnyScheme } from '../src/scheme';
+import type { AnyScheme } from '../src/kernel/scheme';
 import { reluExtraction, toyFormat, alignHiddenUnits, sameUpToHiddenSymmetry } from '../adversaries/generic';
 import type { ToyWeights } from '../schemes/toy/mlp';
 

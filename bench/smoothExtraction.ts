@@ -13,19 +13,19 @@
  * SMOOTH_ACTIVATIONS="tanh,gelu,silu,sigmoid"; SMOOTH_TAYLOR_SIZES="8x32,8x16,16x32";
  * SMOOTH_TAYLOR_SPREADS="1,3"; SMOOTH_PART=1 or 2 runs one part).
  */
-import * as P from '../src/prob/prob';
-import { trialContext } from '../src/prob/challenger';
-import { clopperPearson } from '../src/estimate/intervals';
+import * as P from '../src/kernel/prob/prob';
+import { trialContext } from '../src/kernel/prob/challenger';
+import { clopperPearson } from '../src/kernel/estimate/intervals';
 import { wrecApiGame } from '../games';
 import { openRelease, ToyTask, runToy, taylorMlp } from '../schemes';
 import type { ToyActivation, ToyWeights } from '../schemes/toy/mlp';
 import { smoothExtraction, toyFormat, trainedMlpFormat, alignHiddenUnits, sameUpToHiddenSymmetry, symmetryOf } from '../adversaries/generic';
-import type { Game } from '../src/game';
-import type { RegressionTask, TrainedMlp } from '../src/models/train';
-import { runMlp } from '../src/models/mlp';
-import { trainerActivation } from '../src/models/pointwise';
-import { tensor } from '../src/tensor/tensor';
-import { isolatedMeter } from '../src/cost/meter';
+import type { Game } from '../src/kernel/game';
+import type { RegressionTask, TrainedMlp } from '../src/numerics/models/train';
+import { runMlp } from '../src/numerics/models/mlp';
+import { trainerActivation } from '../src/numerics/models/pointwise';
+import { tensor } from '../src/numerics/tensor/tensor';
+import { isolatedMeter } from '../src/kernel/cost/meter';
 
 const trials = Number(process.env.SMOOTH_TRIALS ?? 10);
 const sizes = (process.env.SMOOTH_SIZES ?? '8x16,16x32').split(',').map((s) => s.split('x').map(Number) as [number, number]);

@@ -7,17 +7,17 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SafetensorsFile } from '../src/io/safetensors';
-import { findMlpBlocks, loadMlpBlock } from '../src/models/layouts';
-import { runMlp } from '../src/models/mlp';
+import { SafetensorsFile } from '../src/numerics/io/safetensors';
+import { findMlpBlocks, loadMlpBlock } from '../src/numerics/models/layouts';
+import { runMlp } from '../src/numerics/models/mlp';
 import { activations } from '../src/numerics/activations';
-import { withMeter } from '../src/cost/meter';
+import { withMeter } from '../src/kernel/cost/meter';
 import { calibrationRange, releaseBlock, runReleasedBlock, calibrationInputs, taylorMlp } from '../schemes/taylormlp';
 import { correctnessGame } from '../games';
-import { estimateAdvantageSync } from '../src/estimate/estimate';
-import { writeFileAtomic } from '../src/io/atomicWrite';
-import type { Tensor } from '../src/tensor/tensor';
-import type { RegressionTask } from '../src/models/train';
+import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
+import { writeFileAtomic } from '../src/numerics/io/atomicWrite';
+import type { Tensor } from '../src/numerics/tensor/tensor';
+import type { RegressionTask } from '../src/numerics/models/train';
 
 const root = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
 const stories = path.resolve(root, '../shared/models/stories260K');

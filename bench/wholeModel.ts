@@ -7,20 +7,19 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { taylorWholeModel, WholeModelData, releaseBlock } from '../schemes/taylormlp';
+import { taylorWholeModel, WholeModelData } from '../schemes/taylormlp';
 import { correctnessGame, effiInfQInputGame } from '../games';
-import { estimateAdvantageSync } from '../src/estimate/estimate';
-import { writeFileAtomic } from '../src/io/atomicWrite';
+import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
+import { writeFileAtomic } from '../src/numerics/io/atomicWrite';
 import { collapsedSeries, consensusRecoverBlock } from '../adversaries/taylormlp';
 import { activations } from '../src/numerics/activations';
-import { greedyDecode, LlamaModel } from '../src/models/llama';
+import { greedyDecode, LlamaModel } from '../src/numerics/models/llama';
 import type { Decoding, ReleasedModelWeights } from '../schemes/taylormlp';
-import type { StatefulEffiInfAdversary } from '../src/adversary';
-import { runMlp } from '../src/models/mlp';
-import { tensor } from '../src/tensor/tensor';
-import { withMeter } from '../src/cost/meter';
-import * as P from '../src/prob/prob';
-import { trialContext } from '../src/prob/challenger';
+import type { StatefulEffiInfAdversary } from '../src/kernel/adversary';
+import { runMlp } from '../src/numerics/models/mlp';
+import { tensor } from '../src/numerics/tensor/tensor';
+import { withMeter } from '../src/kernel/cost/meter';
+import { trialContext } from '../src/kernel/prob/challenger';
 
 const root = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
 const stories = path.resolve(root, '../shared/models/stories260K');

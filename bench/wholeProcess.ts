@@ -13,7 +13,7 @@ export interface WholeProcess {
   readonly stdout: string;
 }
 
-const cli = path.resolve(__dirname, '../src/cli/main.js');
+const cli = path.resolve(__dirname, '../src/app/cli/main.js');
 
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): WholeProcess {
   const script = `require(${JSON.stringify(cli)}).main(${JSON.stringify(args)}).then((code) => { process.exitCode = code; process.stderr.write('\\nmaxrss ' + process.resourceUsage().maxRSS * 1024 + '\\n'); })`;
@@ -30,7 +30,7 @@ export const load = (): string => `load ${os.loadavg().map((x) => x.toFixed(2)).
 
 /** The OPT-125M-shaped synthetic checkpoint (seed "bench") written into `dir` by a child process; its path. */
 export function generate(dir: string): string {
-  const synthetic = path.resolve(__dirname, '../src/models/synthetic.js');
+  const synthetic = path.resolve(__dirname, '../src/numerics/models/synthetic.js');
   const child = spawnSync(process.execPath, ['-e', `const s = require(${JSON.stringify(synthetic)}); process.stdout.write(s.writeSyntheticCheckpoint(${JSON.stringify(dir)}, { ...s.OPT_125M_MLP, seed: 'bench' }))`], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`generating the checkpoint failed: ${child.stderr}`);
   return child.stdout;

@@ -1,6 +1,6 @@
-import type { Cost, CostMeasure } from '../src/cost/meter';
-import { costValue } from '../src/cost/meter';
-import { isAudited } from '../src/cost/audit';
+import type { Cost, CostMeasure } from '../src/kernel/cost/meter';
+import { costValue } from '../src/kernel/cost/meter';
+import { isAudited } from '../src/kernel/cost/audit';
 
 /**
  * Definition 3.3 counts only adversaries that run with cost t < Cost(Run′, (pk, W′, x)). Whether

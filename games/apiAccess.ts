@@ -1,11 +1,12 @@
 import { pipe } from 'fp-ts/function';
-import type * as P from '../src/prob/prob';
-import type { Game } from '../src/game';
-import type { WeightReleaseScheme } from '../src/scheme';
-import type { Same } from '../src/same';
-import type { ApiEffiInfAdversary, ApiWRecAdversary, RunReleasedOracle } from '../src/adversary';
-import { CostMeasure, addCost, isolatedMeter, withMeter, zeroCost } from '../src/cost/meter';
-import { TrialContext, algorithm, algorithmContext, oracleCall } from '../src/prob/challenger';
+import type { WRecApiDetails, EffiInfApiDetails } from './details';
+import type * as P from '../src/kernel/prob/prob';
+import type { Game } from '../src/kernel/game';
+import type { WeightReleaseScheme } from '../src/kernel/scheme';
+import type { Same } from '../src/kernel/same';
+import type { ApiEffiInfAdversary, ApiWRecAdversary, RunReleasedOracle } from '../src/kernel/adversary';
+import { CostMeasure, addCost, isolatedMeter, withMeter, zeroCost } from '../src/kernel/cost/meter';
+import { TrialContext, algorithm, algorithmContext, oracleCall } from '../src/kernel/prob/challenger';
 import { Do, QueryBudgetExceededError, bind, call, chain, finish, metered } from './trial';
 import { CostTrust, admissibility, costSide } from './admissibility';
 
@@ -91,7 +92,7 @@ export function wrecApiGame<D, W, X, Y, PK, SK, R>(
   data: D,
   adversary: ApiWRecAdversary<PK, X, Y, W>,
   options: ApiWRecOptions<W>,
-): Game {
+): Game<WRecApiDetails> {
   checkBudget(options.queries);
   const same = options.same ?? scheme.same.weights;
   const play = pipe(
@@ -145,7 +146,7 @@ export function effiInfApiGame<D, W, X, Y, PK, SK, R, S>(
   data: D,
   adversary: ApiEffiInfAdversary<PK, R, X, Y, S>,
   options: ApiEffiInfOptions<Y>,
-): Game {
+): Game<EffiInfApiDetails> {
   checkBudget(options.queries);
   const k = options.inputs;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`EffiInf needs k ≥ 1 inputs, got ${k}`);

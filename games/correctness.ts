@@ -1,7 +1,8 @@
 import { pipe } from 'fp-ts/function';
-import type { Game } from '../src/game';
-import type { WeightReleaseScheme } from '../src/scheme';
-import type { Same } from '../src/same';
+import type { CorrectnessDetails } from './details';
+import type { Game } from '../src/kernel/game';
+import type { WeightReleaseScheme } from '../src/kernel/scheme';
+import type { Same } from '../src/kernel/same';
 import { Do, bind, call, chain, finish } from './trial';
 
 export interface CorrectnessOptions<Y> {
@@ -24,7 +25,7 @@ export function correctnessGame<D, W, X, Y, PK, SK, R>(
   scheme: WeightReleaseScheme<D, W, X, Y, PK, SK, R>,
   data: D,
   options: CorrectnessOptions<Y> = {},
-): Game {
+): Game<CorrectnessDetails> {
   const same = options.same ?? scheme.same.outputs;
   const play = pipe(
     Do,

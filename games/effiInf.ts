@@ -1,10 +1,11 @@
 import { pipe } from 'fp-ts/function';
-import type { Game } from '../src/game';
-import type { WeightReleaseScheme } from '../src/scheme';
-import type { Same } from '../src/same';
-import type { EffiInfAdversary, EffiInfView } from '../src/adversary';
-import { CostMeasure, costValue, isolatedMeter } from '../src/cost/meter';
-import { onStream } from '../src/prob/challenger';
+import type { EffiInfDetails } from './details';
+import type { Game } from '../src/kernel/game';
+import type { WeightReleaseScheme } from '../src/kernel/scheme';
+import type { Same } from '../src/kernel/same';
+import type { EffiInfAdversary, EffiInfView } from '../src/kernel/adversary';
+import { CostMeasure, costValue, isolatedMeter } from '../src/kernel/cost/meter';
+import { onStream } from '../src/kernel/prob/challenger';
 import { Do, bind, call, chain, checkAssumptions, finish, metered } from './trial';
 import { CostTrust, admissibility, costSide } from './admissibility';
 
@@ -45,7 +46,7 @@ export function effiInfGame<D, W, X, Y, PK, SK, R>(
   data: D,
   adversary: EffiInfAdversary<PK, R, X, Y, W>,
   options: EffiInfOptions<Y> = {},
-): Game {
+): Game<EffiInfDetails> {
   const same = options.same ?? scheme.same.outputs;
   const costMeasure = options.costMeasure ?? 'flops';
   const trust = options.trustCost ?? [];

@@ -8,3 +8,20 @@ export { effiInfQInputGame, QInputEffiInfOptions } from './qInputEffiInf';
 export { Admissibility, CostTrust } from './admissibility';
 export { GameRuleError, QueryBudgetExceededError, IndistinctTrainingError } from './trial';
 export { wrecApiGame, effiInfApiGame, ApiWRecOptions, ApiEffiInfOptions, OracleCharge } from './apiAccess';
+export {
+  scorecard,
+  formatScorecard,
+  scorecardRows,
+  scorecardGame,
+  scorecardGameFromArgs,
+  loadSchemeEntry,
+  adversaryLabel,
+  gameLabel,
+  Scorecard,
+  ScorecardRow,
+  ScorecardOptions,
+  ScorecardRowSpec,
+  RowAdversary,
+  EntryLocation,
+  ScorecardError,
+} from './scorecard';

@@ -1,11 +1,12 @@
 import { pipe } from 'fp-ts/function';
-import * as P from '../src/prob/prob';
-import type { Game } from '../src/game';
-import type { WeightReleaseScheme } from '../src/scheme';
-import type { Same } from '../src/same';
-import type { MultiQueryWRecAdversary, MultiQueryWindAdversary, ReleaseOracle, WindOracle } from '../src/adversary';
-import { TrialContext, oracleCall } from '../src/prob/challenger';
-import { isolatedMeter } from '../src/cost/meter';
+import type { WRecMultiQueryDetails, WindMultiQueryDetails } from './details';
+import * as P from '../src/kernel/prob/prob';
+import type { Game } from '../src/kernel/game';
+import type { WeightReleaseScheme } from '../src/kernel/scheme';
+import type { Same } from '../src/kernel/same';
+import type { MultiQueryWRecAdversary, MultiQueryWindAdversary, ReleaseOracle, WindOracle } from '../src/kernel/adversary';
+import { TrialContext, oracleCall } from '../src/kernel/prob/challenger';
+import { isolatedMeter } from '../src/kernel/cost/meter';
 import { Do, QueryBudgetExceededError, bind, call, chain, finish } from './trial';
 import { trainDistinct } from './wind';
 
@@ -46,7 +47,7 @@ export function wrecMultiQueryGame<D, W, X, Y, PK, SK, R>(
   data: D,
   adversary: MultiQueryWRecAdversary<PK, R, W>,
   options: { readonly queries: number; readonly same?: Same<W> },
-): Game {
+): Game<WRecMultiQueryDetails> {
   checkBudget(options.queries);
   const same = options.same ?? scheme.same.weights;
   const play = pipe(
@@ -84,7 +85,7 @@ export function windMultiQueryGame<D, W, X, Y, PK, SK, R>(
   data: D,
   adversary: MultiQueryWindAdversary<PK, W, R>,
   options: { readonly queries: number; readonly same?: Same<W>; readonly maxRetrain?: number },
-): Game {
+): Game<WindMultiQueryDetails> {
   checkBudget(options.queries);
   const same = options.same ?? scheme.same.weights;
   const maxRetrain = options.maxRetrain ?? 16;

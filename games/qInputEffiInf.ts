@@ -1,10 +1,11 @@
 import { pipe } from 'fp-ts/function';
-import type { Game } from '../src/game';
-import type { WeightReleaseScheme } from '../src/scheme';
-import type { Same } from '../src/same';
-import type { StatefulEffiInfAdversary } from '../src/adversary';
-import { CostMeasure, addCost, zeroCost } from '../src/cost/meter';
-import { algorithm } from '../src/prob/challenger';
+import type { QInputEffiInfDetails } from './details';
+import type { Game } from '../src/kernel/game';
+import type { WeightReleaseScheme } from '../src/kernel/scheme';
+import type { Same } from '../src/kernel/same';
+import type { StatefulEffiInfAdversary } from '../src/kernel/adversary';
+import { CostMeasure, addCost, zeroCost } from '../src/kernel/cost/meter';
+import { algorithm } from '../src/kernel/prob/challenger';
 import { Do, bind, call, chain, finish, metered } from './trial';
 import { CostTrust, admissibility, costSide } from './admissibility';
 
@@ -35,7 +36,7 @@ export function effiInfQInputGame<D, W, X, Y, PK, SK, R, S>(
   data: D,
   adversary: StatefulEffiInfAdversary<PK, R, X, Y, S>,
   options: QInputEffiInfOptions<Y>,
-): Game {
+): Game<QInputEffiInfDetails> {
   const q = options.inputs;
   if (!Number.isInteger(q) || q < 1) throw new RangeError(`q-input EffiInf needs q ≥ 1 inputs, got ${q}`);
   const same = options.same ?? scheme.same.outputs;

@@ -1,11 +1,11 @@
 import type { Reader } from 'fp-ts/Reader';
 import * as R from 'fp-ts/Reader';
-import { AssumptionOutcome, TrialResult } from '../src/game';
-import type { Assumption } from '../src/adversary';
-import type * as P from '../src/prob/prob';
-import type { Cost } from '../src/cost/meter';
-import { TrialContext, algorithm } from '../src/prob/challenger';
-import { WeightgamesError } from '../src/errors';
+import type { AssumptionOutcome, Details, TrialResult } from '../src/kernel/game';
+import type { Assumption } from '../src/kernel/adversary';
+import type * as P from '../src/kernel/prob/prob';
+import type { Cost } from '../src/kernel/cost/meter';
+import { TrialContext, algorithm } from '../src/kernel/prob/challenger';
+import { WeightgamesError } from '../src/kernel/errors';
 
 /** One step of a game: a Reader over the challenger's trial context (never given to an algorithm). */
 export type Step<A> = Reader<TrialContext, A>;
@@ -22,12 +22,12 @@ export const call = <A>(label: string, prob: P.Prob<A>): Step<A> => (trial) => a
 export const metered = <A>(label: string, prob: P.Prob<A>, streamLabel: string = label): Step<[A, Cost]> => algorithm(label, prob, streamLabel);
 
 /** Close a trial: the win bit, the ledger of costs, assumption outcomes and details. */
-export const finish = (
+export const finish = <D extends Details>(
   game: string,
   win: boolean,
   assumptions: readonly AssumptionOutcome[],
-  details: TrialResult['details'],
-): Step<TrialResult> => (ctx) => ({
+  details: D,
+): Step<TrialResult<D>> => (ctx) => ({
   game,
   seed: ctx.seed,
   trial: ctx.trial,

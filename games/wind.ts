@@ -1,11 +1,12 @@
-import * as P from '../src/prob/prob';
+import * as P from '../src/kernel/prob/prob';
+import type { WindDetails } from './details';
 import { pipe } from 'fp-ts/function';
-import type { Game } from '../src/game';
-import type { WeightReleaseScheme } from '../src/scheme';
-import type { Same } from '../src/same';
-import type { WindAdversary, WindView } from '../src/adversary';
+import type { Game } from '../src/kernel/game';
+import type { WeightReleaseScheme } from '../src/kernel/scheme';
+import type { Same } from '../src/kernel/same';
+import type { WindAdversary, WindView } from '../src/kernel/adversary';
 import { Do, IndistinctTrainingError, Step, bind, call, chain, checkAssumptions, finish } from './trial';
-import { algorithm } from '../src/prob/challenger';
+import { algorithm } from '../src/kernel/prob/challenger';
 
 export interface WindOptions<W> {
   /** Same on weights, for the ¬Same(W0, W1) condition; the scheme's default when absent. */
@@ -53,7 +54,7 @@ export function windGame<D, W, X, Y, PK, SK, R>(
   data: D,
   adversary: WindAdversary<PK, W, R>,
   options: WindOptions<W> = {},
-): Game {
+): Game<WindDetails> {
   const same = options.same ?? scheme.same.weights;
   const maxRetrain = options.maxRetrain ?? 16;
   const play = pipe(

@@ -1,8 +1,9 @@
 import { pipe } from 'fp-ts/function';
-import type { Game } from '../src/game';
-import type { WeightReleaseScheme } from '../src/scheme';
-import type { Same } from '../src/same';
-import type { WRecAdversary } from '../src/adversary';
+import type { WRecDetails } from './details';
+import type { Game } from '../src/kernel/game';
+import type { WeightReleaseScheme } from '../src/kernel/scheme';
+import type { Same } from '../src/kernel/same';
+import type { WRecAdversary } from '../src/kernel/adversary';
 import { Do, bind, call, chain, finish } from './trial';
 
 export interface WRecOptions<W> {
@@ -24,7 +25,7 @@ export function wrecGame<D, W, X, Y, PK, SK, R>(
   data: D,
   adversary: WRecAdversary<PK, R, W>,
   options: WRecOptions<W> = {},
-): Game {
+): Game<WRecDetails> {
   const same = options.same ?? scheme.same.weights;
   const play = pipe(
     Do,

@@ -3,20 +3,37 @@
  * The kernel: randomness (Prob), the Σ interface, Dist/Same, the cost meter, advantage
  * estimation, reductions and tensors.
  */
-import * as ProbModule from './prob/prob';
+import * as ProbModule from './kernel/prob/prob';
 /** `Prob`: the namespace of combinators and draws (`Prob.bind`, `Prob.normalArray`, …) and, as a type, `Prob<A>`. */
 export { ProbModule as Prob };
 export type Prob<A> = ProbModule.Prob<A>;
-export type { Prob as ProbT, ProbContext, NoteWriter } from './prob/prob';
+export type { Prob as ProbT, ProbContext, NoteWriter } from './kernel/prob/prob';
 /** fp-ts's `pipe`, as the docs use it to compose Probs. */
 export { pipe } from 'fp-ts/function';
-export type { Rng } from './prob/rng';
-export { Cost, CostMeasure, withMeter, zeroCost, addCost, costValue } from './cost/meter';
-export { WeightReleaseScheme, KeyPair, AnyScheme, withSame } from './scheme';
-export * from './same';
-export * from './adversary';
-export { Game, GameRef, TrialResult, AssumptionOutcome, AdvantageKind, withRef } from './game';
-export * from './estimate/intervals';
+export type { Rng } from './kernel/prob/rng';
+export { Cost, CostMeasure, withMeter, zeroCost, addCost, costValue } from './kernel/cost/meter';
+export { WeightReleaseScheme, KeyPair, AnyScheme, withSame } from './kernel/scheme';
+export {
+  defineScheme,
+  directEffiInf,
+  apiEffiInf,
+  isSchemeEntry,
+  SchemeDefinition,
+  SchemeAttacks,
+  SchemeEntry,
+  SchemeRegistration,
+  PackedSchemeEntry,
+  Reductions,
+  ApiRows,
+  DirectEffiInf,
+  PackedStateful,
+  PackedApiEffiInf,
+} from './kernel/registry';
+export * from './kernel/same';
+export * from './numerics/tensor/tensorSame';
+export * from './kernel/adversary';
+export { Game, GameRef, TrialResult, AssumptionOutcome, AdvantageKind, withRef } from './kernel/game';
+export * from './kernel/estimate/intervals';
 export {
   estimateAdvantage,
   estimateAdvantageSync,
@@ -27,9 +44,9 @@ export {
   EstimateOptions,
   EstimateOptionsError,
   SequentialOptions,
-} from './estimate/estimate';
-export { WorkerTrialError, closeWorkerPools } from './estimate/workerPool';
-export { effiInfFromWRec, windFromWRec, RECOVERED_NOTE } from './reductions';
-export * from './tensor/tensor';
-export * as kernels from './tensor/kernels';
-export { isolatedWRecAdversary, isolatedWindAdversary, isolatedEffiInfAdversary, IsolatedAdversaryError, IsolationOptions } from './isolation/isolatedAdversary';
+} from './kernel/estimate/estimate';
+export { WorkerTrialError, closeWorkerPools } from './kernel/estimate/workerPool';
+export { effiInfFromWRec, windFromWRec, RECOVERED_NOTE } from './kernel/reductions';
+export * from './numerics/tensor/tensor';
+export * as kernels from './numerics/tensor/kernels';
+export { isolatedWRecAdversary, isolatedWindAdversary, isolatedEffiInfAdversary, IsolatedAdversaryError, IsolationOptions } from './kernel/isolation/isolatedAdversary';

@@ -1,16 +1,15 @@
 import fc from 'fast-check';
-import { withMeter } from '../src/cost/meter';
+import { withMeter } from '../src/kernel/cost/meter';
 import { activations, ActivationName, Activation, FlopTally } from '../src/numerics/activations';
-import { SPECIAL_FLOPS } from '../src/tensor/flopModel';
-import { derivativeGrid, scaledDerivatives } from '../src/tensor/derivativeKernels';
-import { columnEstimate, consensusProfile, expansionBias, orderZeroDistance, orderZeroResiduals, outputBiasFromShares, refineExpansionPoint, roundingNoise, runnerUpPlausible, scaleStable, withinTolerance } from '../src/tensor/consensusKernels';
-import { clippedBracket, fitsAlike, goldenSection, orderZeroShare, signAmbiguity, tailProfile, tailValley, writeTailRepresentative } from '../src/tensor/tailKernels';
+import { derivativeGrid, scaledDerivatives } from '../src/numerics/tensor/derivativeKernels';
+import { columnEstimate, consensusProfile, expansionBias, orderZeroDistance, orderZeroResiduals, outputBiasFromShares, refineExpansionPoint, roundingNoise, runnerUpPlausible, scaleStable, withinTolerance } from '../src/numerics/tensor/consensusKernels';
+import { clippedBracket, fitsAlike, goldenSection, orderZeroShare, signAmbiguity, tailProfile, tailValley, writeTailRepresentative } from '../src/numerics/tensor/tailKernels';
 import { Ops, refMisfit } from './helpers/countingOps';
 
 /**
  * The attack kernels of consensus.ts and tails.ts against an independent count, as in
  * test/kernel-costs.test.ts: each reference below is the attack's original loop written through a
- * counter (`Ops`) that knows only the cost model (src/tensor/flopModel.ts); it must give the
+ * counter (`Ops`) that knows only the cost model (src/numerics/tensor/flopModel.ts); it must give the
  * kernel's results bit for bit and its charge count for count. Derivatives count what the
  * activation's own recurrence tallies (`derivativesCounted`), Act(x) what `valueFlops` says — both
  * checked against the formulas in test/kernel-costs.test.ts.

@@ -4,20 +4,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { activations, ActivationName } from '../src/numerics/activations';
-import { MlpBlock, runMlp } from '../src/models/mlp';
-import { tensor } from '../src/tensor/tensor';
-import * as P from '../src/prob/prob';
+import { MlpBlock, runMlp } from '../src/numerics/models/mlp';
+import { tensor } from '../src/numerics/tensor/tensor';
+import * as P from '../src/kernel/prob/prob';
 import { calibrationRange, releaseBlock, syntheticCalibration, StorageDType } from '../schemes/taylormlp';
 import { consensusRecoverBlock, pairwiseRecoverBlock, UnitStatus, UnrecoverableReason, compareCheckpoints, collapsedSeries, summarizeRecovery, unitClassNames } from '../adversaries/taylormlp';
 import { runReleasedBlock } from '../schemes/taylormlp';
-import { withMeter } from '../src/cost/meter';
-import { writeSyntheticCheckpoint } from '../src/models/synthetic';
-import { SafetensorsFile } from '../src/io/safetensors';
-import { findMlpBlocks, loadMlpBlock } from '../src/models/layouts';
+import { withMeter } from '../src/kernel/cost/meter';
+import { writeSyntheticCheckpoint } from '../src/numerics/models/synthetic';
+import { SafetensorsFile } from '../src/numerics/io/safetensors';
+import { findMlpBlocks, loadMlpBlock } from '../src/numerics/models/layouts';
 import { STORIES, itWithStories } from './helpers/shared';
-import { trialContext } from '../src/prob/challenger';
+import { trialContext } from '../src/kernel/prob/challenger';
 
-const cli = path.resolve(__dirname, '../dist/src/cli/main.js');
+const cli = path.resolve(__dirname, '../dist/src/app/cli/main.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 
 /** A block with weights and biases spread as in trained models: b ~ N(−0.3, 0.5²) (OPT's fc1 biases are of this size). */

@@ -11,11 +11,13 @@ import { Prob as P, ProbContext, WRecAdversary, EffiInfAdversary, estimateAdvant
 import { wrecGame, effiInfGame } from 'weightgames/games';
 import { additiveMask, additiveShares, openRelease, SharedWeights, ToyWeights, AdditiveSharesScheme } from 'weightgames/schemes';
 import { sumSharesAdversary, effiInfFromWRec } from 'weightgames/adversaries';
-import { trainToy } from '../schemes/toy/mlp';
+import { asToyWeights, trainToy } from '../schemes/toy/mlp';
+import type { TensorDict } from '../src/numerics/tensor/tensor';
 import { toyShapesOf } from '../adversaries/toy/generic';
-import { onStream, trialContext } from '../src/prob/challenger';
-import { MeterError, chargeFlops } from '../src/cost/meter';
-import { catalogGame, schemeCatalog } from '../src/cli/catalog';
+import { onStream, trialContext } from '../src/kernel/prob/challenger';
+import { MeterError, chargeFlops } from '../src/kernel/cost/meter';
+import { builtinSchemes } from '../adversaries/catalog';
+import { scorecardGame, scorecardRows } from '../games/scorecard';
 
 const task = { inputDim: 6, hiddenDim: 10, outputDim: 3 };
 const trials = 300;
@@ -113,7 +115,8 @@ describe("an adversary cannot reach the challenger's coins", () => {
         P.sampleWith(maskScheme.kgen(), 'replay'),
       ];
       const key = candidates[P.uniformInt(candidates.length)(ctx)].sk;
-      return Object.fromEntries(Object.entries(released).map(([name, t]) => [name, { ...t, data: t.data.map((v, i) => v - key[name].data[i]) }]));
+      const keyByName: TensorDict = key;
+      return asToyWeights(Object.fromEntries(Object.entries(released).map(([name, t]) => [name, { ...t, data: t.data.map((v, i) => v - keyByName[name].data[i]) }])));
     },
   };
   const replayTrain: WRecAdversary<ToyWeights | undefined, ToyWeights, ToyWeights> = {
@@ -130,7 +133,8 @@ describe("an adversary cannot reach the challenger's coins", () => {
     const w = onStream(trial, 'train', maskScheme.train(task));
     const key = onStream(trial, 'kgen', maskScheme.kgen()).sk;
     const released = onStream(trial, 'release', maskScheme.release(key, w));
-    const unmasked = Object.fromEntries(Object.entries(released).map(([name, t]) => [name, { ...t, data: t.data.map((v, i) => v - key[name].data[i]) }]));
+    const keyByName: TensorDict = key;
+    const unmasked = asToyWeights(Object.fromEntries(Object.entries(released).map(([name, t]) => [name, { ...t, data: t.data.map((v, i) => v - keyByName[name].data[i]) }])));
     expect(maskScheme.same.weights.test(unmasked, w)).toBe(true);
     expect(maskScheme.same.weights.test(onStream(trial, 'train', trainToy(task)), w)).toBe(true);
   });
@@ -166,8 +170,12 @@ describe("an adversary cannot reach the challenger's coins", () => {
   });
 
   it('against additiveMask with pk = ⊥, every catalogued WRec adversary has an interval containing 0', () => {
-    for (const adversary of Object.keys(schemeCatalog['additive-mask'].wrec)) {
-      const e = estimateAdvantageSync(catalogGame({ game: 'wrec', scheme: 'additive-mask', adversary }), { trials, seed: 'results' });
+    const entry = builtinSchemes['additive-mask']!;
+    const rows = scorecardRows(entry).filter((row) => row.game === 'wrec');
+    expect(rows.length).toBe(entry.use((e) => Object.keys(e.wrec).length));
+    for (const row of rows) {
+      const adversary = row.game === 'wrec' ? row.adversary : '';
+      const e = estimateAdvantageSync(scorecardGame(entry, row), { trials, seed: 'results' });
       expect([adversary, e.interval.lower]).toEqual([adversary, 0]);
     }
   });

@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeSyntheticCheckpoint } from '../src/models/synthetic';
-import { SafetensorsFile, writeSafetensors, encodeFloats } from '../src/io/safetensors';
+import { writeSyntheticCheckpoint } from '../src/numerics/models/synthetic';
+import { SafetensorsFile, writeSafetensors, encodeFloats } from '../src/numerics/io/safetensors';
 import { STORIES, itWithStories } from './helpers/shared';
 
-const cli = path.resolve(__dirname, '../dist/src/cli/main.js');
+const cli = path.resolve(__dirname, '../dist/src/app/cli/main.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 const dir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wg-cli-'));
 

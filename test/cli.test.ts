@@ -2,17 +2,25 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { estimateAdvantage } from '../src/estimate/estimate';
-import { catalogGame, scorecardEntries, schemeCatalog } from '../src/cli/catalog';
+import { estimateAdvantage } from '../src/kernel/estimate/estimate';
+import { builtinSchemeLocation, builtinSchemes } from '../adversaries/catalog';
+import { adversaryLabel, scorecardGame, scorecardRows } from '../games/scorecard';
 
-const cli = path.resolve(__dirname, '../dist/src/cli/main.js');
+const cli = path.resolve(__dirname, '../dist/src/app/cli/main.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 const task = { inputDim: 8, hiddenDim: 16, outputDim: 4 };
 
 describe('catalogue games on worker threads', () => {
   it('give identical estimates with 1, 2 and 4 workers, and across runs', async () => {
-    for (const args of [scorecardEntries('additive-shares', task)[4], scorecardEntries('neuron-permutation', task).find((e) => e.adversary === 'permutation-matching')!]) {
-      const game = catalogGame(args);
+    const shares = builtinSchemes['additive-shares']!;
+    const permutation = builtinSchemes['neuron-permutation']!;
+    const cases = [
+      { entry: shares, row: scorecardRows(shares)[4]!, name: 'additive-shares' },
+      { entry: permutation, row: scorecardRows(permutation).find((row) => adversaryLabel(row) === 'permutation-matching')!, name: 'neuron-permutation' },
+    ];
+    expect(cases.map((c) => adversaryLabel(c.row))).toEqual(['B[sum-shares]', 'permutation-matching']);
+    for (const { entry, row, name } of cases) {
+      const game = scorecardGame(entry, row, { data: task, location: builtinSchemeLocation(name) });
       const strip = (e: Awaited<ReturnType<typeof estimateAdvantage>>) => {
         const { meanCosts, results, ...rest } = e;
         return { ...rest, flops: Object.fromEntries(Object.entries(meanCosts).map(([k, c]) => [k, c.flops])), wins: results?.map((r) => r.win) };
@@ -26,7 +34,7 @@ describe('catalogue games on worker threads', () => {
 
 describe('weightgames evaluate', () => {
   it('prints a scorecard for every scheme in the catalogue', () => {
-    for (const scheme of Object.keys(schemeCatalog)) {
+    for (const scheme of Object.keys(builtinSchemes)) {
       // A few trials suffice here: the shape of every scorecard (figures are checked elsewhere).
       const out = run('evaluate', '--scheme', scheme, '--trials', '3', '--json');
       expect(out.status).toBe(0);

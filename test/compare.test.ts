@@ -1,13 +1,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { syntheticCheckpoint } from '../src/models/synthetic';
-import { encodeFloats, SafetensorsFile, toFloat64, writeSafetensors } from '../src/io/safetensors';
-import { writeSyntheticGpt2 } from '../src/models/gpt2';
-import { findMlpBlocks, loadMlpBlock } from '../src/models/layouts';
-import { runMlp } from '../src/models/mlp';
+import { syntheticCheckpoint } from '../src/numerics/models/synthetic';
+import { encodeFloats, SafetensorsFile, toFloat64, writeSafetensors } from '../src/numerics/io/safetensors';
+import { writeSyntheticGpt2 } from '../src/numerics/models/gpt2';
+import { findMlpBlocks, loadMlpBlock } from '../src/numerics/models/layouts';
+import { runMlp } from '../src/numerics/models/mlp';
 import { activations } from '../src/numerics/activations';
-import { tensor } from '../src/tensor/tensor';
+import { tensor } from '../src/numerics/tensor/tensor';
 import { compareCheckpoints, ShapeMismatchError } from '../adversaries/taylormlp';
 
 describe('compare: Table 1 metric and functional agreement, refusing mismatched shapes', () => {

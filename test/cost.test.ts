@@ -1,7 +1,7 @@
-import { MeterError, chargeFlops, isolatedMeter, withMeter } from '../src/cost/meter';
-import { matMul, matVec, mapArray, dot } from '../src/tensor/kernels';
-import { tensor, zeros, row, ShapeError } from '../src/tensor/tensor';
-import { algorithm, trialContext } from '../src/prob/challenger';
+import { MeterError, chargeFlops, isolatedMeter, withMeter } from '../src/kernel/cost/meter';
+import { matMul, matVec, mapArray, dot } from '../src/numerics/tensor/kernels';
+import { tensor, zeros, row, ShapeError } from '../src/numerics/tensor/tensor';
+import { algorithm, trialContext } from '../src/kernel/prob/challenger';
 
 describe('cost meter', () => {
   it('kernels charge their own FLOPs', () => {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { withMeter } from '../src/cost/meter';
+import { withMeter } from '../src/kernel/cost/meter';
 import { activations, ActivationName } from '../src/numerics/activations';
-import { SPECIAL_FLOPS as S } from '../src/tensor/flopModel';
-import { activationDerivatives, taylorCoefficients } from '../src/tensor/derivativeKernels';
+import { SPECIAL_FLOPS as S } from '../src/numerics/tensor/flopModel';
+import { activationDerivatives, taylorCoefficients } from '../src/numerics/tensor/derivativeKernels';
 
 /**
  * The derivative kernels' charges against counts derived independently, by hand, from the

@@ -1,7 +1,7 @@
 import Decimal from 'decimal.js';
-import { clopperPearson, wilson, distinguishingInterval } from '../src/estimate/intervals';
-import { estimateAdvantage, estimateAdvantageSync, EstimateOptionsError } from '../src/estimate/estimate';
-import { bernoulliGame } from '../src/testing';
+import { clopperPearson, wilson, distinguishingInterval } from '../src/kernel/estimate/intervals';
+import { estimateAdvantage, estimateAdvantageSync, EstimateOptionsError } from '../src/kernel/estimate/estimate';
+import { bernoulliGame } from '../src/app/testing';
 
 /** P[X = k] for X ~ Binomial(n, p), in high precision (independent of the code under test). */
 function binomialPmf(n: number, k: number, p: number): number {

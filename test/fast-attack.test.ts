@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SafetensorsFile, writeSafetensors, encodeFloats } from '../src/io/safetensors';
+import { SafetensorsFile, writeSafetensors, encodeFloats } from '../src/numerics/io/safetensors';
 import { activationByName } from '../src/numerics/activations';
-import { syntheticCheckpoint } from '../src/models/synthetic';
+import { syntheticCheckpoint } from '../src/numerics/models/synthetic';
 import { releaseCheckpoint } from '../schemes/taylormlp/checkpoint';
 import { readReleasedBlock, releasedInfo } from '../schemes/taylormlp/artifact';
 import { consensusRecoverBlock } from '../adversaries/taylormlp/consensus';

@@ -1,16 +1,16 @@
 import fc from 'fast-check';
-import { withMeter } from '../src/cost/meter';
-import { bf16BitsToFloat32, float32ToBf16Bits } from '../src/io/halfPrecision';
-import { matMulTransposedRange } from '../src/tensor/kernels';
-import { fillSeriesCoefficients, foldBiasIntoOrderZero, seriesCoefficientSlab } from '../src/tensor/seriesKernels';
-import { gridMisfits } from '../src/tensor/attackKernels';
-import { columnsFromOrder, inverseOrderScale, orderDisagreement } from '../src/tensor/fastAttackKernels';
+import { withMeter } from '../src/kernel/cost/meter';
+import { bf16BitsToFloat32, float32ToBf16Bits } from '../src/numerics/io/halfPrecision';
+import { matMulTransposedRange } from '../src/numerics/tensor/kernels';
+import { fillSeriesCoefficients, foldBiasIntoOrderZero, seriesCoefficientSlab } from '../src/numerics/tensor/seriesKernels';
+import { gridMisfits } from '../src/numerics/tensor/attackKernels';
+import { columnsFromOrder, inverseOrderScale, orderDisagreement } from '../src/numerics/tensor/fastAttackKernels';
 import { Ops, refMisfit } from './helpers/countingOps';
 
 /**
  * The kernels the performance work added (issue 11), against an independent count as in
  * test/kernel-costs.test.ts: each reference is the plain loop written through the counter (`Ops`,
- * which knows only src/tensor/flopModel.ts); it must give the kernel's output bit for bit and its
+ * which knows only src/numerics/tensor/flopModel.ts); it must give the kernel's output bit for bit and its
  * charge count for count.
  */
 

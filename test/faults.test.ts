@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeSafetensors, encodeFloats } from '../src/io/safetensors';
-import { writeSyntheticCheckpoint } from '../src/models/synthetic';
+import { writeSafetensors, encodeFloats } from '../src/numerics/io/safetensors';
+import { writeSyntheticCheckpoint } from '../src/numerics/models/synthetic';
 
-const cli = path.resolve(__dirname, '../dist/src/cli/main.js');
+const cli = path.resolve(__dirname, '../dist/src/app/cli/main.js');
 
 describe('faults', () => {
   it('a write error mid-file (disk full) is a clear error, and leaves neither the output nor a temporary file', () => {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { DTYPE_SIZES, SafeDType, SafetensorsError, encodeHeader, parseSafetensors } from '../src/io/safetensors';
+import { DTYPE_SIZES, SafeDType, SafetensorsError, encodeHeader, parseSafetensors } from '../src/numerics/io/safetensors';
 
 /**
  * Hostile safetensors: every input ends in a typed SafetensorsError or a valid parse — never

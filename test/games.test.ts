@@ -1,13 +1,13 @@
 import { pipe } from 'fp-ts/function';
-import * as P from '../src/prob/prob';
-import { estimateAdvantageSync } from '../src/estimate/estimate';
+import * as P from '../src/kernel/prob/prob';
+import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
 import { correctnessGame, wrecGame, windGame, effiInfGame, effiInfQInputGame, wrecMultiQueryGame, windMultiQueryGame, QueryBudgetExceededError, IndistinctTrainingError } from '../games';
 import { openRelease, additiveMask, additiveShares, neuronPermutation, permuteHiddenUnits, ToyWeights } from '../schemes';
 import { copyAdversary, randomGuessWRec, randomGuessWind, unmaskAdversary, sumSharesAdversary, permutationMatching, averagingAdversary, effiInfFromWRec, windFromWRec } from '../adversaries';
-import type { MultiQueryWRecAdversary } from '../src/adversary';
-import { withSame } from '../src/scheme';
-import { sameExactly } from '../src/same';
-import { trialContext } from '../src/prob/challenger';
+import type { MultiQueryWRecAdversary } from '../src/kernel/adversary';
+import { withSame } from '../src/kernel/scheme';
+import { sameExactly } from '../src/kernel/same';
+import { trialContext } from '../src/kernel/prob/challenger';
 
 const task = { inputDim: 6, hiddenDim: 10, outputDim: 3 };
 const estimate = (game: Parameters<typeof estimateAdvantageSync>[0], trials = 200) => estimateAdvantageSync(game, { trials, seed: 'games' });

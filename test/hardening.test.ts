@@ -9,21 +9,21 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeSyntheticCheckpoint } from '../src/models/synthetic';
-import { SafetensorsFile, readSafetensors, writeSafetensors, encodeFloats, firstNonFinite, toFloat64, TensorToWrite } from '../src/io/safetensors';
+import { writeSyntheticCheckpoint } from '../src/numerics/models/synthetic';
+import { SafetensorsFile, readSafetensors, writeSafetensors, encodeFloats, firstNonFinite, toFloat64, TensorToWrite } from '../src/numerics/io/safetensors';
 import { STORIES, haveStories, itWithStories } from './helpers/shared';
-import { ErrorKind, WeightgamesError, errorKind } from '../src/errors';
-import { InputFileError, OutputPathError } from '../src/io/paths';
-import { SafetensorsError } from '../src/io/safetensors';
-import { StrictJsonError } from '../src/io/strictJson';
-import { LayoutError } from '../src/models/layouts';
-import { ModelError } from '../src/models/llama';
-import { TokenizerError } from '../src/models/tokenizer';
+import { ErrorKind, WeightgamesError, errorKind } from '../src/kernel/errors';
+import { InputFileError, OutputPathError } from '../src/numerics/io/paths';
+import { SafetensorsError } from '../src/numerics/io/safetensors';
+import { StrictJsonError } from '../src/numerics/io/strictJson';
+import { LayoutError } from '../src/numerics/models/layouts';
+import { ModelError } from '../src/numerics/models/llama';
+import { TokenizerError } from '../src/numerics/models/tokenizer';
 import { ActivationError } from '../src/numerics/activations';
-import { ShapeError } from '../src/tensor/tensor';
+import { ShapeError } from '../src/numerics/tensor/tensor';
 import { CalibrationError, NonFiniteReleaseError, NonFiniteWeightError, ReleasedFileError, StorageOverflowError, TaylorOptionsError } from '../schemes/taylormlp';
-import { ReleaseUsageError } from '../src/cli/release';
-import { CliUsageError } from '../src/cli/main';
+import { ReleaseUsageError } from '../src/app/cli/release';
+import { CliUsageError } from '../src/app/cli/main';
 
 /** SafetensorsError takes the problem first. */
 class SafetensorsErrorAs extends SafetensorsError {
@@ -32,7 +32,7 @@ class SafetensorsErrorAs extends SafetensorsError {
   }
 }
 
-const cli = path.resolve(__dirname, '../dist/src/cli/main.js');
+const cli = path.resolve(__dirname, '../dist/src/app/cli/main.js');
 const run = (args: string[], options: { cwd?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> =>
   spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', ...options });
 const dir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wg-hard-'));
@@ -425,6 +425,22 @@ describe('13. exit codes come from the error kind, not from class names', () => 
     for (const code of ['ENOENT', 'EISDIR', 'ENOTDIR', 'EACCES', 'EROFS', 'ENAMETOOLONG']) expect(errorKind(Object.assign(new Error(code), { code }))).toBe('input');
     for (const code of ['ENOSPC', 'EIO', undefined]) expect(errorKind(Object.assign(new Error('x'), { code }))).toBe('fault');
     expect(errorKind(new RangeError('x'))).toBe('fault');
+  });
+
+  it('no class in the library extends a built-in error directly: all go through WeightgamesError', () => {
+    const root = path.resolve(__dirname, '..');
+    const direct: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+        const rel = `${dir}/${entry.name}`;
+        if (entry.isDirectory()) walk(rel);
+        else if (rel.endsWith('.ts')) {
+          for (const m of fs.readFileSync(path.join(root, rel), 'utf8').matchAll(/class (\w+) extends (Error|RangeError|TypeError|SyntaxError)\b/g)) direct.push(`${rel}: ${m[1]} extends ${m[2]}`);
+        }
+      }
+    };
+    for (const dir of ['src', 'games', 'schemes', 'adversaries']) walk(dir);
+    expect(direct).toEqual(['src/kernel/errors.ts: WeightgamesError extends Error']);
   });
 });
 

@@ -1,10 +1,10 @@
 import { activations, ActivationName } from '../src/numerics/activations';
-import { MlpBlock, runMlp } from '../src/models/mlp';
-import { tensor } from '../src/tensor/tensor';
-import * as P from '../src/prob/prob';
+import { MlpBlock, runMlp } from '../src/numerics/models/mlp';
+import { tensor } from '../src/numerics/tensor/tensor';
+import * as P from '../src/kernel/prob/prob';
 import { calibrationRange, releaseBlock, syntheticCalibration, StorageDType } from '../schemes/taylormlp';
 import { consensusRecoverBlock, pairwiseRecoverBlock, UnitClass, UnitStatus, UnrecoverableReason, summarizeRecovery } from '../adversaries/taylormlp';
-import { trialContext } from '../src/prob/challenger';
+import { trialContext } from '../src/kernel/prob/challenger';
 
 const d = 24;
 const h = 96;

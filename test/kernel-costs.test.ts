@@ -2,29 +2,28 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import erfc from '@stdlib/math-base-special-erfc';
-import { withMeter } from '../src/cost/meter';
+import { withMeter } from '../src/kernel/cost/meter';
 import { activations, ActivationName } from '../src/numerics/activations';
-import { SPECIAL_FLOPS } from '../src/tensor/flopModel';
-import { addInPlace, addRowBias, matMul, matMulTransposed, multiplyInPlace } from '../src/tensor/kernels';
-import { tensor } from '../src/tensor/tensor';
-import { sampleSoftmax } from '../src/tensor/samplingKernels';
-import { layerNorm, rmsNorm } from '../src/tensor/normKernels';
-import { cachedAttention } from '../src/tensor/attentionKernels';
-import { rotateHalf } from '../src/tensor/ropeKernels';
-import { activateUnits, activateWithSlope } from '../src/tensor/activationKernels';
-import { collapsedSeriesUnits, expansionOffsets, fillSeriesCoefficients, foldBiasIntoOrderZero, seriesTerms, SeriesMask } from '../src/tensor/seriesKernels';
-import { mlpGradients, mseOutputGradient } from '../src/tensor/backpropKernels';
-import { adamStep } from '../src/tensor/optimizerKernels';
-import { combineOrders, orderNorms, profileDots, weightedMisfit } from '../src/tensor/attackKernels';
-import { affine, chordDeviation, lerp, lineIntersection, linspace, maxAbs, maxAbsDifference, midpoint, quotient, secant, shiftCoordinate } from '../src/tensor/lineKernels';
-import { leastSquares, normalize, outer, scale } from '../src/tensor/linalgKernels';
+import { addInPlace, addRowBias, matMul, matMulTransposed, multiplyInPlace } from '../src/numerics/tensor/kernels';
+import { tensor } from '../src/numerics/tensor/tensor';
+import { sampleSoftmax } from '../src/numerics/tensor/samplingKernels';
+import { layerNorm, rmsNorm } from '../src/numerics/tensor/normKernels';
+import { cachedAttention } from '../src/numerics/tensor/attentionKernels';
+import { rotateHalf } from '../src/numerics/tensor/ropeKernels';
+import { activateUnits, activateWithSlope } from '../src/numerics/tensor/activationKernels';
+import { collapsedSeriesUnits, expansionOffsets, fillSeriesCoefficients, foldBiasIntoOrderZero, seriesTerms, SeriesMask } from '../src/numerics/tensor/seriesKernels';
+import { mlpGradients, mseOutputGradient } from '../src/numerics/tensor/backpropKernels';
+import { adamStep } from '../src/numerics/tensor/optimizerKernels';
+import { combineOrders, orderNorms, profileDots, weightedMisfit } from '../src/numerics/tensor/attackKernels';
+import { affine, chordDeviation, lerp, lineIntersection, linspace, maxAbs, maxAbsDifference, midpoint, quotient, secant, shiftCoordinate } from '../src/numerics/tensor/lineKernels';
+import { leastSquares, normalize, outer, scale } from '../src/numerics/tensor/linalgKernels';
 import { Ops, refMisfit } from './helpers/countingOps';
 
 /**
  * Every kernel's charge against an independent count: a reference implementation written here,
  * operation by operation through a counter (`Ops`), that must produce the kernel's output bit for
  * bit (so it does the same operations) and count exactly what the kernel charged. The counter
- * knows only the cost model (src/tensor/flopModel.ts), never a kernel's formula.
+ * knows only the cost model (src/numerics/tensor/flopModel.ts), never a kernel's formula.
  */
 
 const charged = (thunk: () => unknown): number => withMeter(thunk)[1].flops;
@@ -743,7 +742,7 @@ describe('lineKernels and linalgKernels (the generic extraction attacks)', () =>
 describe('chargeFlops is called only by kernels', () => {
   it('no call outside src/tensor, src/numerics/activations.ts and the meter itself', () => {
     const root = path.resolve(__dirname, '..');
-    const allowed = (file: string): boolean => file.startsWith('src/tensor/') || file === 'src/numerics/activations.ts' || file === 'src/cost/meter.ts';
+    const allowed = (file: string): boolean => file.startsWith('src/numerics/tensor/') || file === 'src/numerics/activations.ts' || file === 'src/kernel/cost/meter.ts';
     const pending = new Set<string>();
     const offenders: string[] = [];
     const walk = (dir: string): void => {

@@ -1,14 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadLlama, greedyDecode } from '../src/models/llama';
-import { readTokenizer } from '../src/models/tokenizer';
-import { runMlp } from '../src/models/mlp';
+import { loadLlama, greedyDecode } from '../src/numerics/models/llama';
+import { readTokenizer } from '../src/numerics/models/tokenizer';
+import { runMlp } from '../src/numerics/models/mlp';
 import { activations } from '../src/numerics/activations';
-import { tensor } from '../src/tensor/tensor';
-import { SafetensorsFile, toFloat64 } from '../src/io/safetensors';
+import { tensor } from '../src/numerics/tensor/tensor';
+import { SafetensorsFile, toFloat64 } from '../src/numerics/io/safetensors';
 import { taylorWholeModel } from '../schemes/taylormlp';
 import { correctnessGame } from '../games';
-import { estimateAdvantageSync } from '../src/estimate/estimate';
+import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
 import { STORIES, itWithStories } from './helpers/shared';
 
 describe('Llama forward pass on stories260K', () => {

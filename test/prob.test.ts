@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { pipe } from 'fp-ts/function';
-import * as P from '../src/prob/prob';
-import { streamRng } from '../src/prob/rng';
+import * as P from '../src/kernel/prob/prob';
+import { streamRng } from '../src/kernel/prob/rng';
 import { wrecGame } from '../games';
 import { openRelease, trainToy, ToyWeights } from '../schemes';
-import type { WRecAdversary } from '../src/adversary';
+import type { WRecAdversary } from '../src/kernel/adversary';
 import { copyAdversary, randomGuessWRec } from '../adversaries';
-import { withSuccessRate, scaleWeights } from '../src/testing';
-import { onStream, trialContext } from '../src/prob/challenger';
+import { withSuccessRate, scaleWeights } from '../src/app/testing';
+import { onStream, trialContext } from '../src/kernel/prob/challenger';
 
 const task = { inputDim: 4, hiddenDim: 6, outputDim: 2 };
 

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { pipe } from 'fp-ts/function';
-import * as P from '../src/prob/prob';
-import { openRelease, additiveShares, additiveMask, ToyWeights, SharedWeights } from '../schemes';
+import * as P from '../src/kernel/prob/prob';
+import { openRelease, additiveShares, additiveMask, ToyWeights, SharedWeights, mapToyWeights } from '../schemes';
 import { copyAdversary, sumSharesAdversary, unmaskAdversary, effiInfFromWRec } from '../adversaries';
-import { checkReduction, reductionProperty, withSuccessRate, scaleWeights, successRateArb } from '../src/testing';
-import type { EffiInfAdversary, WindAdversary, WRecAdversary } from '../src/adversary';
+import { checkReduction, reductionProperty, withSuccessRate, scaleWeights, successRateArb } from '../src/app/testing';
+import type { EffiInfAdversary, WindAdversary, WRecAdversary } from '../src/kernel/adversary';
 
 const task = { inputDim: 5, hiddenDim: 8, outputDim: 3 };
 
@@ -105,7 +105,7 @@ describe('a correct reduction is never made to look broken', () => {
     // are Same_W as W (relative distance ~5e-7 ≤ 1e-6) but whose outputs are not Same_out (δ = 1e-9).
     type Noisy = { readonly noisy: ToyWeights; readonly noise: ToyWeights };
     const open = openRelease();
-    const zero = (w: ToyWeights): ToyWeights => Object.fromEntries(Object.entries(w).map(([k, t]) => [k, { ...t, data: new Float64Array(t.data.length) }]));
+    const zero = (w: ToyWeights): ToyWeights => mapToyWeights(w, (t) => ({ ...t, data: new Float64Array(t.data.length) }));
     const scheme = {
       ...open,
       name: 'lowRankNoise',

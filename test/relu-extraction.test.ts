@@ -1,17 +1,18 @@
-import * as P from '../src/prob/prob';
-import { estimateAdvantageSync } from '../src/estimate/estimate';
-import { withMeter } from '../src/cost/meter';
-import { isAudited } from '../src/cost/audit';
+import * as P from '../src/kernel/prob/prob';
+import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
+import { withMeter } from '../src/kernel/cost/meter';
+import { isAudited } from '../src/kernel/cost/audit';
 import { wrecApiGame, effiInfApiGame, QueryBudgetExceededError } from '../games';
 import { additiveShares, neuronPermutation, openRelease, ToyTask, trainToy } from '../schemes';
-import type { AnyScheme } from '../src/scheme';
-import type { ApiWRecAdversary } from '../src/adversary';
+import type { AnyScheme } from '../src/kernel/scheme';
+import type { ApiWRecAdversary } from '../src/kernel/adversary';
 import { distillation, reluExtraction, sameUpToHiddenSymmetry, toyFormat, alignHiddenUnits } from '../adversaries/generic';
-import { catalogGame, scorecardEntries } from '../src/cli/catalog';
-import { trialContext } from '../src/prob/challenger';
-import { SPECIAL_FLOPS } from '../src/tensor/flopModel';
-import { leastSquares, normalize, outer } from '../src/tensor/linalgKernels';
-import { lineIntersection, linspace } from '../src/tensor/lineKernels';
+import { builtinSchemes } from '../adversaries/catalog';
+import { adversaryLabel, scorecardGame, scorecardRows } from '../games/scorecard';
+import { trialContext } from '../src/kernel/prob/challenger';
+import { SPECIAL_FLOPS } from '../src/numerics/tensor/flopModel';
+import { leastSquares, normalize, outer } from '../src/numerics/tensor/linalgKernels';
+import { lineIntersection, linspace } from '../src/numerics/tensor/lineKernels';
 
 const task: ToyTask = { inputDim: 16, hiddenDim: 32, outputDim: 4, activation: 'relu', training: { dataSeed: 'relu', samples: 128, steps: 60 } };
 const format = toyFormat('relu');
@@ -115,11 +116,12 @@ describe('kernels of the generic attacks', () => {
 
 describe('the catalogue', () => {
   it('lists the API rows for the ReLU subjects, and they build', () => {
-    const rows = scorecardEntries('additive-shares-relu').filter((e) => e.game === 'wrec-api' || e.game === 'effiinf-api');
-    expect(rows.map((r) => [r.game, r.adversary])).toEqual([
+    const entry = builtinSchemes['additive-shares-relu']!;
+    const rows = scorecardRows(entry).filter((e) => e.game === 'wrec-api' || e.game === 'effiinf-api');
+    expect(rows.map((r) => [r.game, adversaryLabel(r)])).toEqual([
       ['wrec-api', 'relu-extraction'],
       ['effiinf-api', 'distill-q256'],
     ]);
-    for (const r of rows) expect(catalogGame(r).name).toMatch(/API/);
+    for (const r of rows) expect(scorecardGame(entry, r).name).toMatch(/API/);
   });
 });

@@ -15,9 +15,9 @@ import {
   toFloat64,
   writeSafetensors,
   writeSafetensorsStreaming,
-} from '../src/io/safetensors';
-import { bf16BitsToFloat32, f16BitsToFloat32, float32ToBf16Bits, float32ToF16Bits } from '../src/io/halfPrecision';
-import { OutputPathError } from '../src/io/atomicWrite';
+} from '../src/numerics/io/safetensors';
+import { bf16BitsToFloat32, f16BitsToFloat32, float32ToBf16Bits, float32ToF16Bits } from '../src/numerics/io/halfPrecision';
+import { OutputPathError } from '../src/numerics/io/atomicWrite';
 import { STORIES, itWithStories } from './helpers/shared';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wg-st-'));

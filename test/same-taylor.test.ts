@@ -1,5 +1,5 @@
 import { sameTaylorWeights, TaylorSameError } from '../schemes/taylormlp/scheme';
-import type { TrainedMlp } from '../src/models/train';
+import type { TrainedMlp } from '../src/numerics/models/train';
 
 const mlp = (second: number[], first = [1, 2]): TrainedMlp =>
   ({ activation: 'gelu', block: { kind: 'plain', inputDim: 1, hiddenDim: 2, outputDim: second.length / 2, first: Float64Array.from(first), firstBias: Float64Array.from([0, 0]), up: null, second: Float64Array.from(second), secondBias: new Float64Array(second.length / 2) } }) as unknown as TrainedMlp;

@@ -1,14 +1,14 @@
-import * as P from '../src/prob/prob';
-import { withMeter } from '../src/cost/meter';
-import { isAudited } from '../src/cost/audit';
-import { trialContext } from '../src/prob/challenger';
+import * as P from '../src/kernel/prob/prob';
+import { withMeter } from '../src/kernel/cost/meter';
+import { isAudited } from '../src/kernel/cost/audit';
+import { trialContext } from '../src/kernel/prob/challenger';
 import { wrecApiGame, QueryBudgetExceededError } from '../games';
 import { openRelease, ToyTask, trainToy } from '../schemes';
 import type { ToyActivation } from '../schemes/toy/mlp';
 import { alignHiddenUnits, sameUpToHiddenSymmetry, smoothExtraction, symmetryOf, toyFormat } from '../adversaries/generic';
-import { SPECIAL_FLOPS } from '../src/tensor/flopModel';
+import { SPECIAL_FLOPS } from '../src/numerics/tensor/flopModel';
 import { activations } from '../src/numerics/activations';
-import { choleskySolve, dampDiagonal, symmetricEigen } from '../src/tensor/spectralKernels';
+import { choleskySolve, dampDiagonal, symmetricEigen } from '../src/numerics/tensor/spectralKernels';
 import {
   activationDerivativeTable,
   hessianFromStencil,
@@ -21,7 +21,7 @@ import {
   svecOuter,
   svecOuterJacobian,
   svecTimes,
-} from '../src/tensor/curvatureKernels';
+} from '../src/numerics/tensor/curvatureKernels';
 
 const tiny = (activation: ToyActivation, inputDim = 4, hiddenDim = 3, outputDim = 2): ToyTask => ({ inputDim, hiddenDim, outputDim, activation, training: { dataSeed: 'tiny', samples: 64, steps: 30 } });
 
@@ -30,7 +30,7 @@ describe('smooth-extraction (API access only)', () => {
     const format = toyFormat(act);
     const report = (recovered: any, weights: any) => ({ maxRowError: alignHiddenUnits(format.block(recovered), format.block(weights), symmetryOf(act))?.maxRowError ?? Infinity });
     const game = wrecApiGame(openRelease({ activation: act }), tiny(act), smoothExtraction(format), { queries: 10_000, same: sameUpToHiddenSymmetry(format), report });
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < (act === 'tanh' ? 2 : 1); i++) {
       const r = game.play(trialContext('smooth', i));
       expect(r.win).toBe(true);
       expect(r.details.maxRowError).toBeLessThan(1e-6);

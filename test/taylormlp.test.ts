@@ -3,15 +3,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { activations, ActivationName } from '../src/numerics/activations';
-import { MlpBlock, runMlp } from '../src/models/mlp';
-import { tensor, Tensor } from '../src/tensor/tensor';
+import { MlpBlock, runMlp } from '../src/numerics/models/mlp';
+import { tensor, Tensor } from '../src/numerics/tensor/tensor';
 import { releaseBlock, runReleasedBlock, releaseCheckpoint, loadReleasedModel, CalibrationRange, TaylorOptions, unitsToExpand } from '../schemes/taylormlp';
-import { writeSyntheticCheckpoint } from '../src/models/synthetic';
-import { SafetensorsFile, toFloat64 } from '../src/io/safetensors';
-import { findMlpBlocks, loadMlpBlock, LayoutError } from '../src/models/layouts';
-import * as P from '../src/prob/prob';
-import { withMeter } from '../src/cost/meter';
-import { trialContext } from '../src/prob/challenger';
+import { writeSyntheticCheckpoint } from '../src/numerics/models/synthetic';
+import { SafetensorsFile, toFloat64 } from '../src/numerics/io/safetensors';
+import { findMlpBlocks, loadMlpBlock, LayoutError } from '../src/numerics/models/layouts';
+import * as P from '../src/kernel/prob/prob';
+import { withMeter } from '../src/kernel/cost/meter';
+import { trialContext } from '../src/kernel/prob/challenger';
 
 const ctx = (label: string) => trialContext(label, 0);
 

@@ -1,8 +1,7 @@
-import * as P from '../src/prob/prob';
-import { RegressionTask, taskLoss, trainMlp } from '../src/models/train';
+import { RegressionTask, taskLoss, trainMlp } from '../src/numerics/models/train';
 import { correctnessGame } from '../games';
 import { taylorMlp } from '../schemes';
-import { estimateAdvantageSync } from '../src/estimate/estimate';
+import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
 
 const task: RegressionTask = { dataSeed: 't', samples: 64, inputDim: 4, hiddenDim: 16, outputDim: 2, activation: 'silu', steps: 60 };
 
@@ -32,7 +31,7 @@ describe('the Correctness game on TaylorMLP', () => {
 import * as path from 'node:path';
 import { taylorMlpPretrained, pretrainedTrain } from '../schemes/taylormlp';
 import { STORIES, itWithStories } from './helpers/shared';
-import { trialContext } from '../src/prob/challenger';
+import { trialContext } from '../src/kernel/prob/challenger';
 
 describe('pretrained Train on stories260K', () => {
   itWithStories('loads a checkpoint block; the Correctness game runs on recorded inputs', () => {

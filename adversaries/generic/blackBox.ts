@@ -1,5 +1,5 @@
-import type { ProbContext } from '../../src/prob/prob';
-import type { RunReleasedOracle } from '../../src/adversary';
+import type { ProbContext } from '../../src/kernel/prob/prob';
+import type { RunReleasedOracle } from '../../src/kernel/adversary';
 import type { OneHiddenLayerFormat } from './format';
 
 /**

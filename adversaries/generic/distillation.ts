@@ -1,11 +1,11 @@
-import type { ProbContext } from '../../src/prob/prob';
-import type { ApiEffiInfAdversary, ApiWRecAdversary, RunReleasedOracle } from '../../src/adversary';
-import type { MlpBlock } from '../../src/models/mlp';
-import { runMlp } from '../../src/models/mlp';
-import { fitMlp } from '../../src/models/train';
-import { trainerActivation } from '../../src/models/pointwise';
-import { tensor } from '../../src/tensor/tensor';
-import { markAudited } from '../../src/cost/audit';
+import type { ProbContext } from '../../src/kernel/prob/prob';
+import type { ApiEffiInfAdversary, ApiWRecAdversary, RunReleasedOracle } from '../../src/kernel/adversary';
+import type { MlpBlock } from '../../src/numerics/models/mlp';
+import { runMlp } from '../../src/numerics/models/mlp';
+import { fitMlp } from '../../src/numerics/models/train';
+import { trainerActivation } from '../../src/numerics/models/pointwise';
+import { tensor } from '../../src/numerics/tensor/tensor';
+import { markAudited } from '../../src/kernel/cost/audit';
 import type { OneHiddenLayerFormat } from './format';
 import { blackBox } from './blackBox';
 

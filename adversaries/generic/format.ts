@@ -1,7 +1,7 @@
-import type { MlpBlock } from '../../src/models/mlp';
-import type { TrainerActivationName } from '../../src/models/pointwise';
-import type { TrainedMlp } from '../../src/models/train';
-import { Tensor, tensor } from '../../src/tensor/tensor';
+import type { MlpBlock } from '../../src/numerics/models/mlp';
+import type { TrainerActivationName } from '../../src/numerics/models/pointwise';
+import type { TrainedMlp } from '../../src/numerics/models/train';
+import { Tensor, tensor } from '../../src/numerics/tensor/tensor';
 import type { ToyActivation, ToyWeights } from '../../schemes/toy/mlp';
 
 /**

@@ -1,12 +1,13 @@
-import * as P from '../../src/prob/prob';
-import type { ProbContext } from '../../src/prob/prob';
-import type { ApiWRecAdversary } from '../../src/adversary';
-import type { MlpBlock } from '../../src/models/mlp';
-import { tensor } from '../../src/tensor/tensor';
-import { axpy, dot, mapArray, matVec } from '../../src/tensor/kernels';
-import { RankDeficientError, leastSquares, normalize, outer, scale } from '../../src/tensor/linalgKernels';
-import { affine, chordDeviation, lineIntersection, linspace, maxAbs, maxAbsDifference, midpoint, quotient, secant, shiftCoordinate } from '../../src/tensor/lineKernels';
-import { markAudited } from '../../src/cost/audit';
+import { WeightgamesError } from '../../src/kernel/errors';
+import * as P from '../../src/kernel/prob/prob';
+import type { ProbContext } from '../../src/kernel/prob/prob';
+import type { ApiWRecAdversary } from '../../src/kernel/adversary';
+import type { MlpBlock } from '../../src/numerics/models/mlp';
+import { tensor } from '../../src/numerics/tensor/tensor';
+import { axpy, dot, mapArray, matVec } from '../../src/numerics/tensor/kernels';
+import { RankDeficientError, leastSquares, normalize, outer, scale } from '../../src/numerics/tensor/linalgKernels';
+import { affine, chordDeviation, lineIntersection, linspace, maxAbs, maxAbsDifference, midpoint, quotient, secant, shiftCoordinate } from '../../src/numerics/tensor/lineKernels';
+import { markAudited } from '../../src/kernel/cost/audit';
 import type { OneHiddenLayerFormat } from './format';
 import { BlackBox, blackBox } from './blackBox';
 
@@ -65,8 +66,9 @@ interface Unit {
 }
 
 /** Why an extraction did not produce a network. */
-export class ExtractionError extends Error {
+export class ExtractionError extends WeightgamesError {
   override readonly name = 'ExtractionError';
+  readonly kind = 'fault' as const;
 }
 
 export function reluExtraction<W, X, Y, PK = unknown>(format: OneHiddenLayerFormat<W, X, Y>, options: ReluExtractionOptions = {}): ApiWRecAdversary<PK, X, Y, W> {
@@ -260,8 +262,9 @@ function confirmed(box: BlackBox, ctx: ProbContext, unit: Unit): boolean {
 const hiddenOf = (rows: Float64Array, biases: Float64Array, H: number, x: Float64Array): Float64Array => mapArray(matVec(tensor([H, x.length], rows), x, biases), 'relu');
 
 /** Why a set of units does not explain f (so the search for units goes on). */
-class Inconsistent extends Error {
+class Inconsistent extends WeightgamesError {
   override readonly name = 'Inconsistent';
+  readonly kind = 'fault' as const;
 }
 
 /**

@@ -1,15 +1,15 @@
-import * as P from '../../src/prob/prob';
-import type { ProbContext } from '../../src/prob/prob';
-import type { ApiWRecAdversary } from '../../src/adversary';
-import { WeightgamesError } from '../../src/errors';
-import type { MlpBlock } from '../../src/models/mlp';
-import { TrainerActivationName, trainerActivation } from '../../src/models/pointwise';
-import { Tensor, tensor } from '../../src/tensor/tensor';
-import { addRowBias, axpy, dot, mapArray, matMul, matMulTransposed, matVec } from '../../src/tensor/kernels';
-import { activateUnits, activateWithSlope } from '../../src/tensor/activationKernels';
-import { RankDeficientError, leastSquares, normalize, outer, scale } from '../../src/tensor/linalgKernels';
-import { affine, linspace, maxAbs, maxAbsDifference, quotient } from '../../src/tensor/lineKernels';
-import { NotPositiveDefiniteError, choleskySolve, dampDiagonal, symmetricEigen } from '../../src/tensor/spectralKernels';
+import * as P from '../../src/kernel/prob/prob';
+import type { ProbContext } from '../../src/kernel/prob/prob';
+import type { ApiWRecAdversary } from '../../src/kernel/adversary';
+import { WeightgamesError } from '../../src/kernel/errors';
+import type { MlpBlock } from '../../src/numerics/models/mlp';
+import { TrainerActivationName, trainerActivation } from '../../src/numerics/models/pointwise';
+import { Tensor, tensor } from '../../src/numerics/tensor/tensor';
+import { addRowBias, axpy, dot, mapArray, matMul, matMulTransposed, matVec } from '../../src/numerics/tensor/kernels';
+import { activateUnits, activateWithSlope } from '../../src/numerics/tensor/activationKernels';
+import { RankDeficientError, leastSquares, normalize, outer, scale } from '../../src/numerics/tensor/linalgKernels';
+import { affine, linspace, maxAbs, maxAbsDifference, quotient } from '../../src/numerics/tensor/lineKernels';
+import { NotPositiveDefiniteError, choleskySolve, dampDiagonal, symmetricEigen } from '../../src/numerics/tensor/spectralKernels';
 import {
   activationDerivativeTable,
   hessianFromStencil,
@@ -21,9 +21,9 @@ import {
   svecOuter,
   svecOuterJacobian,
   svecTimes,
-} from '../../src/tensor/curvatureKernels';
-import { withMeter } from '../../src/cost/meter';
-import { markAudited } from '../../src/cost/audit';
+} from '../../src/numerics/tensor/curvatureKernels';
+import { withMeter } from '../../src/kernel/cost/meter';
+import { markAudited } from '../../src/kernel/cost/audit';
 import type { OneHiddenLayerFormat } from './format';
 import { BlackBox, blackBox } from './blackBox';
 

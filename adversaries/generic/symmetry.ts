@@ -1,5 +1,5 @@
-import { Same, sameWithin } from '../../src/same';
-import type { MlpBlock } from '../../src/models/mlp';
+import { Same, sameWithin } from '../../src/kernel/same';
+import type { MlpBlock } from '../../src/numerics/models/mlp';
 import type { OneHiddenLayerFormat } from './format';
 
 /**
@@ -26,7 +26,7 @@ export const symmetryOf = (activation: string): HiddenSymmetry =>
   activation === 'relu' ? 'positive-scale' : activation === 'tanh' ? 'sign' : activation === 'sigmoid' ? 'sign-complement' : 'permutation';
 
 interface Canonical {
-  /** Per unit: (w_j, b_j) normalised, length in + 1. */
+  /** Per unit: (w_j, b_j) in canonical form (scaled or oriented as the symmetry allows), length in + 1. */
   readonly units: Float64Array[];
   /** Per unit: W₂[:, j] compensated, length out. */
   readonly columns: Float64Array[];

@@ -1,20 +1,22 @@
+import { WeightgamesError } from '../../src/kernel/errors';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SafetensorsFile, toFloat64 } from '../../src/io/safetensors';
-import { findMlpBlocks, loadMlpBlock, MlpBlockLocation } from '../../src/models/layouts';
-import { MlpBlock, runMlp } from '../../src/models/mlp';
+import { SafetensorsFile, toFloat64 } from '../../src/numerics/io/safetensors';
+import { findMlpBlocks, loadMlpBlock, MlpBlockLocation, recordedMlpInputCandidates } from '../../src/numerics/models/layouts';
+import { MlpBlock, runMlp } from '../../src/numerics/models/mlp';
 import { activationByName, activations } from '../../src/numerics/activations';
 import type { Activation } from '../../src/numerics/activations';
-import { Tensor, tensor } from '../../src/tensor/tensor';
-import { greedyDecode, loadLlama } from '../../src/models/llama';
-import { gpt2Greedy, loadGpt2 } from '../../src/models/gpt2';
+import { Tensor, tensor } from '../../src/numerics/tensor/tensor';
+import { greedyDecode, loadLlama } from '../../src/numerics/models/llama';
+import { gpt2Greedy, loadGpt2 } from '../../src/numerics/models/gpt2';
 import { UnitClass } from './recovered';
-import * as P from '../../src/prob/prob';
-import { trialContext } from '../../src/prob/challenger';
+import * as P from '../../src/kernel/prob/prob';
+import { trialContext } from '../../src/kernel/prob/challenger';
 
 /** A recovered checkpoint whose tensor is missing or of another shape than the original's (never scored). */
-export class ShapeMismatchError extends Error {
+export class ShapeMismatchError extends WeightgamesError {
   override readonly name = 'ShapeMismatchError';
+  readonly kind = 'input' as const;
 }
 
 /** Table 1's columns for one layer, plus error statistics. */
@@ -86,7 +88,7 @@ const W_DETERMINED: ReadonlySet<number> = new Set([UnitClass.exact, UnitClass.wO
 
 /** Recorded MLP inputs of one block, [T, d] (stories260K's activations.safetensors format: evaluation split first). */
 export function recordedMlpInputs(file: SafetensorsFile, location: MlpBlockLocation, inputDim: number, maxRows: number): Tensor {
-  const candidates = [`evaluation.layers.${location.layer}.mlp_input`, `calibration.layers.${location.layer}.mlp_input`, `layers.${location.layer}.mlp_input`, `${location.prefix}.mlp_input`];
+  const candidates = recordedMlpInputCandidates(location, ['evaluation', 'calibration']);
   const name = candidates.find((n) => file.has(n));
   if (name === undefined) throw new ShapeMismatchError(`inputs file ${file.path} has none of ${candidates.join(', ')} for block ${location.prefix}`);
   const stored = file.tensor(name);

@@ -1,7 +1,7 @@
 import type { Activation } from '../../src/numerics/activations';
-import { combineOrders, gridMisfits, orderNorms, profileDots, weightedMisfit } from '../../src/tensor/attackKernels';
-import { derivativeGrid } from '../../src/tensor/derivativeKernels';
-import { ColumnEstimate, columnEstimate, consensusProfile, expansionBias, orderZeroDistance, orderZeroResiduals, outputBiasFromShares, refineExpansionPoint, roundingNoise, runnerUpPlausible, scaleStable as scaleStableKernel, withinTolerance, ascending } from '../../src/tensor/consensusKernels';
+import { combineOrders, gridMisfits, orderNorms, profileDots } from '../../src/numerics/tensor/attackKernels';
+import { DerivativeGrid, derivativeGrid } from '../../src/numerics/tensor/derivativeKernels';
+import { ColumnEstimate, columnEstimate, consensusProfile, expansionBias, orderZeroDistance, orderZeroResiduals, outputBiasFromShares, refineExpansionPoint, roundingNoise, runnerUpPlausible, scaleStable as scaleStableKernel, withinTolerance, ascending } from '../../src/numerics/tensor/consensusKernels';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { RecoveredBlock, UnitClass, UnitStatus, UnrecoverableReason } from './recovered';
@@ -46,9 +46,6 @@ export const STORAGE_EPSILON: Record<StorageDType, number> = { f64: 2 ** -53, f3
 /** The smallest normal number of each storage format: below it values are subnormal (or zero) and lose relative precision. */
 export const STORAGE_NORMAL_MIN: Record<StorageDType, number> = { f64: 2 ** -1022, f32: 2 ** -126, bf16: 2 ** -126, f16: 2 ** -14 };
 
-/** Misfit of profile g (orders 1..N, weights ω) against λ·sⁿp_n at one point, λ eliminated: [residual, λ] (metered). */
-const misfit = (g: Float64Array, w: Float64Array, p: Float64Array, offset: number, N: number, s: number): [number, number] => weightedMisfit(g, w, p, offset, 1, N, s < 0);
-
 /** A fitted hypothesis for one column: sign, expansion point, misfit. */
 interface Fit {
   readonly s: number;
@@ -56,43 +53,125 @@ interface Fit {
   readonly r: number;
 }
 
+/** The recovered block as this attack fills it: with reasons, classes and signs. */
+type FullBlock = RecoveredBlock & { readonly reason: Uint8Array; readonly unitClass: Uint8Array; readonly sign: Int8Array };
+
+/** What every phase reads: the block, its activation and the attack's settings. */
+interface Setting {
+  readonly released: ReleasedBlock;
+  readonly act: Activation;
+  readonly dtype: StorageDType;
+  readonly signs: boolean;
+  readonly tails: boolean;
+  readonly tol: number;
+  /** N, the highest order. */
+  readonly N: number;
+  /** K, the number of expanded units (columns of Θ). */
+  readonly K: number;
+  /** RMS rounding error of the storage format (half an ulp, uniformly distributed). */
+  readonly eps: number;
+  readonly gridStep: number;
+  /** p_n = Act⁽ⁿ⁾(u)/n! on the grid of starting points. */
+  readonly table: DerivativeGrid;
+  /** Scratch for the derivative kernels (N + 2 entries). */
+  readonly scratch: Float64Array;
+}
+
+/** Phase 1 (profile): per column, the order norms, the reference order m_k and the dots with it. */
+interface Profiles {
+  /** Σ_i Θ[n, i, k]², [N + 1, K]. */
+  readonly norms: Float64Array;
+  /** m_k: the order with the largest row norm. */
+  readonly reference: Int32Array;
+  /** Σ_i Θ[n, i, k]·Θ[m_k, i, k], [N + 1, K]. */
+  readonly dots: Float64Array;
+  /** Σ_i Θ[m_k, i, k]⁴. */
+  readonly fourth: Float64Array;
+}
+
+/** Phase 2 (fit): per column, its weighted profile and the best (s, u) for each admissible sign, best first. */
+interface Fits {
+  readonly hypotheses: Fit[][];
+  /** UnrecoverableReason of columns that cannot be fitted (0 for the others). */
+  readonly failure: Uint8Array;
+  readonly profiles: Float64Array[];
+  readonly weights: Float64Array[];
+}
+
+/** Phase 3 (classify): the chosen hypothesis per column, its estimate, and the units found exact. */
+interface Classified {
+  readonly choice: Int8Array;
+  readonly estimates: ColumnEstimate[][];
+  readonly exact: Uint8Array;
+  readonly sign: Int8Array;
+  readonly u: Float64Array;
+  readonly act0: Float64Array;
+}
+
 /**
- * Every arithmetic operation runs in a metered kernel (src/tensor/attackKernels.ts,
+ * The consensus attack on one released block: profile → fit → classify → solve.
+ *
+ * Every arithmetic operation runs in a metered kernel (src/numerics/tensor/attackKernels.ts,
  * consensusKernels.ts, derivativeKernels.ts); what is left here is control flow, comparisons,
  * sorting and copies — so the attack's metered cost is exact (the adversary is markAudited).
  */
 export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, dtype: StorageDType, options: ConsensusOptions = {}): RecoveredBlock {
-  const tol = options.tol ?? 0.01;
   const N = released.order;
-  const { inputDim: d, hiddenDim: h, outputDim: o } = released;
-  const K = released.expanded.length;
-  // RMS rounding error of the storage format (half an ulp, uniformly distributed).
-  const eps = roundingNoise(STORAGE_EPSILON[dtype]);
   const gridStep = options.step ?? 0.25;
-  const table = derivativeGrid(act, options.bound ?? 40, gridStep, N + 1);
-  const width = table.width;
-  const theta = released.theta;
-  const p = new Float64Array(N + 2);
+  const setting: Setting = {
+    released,
+    act,
+    dtype,
+    signs: options.signs === true,
+    tails: options.tails !== false,
+    tol: options.tol ?? 0.01,
+    N,
+    K: released.expanded.length,
+    eps: roundingNoise(STORAGE_EPSILON[dtype]),
+    gridStep,
+    table: derivativeGrid(act, options.bound ?? 40, gridStep, N + 1),
+    scratch: new Float64Array(N + 2),
+  };
+  const profiles = profileColumns(setting);
+  const fits = fitColumns(setting, profiles);
+  return solveBlock(setting, fits, classifyUnits(setting, fits, settleSigns(setting, fits)));
+}
 
-  // Pass 1a: the profiles of all columns at once, streaming Θ row by row (Θ is [N+1, out, K]:
-  // a column walk would stride by K and miss the cache on every entry).
-  const norms = new Float64Array((N + 1) * K); // Σ_i Θ[n, i, k]²
-  orderNorms(theta, norms, N, o, K);
-  const reference = new Int32Array(K); // m_k: the order with the largest row norm
+/**
+ * Profile: g_n = ⟨Θ_n, Θ_m⟩/⟨Θ_m, Θ_m⟩ needs the order norms and the dots with the reference
+ * order, all columns at once, streaming Θ row by row (Θ is [N+1, out, K]: a column walk would
+ * stride by K and miss the cache on every entry).
+ */
+function profileColumns({ released, N, K }: Setting): Profiles {
+  const o = released.outputDim;
+  const norms = new Float64Array((N + 1) * K);
+  orderNorms(released.theta, norms, N, o, K);
+  const reference = new Int32Array(K);
   for (let k = 0; k < K; k++) {
     let best = -1;
     for (let n = 1; n <= N; n++) if (norms[n * K + k] > best) [best, reference[k]] = [norms[n * K + k], n];
   }
-  const dots = new Float64Array((N + 1) * K); // Σ_i Θ[n, i, k]·Θ[m_k, i, k]
-  const fourth = new Float64Array(K); // Σ_i Θ[m_k, i, k]⁴
-  profileDots(theta, reference, dots, fourth, N, o, K);
+  const dots = new Float64Array((N + 1) * K);
+  const fourth = new Float64Array(K);
+  profileDots(released.theta, reference, dots, fourth, N, o, K);
+  return { norms, reference, dots, fourth };
+}
 
-  // Pass 1b: per column, the profile's weights and the best fit for each admissible sign.
+/** Fit: per column, the profile's weights and the best (s, u) for each admissible sign. */
+function fitColumns(setting: Setting, { norms, reference, dots, fourth }: Profiles): Fits {
+  const { released, act, dtype, N, K, eps, table, scratch } = setting;
+  const o = released.outputDim;
+  const width = table.width;
   const residuals = new Float64Array(table.u.length);
   const hypotheses: Fit[][] = new Array(K);
-  const failure = new Uint8Array(K); // UnrecoverableReason of columns that cannot be fitted
+  const failure = new Uint8Array(K);
   const weights: Float64Array[] = new Array(K);
   const profiles: Float64Array[] = new Array(K);
+  /** Damped variable-projection Gauss–Newton on u from u0 for sign s. */
+  const refine = (u0: number, s: number, g: Float64Array, w: Float64Array): Fit => {
+    const { u, r } = refineExpansionPoint(act, u0, s, g, w, N, scratch);
+    return { s, u, r };
+  };
   for (let k = 0; k < K; k++) {
     hypotheses[k] = [];
     if (N < 2) {
@@ -118,7 +197,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     }
     profiles[k] = g;
     weights[k] = w;
-    for (const s of options.signs === true ? [1, -1] : [1]) {
+    for (const s of setting.signs ? [1, -1] : [1]) {
       residuals.fill(0);
       gridMisfits(g, w, table.p, width, table.u.length, 1, N, s < 0, residuals);
       const minima: number[] = [];
@@ -137,90 +216,100 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     // Keep the runner-up only where the orders ≥ 1 cannot rule it out.
     if (hypotheses[k].length === 2 && !runnerUpPlausible(hypotheses[k][0].r, hypotheses[k][1].r, N)) hypotheses[k].pop();
   }
+  return { hypotheses, failure, profiles, weights };
+}
 
-  /** Damped variable-projection Gauss–Newton on u from u0 for sign s. */
-  function refine(u0: number, s: number, g: Float64Array, w: Float64Array): Fit {
-    const { u, r } = refineExpansionPoint(act, u0, s, g, w, N, p);
-    return { s, u, r };
-  }
-
-  /**
-   * W[:, j] by least squares over orders 1..N, and the u-induced relative error predicted from σ_u
-   * (the curvature of the fit: the part of ∂p/∂u not absorbed by rescaling; d log W/du = −pq/pp).
-   */
-  const estimate = (k: number, fit: Fit): ColumnEstimate => columnEstimate(act, profiles[k], weights[k], N, fit.s, fit.u, p);
-
-  // Pass 2: order 0 settles ambiguous signs. Θ[0, i, k] − W[i, j]·Act(u) must be the same c_i/K in
-  // every column under the right hypotheses; the wrong one leaves c_i/K ± W-sized offsets.
+/**
+ * Order 0 settles ambiguous signs: Θ[0, i, k] − W[i, j]·Act(u) must be the same c_i/K in every
+ * column under the right hypotheses; the wrong one leaves c_i/K ± W-sized offsets. Also gives
+ * every hypothesis its estimate: W[:, j] by least squares over orders 1..N, and the u-induced
+ * relative error predicted from σ_u (the curvature of the fit: the part of ∂p/∂u not absorbed
+ * by rescaling; d log W/du = −pq/pp).
+ */
+function settleSigns(setting: Setting, fits: Fits): { readonly choice: Int8Array; readonly estimates: ColumnEstimate[][] } {
+  const { released, act, N, K, scratch } = setting;
+  const o = released.outputDim;
+  const theta = released.theta;
   const choice = new Int8Array(K); // index into hypotheses[k]
-  const estimates: Array<ColumnEstimate[]> = hypotheses.map((hs, k) => hs.map((fit) => estimate(k, fit)));
-  const ambiguous = hypotheses.map((hs) => hs.length === 2);
-  if (ambiguous.some((a) => a)) {
-    for (let round = 0; round < 4; round++) {
-      const offsets = new Float64Array(o);
-      const residuals: Array<Float64Array | undefined> = estimates.map((es, k) => {
-        const e = es[choice[k]];
-        return e === undefined ? undefined : orderZeroResiduals(theta, k, e.coefficient, e.act0, N, o, K, new Float64Array(o));
-      });
-      for (let i = 0; i < o; i++) {
-        const values: number[] = [];
-        for (let k = 0; k < K; k++) {
-          const r = residuals[k];
-          if (r !== undefined) values.push(r[i]);
-        }
-        values.sort(ascending);
-        offsets[i] = values.length === 0 ? 0 : values[Math.floor(values.length / 2)];
-      }
-      let changed = false;
+  const estimates = fits.hypotheses.map((hs, k) => hs.map((fit) => columnEstimate(act, fits.profiles[k], fits.weights[k], N, fit.s, fit.u, scratch)));
+  const ambiguous = fits.hypotheses.map((hs) => hs.length === 2);
+  if (!ambiguous.some((a) => a)) return { choice, estimates };
+  for (let round = 0; round < 4; round++) {
+    const offsets = new Float64Array(o);
+    const residuals: Array<Float64Array | undefined> = estimates.map((es, k) => {
+      const e = es[choice[k]];
+      return e === undefined ? undefined : orderZeroResiduals(theta, k, e.coefficient, e.act0, N, o, K, new Float64Array(o));
+    });
+    for (let i = 0; i < o; i++) {
+      const values: number[] = [];
       for (let k = 0; k < K; k++) {
-        if (!ambiguous[k]) continue;
-        const distance = (e: ColumnEstimate): number => orderZeroDistance(theta, k, e.coefficient, e.act0, offsets, N, o, K);
-        const pick = distance(estimates[k][1]) < distance(estimates[k][0]) ? 1 : 0;
-        if (pick !== choice[k]) [choice[k], changed] = [pick, true];
+        const r = residuals[k];
+        if (r !== undefined) values.push(r[i]);
       }
-      if (!changed) break;
+      values.sort(ascending);
+      offsets[i] = values.length === 0 ? 0 : values[Math.floor(values.length / 2)];
     }
+    let changed = false;
+    for (let k = 0; k < K; k++) {
+      if (!ambiguous[k]) continue;
+      const distance = (e: ColumnEstimate): number => orderZeroDistance(theta, k, e.coefficient, e.act0, offsets, N, o, K);
+      const pick = distance(estimates[k][1]) < distance(estimates[k][0]) ? 1 : 0;
+      if (pick !== choice[k]) [choice[k], changed] = [pick, true];
+    }
+    if (!changed) break;
   }
+  return { choice, estimates };
+}
 
-  /**
-   * The curvature test's second opinion, for flat misfits: over every grid u whose misfit is
-   * within 9 (3σ, rescaled by the reduced χ²) of the fit's, the scale λ(u) of W must stay within
-   * ¾·tol of λ(u*) (e.g. the sigmoid past u ≈ 17 in f32: every order ≈ ±W·e⁻ᵘ, a flat valley along
-   * which W and u trade off), and the valley must be at most one unit of u wide (GELU past u ≈ 15
-   * in f32: only order 1 = W survives, W is determined but b is not). Fits on the grid's edge never
-   * pass. Units that fail go to the identifiability classes (tails.ts), where order 0 joins in.
-   */
-  const scaleStable = (k: number, fit: Fit): boolean => scaleStableKernel(act, profiles[k], weights[k], table, gridStep, N, fit.s, fit.u, tol, p);
-
-  // Pass 3: the recovered block.
-  const first = new Float64Array(released.first);
-  const second = new Float64Array(o * h);
-  const firstBias = released.kind === 'plain' ? new Float64Array(h) : null;
-  const secondBias = released.kind === 'plain' ? new Float64Array(o) : null;
-  const status = new Uint8Array(h);
-  const reason = new Uint8Array(h);
-  const predictedError = new Float64Array(h);
-  const expansionPoint = new Float64Array(h).fill(NaN);
-  const unitClass = new Uint8Array(h).fill(UnitClass.flagged);
+/**
+ * Classify: a unit is exact when its predicted error stays below ¾·tol and its scale is stable
+ * (the curvature test's second opinion, for flat misfits: over every grid u whose misfit is within
+ * 9 — 3σ, rescaled by the reduced χ² — of the fit's, the scale λ(u) of W must stay within ¾·tol of
+ * λ(u*), e.g. the sigmoid past u ≈ 17 in f32, and the valley must be at most one unit of u wide,
+ * e.g. GELU past u ≈ 15 in f32). Fits on the grid's edge never pass; units that fail go to the
+ * identifiability classes (tails.ts), where order 0 joins in. Writes the first layer and its
+ * biases of the exact units into `block`.
+ */
+function classifyUnits(setting: Setting, fits: Fits, { choice, estimates }: { readonly choice: Int8Array; readonly estimates: ColumnEstimate[][] }): Classified & { readonly block: FullBlock } {
+  const { released, act, tol, N, K, table, gridStep, scratch } = setting;
+  const { inputDim: d, hiddenDim: h, outputDim: o } = released;
+  const block: FullBlock = {
+    kind: released.kind,
+    inputDim: d,
+    hiddenDim: h,
+    outputDim: o,
+    first: new Float64Array(released.first),
+    firstBias: released.kind === 'plain' ? new Float64Array(h) : null,
+    up: released.up === null ? null : new Float64Array(released.up),
+    second: new Float64Array(o * h),
+    secondBias: released.kind === 'plain' ? new Float64Array(o) : null,
+    status: new Uint8Array(h),
+    reason: new Uint8Array(h),
+    unitClass: new Uint8Array(h).fill(UnitClass.flagged),
+    predictedError: new Float64Array(h),
+    expansionPoint: new Float64Array(h).fill(NaN),
+    sign: new Int8Array(h),
+  };
+  const { first, firstBias, status, reason, unitClass, predictedError, expansionPoint } = block;
   const act0 = new Float64Array(K);
-  const recoveredUnit = new Uint8Array(K);
-  const fittedSign = new Int8Array(K);
-  const fittedU = new Float64Array(K);
+  const exact = new Uint8Array(K);
+  const sign = new Int8Array(K);
+  const u = new Float64Array(K);
   for (let k = 0; k < K; k++) {
     const j = released.expanded[k];
-    const fit = hypotheses[k][choice[k]];
+    const fit = fits.hypotheses[k][choice[k]];
     const e = estimates[k][choice[k]];
     if (fit === undefined || e === undefined) {
       status[j] = UnitStatus.unrecoverable;
-      reason[j] = failure[k] || UnrecoverableReason.notIdentifiable;
+      reason[j] = fits.failure[k] || UnrecoverableReason.notIdentifiable;
       predictedError[j] = Infinity;
       continue;
     }
     predictedError[j] = e.predicted;
     expansionPoint[j] = fit.u;
-    // Identifiability: flagged (never reported) unless the predicted error stays below ¾·tol.
+    // Flagged (never reported) unless the predicted error stays below ¾·tol.
     // (Measured: the predicted error tracks the actual worst entry of a column to within ~20 %.)
-    if (!withinTolerance(e.predicted, tol) || !scaleStable(k, fit)) {
+    if (!withinTolerance(e.predicted, tol) || !scaleStableKernel(act, fits.profiles[k], fits.weights[k], table, gridStep, N, fit.s, fit.u, tol, scratch)) {
       status[j] = UnitStatus.unrecoverable;
       reason[j] = UnrecoverableReason.notIdentifiable;
       continue;
@@ -228,69 +317,61 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     if (firstBias !== null) firstBias[j] = expansionBias(fit.u, fit.s, released.z0[k]);
     if (fit.s < 0) for (let c = 0; c < d; c++) first[j * d + c] = -first[j * d + c];
     act0[k] = e.act0;
-    recoveredUnit[k] = 1;
-    fittedSign[k] = fit.s;
-    fittedU[k] = fit.u;
+    exact[k] = 1;
+    sign[k] = fit.s;
+    u[k] = fit.u;
     status[j] = UnitStatus.recovered;
     unitClass[j] = UnitClass.exact;
   }
-  // W[i, j_k] = Σ_n Θ[n, i, k]·coefficient_k[n], streamed row by row.
+  return { block, choice, estimates, exact, sign, u, act0 };
+}
+
+/**
+ * Solve: W[i, j_k] = Σ_n Θ[n, i, k]·coefficient_k[n] for the exact units (one streamed pass), the
+ * identifiability classes of the others with order 0 (tails.ts), c_i = Σ_k (Θ[0, i, k] −
+ * W[i, j_k]·Act(u_k)) over the units whose written weights reproduce Θ[0], and the plain units as
+ * released.
+ */
+function solveBlock(setting: Setting, fits: Fits, classified: Classified & { readonly block: FullBlock }): RecoveredBlock {
+  const { released, act, dtype, tol, N, K } = setting;
+  const { block, choice, estimates, exact, sign, u, act0 } = classified;
+  const { hiddenDim: h, outputDim: o } = released;
+  const theta = released.theta;
   const coefficients = new Float64Array((N + 1) * K);
   for (let k = 0; k < K; k++) {
-    if (!recoveredUnit[k]) continue;
+    if (!exact[k]) continue;
     const e = estimates[k][choice[k]];
     for (let n = 1; n <= N; n++) coefficients[n * K + k] = e.coefficient[n];
   }
-  combineOrders(theta, coefficients, recoveredUnit, released.expanded, second, N, o, K, h);
-  // Pass 4: units the fit on orders 1..N could not identify — their identifiability class, with
-  // order 0 (once c is known from the exact units) and a representative of the class written.
-  const usedForC = Uint8Array.from(recoveredUnit);
-  if (options.tails !== false && released.outputBias === null) {
+  const second = block.second;
+  combineOrders(theta, coefficients, exact, released.expanded, second, N, o, K, h);
+  const usedForC = Uint8Array.from(exact);
+  if (setting.tails && released.outputBias === null) {
     resolveTails(
-      { released, act, dtype, signs: options.signs === true, tol, exact: recoveredUnit, sign: fittedSign, u: fittedU, fitted: firstStageFits() },
-      { second, first, firstBias, status, reason, unitClass, expansionPoint, predictedError, act0, usedForC },
+      { released, act, dtype, signs: setting.signs, tol, exact, sign, u, fitted: firstStageFits(fits, K) },
+      { second, first: block.first, firstBias: block.firstBias, status: block.status, reason: block.reason, unitClass: block.unitClass, expansionPoint: block.expansionPoint, predictedError: block.predictedError, act0, usedForC },
     );
   }
-  /** The first stage's best u per sign (NaN where it has none): starting points for the classes step. */
-  function firstStageFits(): [Float64Array, Float64Array] {
-    const fits: [Float64Array, Float64Array] = [new Float64Array(K).fill(NaN), new Float64Array(K).fill(NaN)];
-    for (let k = 0; k < K; k++) for (const fit of hypotheses[k]) if (Number.isFinite(fit.u)) fits[fit.s > 0 ? 0 : 1][k] = fit.u;
-    return fits;
-  }
-  // c_i = Σ_k (Θ[0, i, k] − W[i, j_k]·Act(u_k)): the c_i/K shares, over the units whose written weights reproduce Θ[0].
+  const secondBias = block.secondBias;
   if (secondBias !== null) {
     if (released.outputBias !== null) secondBias.set(released.outputBias);
     else if (K > 0) outputBiasFromShares(theta, second, act0, usedForC, released.expanded, o, h, K, secondBias);
   }
-  // Plain units are released as they are.
   for (let q = 0; q < released.plain.length; q++) {
     const j = released.plain[q];
-    status[j] = UnitStatus.plain;
-    unitClass[j] = UnitClass.plain;
-    if (firstBias !== null && released.plainBias !== null) firstBias[j] = released.plainBias[q];
+    block.status[j] = UnitStatus.plain;
+    block.unitClass[j] = UnitClass.plain;
+    if (block.firstBias !== null && released.plainBias !== null) block.firstBias[j] = released.plainBias[q];
     for (let i = 0; i < o; i++) second[i * h + j] = released.plainSecond[i * released.plain.length + q];
   }
-  return {
-    kind: released.kind,
-    inputDim: d,
-    hiddenDim: h,
-    outputDim: o,
-    first,
-    firstBias,
-    up: released.up === null ? null : new Float64Array(released.up),
-    second,
-    secondBias,
-    status,
-    reason,
-    unitClass,
-    predictedError,
-    expansionPoint,
-    sign: unitSigns(),
-  };
-  /** ±1 per exact unit, 0 elsewhere. */
-  function unitSigns(): Int8Array {
-    const out = new Int8Array(h);
-    for (let k = 0; k < K; k++) if (recoveredUnit[k]) out[released.expanded[k]] = fittedSign[k];
-    return out;
-  }
+  // ±1 per exact unit, 0 elsewhere.
+  for (let k = 0; k < K; k++) if (exact[k]) block.sign[released.expanded[k]] = sign[k];
+  return block;
+}
+
+/** The fit's best u per sign (NaN where it has none): starting points for the classes step. */
+function firstStageFits(fits: Fits, K: number): [Float64Array, Float64Array] {
+  const out: [Float64Array, Float64Array] = [new Float64Array(K).fill(NaN), new Float64Array(K).fill(NaN)];
+  for (let k = 0; k < K; k++) for (const fit of fits.hypotheses[k]) if (Number.isFinite(fit.u)) out[fit.s > 0 ? 0 : 1][k] = fit.u;
+  return out;
 }

@@ -1,9 +1,9 @@
 import type { Activation } from '../../src/numerics/activations';
-import { DTYPE_SIZES, SafetensorsFile, StoredTensor, toFloat32 } from '../../src/io/safetensors';
-import { scaledDerivatives } from '../../src/tensor/derivativeKernels';
-import { outputBiasFromShares } from '../../src/tensor/consensusKernels';
-import { columnsFromOrder, inverseOrderScale, orderDisagreement } from '../../src/tensor/fastAttackKernels';
-import type { FloatArray } from '../../src/tensor/tensor';
+import { DTYPE_SIZES, SafetensorsFile, StoredTensor, toFloat32 } from '../../src/numerics/io/safetensors';
+import { scaledDerivatives } from '../../src/numerics/tensor/derivativeKernels';
+import { outputBiasFromShares } from '../../src/numerics/tensor/consensusKernels';
+import { columnsFromOrder, inverseOrderScale, orderDisagreement } from '../../src/numerics/tensor/fastAttackKernels';
+import type { FloatArray } from '../../src/numerics/tensor/tensor';
 import { BlockMeta, ReleasedFileError, ReleasedModelInfo } from '../../schemes/taylormlp/artifact';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';

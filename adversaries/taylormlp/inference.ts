@@ -1,19 +1,19 @@
-import type { EffiInfAdversary, StatefulEffiInfAdversary, WindAdversary } from '../../src/adversary';
-import type { TrainedMlp } from '../../src/models/train';
+import type { EffiInfAdversary, StatefulEffiInfAdversary, WindAdversary } from '../../src/kernel/adversary';
+import type { TrainedMlp } from '../../src/numerics/models/train';
 import { activationByName } from '../../src/numerics/activations';
-import type { Tensor } from '../../src/tensor/tensor';
-import type { Prob } from '../../src/prob/prob';
+import type { Tensor } from '../../src/numerics/tensor/tensor';
+import type { Prob } from '../../src/kernel/prob/prob';
 import type { Activation } from '../../src/numerics/activations';
 import type { OrderMask } from '../../schemes/taylormlp/release';
 import { RecoveredBlock, UnitStatus } from './recovered';
-import { tensor } from '../../src/tensor/tensor';
-import { addRowBias, matMulTransposed } from '../../src/tensor/kernels';
-import { collapsedSeriesUnits } from '../../src/tensor/seriesKernels';
+import { tensor } from '../../src/numerics/tensor/tensor';
+import { addRowBias, matMulTransposed } from '../../src/numerics/tensor/kernels';
+import { collapsedSeriesUnits } from '../../src/numerics/tensor/seriesKernels';
 import type { ReleasedMlp } from '../../schemes/taylormlp/scheme';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import { runReleasedBlock } from '../../schemes/taylormlp/runReleased';
-import { taylorCoefficients } from '../../src/tensor/derivativeKernels';
-import { markAudited } from '../../src/cost/audit';
+import { taylorCoefficients } from '../../src/numerics/tensor/derivativeKernels';
+import { markAudited } from '../../src/kernel/cost/audit';
 
 /** The released block with only orders 0..M kept (a view: no copy of Θ). */
 export function truncateOrders(block: ReleasedBlock, M: number): ReleasedBlock {

@@ -3,8 +3,8 @@ import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { RecoveredBlock, UnitClass, UnitStatus, UnrecoverableReason } from './recovered';
 import { STORAGE_EPSILON, STORAGE_NORMAL_MIN } from './consensus';
-import { orderNorms, profileDots } from '../../src/tensor/attackKernels';
-import { activationDerivatives } from '../../src/tensor/derivativeKernels';
+import { orderNorms, profileDots } from '../../src/numerics/tensor/attackKernels';
+import { activationDerivatives } from '../../src/numerics/tensor/derivativeKernels';
 
 /**
  * The paper's attack (§4.2), done as the paper writes it: one equation per pair of orders a < b,

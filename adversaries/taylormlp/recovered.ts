@@ -1,4 +1,4 @@
-import type { MlpBlock } from '../../src/models/mlp';
+import type { MlpBlock } from '../../src/numerics/models/mlp';
 
 /** Why a hidden unit's weights are what they are in a recovery. */
 export const UnitStatus = { recovered: 0, plain: 1, unrecoverable: 2 } as const;

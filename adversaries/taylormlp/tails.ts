@@ -2,10 +2,10 @@ import type { Activation } from '../../src/numerics/activations';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { UnitClass, UnitStatus, UnrecoverableReason } from './recovered';
-import { weightedMisfit } from '../../src/tensor/attackKernels';
-import { DerivativeGrid, derivativeGrid } from '../../src/tensor/derivativeKernels';
-import { ascending, expansionBias, roundingNoise } from '../../src/tensor/consensusKernels';
-import { clippedBracket, fitsAlike, goldenSection, orderZeroShare, signAmbiguity, tailProfile, tailValley, writeTailRepresentative } from '../../src/tensor/tailKernels';
+import { weightedMisfit } from '../../src/numerics/tensor/attackKernels';
+import { DerivativeGrid, derivativeGrid } from '../../src/numerics/tensor/derivativeKernels';
+import { ascending, expansionBias, roundingNoise } from '../../src/numerics/tensor/consensusKernels';
+import { clippedBracket, fitsAlike, goldenSection, orderZeroShare, signAmbiguity, tailProfile, tailValley, writeTailRepresentative } from '../../src/numerics/tensor/tailKernels';
 
 /** Storage constants (unit roundoff, smallest normal) — the same as the consensus attack's. */
 const EPSILON: Record<StorageDType, number> = { f64: 2 ** -53, f32: 2 ** -24, bf16: 2 ** -8, f16: 2 ** -11 };

@@ -1,10 +1,10 @@
 
-import * as P from '../../src/prob/prob';
-import type { WRecAdversary, WindAdversary } from '../../src/adversary';
+import * as P from '../../src/kernel/prob/prob';
+import type { WRecAdversary, WindAdversary } from '../../src/kernel/adversary';
 import type { ToyTask, ToyWeights } from '../../schemes/toy/mlp';
 import type { SharedWeights } from '../../schemes/toy/additiveShares';
 import { trainToy } from '../../schemes/toy/mlp';
-import { markAudited } from '../../src/cost/audit';
+import { markAudited } from '../../src/kernel/cost/audit';
 
 /** copy: W* = W′. Wins WRec exactly when the release is the weights (openRelease). */
 export const copyAdversary = <PK, W>(): WRecAdversary<PK, W, W> =>

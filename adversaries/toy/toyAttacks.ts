@@ -1,12 +1,13 @@
-import * as P from '../../src/prob/prob';
-import type { MultiQueryWRecAdversary, WRecAdversary, WindAdversary } from '../../src/adversary';
-import type { ToyWeights } from '../../schemes/toy/mlp';
+import type { MultiQueryWRecAdversary, WRecAdversary, WindAdversary } from '../../src/kernel/adversary';
+import { ToyWeights, asToyWeights } from '../../schemes/toy/mlp';
+import type { TensorDict } from '../../src/numerics/tensor/tensor';
 import { combineWeights, Mask } from '../../schemes/toy/additiveMask';
-import { subtractArrays } from '../../src/tensor/kernels';
+import { subtractArrays } from '../../src/numerics/tensor/kernels';
 import { SharedWeights, sumShares } from '../../schemes/toy/additiveShares';
 import { canonicalize } from '../../schemes/toy/neuronPermutation';
-import { normDistance, tensorDictView } from '../../src/same';
-import { markAudited } from '../../src/cost/audit';
+import { normDistance } from '../../src/kernel/same';
+import { tensorDictView } from '../../src/numerics/tensor/tensorSame';
+import { markAudited } from '../../src/kernel/cost/audit';
 
 /** additiveMask: W* = W′ − pk when the key is published, W′ otherwise (the best one can do). */
 export const unmaskAdversary: WRecAdversary<Mask | undefined, ToyWeights, ToyWeights> = markAudited({
@@ -43,13 +44,15 @@ export const averagingAdversary = (queries: number): MultiQueryWRecAdversary<unk
   recover: (_pk, oracle) => (ctx) => {
     const releases: ToyWeights[] = [];
     for (let q = 0; q < queries; q++) releases.push(oracle.query()(ctx));
-    const first = releases[0];
-    return Object.fromEntries(
-      Object.keys(first).map((name) => {
-        const acc = new Float64Array(first[name].data.length);
-        for (const r of releases) for (let i = 0; i < acc.length; i++) acc[i] += r[name].data[i] / releases.length;
-        return [name, { ...first[name], dtype: 'f64' as const, data: acc }];
-      }),
+    const first: TensorDict = releases[0];
+    return asToyWeights(
+      Object.fromEntries(
+        Object.keys(first).map((name) => {
+          const acc = new Float64Array(first[name].data.length);
+          for (const r of releases as TensorDict[]) for (let i = 0; i < acc.length; i++) acc[i] += r[name].data[i] / releases.length;
+          return [name, { ...first[name], dtype: 'f64' as const, data: acc }];
+        }),
+      ),
     );
   },
 });

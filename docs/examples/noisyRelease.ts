@@ -1,9 +1,8 @@
-import fc from 'fast-check';
-import { Prob, WeightReleaseScheme, estimateAdvantage, normDistance, sameWithin, tensorDictView, windFromWRec, tensor } from 'weightgames';
+import { Prob, type WeightReleaseScheme, estimateAdvantage, kernels, normDistance, sameWithin, tensorDictView, windFromWRec, tensor } from 'weightgames';
 import { correctnessGame, wrecGame, windGame } from 'weightgames/games';
-import { ToyTask, ToyWeights, trainToy, runToy, sampleToyInput } from 'weightgames/schemes';
+import { type ToyTask, type ToyWeights, mapToyWeights, trainToy, runToy, sampleToyInput } from 'weightgames/schemes';
 import { copyAdversary } from 'weightgames/adversaries';
-import { reductionProperty } from 'weightgames/testing';
+import { fc, reductionProperty } from 'weightgames/testing';
 
 /** 1. The scheme: W′ = W + E, E ~ N(0, σ²) entrywise; no key; Run′ runs W′ as it is. */
 export function noisyRelease(sigma: number): WeightReleaseScheme<ToyTask, ToyWeights, Float64Array, Float64Array, undefined, undefined, ToyWeights> {
@@ -14,12 +13,10 @@ export function noisyRelease(sigma: number): WeightReleaseScheme<ToyTask, ToyWei
     run: (weights, input) => () => runToy(weights, input),
     kgen: () => Prob.of({ pk: undefined, sk: undefined }),
     release: (_sk, weights) => (ctx) =>
-      Object.fromEntries(
-        Object.entries(weights).map(([name, t]) => {
-          const noise = Prob.normalArray(t.data.length, sigma)(ctx); // drawn on the Release stream
-          return [name, tensor(t.shape, t.data.map((v, i) => v + noise[i]))];
-        }),
-      ),
+      mapToyWeights(weights, (t) => {
+        const noise = Prob.normalArray(t.data.length, sigma)(ctx); // drawn on the Release stream
+        return tensor(t.shape, kernels.addArrays(t.data, noise)); // metered: Release's cost
+      }),
     runReleased: (_pk, released, input) => () => runToy(released, input),
     sampleInput: sampleToyInput,
     // 2. Same: outputs within 1 % (relative L2), weights within 1 % (relative L2).

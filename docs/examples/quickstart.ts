@@ -26,4 +26,3 @@ export async function quickstart(): Promise<string[]> {
   return lines;
 }
 
-if (require.main === module) void quickstart().then((lines) => console.log(lines.join('\n')));

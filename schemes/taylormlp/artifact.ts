@@ -1,12 +1,12 @@
-import { WeightgamesError } from '../../src/errors';
-import { transposeMatrix } from '../../src/tensor/tensor';
+import { WeightgamesError } from '../../src/kernel/errors';
+import { transposeMatrix } from '../../src/numerics/tensor/tensor';
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
 import { PathReporter } from 'io-ts/PathReporter';
-import { SafetensorsError, StoredTensor, TensorToWrite, encodeFloats, toFloat32, toFloat64 } from '../../src/io/safetensors';
-import type { MlpBlockLocation } from '../../src/models/layouts';
+import { SafetensorsError, StoredTensor, TensorToWrite, encodeFloats, toFloat32, toFloat64 } from '../../src/numerics/io/safetensors';
+import type { MlpBlockLocation } from '../../src/numerics/models/layouts';
 import type { OrderMask, ReleasedBlock } from './release';
-import type { FloatArray } from '../../src/tensor/tensor';
+import type { FloatArray } from '../../src/numerics/tensor/tensor';
 import { SAFETENSORS_DTYPE, StorageDType } from './storage';
 import { MAX_RELEASE_ORDER } from './release';
 

@@ -1,21 +1,21 @@
-import { WeightgamesError } from '../../src/errors';
-import { SafeDType, SafetensorsFile, StoredTensor, toFloat64, writeAt, writeSafetensorsPositional } from '../../src/io/safetensors';
-import { SyncWorkerPool, workerCount } from '../../src/io/syncWorkers';
-import { compiledPath } from '../../src/estimate/compiledPath';
+import { WeightgamesError } from '../../src/kernel/errors';
+import { SafeDType, SafetensorsFile, StoredTensor, toFloat64, writeAt, writeSafetensorsPositional } from '../../src/numerics/io/safetensors';
+import { SyncWorkerPool, workerCount } from '../../src/numerics/io/syncWorkers';
+import { compiledPath } from '../../src/kernel/estimate/compiledPath';
 import { Activation, activationByName } from '../../src/numerics/activations';
-import { LayoutError, MlpBlockLocation, checkpointActivation, findMlpBlocks, loadMlpBlock } from '../../src/models/layouts';
-import type { MlpBlock } from '../../src/models/mlp';
-import { FloatArray, Tensor, tensor } from '../../src/tensor/tensor';
-import * as P from '../../src/prob/prob';
+import { LayoutError, MlpBlockLocation, checkpointActivation, findMlpBlocks, loadMlpBlock, recordedMlpInputCandidates } from '../../src/numerics/models/layouts';
+import type { MlpBlock } from '../../src/numerics/models/mlp';
+import { FloatArray, Tensor, tensor } from '../../src/numerics/tensor/tensor';
+import * as P from '../../src/kernel/prob/prob';
 import type { StorageDType } from './storage';
 import { CalibrationRange, TaylorOptions, calibrationRange, checkTaylorOptions, releaseBlock, unitsToExpand } from './release';
 import { BlockMeta, ReleasedFileError, blockMeta, releasedBlockShapes, releasedBlockTensors } from './artifact';
-import { seededStream } from '../../src/prob/challenger';
+import { seededStream } from '../../src/kernel/prob/challenger';
 import { ReleaseMagnitudes, checkMagnitudes, checkReleasedFinite, releaseMagnitudes, widenedDtype } from './finite';
-import { checkInputFile, checkOutputPath, identityIfExists } from '../../src/io/paths';
-import { sha256File } from '../../src/io/hash';
+import { checkInputFile, checkOutputPath, identityIfExists } from '../../src/numerics/io/paths';
+import { sha256File } from '../../src/numerics/io/hash';
 import { narrowWeights, streamable, writeStreamedBlock } from './streamedBlock';
-import { matMulTransposedRange } from '../../src/tensor/kernels';
+import { matMulTransposedRange } from '../../src/numerics/tensor/kernels';
 import * as path from 'node:path';
 
 /** Where z0 comes from: recorded MLP inputs per layer (a safetensors file), or seeded synthetic inputs. */
@@ -51,7 +51,7 @@ function checkFinite(block: Pick<MlpBlock, never> & { readonly first: FloatArray
 
 /** The calibration inputs [T, input] of one block from a file in stories260K's activations.safetensors format. */
 export function calibrationInputs(file: SafetensorsFile, location: MlpBlockLocation, inputDim: number): Tensor {
-  const candidates = [`calibration.layers.${location.layer}.mlp_input`, `layers.${location.layer}.mlp_input`, `${location.prefix}.mlp_input`];
+  const candidates = recordedMlpInputCandidates(location, ['calibration']);
   const name = candidates.find((n) => file.has(n));
   if (name === undefined) throw new CalibrationError(`calibration file ${file.path} has none of ${candidates.join(', ')} for block ${location.prefix}`);
   const stored: StoredTensor = file.tensor(name);

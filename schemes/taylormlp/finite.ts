@@ -1,7 +1,7 @@
-import { WeightgamesError } from '../../src/errors';
-import type { MlpBlock } from '../../src/models/mlp';
+import { WeightgamesError } from '../../src/kernel/errors';
+import type { MlpBlock } from '../../src/numerics/models/mlp';
 import type { Activation } from '../../src/numerics/activations';
-import type { FloatArray } from '../../src/tensor/tensor';
+import type { FloatArray } from '../../src/numerics/tensor/tensor';
 import { CalibrationRange, ReleasedBlock, TaylorOptions, unitsToExpand } from './release';
 import { StorageDType, roundToStorage } from './storage';
 

@@ -1,9 +1,7 @@
-import { SafetensorsFile } from '../../src/io/safetensors';
+import { SafetensorsFile } from '../../src/numerics/io/safetensors';
 import { activationByName, Activation } from '../../src/numerics/activations';
-import { Tensor } from '../../src/tensor/tensor';
 import { BlockMeta, ReleasedModelInfo, readReleasedBlock, releasedInfo } from './artifact';
 import type { ReleasedBlock } from './release';
-import { runReleasedBlock } from './runReleased';
 import { validateRelease } from './validate';
 
 /** A released checkpoint's MLP blocks, read back from its file. */
@@ -27,6 +25,3 @@ export function loadReleasedModel(file: string): ReleasedModel {
     source.close();
   }
 }
-
-/** Run′ of block `index` of a released model on a batch of its inputs. */
-export const runReleasedModelBlock = (model: ReleasedModel, index: number, inputs: Tensor): Tensor => runReleasedBlock(model.blocks[index].block, model.activation, inputs);

@@ -1,12 +1,12 @@
-import * as P from '../../src/prob/prob';
-import type { WeightReleaseScheme } from '../../src/scheme';
-import { normDistance, sameWithin } from '../../src/same';
-import { SafetensorsFile, toFloat64 } from '../../src/io/safetensors';
-import { checkpointActivation, findMlpBlocks, loadMlpBlock } from '../../src/models/layouts';
-import { runMlp } from '../../src/models/mlp';
+import * as P from '../../src/kernel/prob/prob';
+import type { WeightReleaseScheme } from '../../src/kernel/scheme';
+import { normDistance, sameWithin } from '../../src/kernel/same';
+import { SafetensorsFile, toFloat64 } from '../../src/numerics/io/safetensors';
+import { checkpointActivation, findMlpBlocks, loadMlpBlock, recordedMlpInputName } from '../../src/numerics/models/layouts';
+import { runMlp } from '../../src/numerics/models/mlp';
 import { activations } from '../../src/numerics/activations';
-import { Tensor, tensor } from '../../src/tensor/tensor';
-import type { TrainedMlp } from '../../src/models/train';
+import { Tensor, tensor } from '../../src/numerics/tensor/tensor';
+import type { TrainedMlp } from '../../src/numerics/models/train';
 import { TaylorOptions, calibrationRange, checkTaylorOptions, releaseBlock } from './release';
 import { runReleasedBlock } from './runReleased';
 import { calibrationInputs, drawSigns } from './checkpoint';
@@ -39,8 +39,8 @@ function recorded(d: PretrainedBlock, split: 'calibration' | 'evaluation'): Tens
   const file = SafetensorsFile.open(d.activations);
   try {
     const location = findMlpBlocks(model.names)[d.block];
-    if (split === 'calibration') return calibrationInputs(file, location, Number(file.tensor(`calibration.layers.${location.layer}.mlp_input`).shape[1]));
-    const stored = file.tensor(`evaluation.layers.${location.layer}.mlp_input`);
+    if (split === 'calibration') return calibrationInputs(file, location, Number(file.tensor(recordedMlpInputName('calibration', location.layer)).shape[1]));
+    const stored = file.tensor(recordedMlpInputName('evaluation', location.layer));
     return tensor(stored.shape, toFloat64(stored));
   } finally {
     model.close();

@@ -1,13 +1,13 @@
-import { WeightgamesError } from '../../src/errors';
+import { WeightgamesError } from '../../src/kernel/errors';
 import type { Activation } from '../../src/numerics/activations';
 import { MAX_ORDER } from '../../src/numerics/activations';
-import type { MlpBlock } from '../../src/models/mlp';
-import { preActivations } from '../../src/models/mlp';
-import { Tensor } from '../../src/tensor/tensor';
-import { expansionPoints, fillSeriesCoefficients, foldBiasIntoOrderZero } from '../../src/tensor/seriesKernels';
+import type { MlpBlock } from '../../src/numerics/models/mlp';
+import { preActivations } from '../../src/numerics/models/mlp';
+import { Tensor } from '../../src/numerics/tensor/tensor';
+import { expansionPoints, fillSeriesCoefficients, foldBiasIntoOrderZero } from '../../src/numerics/tensor/seriesKernels';
 import { StorageDType, roundToStorage, storageArray } from './storage';
-import type { FloatArray } from '../../src/tensor/tensor';
-import { taylorCoefficients } from '../../src/tensor/derivativeKernels';
+import type { FloatArray } from '../../src/numerics/tensor/tensor';
+import { taylorCoefficients } from '../../src/numerics/tensor/derivativeKernels';
 
 /** Which hidden units TaylorMLP expands: all (Algorithm 1), a count K, or a fraction, smallest calibration range first. */
 export type ExpandOption = { readonly all: true } | { readonly count: number } | { readonly fraction: number };

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { SafetensorsFile } from '../../src/io/safetensors';
-import { SyncWorkerData, serveSyncTasks } from '../../src/io/syncWorkers';
+import { SafetensorsFile } from '../../src/numerics/io/safetensors';
+import { SyncWorkerData, serveSyncTasks } from '../../src/numerics/io/syncWorkers';
 import { activationByName } from '../../src/numerics/activations';
 import { ReleaseTask, planBlock, writeReleasedBlock } from './checkpoint';
 

@@ -1,8 +1,8 @@
 import type { Activation } from '../../src/numerics/activations';
-import { Tensor, tensor } from '../../src/tensor/tensor';
-import { addInPlace, addRowBias, matMulTransposed, multiplyInPlace } from '../../src/tensor/kernels';
-import { activateUnits } from '../../src/tensor/activationKernels';
-import { expansionOffsets, seriesTerms } from '../../src/tensor/seriesKernels';
+import { Tensor, tensor } from '../../src/numerics/tensor/tensor';
+import { addInPlace, addRowBias, matMulTransposed, multiplyInPlace } from '../../src/numerics/tensor/kernels';
+import { activateUnits } from '../../src/numerics/tensor/activationKernels';
+import { expansionOffsets, seriesTerms } from '../../src/numerics/tensor/seriesKernels';
 import type { ReleasedBlock } from './release';
 
 /**

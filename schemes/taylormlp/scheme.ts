@@ -1,12 +1,13 @@
+import { WeightgamesError } from '../../src/kernel/errors';
 import { pipe } from 'fp-ts/function';
-import { markAudited } from '../../src/cost/audit';
-import * as P from '../../src/prob/prob';
-import type { WeightReleaseScheme } from '../../src/scheme';
-import { Same, normDistance, sameByRecoveredRatio, sameWithin } from '../../src/same';
+import { markAudited } from '../../src/kernel/cost/audit';
+import * as P from '../../src/kernel/prob/prob';
+import type { WeightReleaseScheme } from '../../src/kernel/scheme';
+import { Same, normDistance, sameByRecoveredRatio, sameWithin } from '../../src/kernel/same';
 import { activations } from '../../src/numerics/activations';
-import { Tensor, tensor } from '../../src/tensor/tensor';
-import { runMlp } from '../../src/models/mlp';
-import { RegressionTask, TrainedMlp, trainMlp } from '../../src/models/train';
+import { Tensor, tensor } from '../../src/numerics/tensor/tensor';
+import { runMlp } from '../../src/numerics/models/mlp';
+import { RegressionTask, TrainedMlp, trainMlp } from '../../src/numerics/models/train';
 import { ReleasedBlock, TaylorOptions, calibrationRange, checkTaylorOptions, releaseBlock } from './release';
 import { runReleasedBlock } from './runReleased';
 import { drawSigns, syntheticCalibration } from './checkpoint';
@@ -46,8 +47,9 @@ export type TaylorWeightsSame =
   /** A norm rule (the paper's example of Same, §3.1): ‖(V, b, W, c) − (V*, b*, W*, c*)‖_F / ‖(V*, b*, W*, c*)‖_F ≤ δ. */
   | { readonly rule: 'norm'; readonly threshold: number };
 
-export class TaylorSameError extends Error {
+export class TaylorSameError extends WeightgamesError {
   override readonly name = 'TaylorSameError';
+  readonly kind = 'usage' as const;
 }
 
 /**

@@ -1,11 +1,11 @@
-import { bf16BitsToFloat32, f16BitsToFloat32, float32ToBf16Bits, float32ToF16Bits } from '../../src/io/halfPrecision';
+import { bf16BitsToFloat32, f16BitsToFloat32, float32ToBf16Bits, float32ToF16Bits } from '../../src/numerics/io/halfPrecision';
 
 /** Storage precision of released tensors: what the file holds, and what Run′ computes with. */
 export type StorageDType = 'f64' | 'f32' | 'bf16' | 'f16';
 
 export const SAFETENSORS_DTYPE = { f64: 'F64', f32: 'F32', bf16: 'BF16', f16: 'F16' } as const;
 
-import type { FloatArray } from '../../src/tensor/tensor';
+import type { FloatArray } from '../../src/numerics/tensor/tensor';
 
 /** An array for `n` values of the storage dtype: float64 for f64, float32 otherwise (bf16/f16 values are exact in float32). */
 export const storageArray = (dtype: StorageDType, n: number): FloatArray => (dtype === 'f64' ? new Float64Array(n) : new Float32Array(n));

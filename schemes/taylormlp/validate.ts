@@ -1,4 +1,4 @@
-import { DTYPE_SIZES, SafetensorsFile, StoredTensor, firstNonFinite, toFloat64 } from '../../src/io/safetensors';
+import { DTYPE_SIZES, SafetensorsFile, StoredTensor, firstNonFinite, toFloat64 } from '../../src/numerics/io/safetensors';
 import { ReleasedFileError, ReleasedModelInfo, releasedBlockShapes } from './artifact';
 
 /**

@@ -1,12 +1,13 @@
 import * as path from 'node:path';
-import * as P from '../../src/prob/prob';
-import type { WeightReleaseScheme } from '../../src/scheme';
-import { sameExactly, sameWithin } from '../../src/same';
-import { LlamaModel, greedyDecode, loadLlama } from '../../src/models/llama';
-import type { MlpBlock } from '../../src/models/mlp';
-import { SafetensorsFile, toFloat64 } from '../../src/io/safetensors';
+import * as P from '../../src/kernel/prob/prob';
+import type { WeightReleaseScheme } from '../../src/kernel/scheme';
+import { sameExactly, sameWithin } from '../../src/kernel/same';
+import { LlamaModel, greedyDecode, loadLlama } from '../../src/numerics/models/llama';
+import type { MlpBlock } from '../../src/numerics/models/mlp';
+import { recordedMlpInputName } from '../../src/numerics/models/layouts';
+import { SafetensorsFile, toFloat64 } from '../../src/numerics/io/safetensors';
 import { activations } from '../../src/numerics/activations';
-import { tensor } from '../../src/tensor/tensor';
+import { tensor } from '../../src/numerics/tensor/tensor';
 import { CalibrationRange, TaylorOptions, calibrationRange, releaseBlock, ReleasedBlock } from './release';
 import { runReleasedBlock } from './runReleased';
 import { drawSigns } from './checkpoint';
@@ -57,7 +58,7 @@ function recordedRanges(dir: string, model: LlamaModel, includeZero: boolean): C
   const file = SafetensorsFile.open(path.join(dir, 'activations.safetensors'));
   try {
     return model.layers.map((layer, i) => {
-      const stored = file.tensor(`calibration.layers.${i}.mlp_input`);
+      const stored = file.tensor(recordedMlpInputName('calibration', i));
       return calibrationRange(layer.mlp, tensor(stored.shape, toFloat64(stored)), includeZero);
     });
   } finally {

@@ -1,10 +1,10 @@
 import { pipe } from 'fp-ts/function';
-import * as P from '../../src/prob/prob';
-import type { WeightReleaseScheme } from '../../src/scheme';
-import { tensor, sortedNames } from '../../src/tensor/tensor';
-import { addArrays, subtractArrays } from '../../src/tensor/kernels';
-import { ToyTask, ToyWeights, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, toyShapes, trainToy } from './mlp';
-import { markAudited } from '../../src/cost/audit';
+import * as P from '../../src/kernel/prob/prob';
+import type { WeightReleaseScheme } from '../../src/kernel/scheme';
+import { TensorDict, tensor, sortedNames } from '../../src/numerics/tensor/tensor';
+import { addArrays, subtractArrays } from '../../src/numerics/tensor/kernels';
+import { ToyTask, ToyWeights, asToyWeights, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, toyShapes, trainToy } from './mlp';
+import { markAudited } from '../../src/kernel/cost/audit';
 
 /** The mask K: one Gaussian tensor per weight tensor. */
 export type Mask = ToyWeights;
@@ -19,8 +19,10 @@ export interface AdditiveMaskOptions {
 export type AdditiveMaskScheme = WeightReleaseScheme<ToyTask, ToyWeights, Float64Array, Float64Array, Mask | undefined, Mask, ToyWeights>;
 
 /** Apply `op` tensor by tensor (both dicts have the same names and shapes). */
-export const combineWeights = (a: ToyWeights, b: ToyWeights, op: typeof addArrays): ToyWeights =>
-  Object.fromEntries(sortedNames(a).map((name) => [name, tensor(a[name].shape, op(a[name].data, b[name].data))]));
+export const combineWeights = (a: ToyWeights, b: ToyWeights, op: typeof addArrays): ToyWeights => {
+  const [x, y]: TensorDict[] = [a, b];
+  return asToyWeights(Object.fromEntries(sortedNames(x).map((name) => [name, tensor(x[name].shape, op(x[name].data, y[name].data))])));
+};
 
 /**
  * additiveMask: W′ = W + K for a secret K ←$ N(0, scale²) of the task's shapes (the scheme's
@@ -33,10 +35,12 @@ export function additiveMask(task: ToyTask, options: AdditiveMaskOptions): Addit
   const scale = options.scale ?? 10;
   const shapes = toyShapes(task);
   const drawMask: P.Prob<Mask> = (ctx) =>
-    Object.fromEntries(
-      Object.keys(shapes)
-        .sort()
-        .map((name) => [name, tensor(shapes[name], P.normalArray(shapes[name].reduce((a, b) => a * b, 1), scale)(ctx))]),
+    asToyWeights(
+      Object.fromEntries(
+        Object.keys(shapes)
+          .sort()
+          .map((name) => [name, tensor(shapes[name], P.normalArray(shapes[name].reduce((a, b) => a * b, 1), scale)(ctx))]),
+      ),
     );
   return markAudited({
     name: options.publishKey ? 'additiveMask(pk=K)' : 'additiveMask(pk=⊥)',

@@ -1,14 +1,15 @@
-import * as P from '../../src/prob/prob';
-import type { WeightReleaseScheme } from '../../src/scheme';
-import { Tensor, tensor } from '../../src/tensor/tensor';
-import { addArrays, matVec, subtractArrays } from '../../src/tensor/kernels';
-import { TANH_FLOPS, ToyActivation, activateToy, ToyTask, ToyWeights, checkToyActivation, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
-import { markAudited } from '../../src/cost/audit';
+import * as P from '../../src/kernel/prob/prob';
+import type { WeightReleaseScheme } from '../../src/kernel/scheme';
+import { Tensor, tensor } from '../../src/numerics/tensor/tensor';
+import { addArrays, matVec, subtractArrays } from '../../src/numerics/tensor/kernels';
+import { ToyActivation, activateToy, ToyTask, ToyWeights, checkToyActivation, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
+import { markAudited } from '../../src/kernel/cost/audit';
 
 /** W′: the first layer as m additive shares S_1..S_m (Σ S_k = W₁), the rest in the clear. */
 export interface SharedWeights {
   readonly fc1Shares: readonly Tensor[];
-  readonly rest: ToyWeights;
+  /** Every tensor but fc1.weight. */
+  readonly rest: Omit<ToyWeights, 'fc1.weight'>;
 }
 
 export type AdditiveSharesScheme = WeightReleaseScheme<ToyTask, ToyWeights, Float64Array, Float64Array, undefined, undefined, SharedWeights>;

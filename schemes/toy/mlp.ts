@@ -1,12 +1,14 @@
 import { pipe } from 'fp-ts/function';
-import * as P from '../../src/prob/prob';
-import { TensorDict, tensor } from '../../src/tensor/tensor';
-import { mapArray, matVec } from '../../src/tensor/kernels';
-import { SPECIAL_FLOPS } from '../../src/tensor/flopModel';
-import { Same, normDistance, sameWithin, tensorDictView } from '../../src/same';
-import { trainMlp } from '../../src/models/train';
-import { TrainerActivationName, trainerActivation } from '../../src/models/pointwise';
-import { activateUnits } from '../../src/tensor/activationKernels';
+import * as t from 'io-ts';
+import * as P from '../../src/kernel/prob/prob';
+import { ShapeError, Tensor, TensorDict, tensor } from '../../src/numerics/tensor/tensor';
+import { mapArray, matVec } from '../../src/numerics/tensor/kernels';
+import { SPECIAL_FLOPS } from '../../src/numerics/tensor/flopModel';
+import { Same, normDistance, sameWithin } from '../../src/kernel/same';
+import { tensorDictView } from '../../src/numerics/tensor/tensorSame';
+import { trainMlp } from '../../src/numerics/models/train';
+import { TrainerActivationName, trainerActivation } from '../../src/numerics/models/pointwise';
+import { activateUnits } from '../../src/numerics/tensor/activationKernels';
 
 /**
  * The toy schemes' task: a two-layer MLP y = W₂ act(W₁ x + b₁) + b₂ of the given shape, act =
@@ -40,10 +42,49 @@ export interface ToyTraining {
   readonly learningRate?: number;
 }
 
-/** Tensors named as in a checkpoint: fc1.weight [h, in], fc1.bias [h], fc2.weight [out, h], fc2.bias [out]. */
-export type ToyWeights = TensorDict;
+/**
+ * Tensors named as in a checkpoint: fc1.weight [h, in], fc1.bias [h], fc2.weight [out, h],
+ * fc2.bias [out]. Named keys, so every lookup is a Tensor even under `noUncheckedIndexedAccess`;
+ * still a TensorDict wherever one is expected.
+ */
+export type ToyWeights = {
+  readonly 'fc1.weight': Tensor;
+  readonly 'fc1.bias': Tensor;
+  readonly 'fc2.weight': Tensor;
+  readonly 'fc2.bias': Tensor;
+};
+
+/** The toy weights' tensor names, in checkpoint order. */
+export const TOY_WEIGHT_NAMES = ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias'] as const;
+
+/**
+ * A TensorDict as ToyWeights, checked: it must hold the four tensors (any order of keys is kept,
+ * so code that iterates the dict sees what it saw before).
+ */
+export function asToyWeights(dict: TensorDict): ToyWeights {
+  const missing = TOY_WEIGHT_NAMES.filter((name) => dict[name] === undefined);
+  if (missing.length > 0) throw new ShapeError(`toy weights need ${TOY_WEIGHT_NAMES.join(', ')}; missing ${missing.join(', ')}`);
+  return dict as ToyWeights;
+}
+
+/** A new ToyWeights with `f` applied to each tensor (named, so the result is ToyWeights again). */
+export const mapToyWeights = (weights: ToyWeights, f: (tensor: Tensor, name: keyof ToyWeights) => Tensor): ToyWeights => ({
+  'fc1.weight': f(weights['fc1.weight'], 'fc1.weight'),
+  'fc1.bias': f(weights['fc1.bias'], 'fc1.bias'),
+  'fc2.weight': f(weights['fc2.weight'], 'fc2.weight'),
+  'fc2.bias': f(weights['fc2.bias'], 'fc2.bias'),
+});
 
 export const defaultToyTask: ToyTask = { inputDim: 8, hiddenDim: 16, outputDim: 4 };
+
+/** D's codec for the toy schemes (the registry decodes `--data` and worker arguments with it). */
+export const ToyTaskCodec: t.Type<ToyTask, unknown, unknown> = t.intersection([
+  t.type({ inputDim: t.number, hiddenDim: t.number, outputDim: t.number }),
+  t.partial({
+    activation: t.keyof({ tanh: null, relu: null, gelu: null, gelu_tanh: null, silu: null, sigmoid: null }),
+    training: t.intersection([t.type({ dataSeed: t.string, samples: t.number, steps: t.number }), t.partial({ learningRate: t.number })]),
+  }),
+]);
 
 export const toyShapes = (task: ToyTask): Record<string, number[]> => ({
   'fc1.weight': [task.hiddenDim, task.inputDim],
@@ -90,7 +131,7 @@ export function checkToyActivation(scheme: ToyActivation, task: ToyTask): void {
   if (wanted !== scheme) throw new RangeError(`the task's activation is ${wanted} but the scheme runs ${scheme}`);
 }
 
-/** tanh is one special-function call in the kernel cost model (src/tensor/flopModel.ts). */
+/** tanh is one special-function call in the kernel cost model (src/numerics/tensor/flopModel.ts). */
 export const TANH_FLOPS = SPECIAL_FLOPS;
 
 /**

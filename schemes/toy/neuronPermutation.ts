@@ -1,9 +1,10 @@
-import * as P from '../../src/prob/prob';
-import type { WeightReleaseScheme } from '../../src/scheme';
-import { Same, normDistance, sameWithin, tensorDictView } from '../../src/same';
-import { tensor } from '../../src/tensor/tensor';
-import { ToyActivation, ToyTask, ToyWeights, checkToyActivation, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
-import { markAudited } from '../../src/cost/audit';
+import * as P from '../../src/kernel/prob/prob';
+import type { WeightReleaseScheme } from '../../src/kernel/scheme';
+import { Same, normDistance, sameWithin } from '../../src/kernel/same';
+import { tensorDictView } from '../../src/numerics/tensor/tensorSame';
+import { tensor } from '../../src/numerics/tensor/tensor';
+import { ToyTask, ToyWeights, checkToyActivation, runToy, sameToyOutputs, sameToyWeights, sampleToyInput, trainToy } from './mlp';
+import { markAudited } from '../../src/kernel/cost/audit';
 
 export type NeuronPermutationScheme = WeightReleaseScheme<ToyTask, ToyWeights, Float64Array, Float64Array, undefined, Int32Array, ToyWeights>;
 

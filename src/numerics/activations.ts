@@ -1,6 +1,6 @@
-import { WeightgamesError } from '../errors';
+import { WeightgamesError } from '../kernel/errors';
 import erfc from '@stdlib/math-base-special-erfc';
-import { SPECIAL_FLOPS } from '../tensor/flopModel';
+import { SPECIAL_FLOPS } from './tensor/flopModel';
 
 /**
  * Smooth activations with their derivatives of every order up to MAX_ORDER, in float64.
@@ -17,15 +17,15 @@ export interface Activation {
   readonly value: (x: number) => number;
   /** Act′(x), by its closed form (fast: for training). */
   readonly slope: (x: number) => number;
-  /** The FLOPs `value(x)` performs (src/tensor/flopModel.ts), branch taken at x included. */
+  /** The FLOPs `value(x)` performs (src/numerics/tensor/flopModel.ts), branch taken at x included. */
   readonly valueFlops: (x: number) => number;
   /** The FLOPs `slope(x)` performs. */
   readonly slopeFlops: (x: number) => number;
   /** out[n] = Act⁽ⁿ⁾(x) for n = 0..order (order ≤ MAX_ORDER). */
   readonly derivatives: (x: number, order: number, out?: Float64Array) => Float64Array;
   /**
-   * The same, adding to `tally.flops` the FLOPs it performed (src/tensor/flopModel.ts), counted
-   * where they run. Metered callers use the kernel `activationDerivatives` (src/tensor/derivativeKernels.ts).
+   * The same, adding to `tally.flops` the FLOPs it performed (src/numerics/tensor/flopModel.ts), counted
+   * where they run. Metered callers use the kernel `activationDerivatives` (src/numerics/tensor/derivativeKernels.ts).
    */
   readonly derivativesCounted: (x: number, order: number, out: Float64Array, tally: FlopTally) => Float64Array;
 }

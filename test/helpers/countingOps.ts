@@ -1,8 +1,8 @@
 import type { Activation } from '../../src/numerics/activations';
-import { SPECIAL_FLOPS } from '../../src/tensor/flopModel';
+import { SPECIAL_FLOPS } from '../../src/numerics/tensor/flopModel';
 
 /**
- * Counts as it computes, under the cost model of src/tensor/flopModel.ts only (never a kernel's
+ * Counts as it computes, under the cost model of src/numerics/tensor/flopModel.ts only (never a kernel's
  * formula): + − × ÷ 1 each, a special function SPECIAL_FLOPS, an activation its valueFlops;
  * comparisons are free. The kernel-cost tests write each reference through one of these.
  */

@@ -1,0 +1,28 @@
+import { apiEffiInf, defineScheme, directEffiInf } from '../../src/kernel/registry';
+import { RegressionTask, RegressionTaskCodec } from '../../src/numerics/models/train';
+import { taylorMlp } from '../../schemes/taylormlp/scheme';
+import { randomGuessWind } from '../toy/generic';
+import { consensusAdversary, pairwiseAdversary } from './attack';
+import { publishedLayerDistinguisher, truncatedOrders } from './inference';
+import { distillation } from '../generic/distillation';
+import { trainedMlpFormat } from '../generic/format';
+
+/** The TaylorMLP games' task: small trained GELU MLPs with biases (fresh weights every trial). */
+export const defaultTaylorTask: RegressionTask = { dataSeed: 'evaluate', samples: 128, inputDim: 8, hiddenDim: 32, outputDim: 4, activation: 'gelu', steps: 100 };
+
+/** TaylorMLP's registry entry (schemes/taylormlp) with the attacks of §4 and the generic ones. */
+export const taylorMlpEntry = defineScheme({
+  name: 'taylormlp',
+  describe: 'TaylorMLP (Algorithm 1) on trained 8 → 32 → 4 GELU MLPs, N = 12, f32, full expansion, signs; inputs near z0, Same within 1 %',
+  data: RegressionTaskCodec,
+  defaultData: defaultTaylorTask,
+  build: (task) => taylorMlp(task, { taylor: { order: 12, dtype: 'f32', signs: true }, inputSpread: 0.1, outputThreshold: 1e-2 }),
+}).attacks({
+  wrec: { consensus: () => consensusAdversary('f32', true), pairwise: () => pairwiseAdversary },
+  reductions: { effiInfFromWRec: true, windFromWRec: true },
+  wind: { 'random-bit': () => randomGuessWind(), 'published-first-layer': () => publishedLayerDistinguisher },
+  effiinf: { 'truncate-to-4': () => directEffiInf(truncatedOrders(4)) },
+  // Exactly metered, consensus recovery costs ~8.4 MFLOPs ≈ 2,000 Run′ calls: q must exceed the break-even.
+  inputs: 4000,
+  api: { queries: 256, effiinf: { 'distill-q256': () => apiEffiInf(distillation(trainedMlpFormat('gelu'), { queries: 256, hiddenDim: 32 })) } },
+});

@@ -1,0 +1,44 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { errorKind } from '../../kernel/errors';
+import { runRelease } from './release';
+import { attackReleasedFile, AttackMethod } from '../../../adversaries/taylormlp';
+import { runCaseStudy } from './caseStudy';
+
+/**
+ * The long commands (release, attack, case-study) as a worker thread's job: the work is
+ * synchronous, so it runs here while the CLI's main thread stays free to answer signals
+ * (./interruptible). Events and the result go back as messages; an error as its name, kind and
+ * first line.
+ */
+export type JobRequest =
+  | { readonly command: 'release'; readonly input: string; readonly output: string; readonly raw: Record<string, unknown>; readonly version: string }
+  | { readonly command: 'attack'; readonly input: string; readonly output: string; readonly method: AttackMethod; readonly version: string }
+  | { readonly command: 'case-study'; readonly out: string; readonly seed: string; readonly stories: string; readonly version: string };
+
+export type JobMessage =
+  | { readonly type: 'block'; readonly index: number; readonly total: number; readonly prefix: string }
+  | { readonly type: 'log'; readonly line: string }
+  | { readonly type: 'done'; readonly result: unknown }
+  | { readonly type: 'error'; readonly name: string; readonly kind: ReturnType<typeof errorKind>; readonly message: string };
+
+/** Run one job synchronously, reporting through `post`. */
+export function runJob(job: JobRequest, post: (message: JobMessage) => void): void {
+  const onBlock = (index: number, total: number, prefix: string) => post({ type: 'block', index, total, prefix });
+  try {
+    const result =
+      job.command === 'release'
+        ? runRelease(job.input, job.output, job.raw, job.version, onBlock)
+        : job.command === 'attack'
+          ? attackReleasedFile(job.input, job.output, job.method, job.version, onBlock)
+          : runCaseStudy({ out: job.out, seed: job.seed, stories: job.stories, version: job.version, log: (line) => post({ type: 'log', line }) });
+    post({ type: 'done', result });
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    post({ type: 'error', name: e.name, kind: errorKind(e), message: e.message.split('\n')[0] });
+  }
+}
+
+if (parentPort !== null && (workerData as { weightgamesJob?: JobRequest } | undefined)?.weightgamesJob !== undefined) {
+  const port = parentPort;
+  runJob((workerData as { weightgamesJob: JobRequest }).weightgamesJob, (message) => port.postMessage(message));
+}
