@@ -29,44 +29,56 @@ import { BlackBox, blackBox } from './blackBox';
 
 /**
  * Black-box extraction of a one-hidden-layer network f(x) = W₂ act(W₁x + b₁) + b₂ with a smooth
- * activation (tanh, sigmoid, GELU, SiLU) from Run′ queries alone.
+ * activation (tanh, sigmoid, GELU, its tanh form, SiLU) from Run′ queries alone. The pipeline is
+ * that of Fornasier, Klock, Mondelli and Rauchensteiner, "Efficient identification of wide shallow
+ * neural networks with biases" (Applied and Computational Harmonic Analysis 77, 2025): directions
+ * from second-order information, then signs, then biases and the rest by fitting; the first two
+ * steps follow Fornasier, Vybíral and Daubechies, "Identification of shallow neural networks by
+ * fewest samples" (arXiv:1804.01592, 2018).
  *
  * 1. Curvature subspace. The Hessian of output i at x is Σ_j W₂[i, j]·act″(w_j·x + b_j)·w_j w_jᵀ:
  *    every Hessian lies in S = span{w_j w_jᵀ}, of dimension h (the hidden width) when the w_j w_jᵀ
- *    are independent (h ≤ n(n + 1)/2, generic W₁). Central-difference Hessians at inputs x ←$ 𝒳
- *    (2n² + 1 queries each) are added until `patience` points in a row add no new dimension
- *    (Gram–Schmidt, relative tolerance `rankTolerance`), there are twice as many Hessians as
- *    dimensions and at least `minPoints` points; an orthonormal basis of S is the leading eigenvectors of their Gram matrix, h the
- *    number of eigenvalues above `rankTolerance`² of the largest — the width is discovered, not
- *    given. (Fornasier, Vybíral and Daubechies, "Robust and resource efficient identification of
- *    shallow neural networks by fewest samples", Information and Inference 2021, recover the
- *    span of the w_j w_jᵀ from Hessians the same way.)
- * 2. Rows of W₁ up to scale. The rank-one matrices of S are the ±w_j w_jᵀ (generically, for h
- *    well below n(n + 1)/2): found by the subspace power method of Kileel and Pereira
- *    ("Subspace power method for symmetric tensor decomposition", 2019/2025) — from a random unit
- *    w, iterate w ← P_S(w wᵀ)·w/‖·‖, whose fixed points with ‖P_S(w wᵀ)‖_F = 1 are exactly the
- *    directions ŵ_j; restarts until h distinct ones are found. Unlike simultaneous diagonalisation
- *    (Jennrich), this works past h = n (overcomplete: 8 → 16, 16 → 32).
+ *    are independent. Central-difference Hessians at inputs x ←$ 𝒳 (2n² + 1 queries each) are
+ *    added until `patience` points in a row add no new dimension (Gram–Schmidt, relative tolerance
+ *    `rankTolerance`), there are twice as many Hessians as dimensions and at least `minPoints`
+ *    points; an orthonormal basis of S is the leading eigenvectors of their Gram matrix (Jacobi),
+ *    h the number of eigenvalues above `rankTolerance`² of the largest — the width is discovered,
+ *    not given.
+ * 2. Rows of W₁ up to scale. The rank-one matrices of S are the ±w_j w_jᵀ, for generic W₁, when
+ *    h ≤ n(n − 1)/2 — by a dimension count: in the projective space of symmetric matrices
+ *    (dimension N − 1, N = n(n + 1)/2), S (dimension h − 1) meets the rank-one matrices (dimension
+ *    n − 1) in further points only when (h − 1) + (n − 1) ≥ N − 1. Measured: 8 → 28 recovered,
+ *    8 → 32 not.
+ *    Found by the subspace power method of Kileel and Pereira ("Subspace power method for
+ *    symmetric tensor decomposition", arXiv:1912.04007, 2019): from a random unit w, iterate
+ *    w ← P_S(w wᵀ)·w/‖·‖, then finish with Gauss–Newton on the part of svec(w wᵀ) outside S (the
+ *    power method stalls where S is flat around its fixed point); a point with ‖P_S(w wᵀ)‖²_F
+ *    within 1e-8 of 1 is a direction ŵ_j; restarts until h distinct ones are found. Unlike
+ *    simultaneous diagonalisation (Jennrich), this works past h = n (8 → 16, 16 → 32).
  * 3. Scale and bias of each row. Writing each Hessian in the basis ŵ_j ŵ_jᵀ (least squares) gives
  *    per unit and point c_j(x) = W₂[:, j]·s_j²·act″(s_j·ŵ_j·x + b_j): a one-dimensional profile in
- *    t = ŵ_j·x, fitted for (s_j, b_j) by a grid search and Gauss–Newton.
+ *    t = ŵ_j·x, fitted for (s_j, b_j) by a grid search, then damped Gauss–Newton from the grid's
+ *    local minima and from the mirror (s, −b) of each end point.
  * 4. Signs and the output layer. GELU and SiLU satisfy act(z) − act(−z) = z, so act″ is even and
  *    the profile leaves the sign of (s_j, b_j) open; a negated unit adds the linear term
  *    −W₂[:, j]·w_jᵀx. Fitting f by least squares on features act(ẑ_j), x and 1 measures that linear
  *    term M; the original has none, so Σ_j δ_j W₂[:, j] ⊗ ŵ_j = −M (out·in equations) gives the
  *    0/1 flip indicators δ, as in the ReLU extraction (`reluExtraction`). tanh and the sigmoid
  *    need none: their sign is a symmetry of the network. Then W₂, b₂ by least squares.
- * 5. Polish. All parameters by Levenberg–Marquardt on the squared error of queried outputs
- *    (Marquardt's damping of the normal equations, Cholesky solves), `oversampling` outputs per
+ * 5. Polish. All parameters by Levenberg–Marquardt (Marquardt, "An algorithm for least-squares
+ *    estimation of nonlinear parameters", SIAM J. Appl. Math. 1963: damped normal equations,
+ *    Cholesky solves) on the squared error of queried outputs, `oversampling` outputs per
  *    parameter: from step 3's estimates (errors ~1e-7) it converges to rounding in a few steps.
  *
  * The output equals the original up to permutation of the hidden units and, for tanh, the sign
- * of a unit (for the sigmoid the sign with b₂ compensating); `sameUpToHiddenSymmetry` judges it.
- * It stops (an `ExtractionError` noted, the all-zero network answered) when the Hessians span all
- * symmetric matrices (h ≥ n(n + 1)/2), when it cannot find h rank-one directions, or, for GELU
- * and SiLU, when out·in < h (the flips are not determined). A unit whose act″ is negligible on
- * the sampled inputs (saturated, or nearly linear there) is invisible to step 1; the polish then
- * fits the rest and the notes say the fit is not exact. All arithmetic is in metered kernels.
+ * of a unit (for the sigmoid the sign with b₂ compensating) — the symmetries of these networks
+ * (Sussmann, "Uniqueness of the weights for minimal feedforward nets with a given input-output
+ * map", Neural Networks 1992, for tanh); `sameUpToHiddenSymmetry` judges it. It stops (the reason
+ * noted, the all-zero network answered) when the Hessians span all symmetric matrices, when it
+ * cannot find h rank-one directions (h > n(n − 1)/2), or, for GELU and SiLU, when out·in < h (the
+ * flips are not determined). A unit whose act″ is negligible on the sampled inputs (saturated, or
+ * nearly linear there) is invisible to step 1; the polish then fits the rest and the notes say the
+ * fit is not exact. All arithmetic is in metered kernels.
  */
 export interface SmoothExtractionOptions {
   /** Finite-difference step of the Hessians, in multiples of the largest |coordinate| of the first input (default 2e-4). */
