@@ -11,7 +11,8 @@
  *
  * `npm run bench:smooth-extraction` (SMOOTH_TRIALS, default 10; SMOOTH_SIZES="8x16,16x32";
  * SMOOTH_ACTIVATIONS="tanh,gelu,silu,sigmoid"; SMOOTH_TAYLOR_SIZES="8x32,8x16,16x32";
- * SMOOTH_TAYLOR_SPREADS="1,3"; SMOOTH_PART=1 or 2 runs one part).
+ * SMOOTH_TAYLOR_SPREADS="1,3"; SMOOTH_PART=1, 2 or 3 runs one part).
+ * 3. Where it stops: widths past in(in − 1)/2, GELU signs past out·in, narrow inputs (SMOOTH_LIMIT_TRIALS, default 3).
  */
 import * as P from '../src/kernel/prob/prob';
 import { trialContext } from '../src/kernel/prob/challenger';
@@ -157,5 +158,50 @@ function taylor(): void {
   }
 }
 
-if (part !== '2') toys();
-if (part !== '1') taylor();
+/**
+ * Where it stops: the width past n(n − 1)/2 (n = 8: 28), the GELU sign system past out·in, and
+ * narrow inputs (the task's draws scaled by 0.1), on openRelease with trained toys.
+ */
+function limits(): void {
+  const limitTrials = Number(process.env.SMOOTH_LIMIT_TRIALS ?? 3);
+  process.stdout.write(`\nwhere smooth-extraction stops, openRelease, API access only: ${limitTrials} trials per row, seed smooth-limits, WRec-API up to the hidden-unit symmetries (δ = 1e-6)\n\n`);
+  process.stdout.write('| subject (in → hidden → out) | activation | extraction inputs | WRec wins | units found (per trial) | max row error of W₁ | why it stopped (notes) |\n|---|---|---|---|---|---|---|\n');
+  const rows: [number, number, number, ToyActivation, number][] = [
+    [8, 24, 4, 'gelu', 1],
+    [8, 28, 4, 'gelu', 1],
+    [8, 29, 4, 'gelu', 1],
+    [8, 32, 4, 'gelu', 1],
+    [4, 5, 1, 'gelu', 1],
+    [4, 5, 1, 'tanh', 1],
+    [16, 32, 4, 'gelu', 0.1],
+    [16, 32, 4, 'tanh', 0.1],
+  ];
+  for (const [inputDim, hiddenDim, outputDim, act, spread] of rows) {
+    const format = toyFormat(act);
+    const task: ToyTask = { inputDim, hiddenDim, outputDim, activation: act, training: { dataSeed: `smooth-${inputDim}`, samples: 256, steps: 100 } };
+    const report = (recovered: ToyWeights, weights: ToyWeights) => ({
+      maxRowError: alignHiddenUnits(format.block(recovered), format.block(weights), symmetryOf(act))?.maxRowError ?? Infinity,
+      units: format.block(recovered).hiddenDim,
+    });
+    const game = wrecApiGame(openRelease({ activation: act }), task, smoothExtraction(format, { spread }), { queries: 1_000_000, same: sameUpToHiddenSymmetry(format), report });
+    let wins = 0;
+    const units: number[] = [];
+    const rowErrors: number[] = [];
+    const reasons = new Set<string>();
+    for (let i = 0; i < limitTrials; i++) {
+      const ctx = trialContext('smooth-limits', i);
+      const r = game.play(ctx);
+      if (r.win) wins++;
+      units.push(Number(r.details.units));
+      rowErrors.push(Number(r.details.maxRowError));
+      const note = (ctx.noteBook.get('smooth-extraction') ?? {}) as Record<string, unknown>;
+      if (note.failed !== undefined) reasons.add(String(note.failed).replace(/^smooth-extraction: /, ''));
+      else if (!r.win) reasons.add(`fit not exact: polish misfit ${fmt(Number(note.misfit))}, profile misfit ${fmt(Number(note.profileMisfit))}, flip deviation ${fmt(Number(note.flipDeviation))}`);
+    }
+    process.stdout.write(`| ${inputDim} → ${hiddenDim} → ${outputDim} | ${act} | ${spread} × 𝒳 | ${wins}/${limitTrials} | ${units.join(', ')} | ${fmt(maxOf(rowErrors))} | ${[...reasons].join('; ') || '—'} |\n`);
+  }
+}
+
+if (part === undefined || part === '1') toys();
+if (part === undefined || part === '2') taylor();
+if (part === undefined || part === '3') limits();

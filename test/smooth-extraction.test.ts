@@ -53,6 +53,17 @@ describe('smooth-extraction (API access only)', () => {
     expect(String((ctx.noteBook.get('smooth-extraction') as { failed: string }).failed)).toMatch(/sign equations/);
   });
 
+  it('refuses a width past in(in − 1)/2, where the curvature subspace holds rank-one matrices other than the units\' (3 → 4 → 2: 4 > 3)', () => {
+    const format = toyFormat('tanh');
+    const report = (recovered: any) => ({ units: format.block(recovered).hiddenDim });
+    const game = wrecApiGame(openRelease(), tiny('tanh', 3, 4, 2), smoothExtraction(format), { queries: 10_000, same: sameUpToHiddenSymmetry(format), report });
+    const ctx = trialContext('smooth', 0);
+    const r = game.play(ctx);
+    expect(r.win).toBe(false);
+    expect(r.details.units).toBe(1);
+    expect(String((ctx.noteBook.get('smooth-extraction') as { failed: string }).failed)).toMatch(/4 units > n\(n − 1\)\/2 = 3/);
+  });
+
   it('gets no answer past its budget: the game’s error, never a network', () => {
     const format = toyFormat('tanh');
     expect(() => wrecApiGame(openRelease(), tiny('tanh'), smoothExtraction(format), { queries: 40 }).play(trialContext('b', 0))).toThrow(QueryBudgetExceededError);

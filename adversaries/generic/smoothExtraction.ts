@@ -47,8 +47,9 @@ import { BlackBox, blackBox } from './blackBox';
  * 2. Rows of W₁ up to scale. The rank-one matrices of S are the ±w_j w_jᵀ, for generic W₁, when
  *    h ≤ n(n − 1)/2 — by a dimension count: in the projective space of symmetric matrices
  *    (dimension N − 1, N = n(n + 1)/2), S (dimension h − 1) meets the rank-one matrices (dimension
- *    n − 1) in further points only when (h − 1) + (n − 1) ≥ N − 1. Measured: 8 → 28 recovered,
- *    8 → 32 not.
+ *    n − 1) in further points only when (h − 1) + (n − 1) ≥ N − 1. Measured: 8 → 28 recovered;
+ *    at 8 → 29 the search returned 29 "directions", some of them spurious — so a width past
+ *    n(n − 1)/2 is refused before this step.
  *    Found by the subspace power method of Kileel and Pereira ("Subspace power method for
  *    symmetric tensor decomposition", arXiv:1912.04007, 2019): from a random unit w, iterate
  *    w ← P_S(w wᵀ)·w/‖·‖, then finish with Gauss–Newton on the part of svec(w wᵀ) outside S (the
@@ -74,9 +75,9 @@ import { BlackBox, blackBox } from './blackBox';
  * of a unit (for the sigmoid the sign with b₂ compensating) — the symmetries of these networks
  * (Sussmann, "Uniqueness of the weights for minimal feedforward nets with a given input-output
  * map", Neural Networks 1992, for tanh); `sameUpToHiddenSymmetry` judges it. It stops (the reason
- * noted, the all-zero network answered) when the Hessians span all symmetric matrices, when it
- * cannot find h rank-one directions (h > n(n − 1)/2), or, for GELU and SiLU, when out·in < h (the
- * flips are not determined). A unit whose act″ is negligible on the sampled inputs (saturated, or
+ * noted, the all-zero network answered) when the Hessians span more than n(n − 1)/2 dimensions
+ * (h > n(n − 1)/2: checked before step 2), when it cannot find h rank-one directions, or, for GELU
+ * and SiLU, when out·in < h (the flips are not determined). A unit whose act″ is negligible on the sampled inputs (saturated, or
  * nearly linear there) is invisible to step 1; the polish then fits the rest and the notes say the
  * fit is not exact. All arithmetic is in metered kernels.
  */
@@ -245,6 +246,9 @@ function curvatureSubspace(box: BlackBox, draw: () => Float64Array, options: Smo
   while (h < N && eigen.values[h] > floor) h++;
   if (h === 0) throw new SmoothExtractionError('smooth-extraction: f has no curvature (is it affine?)');
   if (h >= N) throw new SmoothExtractionError(`smooth-extraction: the Hessians span all ${N} dimensions of symmetric ${n} × ${n} matrices`);
+  // Past n(n − 1)/2 the curvature subspace holds rank-one matrices other than the units' (step 2's
+  // dimension count): whatever the search found would not be the rows of W₁.
+  if (h > (n * (n - 1)) / 2) throw new SmoothExtractionError(`smooth-extraction: ${h} units > n(n − 1)/2 = ${(n * (n - 1)) / 2} for n = ${n} inputs: the curvature subspace holds other rank-one matrices than the units' (a dimension count), so the rows of W₁ are not determined by this method`);
   return { n, o, points, hessians: stacked, basis: eigen.vectors.slice(0, h * N) };
 }
 
