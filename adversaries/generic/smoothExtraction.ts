@@ -155,10 +155,21 @@ function extract(box: BlackBox, ctx: ProbContext, act: TrainerActivationName, op
   const spread = options.spread ?? 1;
   const draw = (): Float64Array => (spread === 1 ? box.sample() : scale(box.sample(), spread));
   const stageFlops: number[] = [];
+  // Each step under a meter of its own (nested meters add up to the adversary's). An error is
+  // caught inside the meter and rethrown after it closes, so a step that stops is still charged.
   const stage = <A>(thunk: () => A): A => {
-    const [value, cost] = withMeter(thunk);
+    let failure: { readonly error: unknown } | null = null;
+    const [value, cost] = withMeter((): A | null => {
+      try {
+        return thunk();
+      } catch (error) {
+        failure = { error };
+        return null;
+      }
+    });
     stageFlops.push(cost.flops);
-    return value;
+    if (failure !== null) throw (failure as { readonly error: unknown }).error;
+    return value as A;
   };
   const curvature = stage(() => curvatureSubspace(box, draw, options));
   const rows = stage(() => rankOneDirections(curvature.basis, curvature.n, ctx, options.restarts ?? 30));
