@@ -140,17 +140,21 @@ function taylor(): void {
       const { wins, results } = play(game, 'smooth-taylor');
       const d = (key: string) => results.map((r) => Number(r.details[key]));
       // Step 2's directions (from the notes) against the original rows: each original row's angle to the nearest one, up to sign.
-      const directionErrors = results.map((r) => {
+      const directionErrors: number[][] = [];
+      for (const r of results) {
         const found = (r.notes.directions ?? []) as number[][];
+        if (found.length === 0) continue; // stopped before step 2
         const W = JSON.parse(String(r.details.rows)) as number[];
-        return Array.from({ length: hiddenDim }, (_, j) => {
-          const a = W.slice(j * inputDim, (j + 1) * inputDim);
-          const best = Math.max(0, ...found.map((b) => Math.abs(a.reduce((acc, v, i) => acc + v * b[i], 0)) / Math.hypot(...a)));
-          return Math.sqrt(Math.max(0, 2 - 2 * best));
-        });
-      });
+        directionErrors.push(
+          Array.from({ length: hiddenDim }, (_, j) => {
+            const a = W.slice(j * inputDim, (j + 1) * inputDim);
+            const best = Math.max(0, ...found.map((b) => Math.abs(a.reduce((acc, v, i) => acc + v * b[i], 0)) / Math.hypot(...a)));
+            return Math.sqrt(Math.max(0, 2 - 2 * best));
+          }),
+        );
+      }
       process.stdout.write(
-        `| ${inputDim} → ${hiddenDim} → 4 | ${spread} × 𝒳 | ${wins}/${trials} | ${mean(d('queries')).toFixed(0)} | ${(mean(results.map((r) => r.adversaryFlops)) / 1e6).toFixed(0)}M | ${[...new Set(d('units'))].join(', ')} | ${fmt(median(directionErrors.map(median)))}, ${fmt(maxOf(directionErrors.map(maxOf)))} | ${fmt(median(d('medianRowError')))}, ${fmt(maxOf(d('maxRowError')))} | ${fmt(median(d('distance')))} | ${median(d('share')).toFixed(3)} | ${fmt(maxOf(d('outputError')))} | ${fmt(median(results.map((r) => Number(r.notes.misfit ?? NaN))))} |\n`,
+        `| ${inputDim} → ${hiddenDim} → 4 | ${spread} × 𝒳 | ${wins}/${trials} | ${mean(d('queries')).toFixed(0)} | ${(mean(results.map((r) => r.adversaryFlops)) / 1e6).toFixed(0)}M | ${[...new Set(d('units'))].join(', ')} | ${directionErrors.length === 0 ? '—' : `${fmt(median(directionErrors.map(median)))}, ${fmt(maxOf(directionErrors.map(maxOf)))}`} | ${fmt(median(d('medianRowError')))}, ${fmt(maxOf(d('maxRowError')))} | ${fmt(median(d('distance')))} | ${median(d('share')).toFixed(3)} | ${fmt(maxOf(d('outputError')))} | ${fmt(median(results.map((r) => Number(r.notes.misfit ?? NaN))))} |\n`,
       );
       const failures = results.map((r) => r.notes.failed).filter((f) => f !== undefined);
       for (const f of new Set(failures)) process.stdout.write(`  failed (${failures.filter((g) => g === f).length}×): ${String(f)}\n`);
