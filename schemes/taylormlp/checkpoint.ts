@@ -155,7 +155,7 @@ function planNarrow(source: SafetensorsFile, calibrationFile: SafetensorsFile | 
     if (v.length !== length) throw new LayoutError(`${name}: expected ${length} entries, found ${v.length}`);
     return v;
   };
-  const block = { hiddenDim: w.hidden, outputDim: w.output, first: w.first, second: w.second, up: null, firstBias: vector(location.firstBias, w.hidden), secondBias: vector(location.secondBias, w.output) };
+  const block = { hiddenDim: w.hidden, outputDim: w.output, first: w.first, second: w.second, up: w.up, firstBias: vector(location.firstBias, w.hidden), secondBias: vector(location.secondBias, w.output) };
   checkFinite(block, location);
   const inputs =
     calibrationFile !== null

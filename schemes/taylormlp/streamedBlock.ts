@@ -30,7 +30,7 @@ class Scratch {
     return this.buffer.subarray(0, bytes);
   }
 }
-const scratch = { read: new Scratch(), slab: new Scratch(), first: new Scratch(), planFirst: new Scratch(), planSecond: new Scratch() };
+const scratch = { read: new Scratch(), slab: new Scratch(), first: new Scratch(), planFirst: new Scratch(), planSecond: new Scratch(), planUp: new Scratch() };
 
 const NARROW = new Set(['F32', 'BF16', 'F16']);
 
@@ -39,14 +39,18 @@ export function narrowWeights(source: SafetensorsFile, location: MlpBlockLocatio
   const entry = (name: string) => source.header.entries.find((e) => e.name === name);
   const f = entry(location.first);
   const w = entry(location.second);
-  if (f === undefined || w === undefined || location.up !== null || !NARROW.has(f.dtype) || !NARROW.has(w.dtype) || f.shape.length !== 2 || w.shape.length !== 2) return null;
+  const u = location.up === null ? null : entry(location.up);
+  if (f === undefined || w === undefined || u === undefined || !NARROW.has(f.dtype) || !NARROW.has(w.dtype) || f.shape.length !== 2 || w.shape.length !== 2) return null;
+  if (u !== null && (!NARROW.has(u.dtype) || u.shape.length !== 2 || u.shape[0] !== f.shape[0] || u.shape[1] !== f.shape[1])) return null;
   const conv1d = location.layout === 'gpt2';
   const [hidden, input] = conv1d ? [f.shape[1], f.shape[0]] : [f.shape[0], f.shape[1]];
   const [output, hidden2] = conv1d ? [w.shape[1], w.shape[0]] : [w.shape[0], w.shape[1]];
   if (hidden2 !== hidden) return null;
   const V = toFloat32(source.tensor(location.first, scratch.planFirst.get(hidden * input * 4)));
   const W = toFloat32(source.tensor(location.second, scratch.planSecond.get(output * hidden * 4)));
-  return { first: conv1d ? transposeMatrix(V, input, hidden) : V, second: conv1d ? transposeMatrix(W, hidden, output) : W, up: null, hidden, input, output };
+  // U (SwiGLU) only for the finiteness and magnitude checks: Θ does not involve it.
+  const U = location.up === null ? null : toFloat32(source.tensor(location.up, scratch.planUp.get(hidden * input * 4)));
+  return { first: conv1d ? transposeMatrix(V, input, hidden) : V, second: conv1d ? transposeMatrix(W, hidden, output) : W, up: U, hidden, input, output };
 }
 
 export function streamable(source: SafetensorsFile, location: MlpBlockLocation, dtype: StorageDType): boolean {
