@@ -71,6 +71,9 @@ class Scratch {
     if (this.buffer.length < bytes) this.buffer = new Uint8Array(new ArrayBuffer(Math.ceil(bytes / 8) * 8));
     return this.buffer.subarray(0, bytes);
   }
+  drop(): void {
+    this.buffer = new Uint8Array(0);
+  }
   floats(count: number): Float32Array {
     const b = this.get(count * 4);
     return new Float32Array(b.buffer, b.byteOffset, count);
@@ -81,6 +84,11 @@ class Scratch {
   }
 }
 const scratch = { raw: new Scratch(), chunk: new Scratch(), acc: new Scratch(), first: new Scratch(), out: [new Scratch(), new Scratch()], w: new Scratch() };
+
+/** Let go of the buffers the sampled path keeps (at the end of an attack). */
+export function dropFastBuffers(): void {
+  for (const b of [scratch.raw, scratch.chunk, scratch.acc, scratch.first, ...scratch.out, scratch.w]) b.drop();
+}
 
 const checked = (stored: StoredTensor, values: Float32Array): Float32Array => {
   for (let q = 0; q < values.length; q++) if (!Number.isFinite(values[q])) throw new ReleasedFileError(`tensor ${stored.name} holds ${values[q]} at index ${q}: a release holds finite values only`);

@@ -29,8 +29,21 @@ class Scratch {
     if (this.buffer.length < bytes) this.buffer = new Uint8Array(new ArrayBuffer(Math.ceil(bytes / 8) * 8));
     return this.buffer.subarray(0, bytes);
   }
+  drop(): void {
+    this.buffer = new Uint8Array(0);
+  }
 }
 const scratch = { read: new Scratch(), slab: new Scratch(), first: new Scratch(), planFirst: new Scratch(), planSecond: new Scratch(), planUp: new Scratch() };
+
+/** Let go of pass 1's buffers (pass 2 never uses them): called when pass 2 starts. */
+export function dropPlanBuffers(): void {
+  for (const b of [scratch.planFirst, scratch.planSecond, scratch.planUp]) b.drop();
+}
+
+/** Let go of every buffer this thread keeps (at the end of a release: one block's worth of memory, not held into whatever the process does next). */
+export function dropReleaseBuffers(): void {
+  for (const b of Object.values(scratch)) b.drop();
+}
 
 const NARROW = new Set(['F32', 'BF16', 'F16']);
 
@@ -146,7 +159,8 @@ export function writeStreamedBlock(source: SafetensorsFile, plan: StreamedPlan, 
   }
   put(loc.first, firstBytes);
 
-  const up = loc.up === null ? null : roundToStorage(Float32Array.from(toFloat32(source.tensor(loc.up))), dtype);
+  // U rounded in place in the read buffer (W and V are done with it).
+  const up = loc.up === null ? null : roundToStorage(toFloat32(source.tensor(loc.up, scratch.read.get(h * d * 4))), dtype);
   const z0Stored = roundToStorage(z0, dtype);
   const plainBias = firstBias === null ? null : roundToStorage(Float64Array.from(plain, (j) => firstBias[j]), dtype);
   const plainSecondStored = roundToStorage(plainSecond, dtype);
