@@ -99,10 +99,18 @@ const floats = (stored: StoredTensor): Float32Array => checked(stored, toFloat32
 const floatsInto = (stored: StoredTensor, out: Float32Array): Float32Array => {
   const n = out.length;
   if (stored.dtype === 'BF16' && stored.bytes.byteOffset % 2 === 0) {
+    // bf16 is the top half of a float32; all-ones exponent bits mark NaN and ±∞ (checked in the same pass).
     const source = new Uint16Array(stored.bytes.buffer, stored.bytes.byteOffset, n);
     const bits = new Uint32Array(out.buffer, out.byteOffset, n);
-    for (let q = 0; q < n; q++) bits[q] = source[q] << 16;
-  } else out.set(toFloat32(stored));
+    let special = 0;
+    for (let q = 0; q < n; q++) {
+      const x = source[q];
+      bits[q] = x << 16;
+      special |= (x & 0x7f80) === 0x7f80 ? 1 : 0;
+    }
+    return special === 0 ? out : checked(stored, out);
+  }
+  out.set(toFloat32(stored));
   return checked(stored, out);
 };
 const i32 = (stored: StoredTensor): Int32Array => {
@@ -350,6 +358,7 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
   const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / (K * size)));
   const acc = scratch.acc.doubles(Math.min(o, rowsPerChunk) * K);
   const identity = Int32Array.from({ length: K }, (_, k) => k);
+  const inOrder = K === h && expanded.every((j, k) => j === k); // full expansion: W's rows are acc's rows
   const slabWeights = orders.map((n) => weights.subarray(n * K, (n + 1) * K));
   const sweep = needC ? [...orders, 0] : orders;
   let current = -1;
@@ -363,12 +372,13 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
     if (n !== last) return;
     if (fallbackSecond !== null) {
       const F = fallbackUnits.length;
-      for (let i = 0; i < rows; i++) fallbackUnits.forEach((k, f) => (acc[i * K + k] = fallbackSecond![(i0 + i) * F + f]));
+      for (let i = 0; i < rows; i++) for (let f = 0; f < F; f++) acc[i * K + fallbackUnits[f]] = fallbackSecond[(i0 + i) * F + f];
     }
     if (n === 0) outputBiasFromShares(chunk, acc, act0, used, identity, rows, K, K, secondBias!.subarray(i0, i0 + rows));
     for (let i = 0; i < rows; i++) {
       const row = i * K;
       if (conv) for (let k = 0; k < K; k++) secondOut[expanded[k] * o + i0 + i] = acc[row + k];
+      else if (inOrder) secondOut.set(acc.subarray(row, row + K), (i0 + i) * h); // float64 → float32 natively
       else for (let k = 0; k < K; k++) secondOut[(i0 + i) * h + expanded[k]] = acc[row + k];
     }
   }, true);
