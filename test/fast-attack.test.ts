@@ -9,6 +9,7 @@ import { readReleasedBlock, releasedInfo } from '../schemes/taylormlp/artifact';
 import { consensusRecoverBlock } from '../adversaries/taylormlp/consensus';
 import { fastApplies, fastRecoverBlock } from '../adversaries/taylormlp/fastAttack';
 import { UnitClass } from '../adversaries/taylormlp/recovered';
+import { attackReleasedFile } from '../adversaries/taylormlp/attack';
 
 /**
  * The sampled attack path (adversaries/taylormlp/fastAttack.ts) on blocks big enough for it: 256
@@ -118,6 +119,19 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     expect(Array.from(fast!.unitClass)).toEqual(Array.from(full.unitClass!));
     expect(Array.from(full.unitClass!).some((c) => c !== UnitClass.exact && c !== UnitClass.dead)).toBe(true);
     checkExact(fast!.second, W, fast!.unitClass, H96);
+  });
+
+  it('a NaN in an order slab the sampled path leaves unread is still refused (the hash on this thread checks every Θ value)', () => {
+    const { file } = release(home, 'nan', [], 'bf16');
+    const released = SafetensorsFile.open(file);
+    const meta = releasedInfo(released.metadata).blocks[0];
+    const entry = released.header.entries.find((e) => e.name === `${meta.prefix}.taylor.theta`)!;
+    const at = released.header.dataStart + entry.begin + ((6 * O + 1) * H + 3) * 2; // order 6, row 1 (not a sample row), unit 3
+    released.close();
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Uint8Array.from([0xc0, 0x7f]), 0, 2, at); // bf16 NaN, little-endian
+    fs.closeSync(fd);
+    expect(() => attackReleasedFile(file, path.join(home, 'nan', 'recovered.safetensors'), 'consensus', 'test')).toThrow(/non-finite/);
   });
 
   it('a tolerance no sample meets (every unit short of the margin) goes to the full consensus', () => {
