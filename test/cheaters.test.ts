@@ -86,6 +86,30 @@ describe('cost cannot be forged', () => {
     expect(e.admissibility).toEqual({ admissible: 0, inadmissible: 0, unverified: trials, verdict: 'cost unverified' }); // …so never admissible.
   });
 
+  it('work in a withMeter thunk that throws is still charged: throwing cannot drop charges', () => {
+    const scheme = additiveShares({ shares: 3 });
+    const throwing: EffiInfAdversary<undefined, SharedWeights, Float64Array, Float64Array> = {
+      name: 'throw-to-drop-charges',
+      infer: (pk, released, x) => (ctx) => {
+        let answer: Float64Array | undefined;
+        try {
+          weightgames.withMeter(() => {
+            answer = scheme.runReleased(pk, released, x)(ctx); // Run′ on the metered kernels…
+            throw new Error('…then throw, hoping its charges leave with the meter');
+          });
+        } catch {
+          // the cheat: keep the answer, drop the meter
+        }
+        if (answer === undefined) throw new Error('unreachable');
+        return answer;
+      },
+    };
+    const e = estimateAdvantageSync(effiInfGame(scheme, task, throwing, { trustCost: ['adversary'] }), { trials, seed: 'throw' });
+    expect(e.successes).toBe(trials);
+    expect(e.meanCosts['adversary'].flops).toBe(e.meanCosts['runReleased'].flops);
+    expect(e.admissibility?.verdict).toBe('inadmissible'); // even vouched for, it did Run′'s work
+  });
+
   it("a scheme that hides Run′'s cost (plain loops) cannot make EffiInf look unwinnable: the verdict is 'cost unverified', not 'inadmissible'", () => {
     const honest = additiveShares({ shares: 3 });
     const hiding: AdditiveSharesScheme = {

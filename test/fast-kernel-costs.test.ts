@@ -4,13 +4,13 @@ import { bf16BitsToFloat32, float32ToBf16Bits } from '../src/numerics/io/halfPre
 import { matMulTransposedRange } from '../src/numerics/tensor/kernels';
 import { fillSeriesCoefficients, foldBiasIntoOrderZero, seriesCoefficientSlab } from '../src/numerics/tensor/seriesKernels';
 import { gridMisfits } from '../src/numerics/tensor/attackKernels';
-import { columnsFromOrder, inverseOrderScale, orderDisagreement } from '../src/numerics/tensor/fastAttackKernels';
+import { accumulateOrder, combinedDisagreement, inverseOrderScale, orderDisagreement, orderScaleDeviation, precisionWeights } from '../src/numerics/tensor/fastAttackKernels';
 import { Ops, refMisfit } from './helpers/countingOps';
 
 /**
  * The kernels the performance work added (issue 11), against an independent count as in
  * test/kernel-costs.test.ts: each reference is the plain loop written through the counter (`Ops`,
- * which knows only src/numerics/tensor/flopModel.ts); it must give the kernel's output bit for bit and its
+ * which knows only src/tensor/flopModel.ts); it must give the kernel's output bit for bit and its
  * charge count for count.
  */
 
@@ -137,23 +137,108 @@ describe('gridMisfits (weightedMisfit at every grid point)', () => {
 // ---- fastAttackKernels --------------------------------------------------------------------------
 
 describe('fastAttackKernels (the sampled attack)', () => {
-  it('columnsFromOrder writes the picked columns only, and counts o per picked column', () => {
-    const problem = fc.record({ o: fc.integer({ min: 1, max: 4 }), K: fc.integer({ min: 1, max: 5 }), extra: fc.integer({ min: 0, max: 3 }), picks: fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }), allPicked: fc.boolean() }).chain((s) => fc.tuple(fc.constant(s), vec(s.o * s.K), vec(s.K)));
+  it('accumulateOrder adds chunk·coefficient into the columns with a nonzero coefficient, and counts 2 per row per such column', () => {
+    const problem = fc.record({ rows: fc.integer({ min: 1, max: 4 }), K: fc.integer({ min: 1, max: 5 }), zeros: fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }) }).chain((s) => fc.tuple(fc.constant(s), vec(s.rows * s.K), vec(s.K), vec(s.rows * s.K)));
     fc.assert(
-      fc.property(problem, ([{ o, K, extra, picks, allPicked }, slab32, coefficient]) => {
-        const h = K + extra;
-        const slab = Float32Array.from(slab32);
-        const units = Int32Array.from({ length: K }, (_, k) => K - 1 - k + extra); // distinct, reversed, shifted
-        const pick = Uint8Array.from({ length: K }, (_, k) => (allPicked || picks[k] ? 1 : 0));
+      fc.property(problem, ([{ rows, K, zeros }, chunk64, coefficient, start]) => {
+        const chunk = Float32Array.from(chunk64);
+        for (let k = 0; k < K; k++) if (zeros[k]) coefficient[k] = 0;
         const ops = new Ops();
-        const ref = new Float64Array(o * h).fill(7);
-        for (let k = 0; k < K; k++) if (pick[k] === 1) for (let i = 0; i < o; i++) ref[i * h + units[k]] = ops.mul(slab[i * K + k], coefficient[k]);
-        const out = new Float64Array(o * h).fill(7);
-        const [, cost] = charged(() => columnsFromOrder(slab, coefficient, pick, units, o, K, h, out));
+        const ref = Float64Array.from(start);
+        for (let i = 0; i < rows; i++) for (let k = 0; k < K; k++) if (coefficient[k] !== 0) ref[i * K + k] = ops.add(ref[i * K + k], ops.mul(chunk[i * K + k], coefficient[k]));
+        const out = Float64Array.from(start);
+        const [, cost] = charged(() => accumulateOrder(chunk, coefficient, rows, K, out));
         expect(bits(out)).toEqual(bits(ref));
         expect(cost).toBe(ops.n);
       }),
       runs,
+    );
+  });
+
+  it('orderScaleDeviation: |Σ(Θₙ·c)·W / ΣW² − 1| (∞ for a zero column or a NaN), and the count', () => {
+    const problem = fc.record({ S: fc.integer({ min: 1, max: 5 }), K: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 4 }), N: fc.integer({ min: 0, max: 3 }), zeroColumn: fc.boolean(), nan: fc.boolean() }).chain((s) =>
+      fc.tuple(fc.constant(s), vec((s.N + 1) * s.S * s.K), vec(s.S * s.h), fc.integer({ min: 0, max: s.N }), fc.integer({ min: 0, max: s.K - 1 }), fc.integer({ min: 0, max: s.h - 1 }), fc.double({ min: -3, max: 3, noNaN: true })),
+    );
+    fc.assert(
+      fc.property(problem, ([{ S, K, h, zeroColumn, nan }, theta64, second, n, k, j, coefficient]) => {
+        const theta = Float32Array.from(theta64);
+        if (zeroColumn) for (let i = 0; i < S; i++) second[i * h + j] = 0;
+        if (nan) theta[(n * S + S - 1) * K + k] = NaN;
+        const ops = new Ops();
+        let cross = 0;
+        let norm = 0;
+        for (let i = 0; i < S; i++) {
+          const w = second[i * h + j];
+          cross = ops.add(cross, ops.mul(ops.mul(theta[(n * S + i) * K + k], coefficient), w));
+          norm = ops.add(norm, ops.mul(w, w));
+        }
+        const ref = !(norm > 0) ? Infinity : Number.isNaN(ops.div(cross, norm)) ? (ops.n++, Infinity) : Math.abs(ops.sub(cross / norm, 1));
+        const [got, cost] = charged(() => orderScaleDeviation(theta, n, k, coefficient, second, j, S, K, h));
+        expect(got).toBe(ref);
+        expect(cost).toBe(ops.n);
+      }),
+      runs,
+    );
+  });
+
+  it('combinedDisagreement: max |Σₙ Θₙ·cₙ − W| / max |W| over the orders with cₙ ≠ 0 (∞ for a zero column or a NaN), and the count', () => {
+    const problem = fc.record({ S: fc.integer({ min: 1, max: 5 }), K: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 4 }), N: fc.integer({ min: 1, max: 3 }), zeroColumn: fc.boolean(), nan: fc.boolean(), zeros: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }) }).chain((s) =>
+      fc.tuple(fc.constant(s), vec((s.N + 1) * s.S * s.K), vec(s.S * s.h), vec((s.N + 1) * s.K), fc.integer({ min: 0, max: s.K - 1 }), fc.integer({ min: 0, max: s.h - 1 })),
+    );
+    fc.assert(
+      fc.property(problem, ([{ S, K, h, N, zeroColumn, nan, zeros }, theta64, second, coefficients, k, j]) => {
+        const theta = Float32Array.from(theta64);
+        for (let n = 0; n <= N; n++) if (zeros[n]) coefficients[n * K + k] = 0;
+        if (zeroColumn) for (let i = 0; i < S; i++) second[i * h + j] = 0;
+        if (nan) theta[(1 * S + S - 1) * K + k] = NaN;
+        const ops = new Ops();
+        let worst = 0;
+        let scale = 0;
+        for (let i = 0; i < S; i++) {
+          let acc = 0;
+          for (let n = 1; n <= N; n++) if (coefficients[n * K + k] !== 0) acc = ops.add(acc, ops.mul(theta[(n * S + i) * K + k], coefficients[n * K + k]));
+          const w = second[i * h + j];
+          const diff = Math.abs(ops.sub(acc, w));
+          if (Number.isNaN(diff)) worst = Infinity;
+          else if (diff > worst) worst = diff;
+          scale = Math.max(scale, Math.abs(w));
+        }
+        const ref = scale > 0 ? ops.div(worst, scale) : Infinity;
+        const [got, cost] = charged(() => combinedDisagreement(theta, coefficients, N, k, second, j, S, K, h));
+        expect(got).toBe(ref);
+        expect(cost).toBe(ops.n);
+      }),
+      runs,
+    );
+  });
+
+  it('precisionWeights: c·ω/Σω with ω = 1/(noise² + δ²) over the orders with δ ≤ limit, Σω answered, and the count', () => {
+    const problem = fc.tuple(fc.integer({ min: 1, max: 4 }), fc.double({ min: 1e-6, max: 1e-2, noNaN: true }), fc.double({ min: 0, max: 0.01, noNaN: true })).chain(([m, noise, limit]) =>
+      fc.tuple(fc.constant({ m, noise, limit }), vec(m), fc.array(fc.oneof(fc.double({ min: 0, max: 0.02, noNaN: true }), fc.constant(Infinity)), { minLength: m, maxLength: m })),
+    );
+    fc.assert(
+      fc.property(problem, ([{ m, noise, limit }, coefficient, deviations]) => {
+        const deviation = Float64Array.from(deviations);
+        const ops = new Ops();
+        const rounding = ops.mul(noise, noise);
+        const omega = new Float64Array(m);
+        let total = 0;
+        let count = 0;
+        for (let q = 0; q < m; q++) {
+          if (!(deviation[q] <= limit)) continue;
+          omega[q] = ops.div(1, ops.add(rounding, ops.mul(deviation[q], deviation[q])));
+          total = count === 0 ? omega[q] : ops.add(total, omega[q]);
+          count++;
+        }
+        const ref = new Float64Array(m);
+        if (total > 0) for (let q = 0; q < m; q++) if (omega[q] !== 0) ref[q] = ops.div(ops.mul(coefficient[q], omega[q]), total);
+        const out = new Float64Array(m).fill(7);
+        const [sum, cost] = charged(() => precisionWeights(coefficient, deviation, noise, limit, out));
+        expect(bits(out)).toEqual(bits(ref));
+        expect(sum).toBe(total > 0 ? total : 0);
+        expect(cost).toBe(ops.n);
+      }),
+      { numRuns: 100 },
     );
   });
 

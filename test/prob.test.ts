@@ -67,6 +67,37 @@ describe('seeded streams', () => {
   });
 });
 
+describe('normalFloat32Array (the fast seeded normal stream for big synthetic checkpoints)', () => {
+  const draw = (seed: string, label: string, n: number, sigma = 1): Float32Array => P.stream(label, P.normalFloat32Array(n, sigma))(trialContext(seed, 0));
+
+  it('is a function of the stream: the same address the same draws, another address others', () => {
+    expect(Array.from(draw('s', 'a', 101))).toEqual(Array.from(draw('s', 'a', 101)));
+    expect(Array.from(draw('s', 'a', 101))).not.toEqual(Array.from(draw('s', 'b', 101)));
+    expect(Array.from(draw('s', 'a', 101))).not.toEqual(Array.from(draw('t', 'a', 101)));
+  });
+
+  it('has N(0, σ²) moments: mean, variance, fourth moment 3σ⁴, and the normal tail mass', () => {
+    const n = 400_000;
+    const sigma = 0.5;
+    const x = draw('moments', 'x', n, sigma);
+    let [m1, m2, m4, tail] = [0, 0, 0, 0];
+    for (const v of x) {
+      m1 += v;
+      m2 += v * v;
+      m4 += v ** 4;
+      if (Math.abs(v) > 2 * sigma) tail++;
+    }
+    [m1, m2, m4, tail] = [m1 / n, m2 / n, m4 / n, tail / n];
+    // Standard errors: mean σ/√n, variance σ²√(2/n), fourth moment ≈ σ⁴√(96/n); P(|Z| > 2) = 0.0455.
+    expect(Math.abs(m1)).toBeLessThan(5 * (sigma / Math.sqrt(n)));
+    expect(Math.abs(m2 - sigma ** 2)).toBeLessThan(5 * sigma ** 2 * Math.sqrt(2 / n));
+    expect(Math.abs(m4 - 3 * sigma ** 4)).toBeLessThan(5 * sigma ** 4 * Math.sqrt(96 / n));
+    expect(Math.abs(tail - 0.0455)).toBeLessThan(5 * Math.sqrt((0.0455 * 0.9545) / n));
+    expect(x.length).toBe(n);
+    expect(draw('odd', 'x', 7).length).toBe(7);
+  });
+});
+
 describe('Prob is a lawful monad (on observed values)', () => {
   const run = <A>(p: P.Prob<A>, trial: number) => p(trialContext('laws', trial));
   const f = (x: number): P.Prob<number> => pipe(P.uniform, P.map((u) => u + x));

@@ -11,8 +11,8 @@ import type { ReleasedMlp } from '../../schemes/taylormlp/scheme';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { consensusRecoverBlock, ConsensusOptions } from './consensus';
-import { fastRecoverBlock } from './fastAttack';
-import type { AttackAnswer, AttackTask } from './attackWorker';
+import { dropFastBuffers, fastRecoverBlock } from './fastAttack';
+import { AttackAnswer, AttackTask, hashAndScan } from './attackWorker';
 import { SyncWorkerPool, workerCount } from '../../src/numerics/io/syncWorkers';
 import { compiledPath } from '../../src/kernel/estimate/compiledPath';
 import * as path from 'node:path';
@@ -195,6 +195,17 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       const seconds = (performance.now() - t0) / 1000;
       return account(index, rec, seconds, recoveredTensors(meta, rec));
     };
+    /**
+     * The release's SHA-256 on this thread (no worker hashes it): where the sampled path may have
+     * left order slabs unread, every Θ value is checked finite in the same read (as the workers'
+     * hash does); the full consensus reads, and checks, all of Θ itself.
+     */
+    const releaseHash = (): string => {
+      if (!(method === 'consensus' && fastAttack)) return sha256File(input);
+      const answer = hashAndScan(input, released, info.blocks.map((b) => `${b.prefix}.taylor.theta`));
+      if (answer.startsWith('nonfinite:')) throw new ReleasedFileError(answer.slice('nonfinite:'.length));
+      return answer;
+    };
     const taylorPrefixes = info.blocks.map((meta) => `${meta.prefix}.taylor.`);
     info.blocks.forEach((meta, index) => {
       for (const [name, shape] of recoveredShapes(meta)) {
@@ -221,7 +232,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         recovered_by: `weightgames attack --method ${method}`,
         weightgames_version: version,
         source_release: input.split(/[\\/]/).pop() ?? input,
-        ...(hashTask === undefined ? { source_release_sha256: sha256File(input) } : {}),
+        ...(hashTask === undefined ? { source_release_sha256: releaseHash() } : {}),
         release_seed: info.metadata.seed ?? '',
         activation: info.activation,
         unit_class_legend: JSON.stringify(Object.fromEntries(unitClassNames.map((name, code) => [code, `${name}: ${unitClassDetermines[name]}`]))),
@@ -241,7 +252,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
                     value: () => {
                       const answer = pool!.wait(hashTask);
                       if ('ok' in answer && typeof answer.ok === 'string' && answer.ok.startsWith('nonfinite:')) throw new ReleasedFileError(answer.ok.slice('nonfinite:'.length));
-                      return 'ok' in answer && typeof answer.ok === 'string' ? answer.ok : sha256File(input);
+                      return 'ok' in answer && typeof answer.ok === 'string' ? answer.ok : releaseHash();
                     },
                   },
                 ] as const,
@@ -275,6 +286,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
   } finally {
     pool?.close();
     released.close();
+    dropFastBuffers();
   }
 }
 

@@ -44,7 +44,11 @@ export function hashAndScan(path: string, file: SafetensorsFile, thetas: readonl
             const bits = size === 4 ? view.getUint32(at - position, true) : view.getUint16(at - position, true);
             const infinite = r.dtype === 'F32' ? (bits & 0x7f800000) === 0x7f800000 : r.dtype === 'BF16' ? (bits & 0x7f80) === 0x7f80 : (bits & 0x7c00) === 0x7c00;
             if (infinite) {
-              problem = `tensor ${r.name} holds a non-finite value at index ${(at - r.begin) / size}: a release holds finite values only`;
+              // All-ones exponent: NaN where the mantissa is nonzero, ±∞ otherwise (named as the other checks name it).
+              const mantissa = r.dtype === 'F32' ? bits & 0x7fffff : r.dtype === 'BF16' ? bits & 0x7f : bits & 0x3ff;
+              const negative = r.dtype === 'F32' ? bits >>> 31 === 1 : bits >>> 15 === 1;
+              const value = mantissa !== 0 ? 'NaN' : negative ? '-Infinity' : 'Infinity';
+              problem = `tensor ${r.name} holds ${value} (a non-finite value) at index ${(at - r.begin) / size}: a release holds finite values only`;
               break;
             }
           }

@@ -1,14 +1,14 @@
 import type { Activation } from '../../src/numerics/activations';
 import { DTYPE_SIZES, SafetensorsFile, StoredTensor, toFloat32 } from '../../src/numerics/io/safetensors';
 import { scaledDerivatives } from '../../src/numerics/tensor/derivativeKernels';
-import { outputBiasFromShares } from '../../src/numerics/tensor/consensusKernels';
-import { columnsFromOrder, inverseOrderScale, orderDisagreement } from '../../src/numerics/tensor/fastAttackKernels';
+import { outputBiasFromShares, roundingNoise } from '../../src/numerics/tensor/consensusKernels';
+import { accumulateOrder, combinedDisagreement, inverseOrderScale, orderDisagreement, orderScaleDeviation, precisionWeights } from '../../src/numerics/tensor/fastAttackKernels';
 import type { FloatArray } from '../../src/numerics/tensor/tensor';
 import { BlockMeta, ReleasedFileError, ReleasedModelInfo } from '../../schemes/taylormlp/artifact';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { consensusRecoverBlock, STORAGE_EPSILON } from './consensus';
-import { UnitClass, UnitStatus } from './recovered';
+import { UnitClass, UnitStatus, UnrecoverableReason } from './recovered';
 
 /**
  * The consensus attack reading only what it needs, for big blocks (`weightgames attack`).
@@ -17,24 +17,39 @@ import { UnitClass, UnitStatus } from './recovered';
  * 1. Sample: S rows spread over the block, every order (positioned reads of just those rows), and
  *    the full consensus on them — (s, u), the unit's identifiability class and its predicted error
  *    from S rows (a noisier profile than all o rows, so a unit exact here with margin is exact
- *    there). Any unit that is not exact with margin: the block goes to the full consensus.
- * 2. Check, per unit, each order n alone against the all-orders estimate on the sample rows:
- *    W = Θ[n]·1/(sⁿ·Act⁽ⁿ⁾(u)/n!) must agree to tol/10 + half the storage precision (relative to the
- *    column's largest entry). The fewest orders that serve every unit (at most MAX_SLABS) are read.
- * 3. One sweep over those order slabs gives W; order 0 gives c (c_i = Σ_k Θ[0, i, k] − W·Act(u)),
- *    V is the released first layer with the fitted signs. Any unit no read order serves: the full
- *    consensus for the block.
- * Recovery then equals the full method's in quality (the same classes; W to the storage
- * precision), reading about (3 + S·(N+1)/o) of the N + 1 order slabs. f32 and f64 releases only:
- * in bf16/f16 one order's rounding is not averaged away (worst entry 7.8e-3 against the full
- * method's 3.9e-3 on the OPT-125M shape), so those go to the full consensus.
+ *    there). Where a unit is not exact with margin, a bigger sample; units still short go to step 4.
+ * 2. Check, per unit, the orders on the sample rows against the all-orders estimate there.
+ *    f32/f64: W = Θ[n]·1/(sⁿ·Act⁽ⁿ⁾(u)/n!) from one order must agree to tol/10 + half the storage
+ *    precision (relative to the column's largest entry); the fewest orders that serve every unit
+ *    (at most MAX_SLABS) are read. bf16/f16: one order keeps its own rounding (up to ε = 2⁻⁸
+ *    relative in bf16: the full method's worst entry is about that, one order alone twice it), so
+ *    W is a precision-weighted average of up to MAX_HALF_SLABS orders — order n's weight
+ *    1/(ε²/3 + δₙ²), δₙ its scale deviation from the all-orders estimate on the sample (the
+ *    systematic error u leaves in it; orders with δₙ > tol/10 are not used) — and the average must
+ *    agree with the sample's estimate to tol/10 + ε.
+ * 3. One sweep over the chosen order slabs (row chunks, positioned reads) gives W; order 0 gives c
+ *    (c_i = Σ_k Θ[0, i, k] − W·Act(u) over the exact units), V is the released first layer with the
+ *    fitted signs.
+ * 4. Per-unit fallback: units the sample or the check rejects (at most MAX_FALLBACK_SHARE of K;
+ *    beyond that the caller runs the full consensus on the block) are recovered by the full
+ *    consensus on their own columns — every row, every order — together with up to ANCHORS exact
+ *    units (the identifiability classes use order 0 once c is known from exact units).
+ * Recovery then equals the full method's in quality (the same classes; W to the storage precision).
  */
 
 /** Rows sampled per block for (s, u): the first size, then the next where a unit falls short. */
 export const SAMPLE_SIZES = [64, 256] as const;
 export const SAMPLE_ROWS = SAMPLE_SIZES[0];
-/** Order slabs read for W at most (order 0 for c comes on top). */
+/** Order slabs read for W at most in f32/f64 (order 0 for c comes on top). */
 export const MAX_SLABS = 2;
+/** Order slabs averaged for W at most in bf16/f16 (order 0 for c comes on top). */
+export const MAX_HALF_SLABS = 3;
+/** Units recovered by the per-unit fallback at most: this share of K (at least 8, at most half); beyond it the block goes to the full consensus. */
+export const MAX_FALLBACK_SHARE = 1 / 16;
+/** Exact units fitted beside the fallback units (they give ĉ for the identifiability classes). */
+export const ANCHORS = 64;
+/** Bytes of Θ read per chunk of rows in the sweeps. */
+const CHUNK_BYTES = 8 << 20;
 
 export interface FastRecovery {
   readonly status: Uint8Array;
@@ -46,6 +61,8 @@ export interface FastRecovery {
   readonly bytesRead: number;
   /** Orders whose slabs were read for W. */
   readonly orders: number[];
+  /** Hidden units recovered by the per-unit fallback (the full consensus on their columns). */
+  readonly fallbackUnits: number[];
 }
 
 class Scratch {
@@ -54,17 +71,54 @@ class Scratch {
     if (this.buffer.length < bytes) this.buffer = new Uint8Array(new ArrayBuffer(Math.ceil(bytes / 8) * 8));
     return this.buffer.subarray(0, bytes);
   }
+  drop(): void {
+    this.buffer = new Uint8Array(0);
+  }
+  floats(count: number): Float32Array {
+    const b = this.get(count * 4);
+    return new Float32Array(b.buffer, b.byteOffset, count);
+  }
+  doubles(count: number): Float64Array {
+    const b = this.get(count * 8);
+    return new Float64Array(b.buffer, b.byteOffset, count);
+  }
 }
-const scratch = { slab: new Scratch(), first: new Scratch(), out: [new Scratch(), new Scratch(), new Scratch()], w: new Scratch() };
+const scratch = { raw: new Scratch(), chunk: new Scratch(), acc: new Scratch(), first: new Scratch(), out: [new Scratch(), new Scratch()], w: new Scratch() };
+
+/** Let go of the buffers the sampled path keeps (at the end of an attack). */
+export function dropFastBuffers(): void {
+  for (const b of [scratch.raw, scratch.chunk, scratch.acc, scratch.first, ...scratch.out, scratch.w]) b.drop();
+}
 
 const checked = (stored: StoredTensor, values: Float32Array): Float32Array => {
   for (let q = 0; q < values.length; q++) if (!Number.isFinite(values[q])) throw new ReleasedFileError(`tensor ${stored.name} holds ${values[q]} at index ${q}: a release holds finite values only`);
   return values;
 };
 const floats = (stored: StoredTensor): Float32Array => checked(stored, toFloat32(stored));
+/** The stored values as float32 into `out` (exact for F32/BF16/F16), checked finite. */
+const floatsInto = (stored: StoredTensor, out: Float32Array): Float32Array => {
+  const n = out.length;
+  if (stored.dtype === 'BF16' && stored.bytes.byteOffset % 2 === 0) {
+    // bf16 is the top half of a float32; all-ones exponent bits mark NaN and ±∞ (checked in the same pass).
+    const source = new Uint16Array(stored.bytes.buffer, stored.bytes.byteOffset, n);
+    const bits = new Uint32Array(out.buffer, out.byteOffset, n);
+    let special = 0;
+    for (let q = 0; q < n; q++) {
+      const x = source[q];
+      bits[q] = x << 16;
+      special |= (x & 0x7f80) === 0x7f80 ? 1 : 0;
+    }
+    return special === 0 ? out : checked(stored, out);
+  }
+  out.set(toFloat32(stored));
+  return checked(stored, out);
+};
 const i32 = (stored: StoredTensor): Int32Array => {
   if (stored.dtype !== 'I32') throw new ReleasedFileError(`${stored.name}: expected I32, found ${stored.dtype}`);
   return new Int32Array(stored.bytes.slice().buffer);
+};
+const debug = (line: string): void => {
+  if (process.env.WEIGHTGAMES_FAST_DEBUG === '1') process.stderr.write(`fast: ${line}\n`);
 };
 
 /** Whether the fast path applies: a block big enough that sampling pays, and a plain or SwiGLU layout it knows. */
@@ -78,13 +132,12 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
   const { inputDim: d, hiddenDim: h, outputDim: o } = meta;
   const N = info.order;
   const dtype: StorageDType = info.dtype;
+  const eps = STORAGE_EPSILON[dtype];
+  const half = !(eps <= 2 ** -24);
   const expanded = i32(file.tensor(`${P}.expanded_units`));
   const plain = i32(file.tensor(`${P}.plain_units`));
   const K = expanded.length;
-  // Half-precision storage: one order's rounding (up to 2⁻⁹ relative in bf16) is not averaged away
-  // by the other orders, which doubles the worst entry's error against the full consensus — the
-  // full method decides there.
-  if (!fastApplies(meta, K) || N < 2 || !(STORAGE_EPSILON[info.dtype] <= 2 ** -24)) return null;
+  if (!fastApplies(meta, K) || N < 2) return null;
   const thetaName = `${P}.theta`;
   const size = DTYPE_SIZES[file.header.entries.find((e) => e.name === thetaName)!.dtype];
   let bytesRead = 0;
@@ -93,21 +146,21 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
   const plainBias = has(`${P}.plain_bias`) ? floats(file.tensor(`${P}.plain_bias`)) : null;
   const plainSecond = floats(file.tensor(`${P}.plain_weight`));
   const outputBias = has(`${P}.output_bias`) ? floats(file.tensor(`${P}.output_bias`)) : null;
+  const maxFallback = Math.min(Math.floor(K / 2), Math.max(8, Math.floor(K * MAX_FALLBACK_SHARE)));
 
   // 1. The sample: S rows, every order; more rows where S leaves a unit short of exact with margin.
   let S = 0;
-  let rows = new Int32Array(0);
   let sample = new Float32Array(0);
   let rec: ReturnType<typeof consensusRecoverBlock> | null = null;
+  let short: number[] = [];
   for (const count of SAMPLE_SIZES) {
     if (count > o / 2) break;
-    S = count;
-    rows = Int32Array.from({ length: S }, (_, s) => Math.floor(((s + 0.5) * o) / S));
-    sample = new Float32Array((N + 1) * S * K);
+    const rows = Int32Array.from({ length: count }, (_, s) => Math.floor(((s + 0.5) * o) / count));
+    const values = new Float32Array((N + 1) * count * K);
     const rowBuffer = scratch.w.get(K * size);
     for (let n = 0; n <= N; n++) {
-      for (let s = 0; s < S; s++) {
-        sample.set(floats(file.range(thetaName, (n * o + rows[s]) * K * size, K * size, rowBuffer)), (n * S + s) * K);
+      for (let s = 0; s < count; s++) {
+        values.set(floats(file.range(thetaName, (n * o + rows[s]) * K * size, K * size, rowBuffer)), (n * count + s) * K);
         bytesRead += K * size;
       }
     }
@@ -115,13 +168,13 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
       kind: meta.kind,
       inputDim: 0,
       hiddenDim: h,
-      outputDim: S,
+      outputDim: count,
       order: N,
       first: new Float32Array(0),
       up: null,
       expanded,
       z0,
-      theta: sample,
+      theta: values,
       plain,
       plainBias,
       plainSecond: pickRows(plainSecond, rows, plain.length),
@@ -129,111 +182,254 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
       mask: info.mask,
     };
     const candidate = consensusRecoverBlock(sub, act, dtype, { signs, tol });
-    // The profile's noise falls as 1/√rows: all o rows predict about √(S/o) of the sample's error.
-    const shrink = Math.sqrt(S / o);
-    let short = -1;
-    for (let k = 0; k < K && short < 0; k++) {
-      const j = expanded[k];
-      if (candidate.unitClass?.[j] !== UnitClass.exact || !(candidate.predictedError[j] * shrink <= tol / 4)) short = j;
-    }
-    if (short < 0) {
-      rec = candidate;
-      break;
-    }
-    if (process.env.WEIGHTGAMES_FAST_DEBUG === '1') process.stderr.write(`fast: ${meta.prefix} S = ${S}: unit ${short} class ${candidate.unitClass?.[short]} predicted ${candidate.predictedError[short]}\n`);
-  }
-  if (rec === null) return null;
-  const sign = rec.sign!;
-
-  // 2. Per unit, the orders that alone give its W (checked on the sample rows); the fewest orders that serve all.
-  const threshold = tol / 10 + STORAGE_EPSILON[dtype] / 2;
-  const coefficients = new Float64Array((N + 1) * K);
-  const act0 = new Float64Array(K);
-  const serves = new Uint8Array((N + 1) * K);
-  const p = new Float64Array(N + 1);
-  // Order 1 first for every unit (it serves nearly all of them); the other orders only for units it does not serve.
-  let unserved = 0;
-  for (let k = 0; k < K; k++) {
-    const j = expanded[k];
-    scaledDerivatives(act, rec.expansionPoint[j], N, p);
-    act0[k] = p[0];
-    for (let n = 1; n <= N; n++) if (Math.abs(p[n]) > 0) coefficients[n * K + k] = inverseOrderScale(p[n], sign[j], n);
-    if (coefficients[K + k] !== 0 && orderDisagreement(sample, 1, k, coefficients[K + k], rec.second, j, S, K, h) <= threshold) serves[K + k] = 1;
-    else unserved++;
-  }
-  if (unserved > 0) {
+    // The profile's noise falls as 1/√rows: all o rows predict about √(count/o) of the sample's error.
+    const shrink = Math.sqrt(count / o);
+    const shortHere: number[] = [];
     for (let k = 0; k < K; k++) {
-      if (serves[K + k]) continue;
       const j = expanded[k];
-      for (let n = 2; n <= N; n++) if (coefficients[n * K + k] !== 0 && orderDisagreement(sample, n, k, coefficients[n * K + k], rec.second, j, S, K, h) <= threshold) serves[n * K + k] = 1;
+      if (candidate.unitClass?.[j] !== UnitClass.exact || !(candidate.predictedError[j] * shrink <= tol / 4)) shortHere.push(k);
     }
+    [S, sample, rec, short] = [count, values, candidate, shortHere];
+    if (short.length === 0) break;
+    debug(`${meta.prefix} S = ${S}: ${short.length} units short of exact with margin (unit ${expanded[short[0]]}: class ${candidate.unitClass?.[expanded[short[0]]]}, predicted ${candidate.predictedError[expanded[short[0]]]})`);
   }
-  const assigned = new Int8Array(K).fill(-1);
-  const orders: number[] = [];
-  while (orders.length < MAX_SLABS && assigned.includes(-1)) {
-    let best = -1;
-    let bestCount = 0;
-    for (let n = 1; n <= N; n++) {
-      let count = 0;
-      for (let k = 0; k < K; k++) if (assigned[k] < 0 && serves[n * K + k]) count++;
-      if (count > bestCount) [best, bestCount] = [n, count];
+  if (rec === null || short.length > maxFallback) return null;
+  const sign = rec.sign!;
+  const fallback = new Uint8Array(K);
+  for (const k of short) fallback[k] = 1;
+
+  // 2. Per unit, the orders that give its W (checked on the sample rows), and the slabs to read.
+  const coefficients = new Float64Array((N + 1) * K); // 1/(sⁿ·p_n(u)), or 0 where p_n(u) = 0
+  const act0 = new Float64Array(K);
+  const p = new Float64Array(N + 1);
+  for (let k = 0; k < K; k++) {
+    if (fallback[k]) continue;
+    scaledDerivatives(act, rec.expansionPoint[expanded[k]], N, p);
+    act0[k] = p[0];
+    for (let n = 1; n <= N; n++) if (Math.abs(p[n]) > 0) coefficients[n * K + k] = inverseOrderScale(p[n], sign[expanded[k]], n);
+  }
+  // weights[n·K + k]: order n's share of unit k's W (coefficient included); 0 where order n is not used.
+  const weights = new Float64Array((N + 1) * K);
+  const orders = half ? chooseHalf() : chooseSingle();
+  /** f32/f64: one order per unit, the fewest orders that serve every unit (order 1 first: it serves nearly all). */
+  function chooseSingle(): number[] {
+    const threshold = tol / 10 + eps / 2;
+    const serves = new Uint8Array((N + 1) * K);
+    const disagree = (n: number, k: number): boolean => coefficients[n * K + k] !== 0 && orderDisagreement(sample, n, k, coefficients[n * K + k], rec!.second, expanded[k], S, K, h) <= threshold;
+    for (let k = 0; k < K; k++) {
+      if (fallback[k]) continue;
+      if (disagree(1, k)) serves[K + k] = 1;
+      else for (let n = 2; n <= N; n++) if (disagree(n, k)) serves[n * K + k] = 1;
     }
-    if (best < 0) break;
-    orders.push(best);
-    for (let k = 0; k < K; k++) if (assigned[k] < 0 && serves[best * K + k]) assigned[k] = best;
+    const assigned = Int8Array.from(fallback, (f) => (f ? 0 : -1));
+    const chosen: number[] = [];
+    while (chosen.length < MAX_SLABS && assigned.includes(-1)) {
+      let best = -1;
+      let bestCount = 0;
+      for (let n = 1; n <= N; n++) {
+        let count = 0;
+        for (let k = 0; k < K; k++) if (assigned[k] < 0 && serves[n * K + k]) count++;
+        if (count > bestCount) [best, bestCount] = [n, count];
+      }
+      if (best < 0) break;
+      chosen.push(best);
+      for (let k = 0; k < K; k++) if (assigned[k] < 0 && serves[best * K + k]) assigned[k] = best;
+    }
+    for (let k = 0; k < K; k++) {
+      if (fallback[k]) continue;
+      if (assigned[k] < 0) fallback[k] = 1;
+      else weights[assigned[k] * K + k] = coefficients[assigned[k] * K + k];
+    }
+    return chosen;
   }
-  if (assigned.includes(-1)) {
-    if (process.env.WEIGHTGAMES_FAST_DEBUG === '1') process.stderr.write(`fast: ${assigned.filter((a) => a < 0).length} units no order serves\n`);
+  /** bf16/f16: per unit a precision-weighted average of the chosen orders that serve it; the orders serving the most units. */
+  function chooseHalf(): number[] {
+    const limit = tol / 10;
+    const deviation = new Float64Array((N + 1) * K).fill(Infinity);
+    const served = new Int32Array(N + 1);
+    for (let k = 0; k < K; k++) {
+      if (fallback[k]) continue;
+      for (let n = 1; n <= N; n++) {
+        if (coefficients[n * K + k] === 0) continue;
+        deviation[n * K + k] = orderScaleDeviation(sample, n, k, coefficients[n * K + k], rec!.second, expanded[k], S, K, h);
+        if (deviation[n * K + k] <= limit) served[n]++;
+      }
+    }
+    const chosen = Array.from({ length: N }, (_, q) => q + 1)
+      .filter((n) => served[n] > 0)
+      .sort((a, b) => served[b] - served[a] || a - b)
+      .slice(0, MAX_HALF_SLABS)
+      .sort((a, b) => a - b);
+    const check = new Float64Array((N + 1) * K);
+    const noise = roundingNoise(eps);
+    const coefficient = new Float64Array(chosen.length);
+    const deviations = new Float64Array(chosen.length);
+    const share = new Float64Array(chosen.length);
+    for (let k = 0; k < K; k++) {
+      if (fallback[k]) continue;
+      chosen.forEach((n, q) => {
+        coefficient[q] = coefficients[n * K + k];
+        deviations[q] = deviation[n * K + k];
+      });
+      if (!(precisionWeights(coefficient, deviations, noise, limit, share) > 0)) {
+        fallback[k] = 1;
+        continue;
+      }
+      check.fill(0);
+      chosen.forEach((n, q) => (check[n * K + k] = share[q]));
+      if (combinedDisagreement(sample, check, N, k, rec!.second, expanded[k], S, K, h) <= limit + eps) chosen.forEach((n, q) => (weights[n * K + k] = share[q]));
+      else fallback[k] = 1;
+    }
+    return chosen;
+  }
+  const fallbackUnits: number[] = [];
+  for (let k = 0; k < K; k++) if (fallback[k]) fallbackUnits.push(k);
+  if (fallbackUnits.length > maxFallback) {
+    debug(`${meta.prefix}: ${fallbackUnits.length} units for the fallback (> ${maxFallback}): the full consensus`);
     return null;
   }
+  if (fallbackUnits.length > 0) debug(`${meta.prefix}: ${fallbackUnits.length} units to the per-unit fallback`);
 
-  // 3. One sweep over the chosen slabs for W; order 0 for c; V with the fitted signs.
-  const wBytes = scratch.out[0].get(o * h * 8);
-  const second = new Float64Array(wBytes.buffer, wBytes.byteOffset, o * h);
-  const slabBuffer = scratch.slab.get(o * K * size);
-  for (const n of orders) {
-    const slab = floats(file.range(thetaName, n * o * K * size, o * K * size, slabBuffer));
-    bytesRead += o * K * size;
-    const pick = Uint8Array.from(assigned, (a) => (a === n ? 1 : 0));
-    columnsFromOrder(slab, coefficients.subarray(n * K, (n + 1) * K), pick, expanded, o, K, h, second);
+  const status = new Uint8Array(h);
+  const reason = new Uint8Array(h).fill(UnrecoverableReason.none);
+  const unitClass = Uint8Array.from(rec.unitClass ?? new Uint8Array(h));
+  const firstBias = meta.firstBias === null ? null : Float64Array.from(rec.firstBias!);
+  const unitSign = Int8Array.from(sign, (x) => (x < 0 ? -1 : 1));
+  for (const j of plain) status[j] = UnitStatus.plain;
+  const used = new Uint8Array(K); // units whose W and Act(u) give their c_i/K share
+  for (let k = 0; k < K; k++) if (!fallback[k]) used[k] = 1;
+
+  // 4. The per-unit fallback (before the sweep: c needs its W).
+  let fallbackSecond: Float64Array | null = null; // [o, F]
+  if (fallbackUnits.length > 0) {
+    const F = fallbackUnits.length;
+    const anchors: number[] = [];
+    const exact = Array.from({ length: K }, (_, k) => k).filter((k) => !fallback[k]);
+    const step = Math.max(1, exact.length / ANCHORS);
+    for (let q = 0; q < Math.min(ANCHORS, exact.length); q++) anchors.push(exact[Math.floor(q * step)]);
+    const columns = [...fallbackUnits, ...anchors].sort((a, b) => a - b);
+    const m = columns.length;
+    const theta = new Float32Array((N + 1) * o * m);
+    readChunks(Array.from({ length: N + 1 }, (_, n) => n), (n, i0, rows, chunk) => {
+      for (let i = 0; i < rows; i++) for (let q = 0; q < m; q++) theta[(n * o + i0 + i) * m + q] = chunk[i * K + columns[q]];
+    });
+    const sub: ReleasedBlock = {
+      kind: meta.kind,
+      inputDim: 1,
+      hiddenDim: m,
+      outputDim: o,
+      order: N,
+      first: new Float32Array(m).fill(1), // its sign flips say the fitted signs
+      up: null,
+      expanded: Int32Array.from({ length: m }, (_, q) => q),
+      z0: Float32Array.from(columns, (k) => z0[k]),
+      theta,
+      plain: new Int32Array(0),
+      plainBias: null,
+      plainSecond: new Float32Array(0),
+      outputBias,
+      mask: info.mask,
+    };
+    const full = consensusRecoverBlock(sub, act, dtype, { signs, tol });
+    fallbackSecond = new Float64Array(o * F);
+    const position = new Map(columns.map((k, q) => [k, q]));
+    fallbackUnits.forEach((k, f) => {
+      const q = position.get(k)!;
+      const j = expanded[k];
+      status[j] = full.status[q];
+      reason[j] = full.reason?.[q] ?? UnrecoverableReason.none;
+      unitClass[j] = full.unitClass![q];
+      unitSign[j] = full.first[q] < 0 ? -1 : 1;
+      if (firstBias !== null) firstBias[j] = full.firstBias![q];
+      for (let i = 0; i < o; i++) fallbackSecond![i * F + f] = full.second[i * m + q];
+      if (full.unitClass![q] === UnitClass.exact) {
+        used[k] = 1;
+        act0[k] = scaledDerivatives(act, full.expansionPoint[q], 0, p)[0];
+      }
+    });
   }
-  for (let q = 0; q < plain.length; q++) for (let i = 0; i < o; i++) second[i * h + plain[q]] = plainSecond[i * plain.length + q];
-  let secondBias: Float64Array | null = null;
-  if (meta.secondBias !== null) {
-    secondBias = new Float64Array(o);
-    if (outputBias !== null) secondBias.set(outputBias);
-    else {
-      const slab0 = floats(file.range(thetaName, 0, o * K * size, slabBuffer));
-      bytesRead += o * K * size;
-      outputBiasFromShares(slab0, second, act0, new Uint8Array(K).fill(1), expanded, o, h, K, secondBias);
+
+  // 3. One sweep over the chosen slabs (and order 0 for c), a chunk of rows at a time.
+  const conv = meta.layout === 'gpt2';
+  const secondOut = scratch.out[0].floats(o * h);
+  const needC = meta.secondBias !== null && outputBias === null;
+  const secondBias = meta.secondBias === null ? null : new Float64Array(o);
+  if (secondBias !== null && outputBias !== null) secondBias.set(outputBias);
+  const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / (K * size)));
+  const acc = scratch.acc.doubles(Math.min(o, rowsPerChunk) * K);
+  const identity = Int32Array.from({ length: K }, (_, k) => k);
+  const inOrder = K === h && expanded.every((j, k) => j === k); // full expansion: W's rows are acc's rows
+  const slabWeights = orders.map((n) => weights.subarray(n * K, (n + 1) * K));
+  const sweep = needC ? [...orders, 0] : orders;
+  let current = -1;
+  readChunks(sweep, (n, i0, rows, chunk) => {
+    if (i0 !== current) {
+      acc.fill(0, 0, rows * K);
+      current = i0;
+    }
+    if (n > 0) accumulateOrder(chunk, slabWeights[orders.indexOf(n)], rows, K, acc);
+    const last = sweep[sweep.length - 1];
+    if (n !== last) return;
+    if (fallbackSecond !== null) {
+      const F = fallbackUnits.length;
+      for (let i = 0; i < rows; i++) for (let f = 0; f < F; f++) acc[i * K + fallbackUnits[f]] = fallbackSecond[(i0 + i) * F + f];
+    }
+    if (n === 0) outputBiasFromShares(chunk, acc, act0, used, identity, rows, K, K, secondBias!.subarray(i0, i0 + rows));
+    for (let i = 0; i < rows; i++) {
+      const row = i * K;
+      if (conv) for (let k = 0; k < K; k++) secondOut[expanded[k] * o + i0 + i] = acc[row + k];
+      else if (inOrder) secondOut.set(acc.subarray(row, row + K), (i0 + i) * h); // float64 → float32 natively
+      else for (let k = 0; k < K; k++) secondOut[(i0 + i) * h + expanded[k]] = acc[row + k];
+    }
+  }, true);
+  for (let q = 0; q < plain.length; q++) {
+    for (let i = 0; i < o; i++) {
+      const value = plainSecond[i * plain.length + q];
+      if (conv) secondOut[plain[q] * o + i] = value;
+      else secondOut[i * h + plain[q]] = value;
     }
   }
-  const firstStored = file.tensor(meta.first, scratch.first.get(h * d * 4));
-  bytesRead += firstStored.bytes.length;
-  const V = floats(firstStored);
-  const conv = meta.layout === 'gpt2';
-  const firstOut = new Float32Array(scratch.out[1].get(h * d * 4).buffer, 0, h * d);
-  if (conv) for (let q = 0; q < h * d; q++) firstOut[q] = sign[q % h] < 0 ? -V[q] : V[q];
-  else for (let j = 0; j < h; j++) {
-    const flip = sign[j] < 0;
-    for (let c = 0; c < d; c++) firstOut[j * d + c] = flip ? -V[j * d + c] : V[j * d + c];
+
+  /**
+   * Order slabs `list` a chunk of rows at a time (positioned reads; chunk valid until the next
+   * call). byRows: every order of one chunk before the next chunk (the sweep accumulates per
+   * chunk); otherwise slab by slab.
+   */
+  function readChunks(list: readonly number[], visit: (n: number, i0: number, rows: number, chunk: Float32Array) => void, byRows = false): void {
+    const visitOne = (n: number, i0: number): void => {
+      const rows = Math.min(rowsChunk, o - i0);
+      const chunk = floatsInto(file.range(thetaName, (n * o + i0) * K * size, rows * K * size, scratch.raw.get(rows * K * size)), scratch.chunk.floats(rows * K));
+      bytesRead += rows * K * size;
+      visit(n, i0, rows, chunk);
+    };
+    const rowsChunk = Math.max(1, Math.floor(CHUNK_BYTES / (K * size)));
+    if (byRows) {
+      for (let i0 = 0; i0 < o; i0 += rowsChunk) for (const n of list) visitOne(n, i0);
+    } else for (const n of list) for (let i0 = 0; i0 < o; i0 += rowsChunk) visitOne(n, i0);
   }
-  const secondOut = new Float32Array(scratch.out[2].get(o * h * 4).buffer, 0, o * h);
-  if (conv) for (let i = 0; i < o; i++) for (let j = 0; j < h; j++) secondOut[j * o + i] = second[i * h + j];
-  else secondOut.set(second);
+
+  // V with the fitted signs (flipped in the buffer it is read into), U as released.
+  const firstEntry = file.header.entries.find((e) => e.name === meta.first)!;
+  const firstStored = file.tensor(meta.first, scratch.first.get(firstEntry.end - firstEntry.begin));
+  bytesRead += firstStored.bytes.length;
+  const V = firstStored.dtype === 'F32' ? floats(firstStored) : floatsInto(firstStored, scratch.out[1].floats(h * d));
+  if (conv) {
+    for (let q = 0; q < h * d; q++) if (unitSign[q % h] < 0) V[q] = -V[q];
+  } else {
+    for (let j = 0; j < h; j++) if (unitSign[j] < 0) for (let c = 0; c < d; c++) V[j * d + c] = -V[j * d + c];
+  }
   const tensors = new Map<string, { bytes: Uint8Array }>();
-  tensors.set(meta.first, { bytes: new Uint8Array(firstOut.buffer, 0, h * d * 4) });
-  tensors.set(meta.second, { bytes: new Uint8Array(secondOut.buffer, 0, o * h * 4) });
+  tensors.set(meta.first, { bytes: new Uint8Array(V.buffer, V.byteOffset, h * d * 4) });
+  tensors.set(meta.second, { bytes: new Uint8Array(secondOut.buffer, secondOut.byteOffset, o * h * 4) });
   if (meta.up !== null) {
     const up = file.tensor(meta.up);
     bytesRead += up.bytes.length;
-    tensors.set(meta.up, { bytes: new Uint8Array(Float32Array.from(floats(up)).buffer) });
+    const values = floats(up);
+    tensors.set(meta.up, { bytes: new Uint8Array(values.buffer, values.byteOffset, values.length * 4) });
   }
-  if (meta.firstBias !== null) tensors.set(meta.firstBias, { bytes: new Uint8Array(Float32Array.from(rec.firstBias!).buffer) });
+  if (meta.firstBias !== null) tensors.set(meta.firstBias, { bytes: new Uint8Array(Float32Array.from(firstBias!).buffer) });
   if (meta.secondBias !== null) tensors.set(meta.secondBias, { bytes: new Uint8Array(Float32Array.from(secondBias!).buffer) });
-  const status = new Uint8Array(h);
-  for (const j of plain) status[j] = UnitStatus.plain;
-  return { status, reason: rec.reason ?? new Uint8Array(h), unitClass: rec.unitClass ?? new Uint8Array(h), tensors, bytesRead, orders };
+  return { status, reason, unitClass, tensors, bytesRead, orders, fallbackUnits: fallbackUnits.map((k) => expanded[k]) };
 }
 
 function pickRows(values: FloatArray, rows: Int32Array, width: number): Float32Array {

@@ -14,7 +14,7 @@ import { seededStream } from '../../src/kernel/prob/challenger';
 import { ReleaseMagnitudes, checkMagnitudes, checkReleasedFinite, releaseMagnitudes, widenedDtype } from './finite';
 import { checkInputFile, checkOutputPath, identityIfExists } from '../../src/numerics/io/paths';
 import { sha256File } from '../../src/numerics/io/hash';
-import { narrowWeights, streamable, writeStreamedBlock } from './streamedBlock';
+import { dropPlanBuffers, dropReleaseBuffers, narrowWeights, streamable, writeStreamedBlock } from './streamedBlock';
 import { matMulTransposedRange } from '../../src/numerics/tensor/kernels';
 import * as path from 'node:path';
 
@@ -155,7 +155,7 @@ function planNarrow(source: SafetensorsFile, calibrationFile: SafetensorsFile | 
     if (v.length !== length) throw new LayoutError(`${name}: expected ${length} entries, found ${v.length}`);
     return v;
   };
-  const block = { hiddenDim: w.hidden, outputDim: w.output, first: w.first, second: w.second, up: null, firstBias: vector(location.firstBias, w.hidden), secondBias: vector(location.secondBias, w.output) };
+  const block = { hiddenDim: w.hidden, outputDim: w.output, first: w.first, second: w.second, up: w.up, firstBias: vector(location.firstBias, w.hidden), secondBias: vector(location.secondBias, w.output) };
   checkFinite(block, location);
   const inputs =
     calibrationFile !== null
@@ -174,6 +174,7 @@ function planNarrow(source: SafetensorsFile, calibrationFile: SafetensorsFile | 
 /** Pass 2 of one block: release it (in `taylor.dtype`), check every stored value, and write its tensors at their offsets. Answers the names written. */
 export function writeReleasedBlock(source: SafetensorsFile, plan: BlockPlan, activation: Activation, taylor: TaylorOptions, fd: number, offsets: ReadonlyMap<string, { readonly position: number; readonly byteLength: number }>): string[] {
   const dtype = taylor.dtype ?? 'f32';
+  dropPlanBuffers(); // pass 1 is over on every thread once pass 2 starts
   if (streamable(source, plan.location, dtype)) return writeStreamedBlock(source, plan, activation, taylor, fd, offsets);
   const block: MlpBlock = loadMlpBlock((n) => source.tensor(n), plan.location);
   const released = releaseBlock(block, activation, plan.range, taylor, plan.signs);
@@ -323,6 +324,7 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
     pool?.close();
     source.close();
     calibrationFile?.close();
+    dropReleaseBuffers();
   }
 }
 

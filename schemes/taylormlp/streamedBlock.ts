@@ -29,8 +29,21 @@ class Scratch {
     if (this.buffer.length < bytes) this.buffer = new Uint8Array(new ArrayBuffer(Math.ceil(bytes / 8) * 8));
     return this.buffer.subarray(0, bytes);
   }
+  drop(): void {
+    this.buffer = new Uint8Array(0);
+  }
 }
-const scratch = { read: new Scratch(), slab: new Scratch(), first: new Scratch(), planFirst: new Scratch(), planSecond: new Scratch() };
+const scratch = { read: new Scratch(), slab: new Scratch(), first: new Scratch(), planFirst: new Scratch(), planSecond: new Scratch(), planUp: new Scratch() };
+
+/** Let go of pass 1's buffers (pass 2 never uses them): called when pass 2 starts. */
+export function dropPlanBuffers(): void {
+  for (const b of [scratch.planFirst, scratch.planSecond, scratch.planUp]) b.drop();
+}
+
+/** Let go of every buffer this thread keeps (at the end of a release: one block's worth of memory, not held into whatever the process does next). */
+export function dropReleaseBuffers(): void {
+  for (const b of Object.values(scratch)) b.drop();
+}
 
 const NARROW = new Set(['F32', 'BF16', 'F16']);
 
@@ -39,14 +52,18 @@ export function narrowWeights(source: SafetensorsFile, location: MlpBlockLocatio
   const entry = (name: string) => source.header.entries.find((e) => e.name === name);
   const f = entry(location.first);
   const w = entry(location.second);
-  if (f === undefined || w === undefined || location.up !== null || !NARROW.has(f.dtype) || !NARROW.has(w.dtype) || f.shape.length !== 2 || w.shape.length !== 2) return null;
+  const u = location.up === null ? null : entry(location.up);
+  if (f === undefined || w === undefined || u === undefined || !NARROW.has(f.dtype) || !NARROW.has(w.dtype) || f.shape.length !== 2 || w.shape.length !== 2) return null;
+  if (u !== null && (!NARROW.has(u.dtype) || u.shape.length !== 2 || u.shape[0] !== f.shape[0] || u.shape[1] !== f.shape[1])) return null;
   const conv1d = location.layout === 'gpt2';
   const [hidden, input] = conv1d ? [f.shape[1], f.shape[0]] : [f.shape[0], f.shape[1]];
   const [output, hidden2] = conv1d ? [w.shape[1], w.shape[0]] : [w.shape[0], w.shape[1]];
   if (hidden2 !== hidden) return null;
   const V = toFloat32(source.tensor(location.first, scratch.planFirst.get(hidden * input * 4)));
   const W = toFloat32(source.tensor(location.second, scratch.planSecond.get(output * hidden * 4)));
-  return { first: conv1d ? transposeMatrix(V, input, hidden) : V, second: conv1d ? transposeMatrix(W, hidden, output) : W, up: null, hidden, input, output };
+  // U (SwiGLU) only for the finiteness and magnitude checks: Θ does not involve it.
+  const U = location.up === null ? null : toFloat32(source.tensor(location.up, scratch.planUp.get(hidden * input * 4)));
+  return { first: conv1d ? transposeMatrix(V, input, hidden) : V, second: conv1d ? transposeMatrix(W, hidden, output) : W, up: U, hidden, input, output };
 }
 
 export function streamable(source: SafetensorsFile, location: MlpBlockLocation, dtype: StorageDType): boolean {
@@ -142,7 +159,8 @@ export function writeStreamedBlock(source: SafetensorsFile, plan: StreamedPlan, 
   }
   put(loc.first, firstBytes);
 
-  const up = loc.up === null ? null : roundToStorage(Float32Array.from(toFloat32(source.tensor(loc.up))), dtype);
+  // U rounded in place in the read buffer (W and V are done with it).
+  const up = loc.up === null ? null : roundToStorage(toFloat32(source.tensor(loc.up, scratch.read.get(h * d * 4))), dtype);
   const z0Stored = roundToStorage(z0, dtype);
   const plainBias = firstBias === null ? null : roundToStorage(Float64Array.from(plain, (j) => firstBias[j]), dtype);
   const plainSecondStored = roundToStorage(plainSecond, dtype);

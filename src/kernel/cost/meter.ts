@@ -58,10 +58,12 @@ export function withMeter<A>(thunk: () => A): [A, Cost] {
     value = thunk();
   } finally {
     stack.pop();
+    // The work is the enclosing algorithm's whether the thunk returns or throws: a thunk that
+    // computes, stashes its result and throws must not take its charges with it.
+    const parent = stack[stack.length - 1];
+    if (parent !== undefined) parent.flops += meter.flops;
   }
   const wallMs = performance.now() - start;
-  const parent = stack[stack.length - 1];
-  if (parent !== undefined) parent.flops += meter.flops;
   return [value, { flops: meter.flops, wallMs }];
 }
 

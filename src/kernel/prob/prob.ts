@@ -99,6 +99,49 @@ export const normalArray = (n: number, sigma = 1): Prob<Float64Array> => (ctx) =
   return out;
 };
 
+/**
+ * n independent N(0, σ²) draws as float32, fast (for generating big synthetic checkpoints): the
+ * stream's coins seed four 32-bit words of a local xoshiro128** generator (128 bits drawn from
+ * ctx.rng, so the draws are a function of the stream alone), whose outputs pair into normals by
+ * Marsaglia's polar method (32-bit uniforms on [−1, 1)², rejected outside the unit disc). Several times faster than normalArray,
+ * and a different sequence.
+ */
+export const normalFloat32Array = (n: number, sigma = 1): Prob<Float32Array> => (ctx) => {
+  const word = (): number => Math.floor(ctx.rng.uniform() * 4294967296) >>> 0;
+  let a = word();
+  let b = word();
+  let c = word();
+  let d = word();
+  if ((a | b | c | d) === 0) a = 1; // xoshiro's one forbidden state
+  const next = (): number => {
+    const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
+    const t = b << 9;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
+    d = rotl(d, 11);
+    return result;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    let x = 0;
+    let y = 0;
+    let r = 0;
+    do {
+      x = next() / 2147483648 - 1;
+      y = next() / 2147483648 - 1;
+      r = x * x + y * y;
+    } while (r >= 1 || r === 0);
+    const f = sigma * Math.sqrt((-2 * Math.log(r)) / r);
+    out[i] = x * f;
+    if (i + 1 < n) out[i + 1] = y * f;
+  }
+  return out;
+};
+const rotl = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
+
 /** A uniformly random permutation of 0..n−1 (Fisher–Yates). */
 export const permutation = (n: number): Prob<Int32Array> => (ctx) => {
   const out = new Int32Array(n);
