@@ -155,21 +155,17 @@ function extract(box: BlackBox, ctx: ProbContext, act: TrainerActivationName, op
   const spread = options.spread ?? 1;
   const draw = (): Float64Array => (spread === 1 ? box.sample() : scale(box.sample(), spread));
   const stageFlops: number[] = [];
-  // Each step under a meter of its own (nested meters add up to the adversary's). An error is
-  // caught inside the meter and rethrown after it closes, so a step that stops is still charged.
+  // Each step under a meter of its own: nested meters add up to the adversary's, also for a step
+  // that stops with an error (withMeter charges the enclosing meter either way).
   const stage = <A>(thunk: () => A): A => {
-    let failure: { readonly error: unknown } | null = null;
-    const [value, cost] = withMeter((): A | null => {
-      try {
-        return thunk();
-      } catch (error) {
-        failure = { error };
-        return null;
-      }
-    });
-    stageFlops.push(cost.flops);
-    if (failure !== null) throw (failure as { readonly error: unknown }).error;
-    return value as A;
+    let flops = 0;
+    try {
+      const [value, cost] = withMeter(thunk);
+      flops = cost.flops;
+      return value;
+    } finally {
+      stageFlops.push(flops);
+    }
   };
   const curvature = stage(() => curvatureSubspace(box, draw, options));
   const rows = stage(() => rankOneDirections(curvature.basis, curvature.n, ctx, options.restarts ?? 30));
