@@ -82,7 +82,7 @@ export function scorecardRows(entry: PackedSchemeEntry, options: { readonly inpu
       ...effiInfAdversaries.map((adversary) => ({ game: 'effiinf-q' as const, adversary, inputs })),
       ...Object.keys(e.wind ?? {}).map((name) => ({ game: 'wind' as const, adversary: { direct: name } })),
       ...reducedWind.map((adversary) => ({ game: 'wind' as const, adversary })),
-      ...(api === undefined ? [] : Object.keys(api.wrec ?? {}).map((adversary) => ({ game: 'wrec-api' as const, adversary, queries: api.queries }))),
+      ...(api === undefined ? [] : Object.entries(api.wrec ?? {}).map(([adversary, row]) => ({ game: 'wrec-api' as const, adversary, queries: row.queries ?? api.queries }))),
       ...(api === undefined ? [] : Object.keys(api.effiinf ?? {}).map((adversary) => ({ game: 'effiinf-api' as const, adversary, queries: api.queries, inputs: 1 }))),
     ];
   });

@@ -5,7 +5,9 @@ import { trialContext } from '../src/kernel/prob/challenger';
 import { wrecApiGame, QueryBudgetExceededError } from '../games';
 import { openRelease, ToyTask, trainToy } from '../schemes';
 import type { ToyActivation } from '../schemes/toy/mlp';
-import { alignHiddenUnits, sameUpToHiddenSymmetry, smoothExtraction, symmetryOf, toyFormat } from '../adversaries/generic';
+import { alignHiddenUnits, genericAttacks, sameUpToHiddenSymmetry, smoothExtraction, symmetryOf, toyFormat } from '../adversaries/generic';
+import { builtinSchemes } from '../adversaries/catalog';
+import { adversaryLabel, scorecardGame, scorecardRows } from '../games/scorecard';
 import { SPECIAL_FLOPS } from '../src/numerics/tensor/flopModel';
 import { activations } from '../src/numerics/activations';
 import { choleskySolve, dampDiagonal, symmetricEigen } from '../src/numerics/tensor/spectralKernels';
@@ -277,5 +279,26 @@ describe('kernels of the smooth extraction', () => {
     // No zero entries here: ν = hn + 2h + 1 per row.
     const nu = h * n + 2 * h + 1;
     expect(cost.flops).toBe(m * o * (2 * h + 3 + h + h * n + nu * (nu + 1) + 2 * nu));
+  });
+});
+
+describe('the generic attacks in a registry entry', () => {
+  it('genericAttacks gives critical-point extraction for ReLU, curvature extraction for smooth activations, and distillation', () => {
+    const relu = genericAttacks(toyFormat('relu'), { hiddenDim: 32 });
+    const gelu = genericAttacks(toyFormat('gelu'), { hiddenDim: 16, distillQueries: 64 });
+    expect([Object.keys(relu.wrec ?? {}), Object.keys(relu.effiinf ?? {})]).toEqual([['relu-extraction'], ['distill-q256']]);
+    expect([Object.keys(gelu.wrec ?? {}), Object.keys(gelu.effiinf ?? {})]).toEqual([['smooth-extraction'], ['distill-q64']]);
+  });
+
+  it('the catalogue plays the smooth extraction on its GELU subject and wins, and on TaylorMLP (8 → 32 → 4, beyond its reach) loses', () => {
+    const gelu = builtinSchemes['open-release-gelu']!;
+    const row = scorecardRows(gelu).find((r) => r.game === 'wrec-api')!;
+    expect(adversaryLabel(row)).toBe('smooth-extraction');
+    const won = scorecardGame(gelu, row).play(trialContext('catalogue', 0));
+    expect(won.win).toBe(true);
+    const taylor = builtinSchemes['taylormlp']!;
+    const taylorRow = scorecardRows(taylor).find((r) => r.game === 'wrec-api')!;
+    expect([adversaryLabel(taylorRow), taylorRow.game === 'wrec-api' ? taylorRow.queries : 0]).toEqual(['smooth-extraction', 1_000_000]);
+    expect(scorecardGame(taylor, taylorRow).play(trialContext('catalogue', 0)).win).toBe(false);
   });
 });

@@ -5,3 +5,4 @@ export { reluExtraction, ReluExtractionOptions, ExtractionError } from './reluEx
 export { sameUpToHiddenSymmetry, alignHiddenUnits, symmetryOf, HiddenSymmetry, UnitAlignment } from './symmetry';
 export { distillation, DistillationOptions, Distiller } from './distillation';
 export { smoothExtraction, SmoothExtractionOptions, SmoothExtractionError, SmoothExtractionReport } from './smoothExtraction';
+export { genericAttacks, GenericAttackOptions } from './rows';

@@ -1,4 +1,4 @@
-import { defineScheme, PackedSchemeEntry, ApiRows, apiEffiInf } from '../../src/kernel/registry';
+import { defineScheme, PackedSchemeEntry, ApiRows } from '../../src/kernel/registry';
 import { ToyTask, ToyTaskCodec, ToyWeights, defaultToyTask } from '../../schemes/toy/mlp';
 import { openRelease } from '../../schemes/toy/openRelease';
 import { additiveMask } from '../../schemes/toy/additiveMask';
@@ -6,9 +6,7 @@ import { additiveShares } from '../../schemes/toy/additiveShares';
 import { neuronPermutation } from '../../schemes/toy/neuronPermutation';
 import { copyAdversary, randomGuessWRec, randomGuessWind } from './generic';
 import { permutationMatching, sumSharesAdversary, unmaskAdversary } from './toyAttacks';
-import { distillation } from '../generic/distillation';
-import { reluExtraction } from '../generic/reluExtraction';
-import { sameUpToHiddenSymmetry } from '../generic/symmetry';
+import { genericAttacks } from '../generic/rows';
 import { toyFormat } from '../generic/format';
 
 /**
@@ -21,18 +19,11 @@ const bothReductions = { effiInfFromWRec: true, windFromWRec: true } as const;
 /** The generic attacks' subjects: trained one-hidden-layer ReLU MLPs 16 → 32 → 4. */
 export const defaultReluTask: ToyTask = { inputDim: 16, hiddenDim: 32, outputDim: 4, activation: 'relu', training: { dataSeed: 'evaluate', samples: 128, steps: 100 } };
 
-/**
- * The API rows of the ReLU subjects: critical-point extraction (judged up to permutation and
- * positive scaling of hidden units) and distillation with q = 256 queries into Run's architecture.
- */
-const reluApi = <PK, R>(): ApiRows<ToyWeights, Float64Array, Float64Array, PK, R> => {
-  const format = toyFormat('relu');
-  return {
-    queries: 1_000_000,
-    wrec: { 'relu-extraction': { adversary: () => reluExtraction(format), same: () => sameUpToHiddenSymmetry(format) } },
-    effiinf: { 'distill-q256': () => apiEffiInf(distillation(format, { queries: 256, hiddenDim: 32 })) },
-  };
-};
+/** The API rows of the ReLU subjects: critical-point extraction and distillation (q = 256) into Run's architecture. */
+const reluApi = <PK, R>(): ApiRows<ToyWeights, Float64Array, Float64Array, PK, R> => genericAttacks(toyFormat('relu'), { hiddenDim: 32 });
+
+/** The smooth-activation subject: trained one-hidden-layer GELU MLPs 8 → 16 → 4 (within the curvature extraction's reach, hidden ≤ in(in − 1)/2). */
+export const defaultGeluTask: ToyTask = { inputDim: 8, hiddenDim: 16, outputDim: 4, activation: 'gelu', training: { dataSeed: 'evaluate', samples: 128, steps: 100 } };
 
 export const openReleaseEntry = defineScheme({
   name: 'open-release',
@@ -145,6 +136,19 @@ export const additiveSharesReluEntry = defineScheme({
   api: reluApi(),
 });
 
+export const openReleaseGeluEntry = defineScheme({
+  name: 'open-release-gelu',
+  describe: 'W′ = W on trained 8 → 16 → 4 GELU MLPs (the smooth extraction\'s subject)',
+  data: ToyTaskCodec,
+  defaultData: defaultGeluTask,
+  build: () => openRelease({ activation: 'gelu' }),
+}).attacks({
+  wrec: { copy: () => copyAdversary(), 'random-guess': () => randomGuessWRec() },
+  reductions: bothReductions,
+  wind: { 'random-bit': () => randomGuessWind() },
+  api: genericAttacks(toyFormat('gelu'), { hiddenDim: 16 }),
+});
+
 export const toyEntries: readonly PackedSchemeEntry[] = [
   openReleaseEntry,
   additiveMaskEntry,
@@ -155,4 +159,5 @@ export const toyEntries: readonly PackedSchemeEntry[] = [
   openReleaseReluEntry,
   neuronPermutationReluEntry,
   additiveSharesReluEntry,
+  openReleaseGeluEntry,
 ];

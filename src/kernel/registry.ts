@@ -59,8 +59,8 @@ export interface Reductions {
 export interface ApiRows<W, X, Y, PK, R> {
   /** The query budget q of each row. */
   readonly queries: number;
-  /** WRec-API adversaries, each with the Same on weights that judges it (e.g. up to hidden-unit symmetries). */
-  readonly wrec?: Readonly<Record<string, { readonly adversary: () => ApiWRecAdversary<PK, X, Y, W>; readonly same: () => Same<W> }>>;
+  /** WRec-API adversaries, each with the Same on weights that judges it (e.g. up to hidden-unit symmetries), and its own budget if it needs another. */
+  readonly wrec?: Readonly<Record<string, { readonly adversary: () => ApiWRecAdversary<PK, X, Y, W>; readonly same: () => Same<W>; readonly queries?: number }>>;
   /** EffiInf-API adversaries (their queries are charged to them). */
   readonly effiinf?: Readonly<Record<string, () => PackedApiEffiInf<PK, R, X, Y>>>;
 }
