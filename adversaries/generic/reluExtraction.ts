@@ -6,6 +6,7 @@ import type { MlpBlock } from '../../src/numerics/models/mlp';
 import { tensor } from '../../src/numerics/tensor/tensor';
 import { axpy, dot, mapArray, matVec } from '../../src/numerics/tensor/kernels';
 import { RankDeficientError, leastSquares, normalize, outer, scale } from '../../src/numerics/tensor/linalgKernels';
+import { LatticeRangeError, zeroOneCombination } from '../../src/numerics/tensor/latticeKernels';
 import { affine, chordDeviation, lineIntersection, linspace, maxAbs, maxAbsDifference, midpoint, quotient, secant, shiftCoordinate } from '../../src/numerics/tensor/lineKernels';
 import { markAudited } from '../../src/kernel/cost/audit';
 import type { OneHiddenLayerFormat } from './format';
@@ -28,9 +29,11 @@ import { BlackBox, blackBox } from './blackBox';
  *    step 2; the linear term M of f = Σ_j A_j relu(ẑ_j) + M x + m is a Jacobian minus the active
  *    units' A_j ŵ_jᵀ, measured on two pieces. A unit recovered with the wrong sign contributes
  *    A_j relu(−ẑ) = A_j relu(ẑ) − A_j ẑ and the original has no linear term, so
- *    M = −Σ_{j flipped} A_j ŵ_jᵀ: a linear system for the 0/1 flip indicators (unique when
- *    out·in ≥ hidden and generic). Flip those units and fit W₂, b₂ by least squares; if the units
- *    do not explain f exactly, look for more on new lines.
+ *    M = −Σ_{j flipped} A_j ŵ_jᵀ: out·in linear equations for the 0/1 flip indicators. With
+ *    out·in ≥ hidden, least squares solves them; with fewer, finding the 0/1 solution is a
+ *    low-density subset sum, solved by LLL on a CJLOSS embedding (src/tensor/latticeKernels.ts).
+ *    Flip those units and fit W₂, b₂ by least squares; if the units do not explain f exactly,
+ *    look for more on new lines.
  *
  * The output equals the original up to permutation and positive scaling of the hidden units (the
  * symmetries of a ReLU network): unit j comes out with ‖w_j‖ = 1. It stops looking for units after
@@ -94,7 +97,7 @@ export function reluExtraction<W, X, Y, PK = unknown>(format: OneHiddenLayerForm
           }
         }
       } catch (error) {
-        if (!(error instanceof ExtractionError || error instanceof RankDeficientError || error instanceof Inconsistent)) throw error;
+        if (!(error instanceof ExtractionError || error instanceof RankDeficientError || error instanceof Inconsistent || error instanceof LatticeRangeError)) throw error;
         // No network: answer the all-zero one of the input's and output's size (it loses), with the reason noted.
         ctx.notes.write('relu-extraction', { failed: error.message, queries: box.queries() });
         const x = box.sample();
@@ -309,7 +312,6 @@ function solveOuterLayers(box: BlackBox, ctx: ProbContext, units: Unit[], oversa
     biases[j] = unit.bias;
   });
   const equations = o * n;
-  if (equations < H) throw new ExtractionError(`relu-extraction: ${H} units but only ${equations} sign equations (out·in); the signs are not determined by this method`);
   const M = linearTerm(box, units, rows, biases, box.sample());
   const again = linearTerm(box, units, rows, biases, box.sample());
   const scaleOfA = Math.max(...units.map((unit) => maxAbs(unit.out)));
@@ -321,9 +323,8 @@ function solveOuterLayers(box: BlackBox, ctx: ProbContext, units: Unit[], oversa
     const column = outer(unit.out, unit.row);
     for (let e = 0; e < equations; e++) system[e * H + j] = column[e];
   });
-  const flips = leastSquares(system, equations, H, scale(M, -1), 1);
+  const flips = signFlips(system, equations, H, scale(M, -1), scaleOfA);
   const signs = Array.from(flips, (v) => (v > 0.5 ? -1 : 1));
-  for (const v of flips) if (Math.min(Math.abs(v), Math.abs(affine(v, -1, 1))) > 1e-3) throw new Inconsistent(`flip indicator ${v} is not 0 or 1`);
   const first = new Float64Array(H * n);
   const firstBias = new Float64Array(H);
   units.forEach((unit, j) => {
@@ -350,6 +351,27 @@ function solveOuterLayers(box: BlackBox, ctx: ProbContext, units: Unit[], oversa
   const misfit = Math.max(...xs.map((x, r) => maxAbsDifference(matVec(tensor([o, H], fitted.second), hiddenOf(first, firstBias, H, x), fitted.secondBias!), targets.subarray(r * o, (r + 1) * o))));
   if (misfit > exact) throw new Inconsistent(`the network misses f by ${misfit} on the points`);
   return fitted;
+}
+
+/**
+ * The 0/1 flip indicators δ of Σ_j δ_j A_j ⊗ ŵ_j = −M (`system` [equations, H], `target` = −M).
+ * With out·in ≥ hidden equations, least squares: the solution must be 0/1 to 1e-3. With fewer,
+ * the real solutions form an affine space of dimension hidden − out·in and the 0/1 point in it —
+ * unique for generic weights, since another would be a small integer relation among the
+ * measured A_j ⊗ ŵ_j — is a real, low-density subset sum: a lattice reduction finds it
+ * (`zeroOneCombination`: CJLOSS embedding, resolution raised ×16 a stage up to 2^28 of
+ * max|A_j ⊗ ŵ_j| and stopped at the first stage that yields it; the Jacobians are good to ~1e-8
+ * of it), accepted if it meets the equations to 1e-5·max|A|.
+ */
+function signFlips(system: Float64Array, equations: number, H: number, target: Float64Array, scaleOfA: number): Float64Array {
+  if (equations >= H) {
+    const flips = leastSquares(system, equations, H, target, 1);
+    for (const v of flips) if (Math.min(Math.abs(v), Math.abs(affine(v, -1, 1))) > 1e-3) throw new Inconsistent(`flip indicator ${v} is not 0 or 1`);
+    return flips;
+  }
+  const flips = zeroOneCombination(system, equations, H, target, 2 ** 28, affine(0, 1e-5, scaleOfA));
+  if (flips === null) throw new Inconsistent(`no 0/1 solution of the ${equations} sign equations for ${H} units`);
+  return flips;
 }
 
 /** The block with these first-layer units and W₂, b₂ fitted by least squares to the targets at xs. */
