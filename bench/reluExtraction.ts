@@ -48,20 +48,22 @@ const fmt = (x: number) => x.toExponential(1);
 
 function main(): void {
   process.stdout.write(`relu-extraction, API access only: ${trials} trials per row, seed relu-bench, Clopper–Pearson 95 %\n`);
-  process.stdout.write('| subject (in → hidden → out) | scheme | WRec wins | advantage [95 % CI] | queries (mean, max) | adversary FLOPs (mean) | max row error of W₁ | max output error |\n|---|---|---|---|---|---|---|---|\n');
+  process.stdout.write('| subject (in → hidden → out) | scheme | WRec wins | advantage [95 % CI] | queries (mean, max) | adversary FLOPs (mean) | max row error of W₁ | max output error | wall s / trial |\n|---|---|---|---|---|---|---|---|---|\n');
   for (const [inputDim, hiddenDim, outputDim] of sizes) {
     const task: ToyTask = { inputDim, hiddenDim, outputDim, activation: 'relu', training: { dataSeed: `relu-${inputDim}`, samples: 256, steps: 100 } };
     const schemes: AnyScheme[] = [openRelease({ activation: 'relu' }), neuronPermutation(task), additiveShares({ shares: 3, activation: 'relu' })];
     for (const scheme of schemes) {
       const game = wrecApiGame(scheme, task, reluExtraction(format), { queries: 1_000_000, same: sameUpToHiddenSymmetry(format), report: report(inputDim) });
+      const started = Date.now();
       const e = estimateAdvantageSync(game, { trials, seed: 'relu-bench', keepTrials: true });
+      const wall = (Date.now() - started) / 1000 / trials;
       const rs = e.results ?? [];
       const q = rs.map((r) => Number(r.details.queries));
       const rowErr = Math.max(...rs.map((r) => Number(r.details.maxRowError)));
       const outErr = Math.max(...rs.map((r) => Number(r.details.maxOutputError)));
       const flops = rs.reduce((acc, r) => acc + (r.costs['adversary']?.flops ?? 0), 0) / rs.length;
       process.stdout.write(
-        `| ${inputDim} → ${hiddenDim} → ${outputDim} | ${scheme.name} | ${e.successes}/${e.trials} | ${e.advantage.toFixed(3)} [${e.interval.lower.toFixed(3)}, ${e.interval.upper.toFixed(3)}] | ${(q.reduce((a, b) => a + b, 0) / q.length).toFixed(0)}, ${Math.max(...q)} | ${(flops / 1e6).toFixed(1)}M | ${fmt(rowErr)} | ${fmt(outErr)} |\n`,
+        `| ${inputDim} → ${hiddenDim} → ${outputDim} | ${scheme.name} | ${e.successes}/${e.trials} | ${e.advantage.toFixed(3)} [${e.interval.lower.toFixed(3)}, ${e.interval.upper.toFixed(3)}] | ${(q.reduce((a, b) => a + b, 0) / q.length).toFixed(0)}, ${Math.max(...q)} | ${(flops / 1e6).toFixed(1)}M | ${fmt(rowErr)} | ${fmt(outErr)} | ${wall.toFixed(2)} |\n`,
       );
     }
   }
