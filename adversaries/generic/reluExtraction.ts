@@ -31,7 +31,7 @@ import { BlackBox, blackBox } from './blackBox';
  *    A_j relu(−ẑ) = A_j relu(ẑ) − A_j ẑ and the original has no linear term, so
  *    M = −Σ_{j flipped} A_j ŵ_jᵀ: out·in linear equations for the 0/1 flip indicators. With
  *    out·in ≥ hidden, least squares solves them; with fewer, finding the 0/1 solution is a
- *    low-density subset sum, solved by LLL on a CJLOSS embedding (src/tensor/latticeKernels.ts).
+ *    low-density subset sum, solved by LLL on a CJLOSS embedding (src/numerics/tensor/latticeKernels.ts).
  *    Flip those units and fit W₂, b₂ by least squares; if the units do not explain f exactly,
  *    look for more on new lines.
  *

@@ -5,14 +5,14 @@ import { FloatArray, ShapeError } from './tensor';
 
 /**
  * Lattice reduction for the generic extraction's sign step (adversaries/generic/reluExtraction.ts),
- * charging exactly what its loops do under the cost model of src/tensor/flopModel.ts (+ − × ÷ 1;
+ * charging exactly what its loops do under the cost model of src/numerics/tensor/flopModel.ts (+ − × ÷ 1;
  * Math.round, comparisons and swaps 0, as Math.abs).
  */
 
 /** A lattice basis whose Gram matrix leaves the integers float64 holds exactly (|·| > 2^52), or an LLL that does not terminate. */
 export class LatticeRangeError extends WeightgamesError {
   override readonly name = 'LatticeRangeError';
-  readonly kind = 'fault';
+  readonly kind = 'fault' as const;
 }
 
 /** Largest magnitude of an exact integer kept in float64 here. */
