@@ -3,7 +3,7 @@ import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
 import { withMeter } from '../src/kernel/cost/meter';
 import { isAudited } from '../src/kernel/cost/audit';
 import { wrecApiGame, effiInfApiGame, QueryBudgetExceededError } from '../games';
-import { additiveShares, neuronPermutation, openRelease, ToyTask, trainToy } from '../schemes';
+import { additiveShares, neuronPermutation, openRelease, runToy, ToyTask, trainToy } from '../schemes';
 import type { AnyScheme } from '../src/kernel/scheme';
 import type { ApiWRecAdversary } from '../src/kernel/adversary';
 import { distillation, reluExtraction, sameUpToHiddenSymmetry, toyFormat, alignHiddenUnits } from '../adversaries/generic';
@@ -20,14 +20,28 @@ const format = toyFormat('relu');
 const schemes = (): AnyScheme[] => [openRelease({ activation: 'relu' }), neuronPermutation(task), additiveShares({ shares: 3, activation: 'relu' })];
 
 describe('relu-extraction (API access only)', () => {
-  it('recovers trained ReLU MLPs up to permutation and positive scaling: every row of W₁ within 1e-6, with the queries reported', () => {
+  it('recovers trained ReLU MLPs up to permutation and positive scaling: every row of W₁ within 1e-6, outputs on fresh inputs within 1e-6, with the queries reported', () => {
+    // Fresh inputs on a seed of their own, never the game's streams.
+    const fresh = Array.from({ length: 50 }, (_, i) => P.sampleWith(P.normalArray(task.inputDim), `fresh/${i}`));
+    const outputError = (recovered: any, weights: any): number =>
+      Math.max(
+        ...fresh.map((x) => {
+          const a = runToy(recovered, x, 'relu');
+          const b = runToy(weights, x, 'relu');
+          return Math.hypot(...a.map((v, i) => v - b[i])) / Math.hypot(...b);
+        }),
+      );
     for (const scheme of schemes()) {
-      const report = (recovered: any, weights: any) => ({ maxRowError: alignHiddenUnits(format.block(recovered), format.block(weights), 'positive-scale')?.maxRowError ?? Infinity });
+      const report = (recovered: any, weights: any) => ({
+        maxRowError: alignHiddenUnits(format.block(recovered), format.block(weights), 'positive-scale')?.maxRowError ?? Infinity,
+        outputError: outputError(recovered, weights),
+      });
       const game = wrecApiGame(scheme, task, reluExtraction(format), { queries: 100_000, same: sameUpToHiddenSymmetry(format), report });
       const e = estimateAdvantageSync(game, { trials: 4, seed: 'relu', keepTrials: true });
       expect(e.successes).toBe(4);
       for (const r of e.results!) {
         expect(r.details.maxRowError).toBeLessThan(1e-6);
+        expect(r.details.outputError).toBeLessThan(1e-6);
         expect(r.details.queries).toBeGreaterThan(100);
         expect(r.details.queries).toBeLessThan(10_000);
         // The oracle's work is the game's: recorded apart, not in the adversary's cost.
