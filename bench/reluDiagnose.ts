@@ -1,7 +1,7 @@
 /**
  * Diagnostics for the ReLU extraction's failures (not a figure of the docs): runs WRec-API trials
  * and, for each lost trial, says which units were missed, which are extra, which have a flipped sign.
- * `node dist/bench/reluDiagnose.js` (RELU_TRIALS, RELU_SIZES, RELU_SCHEMES=open,perm,shares).
+ * `node dist/bench/reluDiagnose.js` (RELU_TRIALS, RELU_SIZES as in bench/reluExtraction.ts, RELU_SCHEMES=open,perm,shares).
  */
 import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
 import { wrecApiGame } from '../games';
@@ -11,7 +11,10 @@ import { reluExtraction, toyFormat, sameUpToHiddenSymmetry } from '../adversarie
 import type { ToyWeights } from '../schemes/toy/mlp';
 
 const trials = Number(process.env.RELU_TRIALS ?? 50);
-const sizes = (process.env.RELU_SIZES ?? '16x32').split(',').map((s) => s.split('x').map(Number) as [number, number]);
+const sizes = (process.env.RELU_SIZES ?? '16x32').split(',').map((s) => {
+  const [inputDim, hiddenDim, outputDim = 4] = s.split('x').map(Number);
+  return [inputDim, hiddenDim, outputDim] as const;
+});
 const which = (process.env.RELU_SCHEMES ?? 'open,perm,shares').split(',');
 const format = toyFormat('relu');
 
@@ -63,8 +66,8 @@ function diagnose(recovered: ToyWeights, weights: ToyWeights) {
   return { found: r.length, hidden: t.length, missed: missed.join(' '), flipped: flipped.join(' '), extra: extra.length };
 }
 
-for (const [inputDim, hiddenDim] of sizes) {
-  const task: ToyTask = { inputDim, hiddenDim, outputDim: 4, activation: 'relu', training: { dataSeed: `relu-${inputDim}`, samples: 256, steps: 100 } };
+for (const [inputDim, hiddenDim, outputDim] of sizes) {
+  const task: ToyTask = { inputDim, hiddenDim, outputDim, activation: 'relu', training: { dataSeed: `relu-${inputDim}`, samples: 256, steps: 100 } };
   const all: Record<string, AnyScheme> = { open: openRelease({ activation: 'relu' }), perm: neuronPermutation(task), shares: additiveShares({ shares: 3, activation: 'relu' }) };
   for (const key of which) {
     const scheme = all[key];

@@ -3,7 +3,8 @@
  * ReLU MLPs released under openRelease, neuronPermutation and additiveShares, API access only —
  * WRec (up to permutation and positive scaling) advantage with its interval, queries, the
  * adversary's FLOPs, the worst row error of W₁ and the worst output error on fresh inputs.
- * `npm run bench:relu-extraction` (RELU_TRIALS, RELU_SIZES="16x32,32x64,64x128").
+ * `npm run bench:relu-extraction` (RELU_TRIALS, RELU_SIZES="16x32,32x64,64x128": in×hidden, or
+ * in×hidden×out; the output width is 4 unless given).
  */
 import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
 import * as P from '../src/kernel/prob/prob';
@@ -14,7 +15,10 @@ import { reluExtraction, toyFormat, alignHiddenUnits, sameUpToHiddenSymmetry } f
 import type { ToyWeights } from '../schemes/toy/mlp';
 
 const trials = Number(process.env.RELU_TRIALS ?? 100);
-const sizes = (process.env.RELU_SIZES ?? '16x32,32x64,64x128').split(',').map((s) => s.split('x').map(Number) as [number, number]);
+const sizes = (process.env.RELU_SIZES ?? '16x32,32x64,64x128').split(',').map((s) => {
+  const [inputDim, hiddenDim, outputDim = 4] = s.split('x').map(Number);
+  return [inputDim, hiddenDim, outputDim] as const;
+});
 const format = toyFormat('relu');
 
 /** Fresh inputs N(0, I), fixed by a seed of their own (never the game's streams). */
@@ -44,20 +48,22 @@ const fmt = (x: number) => x.toExponential(1);
 
 function main(): void {
   process.stdout.write(`relu-extraction, API access only: ${trials} trials per row, seed relu-bench, Clopper–Pearson 95 %\n`);
-  process.stdout.write('| subject (in → hidden → out) | scheme | WRec wins | advantage [95 % CI] | queries (mean, max) | adversary FLOPs (mean) | max row error of W₁ | max output error |\n|---|---|---|---|---|---|---|---|\n');
-  for (const [inputDim, hiddenDim] of sizes) {
-    const task: ToyTask = { inputDim, hiddenDim, outputDim: 4, activation: 'relu', training: { dataSeed: `relu-${inputDim}`, samples: 256, steps: 100 } };
+  process.stdout.write('| subject (in → hidden → out) | scheme | WRec wins | advantage [95 % CI] | queries (mean, max) | adversary FLOPs (mean) | max row error of W₁ | max output error | wall s / trial |\n|---|---|---|---|---|---|---|---|---|\n');
+  for (const [inputDim, hiddenDim, outputDim] of sizes) {
+    const task: ToyTask = { inputDim, hiddenDim, outputDim, activation: 'relu', training: { dataSeed: `relu-${inputDim}`, samples: 256, steps: 100 } };
     const schemes: AnyScheme[] = [openRelease({ activation: 'relu' }), neuronPermutation(task), additiveShares({ shares: 3, activation: 'relu' })];
     for (const scheme of schemes) {
       const game = wrecApiGame(scheme, task, reluExtraction(format), { queries: 1_000_000, same: sameUpToHiddenSymmetry(format), report: report(inputDim) });
+      const started = Date.now();
       const e = estimateAdvantageSync(game, { trials, seed: 'relu-bench', keepTrials: true });
+      const wall = (Date.now() - started) / 1000 / trials;
       const rs = e.results ?? [];
       const q = rs.map((r) => Number(r.details.queries));
       const rowErr = Math.max(...rs.map((r) => Number(r.details.maxRowError)));
       const outErr = Math.max(...rs.map((r) => Number(r.details.maxOutputError)));
       const flops = rs.reduce((acc, r) => acc + (r.costs['adversary']?.flops ?? 0), 0) / rs.length;
       process.stdout.write(
-        `| ${inputDim} → ${hiddenDim} → 4 | ${scheme.name} | ${e.successes}/${e.trials} | ${e.advantage.toFixed(3)} [${e.interval.lower.toFixed(3)}, ${e.interval.upper.toFixed(3)}] | ${(q.reduce((a, b) => a + b, 0) / q.length).toFixed(0)}, ${Math.max(...q)} | ${(flops / 1e6).toFixed(1)}M | ${fmt(rowErr)} | ${fmt(outErr)} |\n`,
+        `| ${inputDim} → ${hiddenDim} → ${outputDim} | ${scheme.name} | ${e.successes}/${e.trials} | ${e.advantage.toFixed(3)} [${e.interval.lower.toFixed(3)}, ${e.interval.upper.toFixed(3)}] | ${(q.reduce((a, b) => a + b, 0) / q.length).toFixed(0)}, ${Math.max(...q)} | ${(flops / 1e6).toFixed(1)}M | ${fmt(rowErr)} | ${fmt(outErr)} | ${wall.toFixed(2)} |\n`,
       );
     }
   }
