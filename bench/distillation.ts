@@ -15,6 +15,8 @@ import { defaultTaylorTask } from '../adversaries/taylormlp/entry';
 
 const trials = Number(process.env.DISTILL_TRIALS ?? 40);
 const qs = (process.env.DISTILL_QS ?? '16,64,256,1024,4096').split(',').map(Number);
+/** DISTILL_SUBJECTS: a comma-separated list of label prefixes to run (default: all). */
+const only = process.env.DISTILL_SUBJECTS?.split(',');
 const thresholds = [1e-1, 1e-2, 1e-3];
 
 const toyTask: ToyTask = { inputDim: 16, hiddenDim: 32, outputDim: 4, activation: 'relu', training: { dataSeed: 'relu-16', samples: 256, steps: 100 } };
@@ -48,7 +50,7 @@ const ci = (wins: number, n: number): string => {
 function main(): void {
   process.stdout.write(`distillation (EffiInf with a Run′ oracle charged to the adversary, one fresh input per trial): ${trials} trials per row, seed distill, Clopper–Pearson 95 %; Same = relative L2 distance of the outputs ≤ δ\n\n`);
   process.stdout.write(`| subject | q | ${thresholds.map((d) => `Pr[Same], δ = ${d}`).join(' | ')} | median rel. error | surrogate FLOPs / answer | Run′ FLOPs | preparation FLOPs | break-even inputs |\n|${'---|'.repeat(8 + thresholds.length - 1)}\n`);
-  for (const s of subjects) {
+  for (const s of subjects.filter((x) => only === undefined || only.some((prefix) => x.label.startsWith(prefix)))) {
     for (const q of qs) {
       const adversary = distillation(s.format, { queries: q, hiddenDim: s.hiddenDim });
       const game = effiInfApiGame(s.scheme, s.data, adversary, { queries: q, inputs: 1 });
