@@ -73,7 +73,13 @@ describe('a new ES-module project on the tarball, tsc --init strict defaults', (
     fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
     execFileSync(process.execPath, [tsc, '--init', '--skipLibCheck', 'false'], { cwd: project, stdio: 'ignore' });
     // From npm's cache when it has the dependencies (CI's `npm ci` fills it); the registry otherwise.
-    execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'error', tarball], { cwd: project, stdio: ['ignore', 'ignore', 'pipe'] });
+    // A registry hiccup is not the package's fault: one retry before failing.
+    const install = (): void => void execFileSync(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'error', tarball], { cwd: project, stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      install();
+    } catch {
+      install();
+    }
     for (const dir of ['docs/examples', 'test/fixtures/consumer']) {
       for (const name of fs.readdirSync(path.join(root, dir))) fs.copyFileSync(path.join(root, dir, name), path.join(project, name));
     }
