@@ -4,7 +4,9 @@
  * WRec (up to permutation and positive scaling) advantage with its interval, queries, the
  * adversary's FLOPs, the worst row error of W₁ and the worst output error on fresh inputs.
  * `npm run bench:relu-extraction` (RELU_TRIALS, RELU_SIZES="16x32,32x64,64x128": in×hidden, or
- * in×hidden×out; the output width is 4 unless given).
+ * in×hidden×out; the output width is 4 unless given; RELU_SCHEMES=open,perm,shares picks rows, so
+ * that rows can run as separate processes: every trial is seed-addressed, a row's figures do not
+ * depend on which other rows ran).
  */
 import { estimateAdvantageSync } from '../src/kernel/estimate/estimate';
 import * as P from '../src/kernel/prob/prob';
@@ -19,6 +21,7 @@ const sizes = (process.env.RELU_SIZES ?? '16x32,32x64,64x128').split(',').map((s
   const [inputDim, hiddenDim, outputDim = 4] = s.split('x').map(Number);
   return [inputDim, hiddenDim, outputDim] as const;
 });
+const which = (process.env.RELU_SCHEMES ?? 'open,perm,shares').split(',');
 const format = toyFormat('relu');
 
 /** Fresh inputs N(0, I), fixed by a seed of their own (never the game's streams). */
@@ -51,8 +54,13 @@ function main(): void {
   process.stdout.write('| subject (in → hidden → out) | scheme | WRec wins | advantage [95 % CI] | queries (mean, max) | adversary FLOPs (mean) | max row error of W₁ | max output error | wall s / trial |\n|---|---|---|---|---|---|---|---|---|\n');
   for (const [inputDim, hiddenDim, outputDim] of sizes) {
     const task: ToyTask = { inputDim, hiddenDim, outputDim, activation: 'relu', training: { dataSeed: `relu-${inputDim}`, samples: 256, steps: 100 } };
-    const schemes: AnyScheme[] = [openRelease({ activation: 'relu' }), neuronPermutation(task), additiveShares({ shares: 3, activation: 'relu' })];
-    for (const scheme of schemes) {
+    const rows: Array<[string, AnyScheme]> = [
+      ['open', openRelease({ activation: 'relu' })],
+      ['perm', neuronPermutation(task)],
+      ['shares', additiveShares({ shares: 3, activation: 'relu' })],
+    ];
+    for (const [key, scheme] of rows) {
+      if (!which.includes(key)) continue;
       const game = wrecApiGame(scheme, task, reluExtraction(format), { queries: 1_000_000, same: sameUpToHiddenSymmetry(format), report: report(inputDim) });
       const started = Date.now();
       const e = estimateAdvantageSync(game, { trials, seed: 'relu-bench', keepTrials: true });
