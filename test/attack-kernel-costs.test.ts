@@ -66,13 +66,13 @@ function refScaled(o: Ops, act: Activation, x: number, order: number, out: Float
 
 
 /** consensus.ts's original refine(), through the counter. */
-function refRefine(o: Ops, act: Activation, u0: number, s: number, g: Float64Array, w: Float64Array, N: number): { u: number; r: number } {
+function refRefine(o: Ops, act: Activation, u0: number, s: number, g: Float64Array, w: Float64Array, N: number): { u: number; r: number; lambda: number } {
   const at = (x: number): Float64Array => refScaled(o, act, x, N + 1);
   let u = u0;
-  let current = refMisfit(o, g, w, at(u), 0, 1, N, s < 0)[0];
+  let p = at(u);
+  let [current, lambda] = refMisfit(o, g, w, p, 0, 1, N, s < 0);
   for (let iteration = 0; iteration < 40; iteration++) {
-    const p = at(u);
-    const [, lambda] = refMisfit(o, g, w, p, 0, 1, N, s < 0);
+    // The derivatives and λ at u are those of the accepted trial point (or of u0): not recomputed.
     let pq = 0;
     let pp = 0;
     for (let n = 1; n <= N; n++) {
@@ -95,10 +95,13 @@ function refRefine(o: Ops, act: Activation, u0: number, s: number, g: Float64Arr
     if (Math.abs(step) > 0.5) step = o.mul(0.5, Math.sign(step));
     let accepted = false;
     for (let halving = 0; halving < 20; halving++) {
-      const candidate = refMisfit(o, g, w, at(o.add(u, step)), 0, 1, N, s < 0)[0];
+      const trial = at(o.add(u, step));
+      const [candidate, candidateLambda] = refMisfit(o, g, w, trial, 0, 1, N, s < 0);
       if (candidate < current) {
         u = o.add(u, step);
         current = candidate;
+        lambda = candidateLambda;
+        p = trial;
         accepted = true;
         break;
       }
@@ -106,7 +109,7 @@ function refRefine(o: Ops, act: Activation, u0: number, s: number, g: Float64Arr
     }
     if (!accepted || Math.abs(step) < o.mul(1e-14, Math.max(1, Math.abs(u)))) break;
   }
-  return { u, r: current };
+  return { u, r: current, lambda };
 }
 
 // ---- derivativeKernels ---------------------------------------------------------------------------
@@ -223,7 +226,7 @@ describe('consensusKernels (the consensus attack)', () => {
         const o = new Ops();
         const ref = refRefine(o, act, pr.u + start, pr.s, g, w, pr.N);
         const [fit, cost] = charged(() => refineExpansionPoint(act, pr.u + start, pr.s, g, w, pr.N, new Float64Array(pr.N + 2)));
-        expect([fit.u, fit.r]).toEqual([ref.u, ref.r]);
+        expect([fit.u, fit.r, fit.lambda]).toEqual([ref.u, ref.r, ref.lambda]);
         expect(cost).toBe(o.n);
       }),
       runs,
@@ -315,7 +318,7 @@ describe('consensusKernels (the consensus attack)', () => {
     );
   });
 
-  it('scaleStable: the valley scan, its early exits and its charge', () => {
+  it('scaleStable: the valley scan over the grid misfits, its early exits and its charge', () => {
     fc.assert(
       fc.property(problem, fc.double({ min: 0.001, max: 0.2, noNaN: true }), (pr, tol) => {
         const { act, g, w } = makeProfile(pr);
@@ -323,25 +326,29 @@ describe('consensusKernels (the consensus attack)', () => {
         const bound = 8;
         const step = 0.5;
         const grid = derivativeGrid(act, bound, step, N + 1);
+        // The inputs, as the fit has them: the grid's misfits and scales, and those at u*.
+        const uncounted = new Ops();
+        const residuals = new Float64Array(grid.u.length);
+        const lambdas = new Float64Array(grid.u.length);
+        for (let q = 0; q < grid.u.length; q++) [residuals[q], lambdas[q]] = refMisfit(uncounted, g, w, grid.p, q * grid.width, 1, N, s < 0);
+        const [rStar, lambdaStar] = refMisfit(uncounted, g, w, refScaled(uncounted, act, u, N + 1), 0, 1, N, s < 0);
+        let usable = 0;
+        for (let n = 1; n <= N; n++) if (w[n] > 0) usable++;
         const o = new Ops();
         const ref = ((): boolean => {
           if (!(Math.abs(u) < o.sub(grid.u[grid.u.length - 1], step))) return false;
-          const [rStar, lambdaStar] = refMisfit(o, g, w, refScaled(o, act, u, N + 1), 0, 1, N, s < 0);
-          let usable = 0;
-          for (let n = 1; n <= N; n++) if (w[n] > 0) usable++;
           const allowance = o.mul(9, Math.max(1, o.div(rStar, Math.max(1, usable - 2))));
           let lo = u;
           let hi = u;
           for (let q = 0; q < grid.u.length; q++) {
-            const [r, lambda] = refMisfit(o, g, w, grid.p, q * grid.width, 1, N, s < 0);
-            if (!(r <= o.add(rStar, allowance))) continue;
-            if (!(Math.abs(o.sub(o.div(lambda, lambdaStar), 1)) <= o.mul(0.75, tol))) return false;
+            if (!(residuals[q] <= o.add(rStar, allowance))) continue;
+            if (!(Math.abs(o.sub(o.div(lambdas[q], lambdaStar), 1)) <= o.mul(0.75, tol))) return false;
             lo = Math.min(lo, grid.u[q]);
             hi = Math.max(hi, grid.u[q]);
           }
           return o.sub(hi, lo) <= 1;
         })();
-        const [stable, cost] = charged(() => scaleStable(act, g, w, grid, step, N, s, u, tol, new Float64Array(N + 2)));
+        const [stable, cost] = charged(() => scaleStable(residuals, lambdas, grid.u, step, usable, u, rStar, lambdaStar, tol));
         expect(stable).toBe(ref);
         expect(cost).toBe(o.n);
       }),

@@ -126,12 +126,13 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     const released = SafetensorsFile.open(file);
     const meta = releasedInfo(released.metadata).blocks[0];
     const entry = released.header.entries.find((e) => e.name === `${meta.prefix}.taylor.theta`)!;
-    const at = released.header.dataStart + entry.begin + ((6 * O + 1) * H + 3) * 2; // order 6, row 1 (not a sample row), unit 3
+    const index = (6 * O + 1) * H + 3; // order 6, row 1 (not a sample row), unit 3
+    const at = released.header.dataStart + entry.begin + index * 2;
     released.close();
     const fd = fs.openSync(file, 'r+');
     fs.writeSync(fd, Uint8Array.from([0xc0, 0x7f]), 0, 2, at); // bf16 NaN, little-endian
     fs.closeSync(fd);
-    expect(() => attackReleasedFile(file, path.join(home, 'nan', 'recovered.safetensors'), 'consensus', 'test')).toThrow(/non-finite/);
+    expect(() => attackReleasedFile(file, path.join(home, 'nan', 'recovered.safetensors'), 'consensus', 'test')).toThrow(new RegExp(`holds NaN \\(a non-finite value\\) at index ${index}:`));
   });
 
   it('a tolerance no sample meets (every unit short of the margin) goes to the full consensus', () => {

@@ -115,18 +115,20 @@ describe('gridMisfits (weightedMisfit at every grid point)', () => {
     .record({ N: fc.integer({ min: 1, max: 6 }), points: fc.integer({ min: 1, max: 5 }), from: fc.integer({ min: 0, max: 3 }), span: fc.integer({ min: -1, max: 5 }), negative: fc.boolean(), zeroPoint: fc.integer({ min: -1, max: 4 }) })
     .chain((s) => fc.tuple(fc.constant(s), vec(s.N + 1), vec(s.N + 1, 100), vec(s.points * (s.N + 2))));
 
-  it('matches refMisfit point by point (a zero profile: λ = 0, no ÷) and the count', () => {
+  it('matches refMisfit point by point, residuals and scales λ (a zero profile: λ = 0, no ÷), and the count', () => {
     fc.assert(
-      fc.property(problem, ([{ N, points, from, span, negative, zeroPoint }, g, w, p]) => {
+      fc.property(problem, fc.boolean(), ([{ N, points, from, span, negative, zeroPoint }, g, w, p], withScales) => {
         const width = N + 2;
         const to = Math.min(N, from + span);
         const weights = w.map(Math.abs);
         if (zeroPoint >= 0 && zeroPoint < points) p.fill(0, zeroPoint * width, (zeroPoint + 1) * width);
         const ops = new Ops();
-        const ref = Float64Array.from({ length: points }, (_, q) => refMisfit(ops, g, weights, p, q * width, from, to, negative)[0]);
+        const ref = Array.from({ length: points }, (_, q) => refMisfit(ops, g, weights, p, q * width, from, to, negative));
         const out = new Float64Array(points);
-        const [, cost] = charged(() => gridMisfits(g, weights, p, width, points, from, to, negative, out));
-        expect(bits(out)).toEqual(bits(ref));
+        const scales = withScales ? new Float64Array(points) : undefined;
+        const [, cost] = charged(() => gridMisfits(g, weights, p, width, points, from, to, negative, out, scales));
+        expect(bits(out)).toEqual(bits(Float64Array.from(ref, (r) => r[0])));
+        if (scales !== undefined) expect(bits(scales)).toEqual(bits(Float64Array.from(ref, (r) => r[1])));
         expect(cost).toBe(ops.n);
       }),
       runs,

@@ -344,8 +344,14 @@ describe('12. (the scan) firstNonFinite reads the stored bits of every float dty
     for (const dtype of ['F64', 'F32', 'F16', 'BF16'] as const) {
       for (let start = 0; start < values.length; start++) {
         const slice = values.slice(start);
-        const stored = { name: 't', dtype, shape: [slice.length], bytes: encodeFloats(slice, dtype) };
-        expect(firstNonFinite(stored)).toBe(Array.from(toFloat64(stored)).findIndex((v) => !Number.isFinite(v)));
+        const bytes = encodeFloats(slice, dtype);
+        // Aligned (a typed view) and at an odd byte offset (the DataView): the same answer.
+        const unaligned = new Uint8Array(bytes.length + 1).subarray(1);
+        unaligned.set(bytes);
+        for (const b of [bytes, unaligned]) {
+          const stored = { name: 't', dtype, shape: [slice.length], bytes: b };
+          expect(firstNonFinite(stored)).toBe(Array.from(toFloat64(stored)).findIndex((v) => !Number.isFinite(v)));
+        }
       }
     }
   });

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { SafetensorsFile } from '../../src/numerics/io/safetensors';
+import { DTYPE_SIZES, firstNonFinite, SafetensorsFile } from '../../src/numerics/io/safetensors';
 import { SyncWorkerData, serveSyncTasks } from '../../src/numerics/io/syncWorkers';
 import { activationByName } from '../../src/numerics/activations';
 import * as crypto from 'node:crypto';
@@ -33,26 +33,23 @@ export function hashAndScan(path: string, file: SafetensorsFile, thetas: readonl
       if (read === 0) break;
       hash.update(chunk.subarray(0, read));
       if (problem === null) {
-        const view = new DataView(chunk.buffer, chunk.byteOffset, read);
         for (const r of ranges) {
+          const size = DTYPE_SIZES[r.dtype];
+          // Whole elements of this tensor inside the chunk (chunks are multiples of 4 bytes, so elements never straddle two).
           const from = Math.max(r.begin, position);
+          const first = from + ((size - ((from - r.begin) % size)) % size);
           const to = Math.min(r.end, position + read);
-          if (from >= to) continue;
-          const size = r.dtype === 'F32' ? 4 : 2;
-          // Element boundaries: from the tensor's start (chunks are multiples of 4 bytes, so elements never straddle two).
-          for (let at = from + ((size - ((from - r.begin) % size)) % size); at + size <= to; at += size) {
-            const bits = size === 4 ? view.getUint32(at - position, true) : view.getUint16(at - position, true);
-            const infinite = r.dtype === 'F32' ? (bits & 0x7f800000) === 0x7f800000 : r.dtype === 'BF16' ? (bits & 0x7f80) === 0x7f80 : (bits & 0x7c00) === 0x7c00;
-            if (infinite) {
-              // All-ones exponent: NaN where the mantissa is nonzero, ±∞ otherwise (named as the other checks name it).
-              const mantissa = r.dtype === 'F32' ? bits & 0x7fffff : r.dtype === 'BF16' ? bits & 0x7f : bits & 0x3ff;
-              const negative = r.dtype === 'F32' ? bits >>> 31 === 1 : bits >>> 15 === 1;
-              const value = mantissa !== 0 ? 'NaN' : negative ? '-Infinity' : 'Infinity';
-              problem = `tensor ${r.name} holds ${value} (a non-finite value) at index ${(at - r.begin) / size}: a release holds finite values only`;
-              break;
-            }
-          }
-          if (problem !== null) break;
+          if (first + size > to) continue;
+          const count = Math.floor((to - first) / size);
+          const at = firstNonFinite({ name: r.name, dtype: r.dtype, shape: [count], bytes: chunk.subarray(first - position, first - position + count * size) });
+          if (at < 0) continue;
+          const bits = size === 4 ? chunk.readUInt32LE(first - position + at * 4) : chunk.readUInt16LE(first - position + at * 2);
+          // All-ones exponent: NaN where the mantissa is nonzero, ±∞ otherwise (named as the other checks name it).
+          const mantissa = r.dtype === 'F32' ? bits & 0x7fffff : r.dtype === 'BF16' ? bits & 0x7f : bits & 0x3ff;
+          const negative = r.dtype === 'F32' ? bits >>> 31 === 1 : bits >>> 15 === 1;
+          const value = mantissa !== 0 ? 'NaN' : negative ? '-Infinity' : 'Infinity';
+          problem = `tensor ${r.name} holds ${value} (a non-finite value) at index ${(first - r.begin) / size + at}: a release holds finite values only`;
+          break;
         }
       }
       position += read;

@@ -1,7 +1,7 @@
 import type { Activation } from '../../src/numerics/activations';
 import { combineOrders, gridMisfits, orderNorms, profileDots } from '../../src/numerics/tensor/attackKernels';
 import { DerivativeGrid, derivativeGrid } from '../../src/numerics/tensor/derivativeKernels';
-import { ColumnEstimate, columnEstimate, consensusProfile, expansionBias, orderZeroDistance, orderZeroResiduals, outputBiasFromShares, refineExpansionPoint, roundingNoise, runnerUpPlausible, scaleStable as scaleStableKernel, withinTolerance, ascending } from '../../src/numerics/tensor/consensusKernels';
+import { ColumnEstimate, columnEstimate, consensusProfile, expansionBias, orderZeroDistance, orderZeroResiduals, outputBiasFromShares, PointFit, refineExpansionPoint, roundingNoise, runnerUpPlausible, scaleStable as scaleStableKernel, withinTolerance, ascending } from '../../src/numerics/tensor/consensusKernels';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { RecoveredBlock, UnitClass, UnitStatus, UnrecoverableReason } from './recovered';
@@ -46,11 +46,12 @@ export const STORAGE_EPSILON: Record<StorageDType, number> = { f64: 2 ** -53, f3
 /** The smallest normal number of each storage format: below it values are subnormal (or zero) and lose relative precision. */
 export const STORAGE_NORMAL_MIN: Record<StorageDType, number> = { f64: 2 ** -1022, f32: 2 ** -126, bf16: 2 ** -126, f16: 2 ** -14 };
 
-/** A fitted hypothesis for one column: sign, expansion point, misfit. */
+/** A fitted hypothesis for one column: sign, expansion point, misfit, and whether its scale is stable along the misfit's valley (scaleStable). */
 interface Fit {
   readonly s: number;
   readonly u: number;
   readonly r: number;
+  readonly stable: boolean;
 }
 
 /** The recovered block as this attack fills it: with reasons, classes and signs. */
@@ -163,15 +164,11 @@ function fitColumns(setting: Setting, { norms, reference, dots, fourth }: Profil
   const o = released.outputDim;
   const width = table.width;
   const residuals = new Float64Array(table.u.length);
+  const lambdas = new Float64Array(table.u.length);
   const hypotheses: Fit[][] = new Array(K);
   const failure = new Uint8Array(K);
   const weights: Float64Array[] = new Array(K);
   const profiles: Float64Array[] = new Array(K);
-  /** Damped variable-projection Gauss–Newton on u from u0 for sign s. */
-  const refine = (u0: number, s: number, g: Float64Array, w: Float64Array): Fit => {
-    const { u, r } = refineExpansionPoint(act, u0, s, g, w, N, scratch);
-    return { s, u, r };
-  };
   for (let k = 0; k < K; k++) {
     hypotheses[k] = [];
     if (N < 2) {
@@ -199,18 +196,20 @@ function fitColumns(setting: Setting, { norms, reference, dots, fourth }: Profil
     weights[k] = w;
     for (const s of setting.signs ? [1, -1] : [1]) {
       residuals.fill(0);
-      gridMisfits(g, w, table.p, width, table.u.length, 1, N, s < 0, residuals);
+      gridMisfits(g, w, table.p, width, table.u.length, 1, N, s < 0, residuals, lambdas);
       const minima: number[] = [];
       for (let q = 0; q < residuals.length; q++) {
         if ((q === 0 || residuals[q] <= residuals[q - 1]) && (q === residuals.length - 1 || residuals[q] <= residuals[q + 1])) minima.push(q);
       }
       minima.sort((a, b) => ascending(residuals[a], residuals[b]));
-      let bestFit: Fit = { s, u: NaN, r: Infinity };
+      let bestFit: PointFit = { u: NaN, r: Infinity, lambda: NaN };
       for (const q of minima.slice(0, 2)) {
-        const refined = refine(table.u[q], s, g, w);
+        const refined = refineExpansionPoint(act, table.u[q], s, g, w, N, scratch);
         if (refined.r < bestFit.r) bestFit = refined;
       }
-      hypotheses[k].push(bestFit);
+      // The valley test reads the grid's misfits and scales just computed (classifyUnits uses it).
+      const stable = scaleStableKernel(residuals, lambdas, table.u, setting.gridStep, usable, bestFit.u, bestFit.r, bestFit.lambda, setting.tol);
+      hypotheses[k].push({ s, u: bestFit.u, r: bestFit.r, stable });
     }
     hypotheses[k].sort((a, b) => ascending(a.r, b.r));
     // Keep the runner-up only where the orders ≥ 1 cannot rule it out.
@@ -271,7 +270,7 @@ function settleSigns(setting: Setting, fits: Fits): { readonly choice: Int8Array
  * biases of the exact units into `block`.
  */
 function classifyUnits(setting: Setting, fits: Fits, { choice, estimates }: { readonly choice: Int8Array; readonly estimates: ColumnEstimate[][] }): Classified & { readonly block: FullBlock } {
-  const { released, act, tol, N, K, table, gridStep, scratch } = setting;
+  const { released, tol, K } = setting;
   const { inputDim: d, hiddenDim: h, outputDim: o } = released;
   const block: FullBlock = {
     kind: released.kind,
@@ -309,7 +308,7 @@ function classifyUnits(setting: Setting, fits: Fits, { choice, estimates }: { re
     expansionPoint[j] = fit.u;
     // Flagged (never reported) unless the predicted error stays below ¾·tol.
     // (Measured: the predicted error tracks the actual worst entry of a column to within ~20 %.)
-    if (!withinTolerance(e.predicted, tol) || !scaleStableKernel(act, fits.profiles[k], fits.weights[k], table, gridStep, N, fit.s, fit.u, tol, scratch)) {
+    if (!withinTolerance(e.predicted, tol) || !fit.stable) {
       status[j] = UnitStatus.unrecoverable;
       reason[j] = UnrecoverableReason.notIdentifiable;
       continue;

@@ -156,8 +156,9 @@ export const normalCdf = (x: number): number => 0.5 * erfc(-x / Math.SQRT2);
 /**
  * gelu = x·Φ(x); gelu′ = Φ + x·φ; for n ≥ 2, gelu⁽ⁿ⁾ = x·φ⁽ⁿ⁻¹⁾ + n·φ⁽ⁿ⁻²⁾, which with
  * φ⁽ᵏ⁾ = (−1)ᵏ Heₖ·φ (probabilists' Hermite, He_{k+1} = x·Heₖ − k·He_{k−1}) is
- * (−1)ⁿ⁺¹ φ(x)·(Heₙ(x) − Heₙ₋₂(x)). The product is formed in log space so that it does not
- * underflow before the value does.
+ * (−1)ⁿ⁺¹ φ(x)·(Heₙ(x) − Heₙ₋₂(x)). Where φ(x) is a normal number (log φ > −700, |x| ≲ 37.4) the
+ * product is formed directly (one rounding, no exp per order); beyond, in log space, so that it
+ * does not underflow before the value does.
  */
 export function geluDerivatives(x: number, order: number, out: Float64Array = new Float64Array(order + 1), tally: FlopTally = discard()): Float64Array {
   const cdf = normalCdf(x);
@@ -165,21 +166,31 @@ export function geluDerivatives(x: number, order: number, out: Float64Array = ne
   tally.flops += NORMAL_CDF_FLOPS + 1;
   if (order === 0) return out;
   const logPhi = -0.5 * x * x - LOG_SQRT_2PI;
-  out[1] = cdf + x * Math.exp(logPhi);
+  const phi = Math.exp(logPhi);
+  out[1] = cdf + x * phi;
   tally.flops += 3 + SPECIAL_FLOPS + 2;
+  const direct = logPhi > GELU_DIRECT_LOG_PHI;
   let h0 = 1;
   let h1 = x;
   for (let n = 2; n <= order; n++) {
     const h2 = x * h1 - (n - 1) * h0; // He_n, with h0 = He_{n−2}
     const poly = h2 - h0;
-    const sign = (n % 2 === 1 ? 1 : -1) * Math.sign(poly);
-    out[n] = poly === 0 ? 0 : sign * Math.exp(logPhi + Math.log(Math.abs(poly)));
-    tally.flops += 5 + (poly === 0 ? 0 : 2 * SPECIAL_FLOPS + 2); // He_n (3), poly, sign; the log-space product
+    if (direct) {
+      out[n] = poly === 0 ? 0 : (n % 2 === 1 ? poly : -poly) * phi;
+      tally.flops += 5 + (poly === 0 ? 0 : 1); // He_n (3), poly, the sign; the product
+    } else {
+      const sign = (n % 2 === 1 ? 1 : -1) * Math.sign(poly);
+      out[n] = poly === 0 ? 0 : sign * Math.exp(logPhi + Math.log(Math.abs(poly)));
+      tally.flops += 5 + (poly === 0 ? 0 : 2 * SPECIAL_FLOPS + 2); // He_n (3), poly, sign; the log-space product
+    }
     h0 = h1;
     h1 = h2;
   }
   return out;
 }
+
+/** log φ above which φ is a normal float64 (φ > 1e-304): GELU's derivatives are then φ·(Heₙ − Heₙ₋₂) directly. */
+export const GELU_DIRECT_LOG_PHI = -700;
 
 // ---- GELU (tanh approximation) ---------------------------------------------------------
 

@@ -263,23 +263,39 @@ export function toFloat32(stored: StoredTensor): Float32Array {
 export function firstNonFinite(stored: StoredTensor): number {
   const { bytes, dtype } = stored;
   const n = bytes.length / DTYPE_SIZES[dtype];
+  // A typed view where the bytes are aligned (the usual case: ~4× faster than a DataView); else the DataView.
+  const aligned = littleEndian && bytes.byteOffset % DTYPE_SIZES[dtype] === 0;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   switch (dtype) {
     case 'F64':
+      if (aligned) {
+        const values = new Float64Array(bytes.buffer, bytes.byteOffset, n);
+        for (let i = 0; i < n; i++) if (values[i] - values[i] !== 0) return i; // NaN and ±∞ only
+        return -1;
+      }
       for (let i = 0; i < n; i++) if (!Number.isFinite(view.getFloat64(i * 8, true))) return i;
       return -1;
     case 'F32':
+      if (aligned) return firstAllOnesExponent(new Uint32Array(bytes.buffer, bytes.byteOffset, n), 0x7f800000);
       for (let i = 0; i < n; i++) if ((view.getUint32(i * 4, true) & 0x7f800000) === 0x7f800000) return i;
       return -1;
     case 'F16':
+      if (aligned) return firstAllOnesExponent(new Uint16Array(bytes.buffer, bytes.byteOffset, n), 0x7c00);
       for (let i = 0; i < n; i++) if ((view.getUint16(i * 2, true) & 0x7c00) === 0x7c00) return i;
       return -1;
     case 'BF16':
+      if (aligned) return firstAllOnesExponent(new Uint16Array(bytes.buffer, bytes.byteOffset, n), 0x7f80);
       for (let i = 0; i < n; i++) if ((view.getUint16(i * 2, true) & 0x7f80) === 0x7f80) return i;
       return -1;
     default:
       return -1;
   }
+}
+
+/** The first element whose exponent bits (`mask`) are all ones (NaN or ±∞), or −1. */
+function firstAllOnesExponent(bits: Uint32Array | Uint16Array, mask: number): number {
+  for (let i = 0; i < bits.length; i++) if ((bits[i] & mask) === mask) return i;
+  return -1;
 }
 
 /** The tensor's values as float64 (always a new array). */

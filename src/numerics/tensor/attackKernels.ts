@@ -66,11 +66,12 @@ export function combineOrders(theta: FloatArray, coefficients: Float64Array, sel
 }
 
 /**
- * weightedMisfit at every point of a grid (offsets q·width, q < points), residuals into `out`:
- * the same arithmetic point by point, charged once (the sum of the per-point charges).
+ * weightedMisfit at every point of a grid (offsets q·width, q < points), residuals into `out`
+ * and, when given, the scales λ into `lambdas`: the same arithmetic point by point, charged once
+ * (the sum of the per-point charges).
  */
-export function gridMisfits(g: Float64Array, w: Float64Array, p: Float64Array, width: number, points: number, from: number, to: number, negativeSign: boolean, out: Float64Array): void {
-  if (out.length < points || p.length < (points - 1) * width + to + 1) throw new RangeError(`gridMisfits: out ${out.length}, p ${p.length} for ${points} points of width ${width}`);
+export function gridMisfits(g: Float64Array, w: Float64Array, p: Float64Array, width: number, points: number, from: number, to: number, negativeSign: boolean, out: Float64Array, lambdas?: Float64Array): void {
+  if (out.length < points || (lambdas !== undefined && lambdas.length < points) || p.length < (points - 1) * width + to + 1) throw new RangeError(`gridMisfits: out ${out.length}, p ${p.length} for ${points} points of width ${width}`);
   let flops = 0;
   const terms = Math.max(0, to - from + 1);
   for (let q = 0; q < points; q++) {
@@ -90,6 +91,7 @@ export function gridMisfits(g: Float64Array, w: Float64Array, p: Float64Array, w
       residual += w[n] * r * r;
     }
     out[q] = residual;
+    if (lambdas !== undefined) lambdas[q] = lambda;
     flops += 11 * terms + (pp === 0 ? 0 : 1);
   }
   chargeFlops(flops);

@@ -3,7 +3,7 @@ import type { Activation } from '../activations';
 import type { FloatArray } from './tensor';
 import { SPECIAL_FLOPS } from './flopModel';
 import { weightedMisfit } from './attackKernels';
-import { DerivativeGrid, scaledDerivatives } from './derivativeKernels';
+import { scaledDerivatives } from './derivativeKernels';
 
 /**
  * The numeric core of the consensus attack's per-unit fit (adversaries/taylormlp/consensus.ts),
@@ -63,27 +63,28 @@ export function consensusProfile(dots: Float64Array, norms: Float64Array, fourth
   return usable;
 }
 
-/** A fitted expansion point for one sign: u and the misfit there. */
+/** A fitted expansion point for one sign: u, the misfit there and the scale λ there. */
 export interface PointFit {
   readonly u: number;
   readonly r: number;
+  readonly lambda: number;
 }
 
 /**
  * Damped variable-projection Gauss–Newton on u from u0 for sign s (≤ 40 steps, ≤ 20 halvings
  * each), minimising weightedMisfit(g, ω, Act⁽ⁿ⁾(u)/n!) over orders 1..N. λ is re-optimised at
  * every u, so the Jacobian is the part of λ·∂(sⁿp_n)/∂u orthogonal (in the ω inner product) to
- * sⁿp_n (Kaufman). `p` (length N + 2) is scratch. Charges its own loops — per step the projection
- * (7 per order, ÷ when pp > 0), the Jacobian (14 per order), the step (1, and 1 per test, clamp,
- * trial point and halving it runs) — plus the derivatives and misfits it calls (each a kernel).
+ * sⁿp_n (Kaufman). `p` (length N + 2) is scratch: it always holds the derivatives at the current
+ * u (an accepted trial point's, computed once — never recomputed at the next step). Charges its
+ * own loops — per step the projection (7 per order, ÷ when pp > 0), the Jacobian (14 per order),
+ * the step (1, and 1 per test, clamp, trial point and halving it runs) — plus the derivatives
+ * and misfits it calls (each a kernel).
  */
 export function refineExpansionPoint(act: Activation, u0: number, s: number, g: Float64Array, w: Float64Array, N: number, p: Float64Array): PointFit {
   let flops = 0;
   let u = u0;
-  let current = weightedMisfit(g, w, scaledDerivatives(act, u, N + 1, p), 0, 1, N, s < 0)[0];
+  let [current, lambda] = weightedMisfit(g, w, scaledDerivatives(act, u, N + 1, p), 0, 1, N, s < 0);
   for (let iteration = 0; iteration < 40; iteration++) {
-    scaledDerivatives(act, u, N + 1, p);
-    const [, lambda] = weightedMisfit(g, w, p, 0, 1, N, s < 0);
     let pq = 0;
     let pp = 0;
     for (let n = 1; n <= N; n++) {
@@ -113,11 +114,12 @@ export function refineExpansionPoint(act: Activation, u0: number, s: number, g: 
     }
     let accepted = false;
     for (let halving = 0; halving < 20; halving++) {
-      const candidate = weightedMisfit(g, w, scaledDerivatives(act, u + step, N + 1, p), 0, 1, N, s < 0)[0];
+      const [candidate, candidateLambda] = weightedMisfit(g, w, scaledDerivatives(act, u + step, N + 1, p), 0, 1, N, s < 0);
       flops += 1;
       if (candidate < current) {
         u += step;
         current = candidate;
+        lambda = candidateLambda;
         accepted = true;
         flops += 1;
         break;
@@ -130,7 +132,7 @@ export function refineExpansionPoint(act: Activation, u0: number, s: number, g: 
     if (Math.abs(step) < 1e-14 * Math.max(1, Math.abs(u))) break;
   }
   chargeFlops(flops);
-  return { u, r: current };
+  return { u, r: current, lambda };
 }
 
 /** For hypothesis (s, u): W[i, j] = Σ_n Θ[n, i, k]·coefficient[n], Act(u), and the predicted relative error of W (from σ_u). */
@@ -217,29 +219,27 @@ export function orderZeroDistance(theta: FloatArray, k: number, coefficient: Flo
  * The curvature test's second opinion, for flat misfits: over every grid u whose misfit is within
  * 9·max(1, rStar / (usable − 2)) of the fit's rStar, the scale λ(u) must stay within ¾·tol of λ(u*), and
  * those u must span at most one unit; a fit within one step of the grid's edge never passes.
- * Charges the edge test (1), the allowance (2), per grid point scanned its misfit (a kernel), the
- * threshold (1) and, where within, the scale test (3) and, if the scan completes, the span (1);
- * plus the derivatives and misfit at u*.
+ * `residuals` and `lambdas` are the grid's misfits and scales for this profile and sign, as
+ * `gridMisfits` computed them for the fit's starting points (the same numbers: not recomputed);
+ * (rStar, lambdaStar) those at u* from the fit. Charges the edge test (1), the allowance (2), per
+ * grid point scanned the threshold (1) and, where within, the scale test (3) and, if the scan
+ * completes, the span (1).
  */
-export function scaleStable(act: Activation, g: Float64Array, w: Float64Array, grid: DerivativeGrid, step: number, N: number, s: number, u: number, tol: number, p: Float64Array): boolean {
+export function scaleStable(residuals: Float64Array, lambdas: Float64Array, gridU: Float64Array, step: number, usable: number, u: number, rStar: number, lambdaStar: number, tol: number): boolean {
   let flops = 1;
-  const last = grid.u[grid.u.length - 1];
+  const last = gridU[gridU.length - 1];
   if (!(Math.abs(u) < last - step)) return charge(flops, false);
-  const [rStar, lambdaStar] = weightedMisfit(g, w, scaledDerivatives(act, u, N + 1, p), 0, 1, N, s < 0);
-  let usable = 0;
-  for (let n = 1; n <= N; n++) if (w[n] > 0) usable++;
   const allowance = 9 * Math.max(1, rStar / Math.max(1, usable - 2));
   flops += 2;
   let lo = u;
   let hi = u;
-  for (let q = 0; q < grid.u.length; q++) {
-    const [r, lambda] = weightedMisfit(g, w, grid.p, q * grid.width, 1, N, s < 0);
+  for (let q = 0; q < gridU.length; q++) {
     flops += 1;
-    if (!(r <= rStar + allowance)) continue;
+    if (!(residuals[q] <= rStar + allowance)) continue;
     flops += 3;
-    if (!(Math.abs(lambda / lambdaStar - 1) <= 0.75 * tol)) return charge(flops, false);
-    lo = Math.min(lo, grid.u[q]);
-    hi = Math.max(hi, grid.u[q]);
+    if (!(Math.abs(lambdas[q] / lambdaStar - 1) <= 0.75 * tol)) return charge(flops, false);
+    lo = Math.min(lo, gridU[q]);
+    hi = Math.max(hi, gridU[q]);
   }
   return charge(flops + 1, hi - lo <= 1);
 }
