@@ -201,9 +201,8 @@ function fitColumns(setting: Setting, { norms, reference, dots, fourth }: Profil
       for (let q = 0; q < residuals.length; q++) {
         if ((q === 0 || residuals[q] <= residuals[q - 1]) && (q === residuals.length - 1 || residuals[q] <= residuals[q + 1])) minima.push(q);
       }
-      minima.sort((a, b) => ascending(residuals[a], residuals[b]));
       let bestFit: PointFit = { u: NaN, r: Infinity, lambda: NaN };
-      for (const q of minima.slice(0, 2)) {
+      for (const q of lowestTwo(minima, residuals)) {
         const refined = refineExpansionPoint(act, table.u[q], s, g, w, N, scratch);
         if (refined.r < bestFit.r) bestFit = refined;
       }
@@ -216,6 +215,24 @@ function fitColumns(setting: Setting, { norms, reference, dots, fourth }: Profil
     if (hypotheses[k].length === 2 && !runnerUpPlausible(hypotheses[k][0].r, hypotheses[k][1].r, N)) hypotheses[k].pop();
   }
   return { hypotheses, failure, profiles, weights };
+}
+
+/**
+ * The first two of `minima` in a stable ascending sort by residual — the two lowest, the earlier
+ * index first among equals — without sorting them all (a flat stretch of the misfit, e.g. where
+ * every derivative underflows, makes hundreds of grid points "minima"). With a NaN residual the
+ * comparator is no order, so the sort itself decides, as before.
+ */
+function lowestTwo(minima: number[], residuals: Float64Array): number[] {
+  let first = -1;
+  let second = -1;
+  for (const q of minima) {
+    const r = residuals[q];
+    if (Number.isNaN(r)) return minima.sort((a, b) => ascending(residuals[a], residuals[b])).slice(0, 2);
+    if (first < 0 || r < residuals[first]) [first, second] = [q, first];
+    else if (second < 0 || r < residuals[second]) second = q;
+  }
+  return first < 0 ? [] : second < 0 ? [first] : [first, second];
 }
 
 /**
