@@ -8,6 +8,7 @@ import { MlpBlock, runMlp } from '../src/numerics/models/mlp';
 import { tensor } from '../src/numerics/tensor/tensor';
 import * as P from '../src/kernel/prob/prob';
 import { calibrationRange, releaseBlock, syntheticCalibration, StorageDType } from '../schemes/taylormlp';
+import { lowestTwo } from '../adversaries/taylormlp/consensus';
 import { consensusRecoverBlock, pairwiseRecoverBlock, UnitStatus, UnrecoverableReason, compareCheckpoints, collapsedSeries, summarizeRecovery, unitClassNames } from '../adversaries/taylormlp';
 import { runReleasedBlock } from '../schemes/taylormlp';
 import { withMeter } from '../src/kernel/cost/meter';
@@ -251,5 +252,20 @@ describe('weightgames attack on files', () => {
     expect(run('attack', release, path.join(home, 'recovered.safetensors')).status).toBe(0);
     const c = compareCheckpoints(path.join(STORIES, 'model.safetensors'), path.join(home, 'recovered.safetensors'));
     expect(c.total.recovered).toBe(c.total.parameters);
+  });
+});
+
+describe('lowestTwo: the fit’s starting points', () => {
+  it('are the first two of a stable ascending sort of the minima by residual (ties: the earlier index), NaN included', () => {
+    const residual = fc.oneof(fc.integer({ min: 0, max: 4 }).map((x) => x), fc.constant(NaN), fc.double({ noNaN: true }));
+    fc.assert(
+      fc.property(fc.array(residual, { maxLength: 12 }), (values) => {
+        const residuals = Float64Array.from(values);
+        const minima = values.map((_, q) => q);
+        const sorted = [...minima].sort((a, b) => (residuals[a] < residuals[b] ? -1 : residuals[a] > residuals[b] ? 1 : 0)).slice(0, 2);
+        expect(lowestTwo([...minima], residuals)).toEqual(sorted);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

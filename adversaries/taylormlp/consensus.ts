@@ -223,7 +223,7 @@ function fitColumns(setting: Setting, { norms, reference, dots, fourth }: Profil
  * every derivative underflows, makes hundreds of grid points "minima"). With a NaN residual the
  * comparator is no order, so the sort itself decides, as before.
  */
-function lowestTwo(minima: number[], residuals: Float64Array): number[] {
+export function lowestTwo(minima: number[], residuals: Float64Array): number[] {
   let first = -1;
   let second = -1;
   for (const q of minima) {
