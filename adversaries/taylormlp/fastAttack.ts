@@ -161,7 +161,7 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
     const rowBuffer = scratch.w.get(K * size);
     for (let n = 0; n <= N; n++) {
       for (let s = 0; s < count; s++) {
-        values.set(floats(file.range(thetaName, (n * o + rows[s]) * K * size, K * size, rowBuffer)), (n * count + s) * K);
+        floatsInto(file.range(thetaName, (n * o + rows[s]) * K * size, K * size, rowBuffer), values.subarray((n * count + s) * K, (n * count + s + 1) * K));
         bytesRead += K * size;
       }
     }
