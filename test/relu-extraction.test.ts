@@ -64,8 +64,21 @@ describe('relu-extraction (API access only)', () => {
     }
   });
 
-  it('where the sign step stops (hidden ≫ out·in: 8 equations for 96 units): it answers no network, and loses', () => {
-    const wide: ToyTask = { inputDim: 4, hiddenDim: 96, outputDim: 2, activation: 'relu', training: { dataSeed: 'relu', samples: 64, steps: 20 } };
+  it('a unit with a W₂ entry ~1e-6 of its largest is still found under additiveShares (the trial of the grid that lost it: 64 → 128 → 4, seed relu-bench, trial 349)', () => {
+    // That unit's W₂ column is (1.9e-7, −0.15, 0.12, −0.012): the rank-one test of its jump, taken
+    // row by row relative to each row's own norm, rejected it at all 55 kinks found on it (the
+    // tiny row is mostly finite-difference noise); relative to the jump's scale it passes.
+    const task: ToyTask = { inputDim: 64, hiddenDim: 128, outputDim: 4, activation: 'relu', training: { dataSeed: 'relu-64', samples: 256, steps: 100 } };
+    const report = (recovered: any, weights: any) => ({ units: format.block(recovered).hiddenDim, maxRowError: alignHiddenUnits(format.block(recovered), format.block(weights), 'positive-scale')?.maxRowError ?? Infinity });
+    const game = wrecApiGame(additiveShares({ shares: 3, activation: 'relu' }), task, reluExtraction(format), { queries: 1_000_000, same: sameUpToHiddenSymmetry(format), report });
+    const e = estimateAdvantageSync(game, { trials: 1, firstTrial: 349, seed: 'relu-bench', keepTrials: true });
+    expect(e.results![0].details.units).toBe(128);
+    expect(e.results![0].details.maxRowError).toBeLessThan(1e-6);
+    expect(e.successes).toBe(1);
+  });
+
+  it('where the sign step stops (hidden ≫ out·in: 8 equations for 128 units): it answers no network, and loses', () => {
+    const wide: ToyTask = { inputDim: 4, hiddenDim: 128, outputDim: 2, activation: 'relu', training: { dataSeed: 'relu', samples: 64, steps: 20 } };
     const report = (recovered: any) => ({ units: format.block(recovered).hiddenDim });
     const game = wrecApiGame(openRelease({ activation: 'relu' }), wide, reluExtraction(format, { rounds: 1 }), { queries: 100_000, same: sameUpToHiddenSymmetry(format), report });
     const e = estimateAdvantageSync(game, { trials: 1, seed: 'relu', keepTrials: true });
