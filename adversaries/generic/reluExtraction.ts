@@ -244,6 +244,18 @@ function measureUnit(box: BlackBox, x: Float64Array, u: Float64Array, delta: num
   return { row, bias: quotient(dot(shift, c), dot(c, c)), at: x, out: dot(u, row) > 0 ? c : scale(c, -1) };
 }
 
+/** The units' hyperplanes stacked: rows ŵ_j as an [H, n] array and biases b̂_j. */
+function hyperplanes(units: readonly Unit[]): { readonly rows: Float64Array; readonly biases: Float64Array } {
+  const n = units[0].row.length;
+  const rows = new Float64Array(units.length * n);
+  const biases = new Float64Array(units.length);
+  units.forEach((unit, j) => {
+    rows.set(unit.row, j * n);
+    biases[j] = unit.bias;
+  });
+  return { rows, biases };
+}
+
 /**
  * Measure each unit not yet refined again, head-on: at the point of its hyperplane farthest from
  * the other known hyperplanes among four (its critical point projected onto it, and three
@@ -258,12 +270,7 @@ function measureUnit(box: BlackBox, x: Float64Array, u: Float64Array, delta: num
 function refineUnits(box: BlackBox, ctx: ProbContext, units: Unit[]): void {
   const H = units.length;
   const n = units[0].row.length;
-  const rows = new Float64Array(H * n);
-  const biases = new Float64Array(H);
-  units.forEach((unit, j) => {
-    rows.set(unit.row, j * n);
-    biases[j] = unit.bias;
-  });
+  const { rows, biases } = hyperplanes(units);
   const planes = tensor([H, n], rows);
   units.forEach((unit, j) => {
     if (unit.refined) return;
@@ -371,12 +378,7 @@ function solveOuterLayers(box: BlackBox, ctx: ProbContext, units: Unit[], oversa
   const H = units.length;
   const n = units[0].row.length;
   const o = units[0].out.length;
-  const rows = new Float64Array(H * n);
-  const biases = new Float64Array(H);
-  units.forEach((unit, j) => {
-    rows.set(unit.row, j * n);
-    biases[j] = unit.bias;
-  });
+  const { rows, biases } = hyperplanes(units);
   const equations = o * n;
   const M = linearTerm(box, units, rows, biases, box.sample());
   const again = linearTerm(box, units, rows, biases, box.sample());
