@@ -135,6 +135,25 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     expect(() => attackReleasedFile(file, path.join(home, 'nan', 'recovered.safetensors'), 'consensus', 'test')).toThrow(new RegExp(`holds NaN \\(a non-finite value\\) at index ${index}:`));
   });
 
+  it.each(['f32', 'bf16'] as const)('%s: a NaN in a row the sample reads is refused by the sampled path itself, named by its index in Θ', (dtype) => {
+    const { file } = release(home, `nan-sample-${dtype}`, [], dtype);
+    const released = SafetensorsFile.open(file);
+    try {
+      const info = releasedInfo(released.metadata);
+      const meta = info.blocks[0];
+      const entry = released.header.entries.find((e) => e.name === `${meta.prefix}.taylor.theta`)!;
+      const size = dtype === 'f32' ? 4 : 2;
+      const row = Math.floor((1.5 * O) / 64); // the second sample row
+      const index = (3 * O + row) * H + 7; // order 3, that row, unit 7
+      const fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, dtype === 'f32' ? Uint8Array.from([0, 0, 0xc0, 0x7f]) : Uint8Array.from([0xc0, 0x7f]), 0, size, released.header.dataStart + entry.begin + index * size);
+      fs.closeSync(fd);
+      expect(() => fastRecoverBlock(released, meta, info, activationByName(info.activation), true)).toThrow(new RegExp(`holds NaN at index ${index}:`));
+    } finally {
+      released.close();
+    }
+  });
+
   it('a tolerance no sample meets (every unit short of the margin) goes to the full consensus', () => {
     const { file } = release(home, 'tight', []);
     expect(attackBoth(file, 1e-9).fast).toBeNull();

@@ -14,6 +14,8 @@ import {
   toFloat32,
   toFloat64,
   writeSafetensors,
+  writeAt,
+  writeSafetensorsPositional,
   writeSafetensorsStreaming,
 } from '../src/numerics/io/safetensors';
 import { bf16BitsToFloat32, f16BitsToFloat32, float32ToBf16Bits, float32ToF16Bits } from '../src/numerics/io/halfPrecision';
@@ -126,6 +128,29 @@ describe('safetensors round trip', () => {
     expect(() => writeSafetensorsStreaming(bad, tensors, {}, { deferred: { late: { length: 4, value: () => 'abc' } } })).toThrow(SafetensorsError);
     expect(() => writeSafetensorsStreaming(bad, tensors, {}, { deferred: { late: { length: 2, value: () => 'a"' } } })).toThrow(SafetensorsError);
     expect(fs.readdirSync(dir)).toEqual(['deferred.safetensors']);
+  });
+
+  it('deferred metadata in the positional writer: filled after `fill` wrote the tensors at their offsets; a wrong value leaves no file', () => {
+    const dir = tmp();
+    const file = path.join(dir, 'positional.safetensors');
+    const shapes = new Map([
+      ['b', { dtype: 'U8' as const, shape: [2] }],
+      ['a', { dtype: 'U8' as const, shape: [1] }],
+    ]);
+    let filled = '';
+    const fill = (fd: number, offsets: ReadonlyMap<string, { position: number; byteLength: number }>): Set<string> => {
+      writeAt(fd, new Uint8Array([7, 8]), offsets.get('b')!.position); // out of name order: positions, not a cursor
+      writeAt(fd, new Uint8Array([5]), offsets.get('a')!.position);
+      filled = 'ba';
+      return new Set(['a', 'b']);
+    };
+    writeSafetensorsPositional(file, shapes, { note: '"late":"???"' }, fill, { deferred: { late: { length: 3, value: () => `${filled}!` } } });
+    const read = SafetensorsFile.open(file);
+    expect(read.metadata).toEqual({ note: '"late":"???"', late: 'ba!' });
+    expect([...read.tensor('a').bytes, ...read.tensor('b').bytes]).toEqual([5, 7, 8]);
+    read.close();
+    expect(() => writeSafetensorsPositional(path.join(dir, 'bad.safetensors'), shapes, {}, fill, { deferred: { late: { length: 3, value: () => 'ab' } } })).toThrow(SafetensorsError);
+    expect(fs.readdirSync(dir)).toEqual(['positional.safetensors']);
   });
 });
 

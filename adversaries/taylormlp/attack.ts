@@ -1,5 +1,5 @@
 import { transposeMatrix } from '../../src/numerics/tensor/tensor';
-import { LazyTensor, SafetensorsFile, encodeFloats, writeSafetensorsStreaming } from '../../src/numerics/io/safetensors';
+import { SafeDType, SafetensorsFile, encodeFloats, writeAt, writeSafetensorsPositional } from '../../src/numerics/io/safetensors';
 import { activationByName } from '../../src/numerics/activations';
 import type { WRecAdversary } from '../../src/kernel/adversary';
 import { markAudited } from '../../src/kernel/cost/audit';
@@ -126,47 +126,20 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     } catch {
       signs = true; // unknown: fit both signs
     }
-    // Worker threads recover the blocks (sampled fast path) a few ahead of the writer, in the order
-    // the writer asks for them, and one hashes the release meanwhile; a block a worker leaves (null)
-    // or fails is recovered here.
+    // Worker threads recover the blocks (sampled fast path) and write each straight into the output
+    // at its offsets (positional writes: no copy back to this thread); the first task hashes the
+    // release (the longest task goes first). A block a worker leaves (null) or fails is recovered
+    // here, and its error, if any, thrown here.
     const workers = method === 'consensus' && fastAttack ? attackWorkers(released, info) : 0;
     pool = workers > 0 ? new SyncWorkerPool<AttackTask, AttackAnswer | string | null>(compiledPath(path.join(__dirname, `attackWorker${path.extname(__filename)}`)), workers, { input }) : null;
-    const hashTask = pool?.submit({ kind: 'hash' });
-    const firstName = info.blocks.map((meta) => [...recoveredShapes(meta).keys()].sort()[0]);
-    const production = info.blocks.map((_, index) => index).sort((a, b) => (firstName[a] < firstName[b] ? -1 : firstName[a] > firstName[b] ? 1 : 0));
-    const submitted = new Map<number, number>();
-    let submittedUpTo = 0;
-    const collect = (index: number): AttackAnswer | null | undefined => {
-      if (pool === null) return undefined;
-      const position = production.indexOf(index);
-      while (submittedUpTo < production.length && submittedUpTo <= position + workers) {
-        const block = production[submittedUpTo++];
-        submitted.set(block, pool.submit({ kind: 'block', index: block, signs }));
-      }
-      const id = submitted.get(index);
-      if (id === undefined) return undefined;
-      submitted.delete(index);
-      const answer = pool.wait(id);
-      return 'ok' in answer ? (answer.ok as AttackAnswer | null) : undefined;
-    };
-    const lazy = new Map<string, LazyTensor>();
     const blockStats: Array<{ prefix: string; units: number; plain: number; unrecoverable: number; classes: Readonly<Record<string, number>>; seconds: number }> = [];
     const statuses: Array<{ status: Uint8Array; reason?: Uint8Array; unitClass?: Uint8Array }> = [];
     // Per block, one character per hidden unit: its identifiability class code (the legend below).
     const classCodes = new Map<string, string>();
     let recoveredParameters = 0;
     let recoverySeconds = 0;
-    // Each block is recovered when the writer reaches its first tensor and dropped after its
-    // last (tensors are written in name order, and a block's names share its prefix), so memory
-    // holds one block at a time; the summary is complete once the file is written.
-    let cache: { index: number; tensors: Map<string, { bytes: Uint8Array }>; remaining: number } | null = null;
-    /** One recovered block, whichever path recovered it (a worker, the sampled path, the full method): its figures into the summary, its tensors into the cache. */
-    const account = (
-      index: number,
-      outcome: Parameters<typeof summarizeRecovery>[0][number] & Parameters<typeof classString>[0],
-      seconds: number,
-      tensors: Map<string, { bytes: Uint8Array }>,
-    ): Map<string, { bytes: Uint8Array }> => {
+    /** One recovered block, whichever path recovered it (a worker, the sampled path, the full method): its figures into the summary. */
+    const account = (index: number, outcome: Parameters<typeof summarizeRecovery>[0][number] & Parameters<typeof classString>[0], seconds: number): void => {
       const meta = info.blocks[index];
       recoverySeconds += seconds;
       statuses.push({ status: outcome.status, reason: outcome.reason, unitClass: outcome.unitClass });
@@ -174,26 +147,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       recoveredParameters += meta.outputDim * outcome.status.filter((x) => x === 0).length;
       const summary = summarizeRecovery([outcome]);
       blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, classes: summary.classes, seconds });
-      cache = { index, tensors, remaining: tensors.size };
-      return tensors;
-    };
-    const produce = (index: number): Map<string, { bytes: Uint8Array }> => {
-      if (cache !== null && cache.index === index) return cache.tensors;
-      const meta = info.blocks[index];
       onBlock?.(index, info.blocks.length, meta.prefix);
-      const t0 = performance.now();
-      const fromWorker = pool === null ? undefined : collect(index);
-      if (fromWorker !== undefined && fromWorker !== null) {
-        return account(index, fromWorker, fromWorker.seconds, new Map(fromWorker.tensors.map(([name, bytes]) => [name, { bytes }])));
-      }
-      const fast = method === 'consensus' && fastAttack && fromWorker === undefined ? fastRecoverBlock(released, meta, info, act, signs) : null;
-      if (fast !== null) {
-        return account(index, fast, (performance.now() - t0) / 1000, fast.tensors);
-      }
-      const block = readReleasedBlock((n) => released.tensor(n), meta, info);
-      const rec = recoverBlock(method, block, act, info.dtype, { signs });
-      const seconds = (performance.now() - t0) / 1000;
-      return account(index, rec, seconds, recoveredTensors(meta, rec));
     };
     /**
      * The release's SHA-256 on this thread (no worker hashes it): where the sampled path may have
@@ -206,65 +160,84 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       if (answer.startsWith('nonfinite:')) throw new ReleasedFileError(answer.slice('nonfinite:'.length));
       return answer;
     };
+    const shapes = new Map<string, { dtype: SafeDType; shape: readonly number[] }>();
+    for (const meta of info.blocks) for (const [name, shape] of recoveredShapes(meta)) shapes.set(name, { dtype: 'F32', shape });
     const taylorPrefixes = info.blocks.map((meta) => `${meta.prefix}.taylor.`);
-    info.blocks.forEach((meta, index) => {
-      for (const [name, shape] of recoveredShapes(meta)) {
-        lazy.set(name, {
-          dtype: 'F32',
-          shape,
-          bytes: () => {
-            const bytes = produce(index).get(name)!.bytes;
-            if (cache !== null && --cache.remaining === 0) cache = null;
-            return bytes;
-          },
-        });
-      }
-    });
-    for (const name of released.names) {
-      if (lazy.has(name) || taylorPrefixes.some((prefix) => name.startsWith(prefix))) continue;
+    const copied = released.names.filter((name) => !shapes.has(name) && !taylorPrefixes.some((prefix) => name.startsWith(prefix)));
+    for (const name of copied) {
       const entry = released.header.entries.find((e) => e.name === name)!;
-      lazy.set(name, { dtype: entry.dtype, shape: entry.shape, bytes: () => finiteClearTensor(released.tensor(name)) });
+      shapes.set(name, { dtype: entry.dtype, shape: entry.shape });
     }
-    writeSafetensorsStreaming(
+    let hashTask: number | undefined;
+    let hashHere: string | undefined;
+    writeSafetensorsPositional(
       output,
-      lazy,
+      shapes,
       {
         recovered_by: `weightgames attack --method ${method}`,
         weightgames_version: version,
         source_release: input.split(/[\\/]/).pop() ?? input,
-        ...(hashTask === undefined ? { source_release_sha256: releaseHash() } : {}),
         release_seed: info.metadata.seed ?? '',
         activation: info.activation,
         unit_class_legend: JSON.stringify(Object.fromEntries(unitClassNames.map((name, code) => [code, `${name}: ${unitClassDetermines[name]}`]))),
         note: 'unit_classes.<block>: the identifiability class of each hidden unit, one character per unit in unit order (codes in unit_class_legend). Dead units are written as 0; product-only units as a representative (same products W·Act⁽ⁿ⁾(u)); W-only units with b at its bound; function-only units as one of the two sign hypotheses (same function)',
       },
+      (fd, offsets) => {
+        const written = new Set<string>();
+        const put = (name: string, bytes: Uint8Array): void => {
+          const place = offsets.get(name)!;
+          if (bytes.length !== place.byteLength) throw new Error(`tensor "${name}": ${bytes.length} bytes recovered, the header says ${place.byteLength}`);
+          writeAt(fd, bytes, place.position);
+          written.add(name);
+        };
+        const places = (meta: BlockMeta): Array<[string, number, number]> => [...recoveredShapes(meta).keys()].map((name) => [name, offsets.get(name)!.position, offsets.get(name)!.byteLength]);
+        hashTask = pool?.submit({ kind: 'hash' });
+        // With no workers the hash (and its finiteness scan of all of Θ) comes first, as a worker's would: a damaged release is refused before any block's work.
+        if (pool === null) hashHere = releaseHash();
+        const tasks = pool === null ? [] : info.blocks.map((meta, index) => pool!.submit({ kind: 'block', index, signs, fd, places: places(meta) }));
+        for (const name of copied) put(name, finiteClearTensor(released.tensor(name)));
+        info.blocks.forEach((meta, index) => {
+          const t0 = performance.now();
+          let leftToFull = false;
+          if (pool !== null) {
+            const answer = pool.wait(tasks[index]);
+            if ('ok' in answer && answer.ok !== null && typeof answer.ok === 'object') {
+              account(index, answer.ok, answer.ok.seconds);
+              for (const [name] of places(meta)) written.add(name);
+              return;
+            }
+            leftToFull = 'ok' in answer && answer.ok === null;
+          }
+          // Here: no workers, a worker left the block (null: the full consensus decides), or it failed (re-run here, so that its typed error is thrown here).
+          const fast = method === 'consensus' && fastAttack && !leftToFull ? fastRecoverBlock(released, meta, info, act, signs) : null;
+          if (fast !== null) {
+            for (const [name, t] of fast.tensors) put(name, t.bytes);
+            account(index, fast, (performance.now() - t0) / 1000);
+            return;
+          }
+          const block = readReleasedBlock((n) => released.tensor(n), meta, info);
+          const rec = recoverBlock(method, block, act, info.dtype, { signs });
+          for (const [name, t] of recoveredTensors(meta, rec)) put(name, t.bytes);
+          account(index, rec, (performance.now() - t0) / 1000);
+        });
+        return written;
+      },
       {
         inputs: [input],
-        // The classes are known only once each block is recovered; their length (one character per unit) is known now.
-        deferred: Object.fromEntries([
-          ...(hashTask === undefined
-            ? []
-            : [
-                [
-                  'source_release_sha256',
-                  {
-                    length: 64,
-                    value: () => {
-                      const answer = pool!.wait(hashTask);
-                      if ('ok' in answer && typeof answer.ok === 'string' && answer.ok.startsWith('nonfinite:')) throw new ReleasedFileError(answer.ok.slice('nonfinite:'.length));
-                      return 'ok' in answer && typeof answer.ok === 'string' ? answer.ok : releaseHash();
-                    },
-                  },
-                ] as const,
-              ]),
-          ...info.blocks.map((meta) => [
-            `unit_classes.${meta.prefix}`,
-            {
-              length: meta.hiddenDim,
-              value: () => classCodes.get(meta.prefix) ?? '',
+        // The classes and the release's hash are known only once every block is recovered; their lengths now.
+        deferred: {
+          source_release_sha256: {
+            length: 64,
+            value: () => {
+              if (hashHere !== undefined) return hashHere;
+              if (pool === null || hashTask === undefined) return releaseHash();
+              const answer = pool.wait(hashTask);
+              if ('ok' in answer && typeof answer.ok === 'string' && answer.ok.startsWith('nonfinite:')) throw new ReleasedFileError(answer.ok.slice('nonfinite:'.length));
+              return 'ok' in answer && typeof answer.ok === 'string' ? answer.ok : releaseHash();
             },
-          ]),
-        ]),
+          },
+          ...Object.fromEntries(info.blocks.map((meta) => [`unit_classes.${meta.prefix}`, { length: meta.hiddenDim, value: () => classCodes.get(meta.prefix) ?? '' }])),
+        },
       },
     );
     const total = summarizeRecovery(statuses);

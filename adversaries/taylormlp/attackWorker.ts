@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { DTYPE_SIZES, firstNonFinite, SafetensorsFile } from '../../src/numerics/io/safetensors';
+import { DTYPE_SIZES, firstNonFinite, SafetensorsFile, writeAt } from '../../src/numerics/io/safetensors';
 import { SyncWorkerData, serveSyncTasks } from '../../src/numerics/io/syncWorkers';
 import { activationByName } from '../../src/numerics/activations';
 import * as crypto from 'node:crypto';
@@ -60,13 +60,13 @@ export function hashAndScan(path: string, file: SafetensorsFile, thetas: readonl
   return problem === null ? hash.digest('hex') : `nonfinite:${problem}`;
 }
 
-export type AttackTask = { readonly kind: 'block'; readonly index: number; readonly signs: boolean } | { readonly kind: 'hash' };
+/** A block to recover and write into the output (descriptor `fd`, each tensor's [name, absolute offset, byte length]), or the release to hash. */
+export type AttackTask = { readonly kind: 'block'; readonly index: number; readonly signs: boolean; readonly fd: number; readonly places: ReadonlyArray<readonly [string, number, number]> } | { readonly kind: 'hash' };
 
 export interface AttackAnswer {
   readonly status: Uint8Array;
   readonly reason: Uint8Array;
   readonly unitClass: Uint8Array;
-  readonly tensors: ReadonlyArray<[string, Uint8Array]>;
   readonly seconds: number;
 }
 
@@ -80,10 +80,12 @@ if (parentPort !== null && data?.syncPort !== undefined) {
     const t0 = performance.now();
     const fast = fastRecoverBlock(file, info.blocks[task.index], info, act, task.signs);
     if (fast === null) return { value: null };
-    const tensors = [...fast.tensors].map(([name, t]): [string, Uint8Array] => [name, t.bytes.slice()]);
-    return {
-      value: { status: fast.status, reason: fast.reason, unitClass: fast.unitClass, tensors, seconds: (performance.now() - t0) / 1000 },
-      transfer: tensors.map(([, bytes]) => bytes.buffer as ArrayBuffer),
-    };
+    // Written here, from this thread's buffers, at the offsets the writer gave (file descriptors are the process's, not the thread's).
+    for (const [name, position, byteLength] of task.places) {
+      const bytes = fast.tensors.get(name)?.bytes;
+      if (bytes === undefined || bytes.length !== byteLength) throw new Error(`tensor "${name}": ${bytes?.length ?? 0} bytes recovered, the header says ${byteLength}`);
+      writeAt(task.fd, bytes, position);
+    }
+    return { value: { status: fast.status, reason: fast.reason, unitClass: fast.unitClass, seconds: (performance.now() - t0) / 1000 } };
   });
 }

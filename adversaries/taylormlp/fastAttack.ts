@@ -1,5 +1,5 @@
 import type { Activation } from '../../src/numerics/activations';
-import { DTYPE_SIZES, SafetensorsFile, StoredTensor, toFloat32 } from '../../src/numerics/io/safetensors';
+import { DTYPE_SIZES, firstNonFinite, SafetensorsFile, StoredTensor, toFloat32 } from '../../src/numerics/io/safetensors';
 import { scaledDerivatives } from '../../src/numerics/tensor/derivativeKernels';
 import { outputBiasFromShares, roundingNoise } from '../../src/numerics/tensor/consensusKernels';
 import { accumulateOrder, combinedDisagreement, inverseOrderScale, orderDisagreement, orderScaleDeviation, precisionWeights } from '../../src/numerics/tensor/fastAttackKernels';
@@ -91,13 +91,17 @@ export function dropFastBuffers(): void {
   for (const b of [scratch.raw, scratch.chunk, scratch.acc, scratch.first, ...scratch.out, scratch.w]) b.drop();
 }
 
-const checked = (stored: StoredTensor, values: Float32Array): Float32Array => {
-  for (let q = 0; q < values.length; q++) if (!Number.isFinite(values[q])) throw new ReleasedFileError(`tensor ${stored.name} holds ${values[q]} at index ${q}: a release holds finite values only`);
+/** Safetensors stores little-endian: on such a host F32 bytes are the float32 values as they are. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const checked = (stored: StoredTensor, values: Float32Array, base = 0): Float32Array => {
+  // The stored bits' exponents first (a typed-view scan; NaN and ±∞ only), then the value named.
+  const at = firstNonFinite(stored);
+  if (at >= 0) throw new ReleasedFileError(`tensor ${stored.name} holds ${values[at]} at index ${base + at}: a release holds finite values only`);
   return values;
 };
 const floats = (stored: StoredTensor): Float32Array => checked(stored, toFloat32(stored));
-/** The stored values as float32 into `out` (exact for F32/BF16/F16), checked finite. */
-const floatsInto = (stored: StoredTensor, out: Float32Array): Float32Array => {
+/** The stored values as float32 into `out` (exact for F32/BF16/F16), checked finite; `base`: the tensor index of the first (for the message). */
+const floatsInto = (stored: StoredTensor, out: Float32Array, base = 0): Float32Array => {
   const n = out.length;
   if (stored.dtype === 'BF16' && stored.bytes.byteOffset % 2 === 0) {
     // bf16 is the top half of a float32; all-ones exponent bits mark NaN and ±∞ (checked in the same pass).
@@ -109,10 +113,11 @@ const floatsInto = (stored: StoredTensor, out: Float32Array): Float32Array => {
       bits[q] = x << 16;
       special |= (x & 0x7f80) === 0x7f80 ? 1 : 0;
     }
-    return special === 0 ? out : checked(stored, out);
+    return special === 0 ? out : checked(stored, out, base);
   }
-  out.set(toFloat32(stored));
-  return checked(stored, out);
+  if (stored.dtype === 'F32' && LITTLE_ENDIAN) new Uint8Array(out.buffer, out.byteOffset, n * 4).set(stored.bytes.subarray(0, n * 4)); // the bytes as they are: no conversion
+  else out.set(toFloat32(stored));
+  return checked(stored, out, base);
 };
 const i32 = (stored: StoredTensor): Int32Array => {
   if (stored.dtype !== 'I32') throw new ReleasedFileError(`${stored.name}: expected I32, found ${stored.dtype}`);
@@ -161,7 +166,7 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
     const rowBuffer = scratch.w.get(K * size);
     for (let n = 0; n <= N; n++) {
       for (let s = 0; s < count; s++) {
-        floatsInto(file.range(thetaName, (n * o + rows[s]) * K * size, K * size, rowBuffer), values.subarray((n * count + s) * K, (n * count + s + 1) * K));
+        floatsInto(file.range(thetaName, (n * o + rows[s]) * K * size, K * size, rowBuffer), values.subarray((n * count + s) * K, (n * count + s + 1) * K), (n * o + rows[s]) * K);
         bytesRead += K * size;
       }
     }
@@ -403,7 +408,7 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
   function readChunks(list: readonly number[], visit: (n: number, i0: number, rows: number, chunk: Float32Array) => void, byRows = false): void {
     const visitOne = (n: number, i0: number): void => {
       const rows = Math.min(rowsChunk, o - i0);
-      const chunk = floatsInto(file.range(thetaName, (n * o + i0) * K * size, rows * K * size, scratch.raw.get(rows * K * size)), scratch.chunk.floats(rows * K));
+      const chunk = floatsInto(file.range(thetaName, (n * o + i0) * K * size, rows * K * size, scratch.raw.get(rows * K * size)), scratch.chunk.floats(rows * K), (n * o + i0) * K);
       bytesRead += rows * K * size;
       visit(n, i0, rows, chunk);
     };

@@ -466,23 +466,9 @@ export function writeSafetensorsStreaming(
   const plan = checkOutputPath(file, options.inputs ?? []);
   const sized = new Map<string, HeaderEntry>();
   for (const [name, t] of tensors) sized.set(name, { dtype: t.dtype, shape: t.shape, byteLength: t.shape.reduce((a, b) => a * b, DTYPE_SIZES[t.dtype] as number) });
-  const deferred = Object.entries(options.deferred ?? {});
-  const placeholders: Record<string, string> = {};
-  for (const [key, d] of deferred) {
-    if (key in metadata) throw new SafetensorsError('bad-name', `metadata key ${JSON.stringify(key)} given twice (deferred and immediate)`, key);
-    if (!(Number.isInteger(d.length) && d.length >= 0)) throw new SafetensorsError('bad-name', `deferred metadata ${JSON.stringify(key)}: length must be a non-negative integer, got ${d.length}`, key);
-    placeholders[key] = '?'.repeat(d.length);
-  }
-  const { header, order } = encodeHeader(sized, { ...metadata, ...placeholders });
-  // Byte offset of each placeholder in the header: right after the unique `"key":"` (a key inside
-  // another JSON string value would be escaped as \"key\":\", so the match is the entry itself).
-  const headerText = Buffer.from(header.buffer, header.byteOffset, header.byteLength);
-  const slots = deferred.map(([key, d]) => {
-    const marker = Buffer.from(`${JSON.stringify(key)}:"`, 'utf8');
-    const at = headerText.indexOf(marker, 8);
-    if (at < 0) throw new SafetensorsError('bad-name', `deferred metadata ${JSON.stringify(key)}: placeholder not found in the header`, key);
-    return { key, d, position: at + marker.length };
-  });
+  const deferred = reserveDeferred(metadata, options.deferred);
+  const { header, order } = encodeHeader(sized, { ...metadata, ...deferred.placeholders });
+  const slots = deferred.locate(header);
   writeAtomically(plan, (fd) => {
     write(fd, header);
     order.forEach((name, index) => {
@@ -492,14 +478,51 @@ export function writeSafetensorsStreaming(
       write(fd, bytes);
       options.onTensor?.(name, index, order.length);
     });
-    for (const { key, d, position } of slots) {
-      const value = d.value();
-      if (value.length !== d.length || !/^[\x20-\x7e]*$/.test(value) || /["\\]/.test(value)) {
-        throw new SafetensorsError('size-mismatch', `deferred metadata ${JSON.stringify(key)}: expected ${d.length} printable ASCII characters without quotes or backslashes, got ${JSON.stringify(value.slice(0, 40))}${value.length > 40 ? '…' : ''} (${value.length})`, key);
-      }
-      fs.writeSync(fd, Buffer.from(value, 'ascii'), 0, value.length, position);
-    }
+    fillDeferred(fd, slots);
   });
+}
+
+/**
+ * Metadata values known only after the tensors (`deferred`): each key gets `length` placeholder
+ * characters in the header; `locate` finds their byte positions in the encoded header, and
+ * `fillDeferred` writes the values there (before the file is flushed and renamed).
+ */
+function reserveDeferred(metadata: Readonly<Record<string, string>>, given: Readonly<Record<string, DeferredMetadata>> | undefined) {
+  const deferred = Object.entries(given ?? {});
+  const placeholders: Record<string, string> = {};
+  for (const [key, d] of deferred) {
+    if (key in metadata) throw new SafetensorsError('bad-name', `metadata key ${JSON.stringify(key)} given twice (deferred and immediate)`, key);
+    if (!(Number.isInteger(d.length) && d.length >= 0)) throw new SafetensorsError('bad-name', `deferred metadata ${JSON.stringify(key)}: length must be a non-negative integer, got ${d.length}`, key);
+    placeholders[key] = '?'.repeat(d.length);
+  }
+  // Byte offset of each placeholder in the header: right after the unique `"key":"` (a key inside
+  // another JSON string value would be escaped as \"key\":\", so the match is the entry itself).
+  const locate = (header: Uint8Array): DeferredSlot[] => {
+    const headerText = Buffer.from(header.buffer, header.byteOffset, header.byteLength);
+    return deferred.map(([key, d]) => {
+      const marker = Buffer.from(`${JSON.stringify(key)}:"`, 'utf8');
+      const at = headerText.indexOf(marker, 8);
+      if (at < 0) throw new SafetensorsError('bad-name', `deferred metadata ${JSON.stringify(key)}: placeholder not found in the header`, key);
+      return { key, d, position: at + marker.length };
+    });
+  };
+  return { placeholders, locate };
+}
+
+interface DeferredSlot {
+  readonly key: string;
+  readonly d: DeferredMetadata;
+  readonly position: number;
+}
+
+function fillDeferred(fd: number, slots: readonly DeferredSlot[]): void {
+  for (const { key, d, position } of slots) {
+    const value = d.value();
+    if (value.length !== d.length || !/^[\x20-\x7e]*$/.test(value) || /["\\]/.test(value)) {
+      throw new SafetensorsError('size-mismatch', `deferred metadata ${JSON.stringify(key)}: expected ${d.length} printable ASCII characters without quotes or backslashes, got ${JSON.stringify(value.slice(0, 40))}${value.length > 40 ? '…' : ''} (${value.length})`, key);
+    }
+    fs.writeSync(fd, Buffer.from(value, 'ascii'), 0, value.length, position);
+  }
 }
 
 /**
@@ -513,12 +536,14 @@ export function writeSafetensorsPositional(
   tensors: ReadonlyMap<string, { readonly dtype: SafeDType; readonly shape: readonly number[] }>,
   metadata: Readonly<Record<string, string>>,
   fill: (fd: number, offsets: ReadonlyMap<string, { readonly position: number; readonly byteLength: number }>) => ReadonlySet<string>,
-  options: { readonly inputs?: ReadonlyArray<string | FileIdentity | null> } = {},
+  options: { readonly inputs?: ReadonlyArray<string | FileIdentity | null>; readonly deferred?: Readonly<Record<string, DeferredMetadata>> } = {},
 ): void {
   const plan = checkOutputPath(file, options.inputs ?? []);
   const sized = new Map<string, HeaderEntry>();
   for (const [name, t] of tensors) sized.set(name, { dtype: t.dtype, shape: t.shape, byteLength: t.shape.reduce((a, b) => a * b, DTYPE_SIZES[t.dtype] as number) });
-  const { header, order } = encodeHeader(sized, metadata);
+  const deferred = reserveDeferred(metadata, options.deferred);
+  const { header, order } = encodeHeader(sized, { ...metadata, ...deferred.placeholders });
+  const slots = deferred.locate(header);
   const offsets = new Map<string, { position: number; byteLength: number }>();
   let position = header.length;
   for (const name of order) {
@@ -531,6 +556,7 @@ export function writeSafetensorsPositional(
     const written = fill(fd, offsets);
     const missing = order.find((name) => !written.has(name));
     if (missing !== undefined) throw new SafetensorsError('size-mismatch', `tensor "${missing}" was never written`, missing);
+    fillDeferred(fd, slots);
   });
 }
 
