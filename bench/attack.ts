@@ -5,12 +5,14 @@
  * each release as a child process, twice, timed start to exit, with its peak RSS; then
  * `weightgames compare` (untimed) gives the recovered ratio. BENCH_FULL=1 adds the full consensus
  * on every block (WEIGHTGAMES_FAST_ATTACK=0) for comparison. The machine's load is printed with
- * every figure (a shared machine: figures are noisy).
+ * every figure (a shared machine: figures are noisy), and the I/O floor measured right after it
+ * (./wholeProcess ioFloor: SHA-256 of the release, as the attack records it, and the recovered
+ * file's bytes written and fsynced, as one process).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { generate, load, runCli } from './wholeProcess';
+import { generate, ioFloor, load, runCli } from './wholeProcess';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-bench-attack-'));
 const lines: string[] = [`weightgames bench:attack — OPT-125M-shaped (12 × 768 → 3072 → 768, GELU, biases), N = 8, whole process (start to exit); node ${process.version}, ${os.cpus().length} cores`];
@@ -33,8 +35,10 @@ try {
         const r = runCli(['attack', release, recovered, '--json'], mode.env);
         const summary = JSON.parse(r.stdout) as { recoveredParameters: number; total: { unrecoverable: number } };
         const compare = JSON.parse(runCli(['compare', input, recovered, '--json']).stdout) as { total: { ratio: number; maxRelativeError: number } };
+        // The floor right after the figure: hash the release (the recovered file records its SHA-256), write and fsync as many bytes as the recovered file.
+        const floor = ioFloor([release], fs.statSync(recovered).size, dir);
         print(
-          `${dtype}${signs ? ' signs' : ''} ${mode.name} run ${run}: ${(summary.recoveredParameters / 1e6).toFixed(2)} M parameters in ${r.seconds.toFixed(2)} s → ${(summary.recoveredParameters / r.seconds / 1e6).toFixed(2)} M/s whole process; peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB; recovered ${(100 * compare.total.ratio).toFixed(4)} % (max rel. err. ${compare.total.maxRelativeError.toExponential(2)}), flagged ${summary.total.unrecoverable}; ${before}`,
+          `${dtype}${signs ? ' signs' : ''} ${mode.name} run ${run}: ${(summary.recoveredParameters / 1e6).toFixed(2)} M parameters in ${r.seconds.toFixed(2)} s → ${(summary.recoveredParameters / r.seconds / 1e6).toFixed(2)} M/s whole process; I/O floor ${floor.toFixed(2)} s (${(r.seconds / floor).toFixed(2)}× it); peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB; recovered ${(100 * compare.total.ratio).toFixed(4)} % (max rel. err. ${compare.total.maxRelativeError.toExponential(2)}), flagged ${summary.total.unrecoverable}; ${before}`,
         );
       }
     }

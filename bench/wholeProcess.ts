@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -34,4 +35,32 @@ export function generate(dir: string): string {
   const child = spawnSync(process.execPath, ['-e', `const s = require(${JSON.stringify(synthetic)}); process.stdout.write(s.writeSyntheticCheckpoint(${JSON.stringify(dir)}, { ...s.OPT_125M_MLP, seed: 'bench' }))`], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`generating the checkpoint failed: ${child.stderr}`);
   return child.stdout;
+}
+
+/**
+ * The input/output floor of a job, as a whole process (node's start-up included), measured just
+ * before the job's own figure: SHA-256 of each file in `hash` (what the job must read and hash for
+ * its provenance) and `write` bytes written to a new file in `dir` in 8 MiB chunks and fsynced (its
+ * output, durably). No release or attack can finish faster on this machine at that moment; the
+ * benches print each figure beside it (the disk's speed varies several-fold from run to run here).
+ */
+export function ioFloor(hash: readonly string[], write: number, dir: string): number {
+  const target = path.join(dir, 'io-floor.bin');
+  const script = `
+const fs = require('node:fs'), crypto = require('node:crypto');
+const chunk = Buffer.alloc(8 << 20, 1);
+for (const file of ${JSON.stringify(hash)}) {
+  const h = crypto.createHash('sha256'), fd = fs.openSync(file, 'r');
+  for (let at = 0, n; (n = fs.readSync(fd, chunk, 0, chunk.length, at)) > 0; at += n) h.update(chunk.subarray(0, n));
+  fs.closeSync(fd); h.digest('hex');
+}
+const fd = fs.openSync(${JSON.stringify(target)}, 'w');
+for (let at = 0; at < ${write}; at += chunk.length) fs.writeSync(fd, chunk, 0, Math.min(chunk.length, ${write} - at), at);
+fs.fsyncSync(fd); fs.closeSync(fd);`;
+  const t0 = performance.now();
+  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  const seconds = (performance.now() - t0) / 1000;
+  fs.rmSync(target, { force: true });
+  if (child.status !== 0) throw new Error(`the I/O floor failed: ${child.stderr}`);
+  return seconds;
 }
