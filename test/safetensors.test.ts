@@ -18,7 +18,7 @@ import {
   writeSafetensorsPositional,
   writeSafetensorsStreaming,
 } from '../src/numerics/io/safetensors';
-import { bf16BitsToFloat32, f16BitsToFloat32, float32ToBf16Bits, float32ToF16Bits } from '../src/numerics/io/halfPrecision';
+import { bf16BitsToFloat32, f16BitsToFloat32, float32ToBf16Bits, float32ToF16Bits, widenBf16Into } from '../src/numerics/io/halfPrecision';
 import { OutputPathError } from '../src/numerics/io/atomicWrite';
 import { STORIES, itWithStories } from './helpers/shared';
 
@@ -215,6 +215,21 @@ describe('half precision', () => {
         }
       }),
       { numRuns: 20000 },
+    );
+  });
+
+  it('widenBf16Into: every bf16 bit pattern widened exactly, at either alignment and any length, and its answer says whether one is NaN or ±∞', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 40 }), fc.constantFrom(0, 2), (patterns, offset) => {
+        const bytes = new Uint8Array(patterns.length * 2 + 4).subarray(offset, offset + patterns.length * 2);
+        new Uint16Array(bytes.buffer, bytes.byteOffset, patterns.length).set(patterns);
+        const out = new Float32Array(patterns.length);
+        const special = widenBf16Into(bytes, out);
+        expect(Array.from(new Uint32Array(out.buffer))).toEqual(patterns.map((x) => (x << 16) >>> 0)); // bit for bit (NaN payloads too)
+        patterns.forEach((x, q) => expect(Object.is(out[q], bf16BitsToFloat32(x)) || Number.isNaN(out[q])).toBe(true));
+        expect(special).toBe(patterns.some((x) => (x & 0x7f80) === 0x7f80));
+      }),
+      { numRuns: 2000, seed: 5 },
     );
   });
 

@@ -1,5 +1,6 @@
 import type { Activation } from '../../src/numerics/activations';
 import { DTYPE_SIZES, firstNonFinite, SafetensorsFile, StoredTensor, toFloat32 } from '../../src/numerics/io/safetensors';
+import { widenBf16Into } from '../../src/numerics/io/halfPrecision';
 import { scaledDerivatives } from '../../src/numerics/tensor/derivativeKernels';
 import { outputBiasFromShares, roundingNoise } from '../../src/numerics/tensor/consensusKernels';
 import { accumulateOrder, combinedDisagreement, inverseOrderScale, orderDisagreement, orderScaleDeviation, precisionWeights } from '../../src/numerics/tensor/fastAttackKernels';
@@ -103,17 +104,9 @@ const floats = (stored: StoredTensor): Float32Array => checked(stored, toFloat32
 /** The stored values as float32 into `out` (exact for F32/BF16/F16), checked finite; `base`: the tensor index of the first (for the message). */
 const floatsInto = (stored: StoredTensor, out: Float32Array, base = 0): Float32Array => {
   const n = out.length;
-  if (stored.dtype === 'BF16' && stored.bytes.byteOffset % 2 === 0) {
+  if (stored.dtype === 'BF16' && stored.bytes.byteOffset % 2 === 0 && LITTLE_ENDIAN) {
     // bf16 is the top half of a float32; all-ones exponent bits mark NaN and ±∞ (checked in the same pass).
-    const source = new Uint16Array(stored.bytes.buffer, stored.bytes.byteOffset, n);
-    const bits = new Uint32Array(out.buffer, out.byteOffset, n);
-    let special = 0;
-    for (let q = 0; q < n; q++) {
-      const x = source[q];
-      bits[q] = x << 16;
-      special |= (x & 0x7f80) === 0x7f80 ? 1 : 0;
-    }
-    return special === 0 ? out : checked(stored, out, base);
+    return widenBf16Into(stored.bytes, out) ? checked(stored, out, base) : out;
   }
   if (stored.dtype === 'F32' && LITTLE_ENDIAN) new Uint8Array(out.buffer, out.byteOffset, n * 4).set(stored.bytes.subarray(0, n * 4)); // the bytes as they are: no conversion
   else out.set(toFloat32(stored));

@@ -51,3 +51,34 @@ export function f16BitsToFloat32(bits: number): number {
   if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : NaN;
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
+
+/**
+ * `out.length` stored bf16 values (little-endian `bytes`) widened into `out` — exactly: a bf16 is
+ * the top half of a float32 — answering whether any is NaN or ±∞ (all-ones exponent) in the same
+ * pass, without a branch per value. Where `bytes` is 4-byte aligned, two values per 32-bit word.
+ */
+export function widenBf16Into(bytes: Uint8Array, out: Float32Array): boolean {
+  const n = out.length;
+  const bits = new Int32Array(out.buffer, out.byteOffset, n);
+  let exponents = 0; // OR of (exponent + 1): bit 8 set iff some exponent is 255
+  let q = 0;
+  if (bytes.byteOffset % 4 === 0) {
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, n >>> 1);
+    for (let w = 0; w < words.length; w++) {
+      const x = words[w];
+      bits[2 * w] = x << 16;
+      bits[2 * w + 1] = x & 0xffff0000;
+      exponents |= (((x >>> 7) & 0xff) + 1) | (((x >>> 23) & 0xff) + 1);
+    }
+    q = 2 * words.length;
+  }
+  if (q < n) {
+    const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+    for (; q < n; q++) {
+      const x = halves[q];
+      bits[q] = x << 16;
+      exponents |= ((x >>> 7) & 0xff) + 1;
+    }
+  }
+  return (exponents & 0x100) !== 0;
+}
