@@ -8,7 +8,7 @@ import { MlpBlock, runMlp } from '../src/numerics/models/mlp';
 import { tensor } from '../src/numerics/tensor/tensor';
 import * as P from '../src/kernel/prob/prob';
 import { calibrationRange, releaseBlock, syntheticCalibration, StorageDType } from '../schemes/taylormlp';
-import { lowestTwo } from '../adversaries/taylormlp/consensus';
+import { lowestTwo, medianOf } from '../adversaries/taylormlp/consensus';
 import { consensusRecoverBlock, pairwiseRecoverBlock, UnitStatus, UnrecoverableReason, compareCheckpoints, collapsedSeries, summarizeRecovery, unitClassNames } from '../adversaries/taylormlp';
 import { runReleasedBlock } from '../schemes/taylormlp';
 import { withMeter } from '../src/kernel/cost/meter';
@@ -266,6 +266,21 @@ describe('lowestTwo: the fit’s starting points', () => {
         expect(lowestTwo([...minima], residuals)).toEqual(sorted);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('medianOf: the sign settlement’s per-row offset', () => {
+  it('is the element at ⌊n/2⌋ of the comparator sort (the same number: ±0 compare equal), NaN included', () => {
+    const value = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom(0, -0, NaN, Infinity, -Infinity), fc.double());
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 15 }), (values) => {
+        const expected = [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[Math.floor(values.length / 2)];
+        const got = medianOf(Float64Array.from(values));
+        if (Number.isNaN(expected)) expect(got).toBeNaN();
+        else expect(got === expected).toBe(true);
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -240,6 +240,24 @@ describe('checkpoints', () => {
     expect(fs.readFileSync(path.join(d0, 'a.safetensors')).equals(fs.readFileSync(path.join(d0, 'b.safetensors')))).toBe(true);
   });
 
+  it.each(['f32', 'bf16'] as const)('%s: two release workers (slab writes overlapping the arithmetic) write the file one thread writes, byte for byte', (dtype) => {
+    const d0 = dir();
+    const input = writeSyntheticCheckpoint(d0, { layout: 'llama', layers: 3, inputDim: 32, hiddenDim: 96, seed: 'workers', activation: 'silu' });
+    const run = (out: string, workers: string) => {
+      const before = process.env.WEIGHTGAMES_WORKERS;
+      process.env.WEIGHTGAMES_WORKERS = workers;
+      try {
+        releaseCheckpoint({ input, output: path.join(d0, out), taylor: { order: 6, dtype, signs: true }, calibration: { synthetic: { rows: 32, scale: 1 } }, seed: 'w', version: 'test' });
+      } finally {
+        if (before === undefined) delete process.env.WEIGHTGAMES_WORKERS;
+        else process.env.WEIGHTGAMES_WORKERS = before;
+      }
+    };
+    run('one.safetensors', '0');
+    run('two.safetensors', '2');
+    expect(fs.readFileSync(path.join(d0, 'two.safetensors')).equals(fs.readFileSync(path.join(d0, 'one.safetensors')))).toBe(true);
+  });
+
   it('a checkpoint with no recognisable MLP gets an error that lists what it found', () => {
     expect(() => findMlpBlocks(['embed.weight', 'attn.q.weight'])).toThrow(LayoutError);
     expect(() => findMlpBlocks(['embed.weight', 'attn.q.weight'])).toThrow(/found embed\.weight, attn\.q\.weight/);

@@ -256,14 +256,14 @@ function settleSigns(setting: Setting, fits: Fits): { readonly choice: Int8Array
       const e = es[choice[k]];
       return e === undefined ? undefined : orderZeroResiduals(theta, k, e.coefficient, e.act0, N, o, K, new Float64Array(o));
     });
+    const column = new Float64Array(K);
     for (let i = 0; i < o; i++) {
-      const values: number[] = [];
+      let count = 0;
       for (let k = 0; k < K; k++) {
         const r = residuals[k];
-        if (r !== undefined) values.push(r[i]);
+        if (r !== undefined) column[count++] = r[i];
       }
-      values.sort(ascending);
-      offsets[i] = values.length === 0 ? 0 : values[Math.floor(values.length / 2)];
+      offsets[i] = count === 0 ? 0 : medianOf(column.subarray(0, count));
     }
     let changed = false;
     for (let k = 0; k < K; k++) {
@@ -275,6 +275,19 @@ function settleSigns(setting: Setting, fits: Fits): { readonly choice: Int8Array
     if (!changed) break;
   }
   return { choice, estimates };
+}
+
+/**
+ * The upper median of `values` (the element at ⌊n/2⌋ once sorted ascending), sorting in place. A
+ * typed sort where every value is a number (the same value as a comparator sort gives: they can
+ * differ only in the order of −0 and +0, which compare equal); with a NaN, the comparator sort, as
+ * before (NaN makes the comparator no order, and the sort decides).
+ */
+export function medianOf(values: Float64Array): number {
+  let hasNaN = false;
+  for (let q = 0; q < values.length; q++) if (values[q] !== values[q]) hasNaN = true;
+  if (hasNaN) return Array.from(values).sort(ascending)[Math.floor(values.length / 2)];
+  return values.sort()[Math.floor(values.length / 2)];
 }
 
 /**

@@ -14,7 +14,7 @@ import { seededStream } from '../../src/kernel/prob/challenger';
 import { ReleaseMagnitudes, checkMagnitudes, checkReleasedFinite, releaseMagnitudes, widenedDtype } from './finite';
 import { checkInputFile, checkOutputPath, identityIfExists } from '../../src/numerics/io/paths';
 import { sha256File } from '../../src/numerics/io/hash';
-import { dropPlanBuffers, dropReleaseBuffers, narrowWeights, streamable, writeStreamedBlock } from './streamedBlock';
+import { dropPlanBuffers, dropReleaseBuffers, narrowWeights, streamable, writeStreamedBlock, writeStreamedBlockOverlapped } from './streamedBlock';
 import { matMulTransposedRange } from '../../src/numerics/tensor/kernels';
 import * as path from 'node:path';
 
@@ -188,6 +188,13 @@ export function writeReleasedBlock(source: SafetensorsFile, plan: BlockPlan, act
     names.push(name);
   }
   return names;
+}
+
+/** writeReleasedBlock on a release worker: a streamed block's order slabs written while the next is computed (writeStreamedBlockOverlapped; the same bytes). */
+export function writeReleasedBlockOverlapped(source: SafetensorsFile, plan: BlockPlan, activation: Activation, taylor: TaylorOptions, fd: number, offsets: ReadonlyMap<string, { readonly position: number; readonly byteLength: number }>): Promise<string[]> {
+  dropPlanBuffers();
+  if (streamable(source, plan.location, taylor.dtype ?? 'f32')) return writeStreamedBlockOverlapped(source, plan, activation, taylor, fd, offsets);
+  return Promise.resolve(writeReleasedBlock(source, plan, activation, taylor, fd, offsets));
 }
 
 /** Worker threads for a release: only when the blocks are big enough to pay for starting them (WEIGHTGAMES_WORKERS=0 forbids, =n asks for n). */

@@ -40,14 +40,35 @@ export interface ReleaseMagnitudes {
   readonly largest: ReadonlyArray<{ readonly tensor: string; readonly value: number; readonly cause: string }>;
 }
 
-const maxAbs = (values: ArrayLike<number> | null, pick?: ArrayLike<number>): number => {
+/**
+ * max |v| (0 for none), NaN if any v is NaN — what folding Math.max(m, Math.abs(v)) gives, with a
+ * compare per value instead of two calls (whole weight matrices pass through here).
+ */
+export const maxAbs = (values: ArrayLike<number> | null, pick?: ArrayLike<number>): number => {
   if (values === null) return 0;
   let m = 0;
-  if (pick === undefined) for (let q = 0; q < values.length; q++) m = Math.max(m, Math.abs(values[q]));
-  else for (let q = 0; q < pick.length; q++) m = Math.max(m, Math.abs(values[pick[q]]));
-  // NaN propagates through Math.max: a NaN anywhere gives NaN.
+  const count = pick === undefined ? values.length : pick.length;
+  for (let q = 0; q < count; q++) {
+    const v = values[pick === undefined ? q : pick[q]];
+    const a = v < 0 ? -v : v;
+    if (a > m) m = a;
+    else if (a !== a) m = NaN; // once NaN, no compare is true: it stays NaN, as through Math.max
+  }
   return m;
 };
+
+/** columnMax[j] = max over rows i of |second[i·h + j]| (NaN if any is NaN), as maxAbs per column. */
+export function columnMaxima(second: ArrayLike<number>, o: number, h: number, columnMax: Float64Array): void {
+  for (let i = 0; i < o; i++) {
+    const row = i * h;
+    for (let j = 0; j < h; j++) {
+      const v = second[row + j];
+      const a = v < 0 ? -v : v;
+      if (a > columnMax[j]) columnMax[j] = a;
+      else if (a !== a) columnMax[j] = NaN;
+    }
+  }
+}
 
 /** What releaseMagnitudes reads of a block: an MlpBlock, or its weights as stored (float32 values are exact). */
 export type MagnitudeBlock = Pick<MlpBlock, 'hiddenDim' | 'outputDim'> & { readonly first: FloatArray; readonly up: FloatArray | null; readonly second: FloatArray; readonly firstBias: FloatArray | null; readonly secondBias: FloatArray | null };
@@ -66,7 +87,7 @@ export function releaseMagnitudes(prefix: string, block: MagnitudeBlock, act: Ac
   if (block.up !== null) largest.push({ tensor: 'up projection (U)', value: maxAbs(block.up), cause: 'a weight of the up projection' });
   // Column maxima of W (|W[i, j]| over i) for the expanded units.
   const columnMax = new Float64Array(h);
-  for (let i = 0; i < o; i++) for (let j = 0; j < h; j++) columnMax[j] = Math.max(columnMax[j], Math.abs(block.second[i * h + j]));
+  columnMaxima(block.second, o, h, columnMax);
   const derivatives = new Float64Array(N + 1);
   let z0 = 0;
   let thetaHigh = 0;

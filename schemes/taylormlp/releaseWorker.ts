@@ -2,12 +2,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SafetensorsFile } from '../../src/numerics/io/safetensors';
 import { SyncWorkerData, serveSyncTasks } from '../../src/numerics/io/syncWorkers';
 import { activationByName } from '../../src/numerics/activations';
-import { ReleaseTask, planBlock, writeReleasedBlock } from './checkpoint';
+import { ReleaseTask, planBlock, writeReleasedBlockOverlapped } from './checkpoint';
 
 /**
  * A release worker (see releaseCheckpoint): opens the checkpoint (and calibration file) once,
  * then runs pass 1 (`plan`) or pass 2 (`write`, positional writes into the release's temporary
- * file) of whichever block it is handed.
+ * file, each order slab's write overlapping the next slab's arithmetic) of whichever block it is handed.
  */
 const data = workerData as (SyncWorkerData & { input: string; calibrationFile: string | null; activation: string }) | undefined;
 if (parentPort !== null && data?.syncPort !== undefined) {
@@ -16,6 +16,6 @@ if (parentPort !== null && data?.syncPort !== undefined) {
   const activation = activationByName(data.activation);
   serveSyncTasks<ReleaseTask, unknown>(parentPort, data, (task) => {
     if (task.kind === 'plan') return { value: planBlock(source, calibrationFile, task.location, activation, task.job) };
-    return { value: writeReleasedBlock(source, task.plan, activation, task.taylor, task.fd, new Map(task.offsets)) };
+    return writeReleasedBlockOverlapped(source, task.plan, activation, task.taylor, task.fd, new Map(task.offsets)).then((value) => ({ value }));
   });
 }

@@ -1,6 +1,7 @@
 import { SAFETENSORS_DTYPE, StorageDType, roundToStorage } from './storage';
 import type { Activation } from '../../src/numerics/activations';
-import { SafetensorsFile, encodeFloats, toFloat32, toFloat64, writeAt } from '../../src/numerics/io/safetensors';
+import { SafetensorsFile, encodeFloats, toFloat32, toFloat64 } from '../../src/numerics/io/safetensors';
+import { PositionedWrite, performWrites, performWritesOverlapped } from '../../src/numerics/io/positionedWrites';
 import { bf16BitsToFloat32, float32ToBf16Bits } from '../../src/numerics/io/halfPrecision';
 import type { MlpBlockLocation } from '../../src/numerics/models/layouts';
 import { expansionPoints, seriesCoefficientSlab } from '../../src/numerics/tensor/seriesKernels';
@@ -33,7 +34,7 @@ class Scratch {
     this.buffer = new Uint8Array(0);
   }
 }
-const scratch = { read: new Scratch(), slab: new Scratch(), first: new Scratch(), planFirst: new Scratch(), planSecond: new Scratch(), planUp: new Scratch() };
+const scratch = { read: new Scratch(), slab: new Scratch(), otherSlab: new Scratch(), first: new Scratch(), planFirst: new Scratch(), planSecond: new Scratch(), planUp: new Scratch() };
 
 /** Let go of pass 1's buffers (pass 2 never uses them): called when pass 2 starts. */
 export function dropPlanBuffers(): void {
@@ -82,8 +83,25 @@ export interface StreamedPlan {
 
 type Slots = ReadonlyMap<string, { readonly position: number; readonly byteLength: number }>;
 
-/** Release and write one block (see the module comment); answers the names written. Throws StorageOverflowError as checkReleasedFinite would. */
+/** Release and write one block (see the module comment), each write done before the next slab is computed; answers the names written. Throws StorageOverflowError as checkReleasedFinite would. */
 export function writeStreamedBlock(source: SafetensorsFile, plan: StreamedPlan, act: Activation, taylor: TaylorOptions, fd: number, slots: Slots): string[] {
+  return performWrites(blockWrites(source, plan, act, taylor, slots), fd);
+}
+
+/**
+ * writeStreamedBlock with each order slab's write overlapping the next slab's arithmetic (for the
+ * release workers; see performWritesOverlapped): the same bytes at the same offsets.
+ */
+export function writeStreamedBlockOverlapped(source: SafetensorsFile, plan: StreamedPlan, act: Activation, taylor: TaylorOptions, fd: number, slots: Slots): Promise<string[]> {
+  return performWritesOverlapped(blockWrites(source, plan, act, taylor, slots), fd);
+}
+
+/**
+ * The block's release as the writes it needs, in order (the generator both drivers above run).
+ * Θ's order slabs alternate between two buffers: a yielded buffer is written into again only
+ * after the next write has been yielded — the contract of ../../src/numerics/io/positionedWrites.
+ */
+function* blockWrites(source: SafetensorsFile, plan: StreamedPlan, act: Activation, taylor: TaylorOptions, slots: Slots): Generator<PositionedWrite, string[], void> {
   const dtype = (taylor.dtype ?? 'f32') as 'f32' | 'bf16';
   const f = SAFETENSORS_DTYPE[dtype];
   const width = dtype === 'f32' ? 4 : 2;
@@ -101,11 +119,11 @@ export function writeStreamedBlock(source: SafetensorsFile, plan: StreamedPlan, 
   const secondBias = loc.secondBias === null ? null : toFloat64(source.tensor(loc.secondBias));
   const P = `${loc.prefix}.taylor`;
   const written: string[] = [];
-  const put = (name: string, bytes: Uint8Array, at = 0): void => {
+  const put = (name: string, bytes: Uint8Array, at = 0): PositionedWrite => {
     const slot = slots.get(name);
     if (slot === undefined || at + bytes.length > slot.byteLength) throw new ReleasedFileError(`${name}: the header has no slot of ${bytes.length} bytes at ${at} for it`);
-    writeAt(fd, bytes, slot.position + at);
     if (at === 0) written.push(name);
+    return { bytes, position: slot.position + at };
   };
   // Non-finite values once stored, in checkReleasedFinite's order of tensors.
   const bad = new Map<string, { q: number; value: number }>();
@@ -132,12 +150,16 @@ export function writeStreamedBlock(source: SafetensorsFile, plan: StreamedPlan, 
   const secondStored = source.tensor(loc.second, scratch.read.get(o * h * 4));
   const W: FloatArray = conv1d ? transposeMatrix(toFloat32(secondStored), h, o) : toFloat32(secondStored);
   // Θ, order by order, into one slab and out to the file.
-  const slabBytes = scratch.slab.get(o * K * width);
-  const slab = dtype === 'f32' ? new Float32Array(slabBytes.buffer, slabBytes.byteOffset, o * K) : new Uint16Array(slabBytes.buffer, slabBytes.byteOffset, o * K);
+  // Two slab buffers, alternating (see blockWrites).
+  const slabs = [scratch.slab, scratch.otherSlab].map((buffer) => {
+    const bytes = buffer.get(o * K * width);
+    return { bytes, values: dtype === 'f32' ? new Float32Array(bytes.buffer, bytes.byteOffset, o * K) : new Uint16Array(bytes.buffer, bytes.byteOffset, o * K) };
+  });
   for (let n = 0; n <= N; n++) {
+    const { bytes: slabBytes, values: slab } = slabs[n % 2];
     const q = seriesCoefficientSlab(slab, W, scale, expanded, n, o, h, n === 0 && K > 0 ? secondBias : null);
     if (q >= 0 && !bad.has('taylor.theta')) bad.set('taylor.theta', { q: n * o * K + q, value: slab instanceof Float32Array ? slab[q] : bf16BitsToFloat32(slab[q]) });
-    put(`${P}.theta`, slabBytes, n * slabBytes.length);
+    yield put(`${P}.theta`, slabBytes, n * slabBytes.length);
   }
   const plainSecond = new Float64Array(o * plain.length);
   for (let i = 0; i < o; i++) for (let m = 0; m < plain.length; m++) plainSecond[i * plain.length + m] = W[i * h + plain[m]];
@@ -157,7 +179,7 @@ export function writeStreamedBlock(source: SafetensorsFile, plan: StreamedPlan, 
     const stored = firstOut instanceof Float32Array ? firstOut[q] : bf16BitsToFloat32(firstOut[q]);
     if (!Number.isFinite(stored) && !bad.has('first layer (V)')) bad.set('first layer (V)', { q: conv1d ? j * d + Math.floor(q / h) : q, value: stored });
   }
-  put(loc.first, firstBytes);
+  yield put(loc.first, firstBytes);
 
   // U rounded in place in the read buffer (W and V are done with it).
   const up = loc.up === null ? null : roundToStorage(toFloat32(source.tensor(loc.up, scratch.read.get(h * d * 4))), dtype);
@@ -174,12 +196,12 @@ export function writeStreamedBlock(source: SafetensorsFile, plan: StreamedPlan, 
     const b = bad.get(tensor);
     if (b !== undefined) throw new StorageOverflowError(`${loc.prefix}: ${tensor} holds ${b.value} at index ${b.q} once stored in ${dtype}`);
   }
-  if (loc.up !== null) put(loc.up, encodeFloats(up!, f));
-  put(`${P}.z0`, encodeFloats(z0Stored, f));
-  put(`${P}.expanded_units`, i32Bytes(expanded));
-  put(`${P}.plain_units`, i32Bytes(plain));
-  if (plainBias !== null) put(`${P}.plain_bias`, encodeFloats(plainBias, f));
-  put(`${P}.plain_weight`, encodeFloats(plainSecondStored, f));
-  if (outputBias !== null) put(`${P}.output_bias`, encodeFloats(outputBias, f));
+  if (loc.up !== null) yield put(loc.up, encodeFloats(up!, f));
+  yield put(`${P}.z0`, encodeFloats(z0Stored, f));
+  yield put(`${P}.expanded_units`, i32Bytes(expanded));
+  yield put(`${P}.plain_units`, i32Bytes(plain));
+  if (plainBias !== null) yield put(`${P}.plain_bias`, encodeFloats(plainBias, f));
+  yield put(`${P}.plain_weight`, encodeFloats(plainSecondStored, f));
+  if (outputBias !== null) yield put(`${P}.output_bias`, encodeFloats(outputBias, f));
   return written;
 }

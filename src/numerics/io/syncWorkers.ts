@@ -20,23 +20,35 @@ export interface SyncWorkerData {
 
 export type SyncAnswer<R> = { readonly ok: R } | { readonly failed: string };
 
-/** The worker side: answer every task posted to this thread with `handle`'s value (or its error). */
-export function serveSyncTasks<T, R>(parent: MessagePort | null, data: SyncWorkerData, handle: (task: T) => { value: R; transfer?: ArrayBuffer[] }): void {
+type Handled<R> = { value: R; transfer?: ArrayBuffer[] };
+
+/**
+ * The worker side: answer every task posted to this thread with `handle`'s value (or its error).
+ * `handle` may answer through a promise (e.g. a release's writes in flight while it computes); a
+ * worker is handed its next task only once it has answered, so tasks never interleave.
+ */
+export function serveSyncTasks<T, R>(parent: MessagePort | null, data: SyncWorkerData, handle: (task: T) => Handled<R> | Promise<Handled<R>>): void {
   if (parent === null) return;
   const signal = new Int32Array(data.syncSignal);
-  parent.on('message', (message: { id: number; task: T }) => {
-    let answer: { id: number; answer: SyncAnswer<R> };
-    let transfer: ArrayBuffer[] = [];
-    try {
-      const { value, transfer: t } = handle(message.task);
-      answer = { id: message.id, answer: { ok: value } };
-      transfer = t ?? [];
-    } catch (error) {
-      answer = { id: message.id, answer: { failed: error instanceof Error ? `${error.name}: ${error.message}` : String(error) } };
-    }
+  const reply = (answer: { id: number; answer: SyncAnswer<R> }, transfer: ArrayBuffer[]): void => {
     data.syncPort.postMessage(answer, transfer);
     Atomics.add(signal, 0, 1);
     Atomics.notify(signal, 0);
+  };
+  const failed = (id: number, error: unknown) => ({ id, answer: { failed: error instanceof Error ? `${error.name}: ${error.message}` : String(error) } });
+  parent.on('message', (message: { id: number; task: T }) => {
+    let handled: Handled<R> | Promise<Handled<R>>;
+    try {
+      handled = handle(message.task);
+    } catch (error) {
+      return reply(failed(message.id, error), []);
+    }
+    if (handled instanceof Promise) {
+      handled.then(
+        ({ value, transfer }) => reply({ id: message.id, answer: { ok: value } }, transfer ?? []),
+        (error: unknown) => reply(failed(message.id, error), []),
+      );
+    } else reply({ id: message.id, answer: { ok: handled.value } }, handled.transfer ?? []);
   });
 }
 
