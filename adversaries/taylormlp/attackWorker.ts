@@ -86,6 +86,8 @@ if (parentPort !== null && data?.syncPort !== undefined) {
       if (bytes === undefined || bytes.length !== byteLength) throw new Error(`tensor "${name}": ${bytes?.length ?? 0} bytes recovered, the header says ${byteLength}`);
       writeAt(task.fd, bytes, position);
     }
+    // Flushed here, while the other threads compute, rather than all at the final fsync (the writer's tail after the last block).
+    fs.fdatasyncSync(task.fd);
     return { value: { status: fast.status, reason: fast.reason, unitClass: fast.unitClass, seconds: (performance.now() - t0) / 1000 } };
   });
 }
