@@ -8,8 +8,8 @@
  * calibration rows, no random signs), attacked (the consensus attack as `weightgames attack` runs
  * it, sampled path included), and judged (W entries within 1 % relative error, Table 1's metric),
  * then every file of the layer is deleted — disk holds one layer's checkpoint, release and
- * recovery at a time. Release and attack are library calls in one process per row (no start-up
- * per layer); each row runs in its own child process, so its peak RSS is its own.
+ * recovery at a time per lane (below). Release and attack are library calls in one child process
+ * per lane (no start-up per layer), so each lane's peak RSS is its own.
  *
  * Weights (the scales of a trained model, measured on the one trained checkpoint here,
  * stories260K: gate·√d ≈ 1.0, up·√d ≈ 0.9–1.1, down·√d_ff ≈ 1.5–1.8, MLP inputs of std 0.55–1.0,
@@ -21,9 +21,12 @@
  * the attack paper's Appendix A analyses those two), so the OPT rows follow the notes' GELU.
  *
  * Knobs: SCALE_ROWS=opt-125m,opt-1.3b (a subset; default all six), SCALE_LAYERS=k (the first k
- * layers of each row; the row's totals are then extrapolated ×layers/k and labelled so).
+ * layers of each row; the row's totals are then extrapolated ×layers/k and labelled so),
+ * SCALE_LANES=n (default: the cores): a row's layers are split over n processes (layer i to lane
+ * i mod n), which run side by side — a one-layer file is one block, which an attack or a release
+ * runs on one thread, so lanes are what uses the machine's cores; disk then holds n layers.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -137,13 +140,15 @@ function judge(original: string, recovered: string, name: string): { parameters:
   }
 }
 
-/** One row, in this process: layer by layer, everything of a layer deleted before the next. */
-function runRow(row: Row, layersRun: number): RowResult {
+/** One lane of a row, in this process: its layers (i ≡ lane mod lanes, i < layersRun) one by one, everything of a layer deleted before the next. */
+function runRow(row: Row, layersRun: number, lane: number, lanes: number): RowResult {
   const loadBefore = load();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `wg-scale-${row.name}-`));
   let [parameters, recovered, flaggedUnits, maxRelativeError, generateSeconds, releaseSeconds, attackSeconds, releaseBytes] = [0, 0, 0, 0, 0, 0, 0, 0];
+  let run = 0;
   try {
-    for (let i = 0; i < layersRun; i++) {
+    for (let i = lane; i < layersRun; i += lanes) {
+      run++;
       const dir = path.join(home, `layer-${i}`);
       fs.mkdirSync(dir);
       let t = performance.now();
@@ -174,16 +179,50 @@ function runRow(row: Row, layersRun: number): RowResult {
   } finally {
     fs.rmSync(home, { recursive: true, force: true });
   }
-  return { name: row.name, layersRun, layers: row.layers, parameters, recovered, flaggedUnits, maxRelativeError, generateSeconds, releaseSeconds, attackSeconds, peakRss: process.resourceUsage().maxRSS * 1024, releaseBytes, loadBefore, loadAfter: load() };
+  return { name: row.name, layersRun: run, layers: row.layers, parameters, recovered, flaggedUnits, maxRelativeError, generateSeconds, releaseSeconds, attackSeconds, peakRss: process.resourceUsage().maxRSS * 1024, releaseBytes, loadBefore, loadAfter: load() };
 }
 
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 
-function main(): void {
+/** One lane's child process (its peak RSS is its own); resolves with its report. */
+function runLane(row: Row, layersRun: number, lane: number, lanes: number): Promise<RowResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [__filename, '--row', row.name, String(layersRun), String(lane), String(lanes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as RowResult) : reject(new Error(`${row.name} lane ${lane}: the process exited ${code}`))));
+  });
+}
+
+/** The lanes' reports as one row: counts and core-seconds summed, the worst error and the largest peak RSS of a lane. */
+function mergeLanes(parts: readonly RowResult[], loadBefore: string): RowResult {
+  const sum = (f: (r: RowResult) => number): number => parts.reduce((a, r) => a + f(r), 0);
+  const max = (f: (r: RowResult) => number): number => parts.reduce((a, r) => Math.max(a, f(r)), 0);
+  return {
+    name: parts[0].name,
+    layersRun: sum((r) => r.layersRun),
+    layers: parts[0].layers,
+    parameters: sum((r) => r.parameters),
+    recovered: sum((r) => r.recovered),
+    flaggedUnits: sum((r) => r.flaggedUnits),
+    maxRelativeError: max((r) => r.maxRelativeError),
+    generateSeconds: sum((r) => r.generateSeconds),
+    releaseSeconds: sum((r) => r.releaseSeconds),
+    attackSeconds: sum((r) => r.attackSeconds),
+    peakRss: max((r) => r.peakRss),
+    releaseBytes: max((r) => r.releaseBytes),
+    loadBefore,
+    loadAfter: load(),
+  };
+}
+
+async function main(): Promise<void> {
   const child = process.argv.indexOf('--row');
   if (child >= 0) {
     const row = ROWS.find((r) => r.name === process.argv[child + 1])!;
-    const result = runRow(row, Number(process.argv[child + 2]));
+    const result = runRow(row, Number(process.argv[child + 2]), Number(process.argv[child + 3]), Number(process.argv[child + 4]));
     process.stdout.write(JSON.stringify(result) + '\n');
     return;
   }
@@ -192,29 +231,35 @@ function main(): void {
   if (unknown.length > 0) throw new Error(`SCALE_ROWS: unknown rows ${unknown.join(', ')} (rows: ${ROWS.map((r) => r.name).join(', ')})`);
   const layersKnob = process.env.SCALE_LAYERS === undefined ? null : Number(process.env.SCALE_LAYERS);
   if (layersKnob !== null && !(Number.isInteger(layersKnob) && layersKnob > 0)) throw new Error(`SCALE_LAYERS must be a positive integer, got ${process.env.SCALE_LAYERS}`);
+  const lanes = Number(process.env.SCALE_LANES ?? os.cpus().length);
+  if (!(Number.isInteger(lanes) && lanes > 0)) throw new Error(`SCALE_LANES must be a positive integer, got ${process.env.SCALE_LANES}`);
   const lines: string[] = [
-    `weightgames bench:scale — Table 1's shapes, bf16, N = 8, one layer at a time (generated, released, attacked, judged, deleted); node ${process.version}, ${os.cpus().length} cores`,
-    `| model | layers run | TaylorMLP parameters | recovered | ratio | attack time | attack M/s | release time | generation | peak RSS | paper: recovered, ratio, time | load before → after |`,
-    `|---|---|---|---|---|---|---|---|---|---|---|---|`,
+    `weightgames bench:scale — Table 1's shapes, bf16, N = 8, one layer at a time per lane (generated, released, attacked, judged, deleted), ${lanes} lane${lanes === 1 ? '' : 's'} (layers i ≡ lane mod ${lanes}, one process each: disk holds ${lanes} layer${lanes === 1 ? '' : 's'}); node ${process.version}, ${os.cpus().length} cores`,
+    `| model | layers run | TaylorMLP parameters | recovered | ratio | attack time (Σ layers, one core each) | attack M/s per core | release time (Σ) | generation (Σ) | row wall time | peak RSS (a lane) | paper: recovered, ratio, time | load before → after |`,
+    `|---|---|---|---|---|---|---|---|---|---|---|---|---|`,
   ];
   const start = performance.now();
   for (const row of ROWS.filter((r) => wanted.includes(r.name))) {
     const layersRun = Math.min(row.layers, layersKnob ?? row.layers);
     process.stderr.write(`${row.name}: ${layersRun} of ${row.layers} layers (${row.dModel} → ${row.dFF}, ${row.activation})\n`);
-    const r = spawnSync(process.execPath, [__filename, '--row', row.name, String(layersRun)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
-    if (r.status !== 0) throw new Error(`${row.name}: the row's process exited ${r.status}`);
-    const x = JSON.parse(r.stdout.trim().split('\n').pop()!) as RowResult;
+    const loadBefore = load();
+    const rowStart = performance.now();
+    const x = mergeLanes(await Promise.all(Array.from({ length: Math.min(lanes, layersRun) }, (_, lane) => runLane(row, layersRun, lane, Math.min(lanes, layersRun)))), loadBefore);
+    const rowWall = (performance.now() - rowStart) / 1000;
     const scale = x.layers / x.layersRun;
     const extrapolated = x.layersRun < x.layers;
     const tag = extrapolated ? ` (extrapolated ×${scale.toFixed(scale % 1 === 0 ? 0 : 2)} from ${x.layersRun} layer${x.layersRun === 1 ? '' : 's'}: ${fmt(x.parameters)} measured)` : '';
     const ratio = x.recovered / x.parameters;
     lines.push(
-      `| ${row.name} | ${x.layersRun}/${x.layers} | ${fmt(x.parameters * scale)}${extrapolated ? ' (extrapolated)' : ''} | ${fmt(x.recovered * scale)}${tag} | ${(100 * ratio).toFixed(4)} % (max rel. err. ${x.maxRelativeError.toExponential(2)}; flagged units ${x.flaggedUnits}) | ${(x.attackSeconds * scale).toFixed(1)} s${extrapolated ? ` (extrapolated; ${x.attackSeconds.toFixed(1)} s measured)` : ''} | ${(x.parameters / x.attackSeconds / 1e6).toFixed(2)} | ${(x.releaseSeconds * scale).toFixed(1)} s${extrapolated ? ' (extrapolated)' : ''} | ${(x.generateSeconds * scale).toFixed(1)} s | ${(x.peakRss / 2 ** 20).toFixed(0)} MiB (release file ${(x.releaseBytes / 2 ** 20).toFixed(0)} MiB per layer) | ${fmt(row.paper.recovered)}, ${row.paper.ratio}, ${row.paper.seconds} s | ${x.loadBefore} → ${x.loadAfter} |`,
+      `| ${row.name} | ${x.layersRun}/${x.layers} | ${fmt(x.parameters * scale)}${extrapolated ? ' (extrapolated)' : ''} | ${fmt(x.recovered * scale)}${tag} | ${(100 * ratio).toFixed(4)} % (max rel. err. ${x.maxRelativeError.toExponential(2)}; flagged units ${x.flaggedUnits}) | ${(x.attackSeconds * scale).toFixed(1)} s${extrapolated ? ` (extrapolated; ${x.attackSeconds.toFixed(1)} s measured)` : ''} | ${(x.parameters / x.attackSeconds / 1e6).toFixed(2)} | ${(x.releaseSeconds * scale).toFixed(1)} s${extrapolated ? ' (extrapolated)' : ''} | ${(x.generateSeconds * scale).toFixed(1)} s | ${(rowWall * scale).toFixed(1)} s${extrapolated ? ` (extrapolated; ${rowWall.toFixed(1)} s measured)` : ''} | ${(x.peakRss / 2 ** 20).toFixed(0)} MiB (release file ${(x.releaseBytes / 2 ** 20).toFixed(0)} MiB per layer) | ${fmt(row.paper.recovered)}, ${row.paper.ratio}, ${row.paper.seconds} s | ${x.loadBefore} → ${x.loadAfter} |`,
     );
     process.stderr.write(lines[lines.length - 1] + '\n');
   }
-  lines.push(`(whole run ${((performance.now() - start) / 1000).toFixed(0)} s; attack and release times are in-process library calls — reading, recovery, writing with fsync — without node's start-up)`);
+  lines.push(`(whole run ${((performance.now() - start) / 1000).toFixed(0)} s wall; attack and release times are in-process library calls — reading, recovery, writing with fsync — without node's start-up, summed over layers: with ${lanes} lanes the row's wall time is about their sum over ${lanes})`);
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-main();
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
