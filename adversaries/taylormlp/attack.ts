@@ -11,7 +11,7 @@ import type { ReleasedMlp } from '../../schemes/taylormlp/scheme';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { consensusRecoverBlock, ConsensusOptions } from './consensus';
-import { dropFastBuffers, fastRecoverBlock } from './fastAttack';
+import { dropFastBuffersSoon, fastRecoverBlock } from './fastAttack';
 import { AttackAnswer, AttackTask, hashAndScan } from './attackWorker';
 import { SyncWorkerPool, workerCount } from '../../src/numerics/io/syncWorkers';
 import { compiledPath } from '../../src/kernel/estimate/compiledPath';
@@ -259,7 +259,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
   } finally {
     pool?.close();
     released.close();
-    dropFastBuffers();
+    dropFastBuffersSoon();
   }
 }
 

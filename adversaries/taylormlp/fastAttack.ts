@@ -1,6 +1,7 @@
 import type { Activation } from '../../src/numerics/activations';
 import { DTYPE_SIZES, firstNonFinite, SafetensorsFile, StoredTensor, toFloat32 } from '../../src/numerics/io/safetensors';
 import { widenBf16Into } from '../../src/numerics/io/halfPrecision';
+import { ScratchSet } from '../../src/numerics/tensor/scratch';
 import { scaledDerivatives } from '../../src/numerics/tensor/derivativeKernels';
 import { outputBiasFromShares, roundingNoise } from '../../src/numerics/tensor/consensusKernels';
 import { accumulateOrder, combinedDisagreement, inverseOrderScale, orderDisagreement, orderScaleDeviation, precisionWeights } from '../../src/numerics/tensor/fastAttackKernels';
@@ -67,29 +68,12 @@ export interface FastRecovery {
   readonly fallbackUnits: number[];
 }
 
-class Scratch {
-  private buffer = new Uint8Array(0);
-  get(bytes: number): Uint8Array {
-    if (this.buffer.length < bytes) this.buffer = new Uint8Array(new ArrayBuffer(Math.ceil(bytes / 8) * 8));
-    return this.buffer.subarray(0, bytes);
-  }
-  drop(): void {
-    this.buffer = new Uint8Array(0);
-  }
-  floats(count: number): Float32Array {
-    const b = this.get(count * 4);
-    return new Float32Array(b.buffer, b.byteOffset, count);
-  }
-  doubles(count: number): Float64Array {
-    const b = this.get(count * 8);
-    return new Float64Array(b.buffer, b.byteOffset, count);
-  }
-}
-const scratch = { raw: new Scratch(), chunk: new Scratch(), acc: new Scratch(), first: new Scratch(), out: [new Scratch(), new Scratch()], w: new Scratch() };
+const buffers = new ScratchSet(['raw', 'chunk', 'acc', 'first', 'secondOut', 'firstOut', 'w', 'sample'] as const);
+const scratch = buffers.buffers;
 
-/** Let go of the buffers the sampled path keeps (at the end of an attack). */
-export function dropFastBuffers(): void {
-  for (const b of [scratch.raw, scratch.chunk, scratch.acc, scratch.first, ...scratch.out, scratch.w]) b.drop();
+/** Let the sampled path's buffers go soon (at the end of an attack; the next attack soon after reuses them: see ScratchSet). */
+export function dropFastBuffersSoon(): void {
+  buffers.dropSoon();
 }
 
 /** Safetensors stores little-endian: on such a host F32 bytes are the float32 values as they are. */
@@ -127,6 +111,7 @@ export function fastApplies(meta: BlockMeta, K: number): boolean {
 
 /** Recover one block reading only what it needs; null where the full consensus must decide (the caller runs it). */
 export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: ReleasedModelInfo, act: Activation, signs: boolean, tol = 0.01): FastRecovery | null {
+  buffers.claim();
   const P = `${meta.prefix}.taylor`;
   const { inputDim: d, hiddenDim: h, outputDim: o } = meta;
   const N = info.order;
@@ -149,13 +134,13 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
 
   // 1. The sample: S rows, every order; more rows where S leaves a unit short of exact with margin.
   let S = 0;
-  let sample = new Float32Array(0);
+  let sample: Float32Array = new Float32Array(0);
   let rec: ReturnType<typeof consensusRecoverBlock> | null = null;
   let short: number[] = [];
   for (const count of SAMPLE_SIZES) {
     if (count > o / 2) break;
     const rows = Int32Array.from({ length: count }, (_, s) => Math.floor(((s + 0.5) * o) / count));
-    const values = new Float32Array((N + 1) * count * K);
+    const values = scratch.sample.floats((N + 1) * count * K); // every entry written below
     const rowBuffer = scratch.w.get(K * size);
     for (let n = 0; n <= N; n++) {
       for (let s = 0; s < count; s++) {
@@ -354,7 +339,7 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
 
   // 3. One sweep over the chosen slabs (and order 0 for c), a chunk of rows at a time.
   const conv = meta.layout === 'gpt2';
-  const secondOut = scratch.out[0].floats(o * h);
+  const secondOut = scratch.secondOut.floats(o * h);
   const needC = meta.secondBias !== null && outputBias === null;
   const secondBias = meta.secondBias === null ? null : new Float64Array(o);
   if (secondBias !== null && outputBias !== null) secondBias.set(outputBias);
@@ -415,7 +400,7 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
   const firstEntry = file.header.entries.find((e) => e.name === meta.first)!;
   const firstStored = file.tensor(meta.first, scratch.first.get(firstEntry.end - firstEntry.begin));
   bytesRead += firstStored.bytes.length;
-  const V = firstStored.dtype === 'F32' ? floats(firstStored) : floatsInto(firstStored, scratch.out[1].floats(h * d));
+  const V = firstStored.dtype === 'F32' ? floats(firstStored) : floatsInto(firstStored, scratch.firstOut.floats(h * d));
   if (conv) {
     for (let q = 0; q < h * d; q++) if (unitSign[q % h] < 0) V[q] = -V[q];
   } else {

@@ -93,9 +93,11 @@ export function releaseMagnitudes(prefix: string, block: MagnitudeBlock, act: Ac
   let thetaHigh = 0;
   let thetaHighCause = '';
   let theta0 = 0;
-  let theta0Cause = '';
+  let theta0Cause0 = '';
   let factorial = 1;
   const factorials = Float64Array.from({ length: N + 1 }, (_, n) => (n === 0 ? 1 : (factorial *= n)));
+  const points = new Float64Array(K);
+  const act0 = new Float64Array(K);
   for (let k = 0; k < K; k++) {
     const j = expanded[k];
     const center = (range.max[j] + range.min[j]) / 2;
@@ -106,15 +108,16 @@ export function releaseMagnitudes(prefix: string, block: MagnitudeBlock, act: Ac
       const v = columnMax[j] * Math.abs(derivatives[n] / factorials[n]);
       if (!(v <= thetaHigh)) [thetaHigh, thetaHighCause] = [v, `unit ${j}: W column max ${columnMax[j]} × Act⁽${n}⁾(u = ${u})/${n}!`];
     }
-    const s0 = derivatives[0];
-    for (let i = 0; i < o; i++) {
-      const product = block.second[i * h + j] * s0;
-      const v = Math.max(Math.abs(product), Math.abs(product + (block.secondBias === null ? 0 : block.secondBias[i] / K)));
-      if (!(v <= theta0)) [theta0, theta0Cause] = [v, `unit ${j}, output ${i}: W = ${block.second[i * h + j]} × Act(u = ${u})${block.secondBias === null ? '' : ` + c/K = ${block.secondBias[i]}/${K}`}`];
-    }
+    points[k] = u;
+    act0[k] = derivatives[0];
   }
+  // Θ[0]'s largest |W·Act(u) (+ c/K)| over (unit, output), the first in unit-then-output order.
+  const order0 = largestOrderZero(block.second, block.secondBias, expanded, act0, o, h);
+  const theta0Cause = (k: number, i: number): string =>
+    `unit ${expanded[k]}, output ${i}: W = ${block.second[i * h + expanded[k]]} × Act(u = ${points[k]})${block.secondBias === null ? '' : ` + c/K = ${block.secondBias[i]}/${K}`}`;
+  if (order0.k >= 0) [theta0, theta0Cause0] = [order0.value, theta0Cause(order0.k, order0.i)];
   largest.push({ tensor: 'taylor.z0', value: z0, cause: 'an expansion point (calibration range centre)' });
-  largest.push({ tensor: 'taylor.theta[0]', value: theta0, cause: theta0Cause });
+  largest.push({ tensor: 'taylor.theta[0]', value: theta0, cause: theta0Cause0 });
   largest.push({ tensor: 'taylor.theta[n ≥ 1]', value: thetaHigh, cause: thetaHighCause });
   if (block.firstBias !== null) largest.push({ tensor: 'taylor.plain_bias', value: maxAbs(block.firstBias, plain), cause: 'a bias of a plain unit' });
   let plainSecond = 0;
@@ -162,4 +165,47 @@ export function checkReleasedFinite(prefix: string, released: ReleasedBlock, dty
       if (!Number.isFinite(values[q])) throw new StorageOverflowError(`${prefix}: ${tensor} holds ${values[q]} at index ${q} once stored in ${dtype}`);
     }
   }
+}
+
+/**
+ * max over units k (in order) and outputs i of v = max(|p|, |p + c_i/K|), p = W[i, expanded[k]]·act0[k],
+ * and the first (k, i) where it is reached — what scanning unit by unit, output by output, with
+ * `if (!(v <= best))` finds (k = −1 where no v exceeds 0). Read row by row (a column walk strides by
+ * h and misses the cache at every weight), keeping per unit its best; where a v is NaN, the
+ * unit-by-unit scan itself (NaN compares false, so there every later v replaces the best).
+ */
+export function largestOrderZero(second: FloatArray, secondBias: FloatArray | null, expanded: Int32Array, act0: Float64Array, o: number, h: number): { value: number; k: number; i: number } {
+  const K = expanded.length;
+  const bestV = new Float64Array(K).fill(-1);
+  const bestI = new Int32Array(K);
+  let nan = false;
+  for (let i = 0; i < o; i++) {
+    const row = i * h;
+    const c = secondBias === null ? 0 : secondBias[i] / K;
+    for (let k = 0; k < K; k++) {
+      const product = second[row + expanded[k]] * act0[k];
+      const a = product < 0 ? -product : product;
+      const shifted = product + c;
+      const b = shifted < 0 ? -shifted : shifted;
+      const v = a > b ? a : b;
+      if (v > bestV[k]) {
+        bestV[k] = v;
+        bestI[k] = i;
+      } else if (v !== v) nan = true;
+    }
+  }
+  let value = 0;
+  let at = { k: -1, i: -1 };
+  if (!nan) {
+    for (let k = 0; k < K; k++) if (bestV[k] > value) [value, at] = [bestV[k], { k, i: bestI[k] }];
+    return { value, ...at };
+  }
+  for (let k = 0; k < K; k++) {
+    for (let i = 0; i < o; i++) {
+      const product = second[i * h + expanded[k]] * act0[k];
+      const v = Math.max(Math.abs(product), Math.abs(product + (secondBias === null ? 0 : secondBias[i] / K)));
+      if (!(v <= value)) [value, at] = [v, { k, i }];
+    }
+  }
+  return { value, ...at };
 }

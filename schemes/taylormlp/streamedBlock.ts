@@ -2,7 +2,7 @@ import { SAFETENSORS_DTYPE, StorageDType, roundToStorage } from './storage';
 import type { Activation } from '../../src/numerics/activations';
 import { SafetensorsFile, encodeFloats, toFloat32, toFloat64 } from '../../src/numerics/io/safetensors';
 import { PositionedWrite, performWrites, performWritesOverlapped } from '../../src/numerics/io/positionedWrites';
-import { bf16BitsToFloat32, float32ToBf16Bits } from '../../src/numerics/io/halfPrecision';
+import { bf16BitsToFloat32 } from '../../src/numerics/io/halfPrecision';
 import type { MlpBlockLocation } from '../../src/numerics/models/layouts';
 import { expansionPoints, seriesCoefficientSlab } from '../../src/numerics/tensor/seriesKernels';
 import { taylorCoefficients } from '../../src/numerics/tensor/derivativeKernels';
@@ -11,6 +11,7 @@ import type { FloatArray } from '../../src/numerics/tensor/tensor';
 import { CalibrationRange, TaylorOptions, unitsToExpand } from './release';
 import { ReleasedFileError, i32Bytes } from './artifact';
 import { StorageOverflowError } from './finite';
+import { ScratchSet } from '../../src/numerics/tensor/scratch';
 
 /**
  * Pass 2 of a file release for one block, at the write limit: the same bytes as releaseBlock +
@@ -23,33 +24,21 @@ import { StorageOverflowError } from './finite';
  * Only for storage f32 or bf16 and weights stored as F32, BF16 or F16: `streamable` says so.
  */
 
-class Scratch {
-  private buffer = new Uint8Array(0);
-  /** `bytes` bytes, 8-byte aligned, reused from call to call. */
-  get(bytes: number): Uint8Array {
-    if (this.buffer.length < bytes) this.buffer = new Uint8Array(new ArrayBuffer(Math.ceil(bytes / 8) * 8));
-    return this.buffer.subarray(0, bytes);
-  }
-  drop(): void {
-    this.buffer = new Uint8Array(0);
-  }
-}
-const scratch = { read: new Scratch(), slab: new Scratch(), otherSlab: new Scratch(), first: new Scratch(), planFirst: new Scratch(), planSecond: new Scratch(), planUp: new Scratch() };
+// Pass 1 reads V, W and U into first, read and slab; pass 2 reuses them (read: each weight in turn,
+// first: the stored V, slab and otherSlab: Θ's order slabs), so its pages are already touched.
+const buffers = new ScratchSet(['read', 'slab', 'otherSlab', 'first'] as const);
+const scratch = buffers.buffers;
 
-/** Let go of pass 1's buffers (pass 2 never uses them): called when pass 2 starts. */
-export function dropPlanBuffers(): void {
-  for (const b of [scratch.planFirst, scratch.planSecond, scratch.planUp]) b.drop();
-}
-
-/** Let go of every buffer this thread keeps (at the end of a release: one block's worth of memory, not held into whatever the process does next). */
-export function dropReleaseBuffers(): void {
-  for (const b of Object.values(scratch)) b.drop();
+/** Let this thread's buffers go soon (at the end of a release: one block's worth of memory, not held long into whatever the process does next; see ScratchSet). */
+export function dropReleaseBuffersSoon(): void {
+  buffers.dropSoon();
 }
 
 const NARROW = new Set(['F32', 'BF16', 'F16']);
 
 /** Pass 1's weights of a block whose weights are stored narrow: float32 values (exact), canonical layout, read through reused buffers (valid until the next call). */
 export function narrowWeights(source: SafetensorsFile, location: MlpBlockLocation): { first: FloatArray; second: FloatArray; up: FloatArray | null; hidden: number; input: number; output: number } | null {
+  buffers.claim();
   const entry = (name: string) => source.header.entries.find((e) => e.name === name);
   const f = entry(location.first);
   const w = entry(location.second);
@@ -60,10 +49,10 @@ export function narrowWeights(source: SafetensorsFile, location: MlpBlockLocatio
   const [hidden, input] = conv1d ? [f.shape[1], f.shape[0]] : [f.shape[0], f.shape[1]];
   const [output, hidden2] = conv1d ? [w.shape[1], w.shape[0]] : [w.shape[0], w.shape[1]];
   if (hidden2 !== hidden) return null;
-  const V = toFloat32(source.tensor(location.first, scratch.planFirst.get(hidden * input * 4)));
-  const W = toFloat32(source.tensor(location.second, scratch.planSecond.get(output * hidden * 4)));
+  const V = toFloat32(source.tensor(location.first, scratch.first.get(hidden * input * 4)));
+  const W = toFloat32(source.tensor(location.second, scratch.read.get(output * hidden * 4)));
   // U (SwiGLU) only for the finiteness and magnitude checks: Θ does not involve it.
-  const U = location.up === null ? null : toFloat32(source.tensor(location.up, scratch.planUp.get(hidden * input * 4)));
+  const U = location.up === null ? null : toFloat32(source.tensor(location.up, scratch.slab.get(hidden * input * 4)));
   return { first: conv1d ? transposeMatrix(V, input, hidden) : V, second: conv1d ? transposeMatrix(W, hidden, output) : W, up: U, hidden, input, output };
 }
 
@@ -102,6 +91,7 @@ export function writeStreamedBlockOverlapped(source: SafetensorsFile, plan: Stre
  * after the next write has been yielded — the contract of ../../src/numerics/io/positionedWrites.
  */
 function* blockWrites(source: SafetensorsFile, plan: StreamedPlan, act: Activation, taylor: TaylorOptions, slots: Slots): Generator<PositionedWrite, string[], void> {
+  buffers.claim();
   const dtype = (taylor.dtype ?? 'f32') as 'f32' | 'bf16';
   const f = SAFETENSORS_DTYPE[dtype];
   const width = dtype === 'f32' ? 4 : 2;
@@ -171,13 +161,39 @@ function* blockWrites(source: SafetensorsFile, plan: StreamedPlan, act: Activati
   const firstOut = dtype === 'f32' ? new Float32Array(firstBytes.buffer, firstBytes.byteOffset, h * d) : new Uint16Array(firstBytes.buffer, firstBytes.byteOffset, h * d);
   const flips = new Uint8Array(h);
   for (const j of expanded) if (sign(j) < 0) flips[j] = 1;
-  for (let q = 0; q < h * d; q++) {
-    const j = conv1d ? q % h : Math.floor(q / d);
-    const v = flips[j] === 1 ? -V[q] : V[q];
-    if (firstOut instanceof Float32Array) firstOut[q] = v;
-    else firstOut[q] = float32ToBf16Bits(v);
-    const stored = firstOut instanceof Float32Array ? firstOut[q] : bf16BitsToFloat32(firstOut[q]);
-    if (!Number.isFinite(stored) && !bad.has('first layer (V)')) bad.set('first layer (V)', { q: conv1d ? j * d + Math.floor(q / h) : q, value: stored });
+  // Row by row of the stored layout (conv1d [d, h]: a row holds every unit; else [h, d]: a row is one unit), signed, then stored.
+  const rows = conv1d ? d : h;
+  const rowWidth = conv1d ? h : d;
+  const signed = new Float32Array(rowWidth);
+  const signedBits = new Uint32Array(signed.buffer);
+  for (let r = 0; r < rows; r++) {
+    const base = r * rowWidth;
+    if (conv1d) for (let c = 0; c < rowWidth; c++) signed[c] = flips[c] === 1 ? -V[base + c] : V[base + c];
+    else if (flips[r] === 1) for (let c = 0; c < rowWidth; c++) signed[c] = -V[base + c];
+    else for (let c = 0; c < rowWidth; c++) signed[c] = V[base + c];
+    let exponents = 0; // OR of (stored exponent + 1): bit 8 set iff one is all ones (NaN or ±∞ once stored)
+    if (firstOut instanceof Float32Array) {
+      firstOut.set(signed, base);
+      for (let c = 0; c < rowWidth; c++) exponents |= ((signedBits[c] >>> 23) & 0xff) + 1;
+    } else {
+      for (let c = 0; c < rowWidth; c++) {
+        const x = signedBits[c];
+        // round to nearest-even (NaN stays a quiet NaN), as float32ToBf16Bits
+        const b = (x & 0x7fffffff) > 0x7f800000 ? ((x >>> 16) | 0x0040) & 0xffff : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+        firstOut[base + c] = b;
+        exponents |= ((b >>> 7) & 0xff) + 1;
+      }
+    }
+    if ((exponents & 0x100) !== 0 && !bad.has('first layer (V)')) {
+      for (let c = 0; c < rowWidth; c++) {
+        const q = base + c;
+        const stored = firstOut instanceof Float32Array ? firstOut[q] : bf16BitsToFloat32(firstOut[q]);
+        if (!Number.isFinite(stored)) {
+          bad.set('first layer (V)', { q: conv1d ? c * d + r : q, value: stored });
+          break;
+        }
+      }
+    }
   }
   yield put(loc.first, firstBytes);
 

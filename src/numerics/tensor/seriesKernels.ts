@@ -130,25 +130,38 @@ function slab32(out: Float32Array, second: FloatArray, scale: FloatArray, units:
   return bad;
 }
 
-const bf16Scratch = new Float32Array(1);
-const bf16Bits = new Uint32Array(bf16Scratch.buffer);
+/** One row of products in float32, reused from call to call (grown as needed). */
+let bf16Row = new Float32Array(0);
 
 function slabBf16(out: Uint16Array, second: FloatArray, scale: FloatArray, units: Int32Array, s0: number, o: number, h: number, K: number, bias: FloatArray | null): number {
   let bad = -1;
-  const f = bf16Scratch;
-  const u = bf16Bits;
+  if (bf16Row.length < K) bf16Row = new Float32Array(K);
+  const f = bf16Row;
+  const u = new Uint32Array(f.buffer, 0, K);
   for (let i = 0; i < o; i++) {
     const row = i * K;
     const wRow = i * h;
-    const c = bias === null ? 0 : bias[i];
+    // A row's float32 values first (the store rounds), then their bits to bf16: two tight loops.
+    if (bias === null) for (let k = 0; k < K; k++) f[k] = second[wRow + units[k]] * scale[s0 + k];
+    else {
+      const c = bias[i];
+      for (let k = 0; k < K; k++) f[k] = Math.fround(second[wRow + units[k]] * scale[s0 + k]) + c / K;
+    }
+    let exponents = 0; // OR of (bf16 exponent + 1): bit 8 set iff one is all ones
     for (let k = 0; k < K; k++) {
-      f[0] = second[wRow + units[k]] * scale[s0 + k];
-      if (bias !== null) f[0] = f[0] + c / K;
-      const x = u[0];
+      const x = u[k];
       // round to nearest-even (NaN stays a quiet NaN), as float32ToBf16Bits
       const b = (x & 0x7fffffff) > 0x7f800000 ? ((x >>> 16) | 0x0040) & 0xffff : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
       out[row + k] = b;
-      if (bad < 0 && (b & 0x7f80) === 0x7f80) bad = row + k;
+      exponents |= ((b >>> 7) & 0xff) + 1;
+    }
+    if (bad < 0 && (exponents & 0x100) !== 0) {
+      for (let k = 0; k < K; k++) {
+        if ((out[row + k] & 0x7f80) === 0x7f80) {
+          bad = row + k;
+          break;
+        }
+      }
     }
   }
   return bad;

@@ -1,0 +1,65 @@
+/**
+ * Buffers a long job reuses from call to call. Fresh memory is expensive where its pages must be
+ * faulted in one by one (on this project's 2-core VM a first touch costs ~1 s per 268 MB, 20× a
+ * pass over memory already touched), so the file jobs (release, attack) read, convert and write
+ * through a few such buffers; and a job's buffers outlive it briefly (`dropSoon`), so that the next
+ * job of a series (the layers of bench:scale, a user's loop over checkpoints) finds them touched.
+ */
+export class Scratch {
+  private buffer = new Uint8Array(0);
+  /** `bytes` bytes, 8-byte aligned, reused from call to call (valid until the next `get` or `drop`). */
+  get(bytes: number): Uint8Array {
+    if (this.buffer.length < bytes) this.buffer = new Uint8Array(new ArrayBuffer(Math.ceil(bytes / 8) * 8));
+    return this.buffer.subarray(0, bytes);
+  }
+  floats(count: number): Float32Array {
+    const b = this.get(count * 4);
+    return new Float32Array(b.buffer, b.byteOffset, count);
+  }
+  doubles(count: number): Float64Array {
+    const b = this.get(count * 8);
+    return new Float64Array(b.buffer, b.byteOffset, count);
+  }
+  drop(): void {
+    this.buffer = new Uint8Array(0);
+  }
+  /** Bytes held now. */
+  get held(): number {
+    return this.buffer.length;
+  }
+}
+
+/**
+ * A job's set of buffers: `claim()` at the start of each use (cancels a pending drop); `dropSoon()`
+ * at the end lets them go after `KEEP_MS` unless claimed again meanwhile (an unref'd timer: it never
+ * keeps a process alive); `dropNow()` lets them go at once.
+ */
+export class ScratchSet<K extends string> {
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  readonly buffers: Readonly<Record<K, Scratch>>;
+  constructor(names: readonly K[]) {
+    this.buffers = Object.fromEntries(names.map((name) => [name, new Scratch()])) as Record<K, Scratch>;
+  }
+  claim(): Readonly<Record<K, Scratch>> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    return this.buffers;
+  }
+  dropSoon(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.dropNow(), KEEP_MS);
+    this.timer.unref();
+  }
+  dropNow(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    for (const buffer of Object.values<Scratch>(this.buffers)) buffer.drop();
+  }
+  /** Bytes held now, all buffers. */
+  get held(): number {
+    return Object.values<Scratch>(this.buffers).reduce((a, b) => a + b.held, 0);
+  }
+}
+
+/** How long a job's buffers outlive it. */
+export const KEEP_MS = 2000;
