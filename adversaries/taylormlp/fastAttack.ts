@@ -1,7 +1,7 @@
 import type { Activation } from '../../src/numerics/activations';
 import { DTYPE_SIZES, firstNonFinite, SafetensorsFile, StoredTensor, toFloat32 } from '../../src/numerics/io/safetensors';
 import { widenBf16Into } from '../../src/numerics/io/halfPrecision';
-import { ScratchSet } from '../../src/numerics/tensor/scratch';
+import { fileJobScratch } from '../../src/numerics/tensor/scratch';
 import { scaledDerivatives } from '../../src/numerics/tensor/derivativeKernels';
 import { outputBiasFromShares, roundingNoise } from '../../src/numerics/tensor/consensusKernels';
 import { accumulateOrder, combinedDisagreement, inverseOrderScale, orderDisagreement, orderScaleDeviation, precisionWeights } from '../../src/numerics/tensor/fastAttackKernels';
@@ -68,8 +68,10 @@ export interface FastRecovery {
   readonly fallbackUnits: number[];
 }
 
-const buffers = new ScratchSet(['raw', 'chunk', 'acc', 'first', 'secondOut', 'firstOut', 'w', 'sample'] as const);
-const scratch = buffers.buffers;
+// Shared with the release (fileJobScratch), biggest onto biggest: W out ↔ its W read, V out ↔ its stored V.
+const buffers = fileJobScratch;
+const b = buffers.buffers;
+const scratch = { secondOut: b.s0, firstOut: b.s1, first: b.s2, sample: b.s3, raw: b.s4, chunk: b.s5, acc: b.s6, w: b.s7 };
 
 /** Let the sampled path's buffers go soon (at the end of an attack; the next attack soon after reuses them: see ScratchSet). */
 export function dropFastBuffersSoon(): void {

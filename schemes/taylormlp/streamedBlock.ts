@@ -11,7 +11,7 @@ import type { FloatArray } from '../../src/numerics/tensor/tensor';
 import { CalibrationRange, TaylorOptions, unitsToExpand } from './release';
 import { ReleasedFileError, i32Bytes } from './artifact';
 import { StorageOverflowError } from './finite';
-import { ScratchSet } from '../../src/numerics/tensor/scratch';
+import { fileJobScratch } from '../../src/numerics/tensor/scratch';
 
 /**
  * Pass 2 of a file release for one block, at the write limit: the same bytes as releaseBlock +
@@ -25,9 +25,10 @@ import { ScratchSet } from '../../src/numerics/tensor/scratch';
  */
 
 // Pass 1 reads V, W and U into first, read and slab; pass 2 reuses them (read: each weight in turn,
-// first: the stored V, slab and otherSlab: Θ's order slabs), so its pages are already touched.
-const buffers = new ScratchSet(['read', 'slab', 'otherSlab', 'first'] as const);
-const scratch = buffers.buffers;
+// first: the stored V, slab and otherSlab: Θ's order slabs), so its pages are already touched. The
+// slots are shared with the attack (fileJobScratch): read ↔ its W out, first ↔ its V out.
+const buffers = fileJobScratch;
+const scratch = { read: buffers.buffers.s0, first: buffers.buffers.s1, slab: buffers.buffers.s2, otherSlab: buffers.buffers.s3 };
 
 /** Let this thread's buffers go soon (at the end of a release: one block's worth of memory, not held long into whatever the process does next; see ScratchSet). */
 export function dropReleaseBuffersSoon(): void {

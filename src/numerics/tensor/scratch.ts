@@ -63,3 +63,11 @@ export class ScratchSet<K extends string> {
 
 /** How long a job's buffers outlive it. */
 export const KEEP_MS = 2000;
+
+/**
+ * The file jobs' shared buffers, one set per thread: a release and an attack draw their big
+ * buffers from the same slots (each module maps its roles onto them, biggest onto biggest), so a
+ * thread that alternates the two (bench:scale's layers: release, then attack) holds one job's
+ * worth of memory, already touched, instead of both.
+ */
+export const fileJobScratch = new ScratchSet(['s0', 's1', 's2', 's3', 's4', 's5', 's6', 's7'] as const);
