@@ -162,6 +162,7 @@ function* blockWrites(source: SafetensorsFile, plan: StreamedPlan, act: Activati
   const firstOut = dtype === 'f32' ? new Float32Array(firstBytes.buffer, firstBytes.byteOffset, h * d) : new Uint16Array(firstBytes.buffer, firstBytes.byteOffset, h * d);
   const flips = new Uint8Array(h);
   for (const j of expanded) if (sign(j) < 0) flips[j] = 1;
+  const unitSign = Float32Array.from(flips, (f) => (f === 1 ? -1 : 1));
   // Row by row of the stored layout (conv1d [d, h]: a row holds every unit; else [h, d]: a row is one unit), signed, then stored.
   const rows = conv1d ? d : h;
   const rowWidth = conv1d ? h : d;
@@ -169,7 +170,7 @@ function* blockWrites(source: SafetensorsFile, plan: StreamedPlan, act: Activati
   const signedBits = new Uint32Array(signed.buffer);
   for (let r = 0; r < rows; r++) {
     const base = r * rowWidth;
-    if (conv1d) for (let c = 0; c < rowWidth; c++) signed[c] = flips[c] === 1 ? -V[base + c] : V[base + c];
+    if (conv1d) for (let c = 0; c < rowWidth; c++) signed[c] = V[base + c] * unitSign[c]; // ×±1: exact for the finite weights checkFinite lets through, and no branch on random signs
     else if (flips[r] === 1) for (let c = 0; c < rowWidth; c++) signed[c] = -V[base + c];
     else for (let c = 0; c < rowWidth; c++) signed[c] = V[base + c];
     let exponents = 0; // OR of (stored exponent + 1): bit 8 set iff one is all ones (NaN or ±∞ once stored)
