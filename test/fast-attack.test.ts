@@ -154,6 +154,40 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     }
   });
 
+  it.each(['f32', 'bf16'] as const)('%s: two attack workers (each writing its blocks into the output) write what one thread writes — every tensor byte for byte, the same metadata — none failing', (dtype) => {
+    const dir = path.join(home, `workers-${dtype}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const input = path.join(dir, 'model.safetensors');
+    writeSafetensors(input, syntheticCheckpoint({ layout: 'fc', layers: 3, inputDim: O, hiddenDim: H, seed: 'fast-workers', activation: 'gelu' }), {});
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'opt', hidden_act: 'gelu' }));
+    const released = path.join(dir, 'released.safetensors');
+    releaseCheckpoint({ input, output: released, taylor: { order: 6, dtype, signs: true }, calibration: { synthetic: { rows: 64, scale: 1 } }, seed: 'fast', version: 'test' });
+    const attack = (out: string, workers: string) => {
+      const before = [process.env.WEIGHTGAMES_WORKERS, process.env.WEIGHTGAMES_STRICT_WORKERS];
+      process.env.WEIGHTGAMES_WORKERS = workers;
+      process.env.WEIGHTGAMES_STRICT_WORKERS = '1'; // a worker's failure is an error here, not a quiet re-run on this thread
+      try {
+        return attackReleasedFile(released, path.join(dir, out), 'consensus', 'test');
+      } finally {
+        ['WEIGHTGAMES_WORKERS', 'WEIGHTGAMES_STRICT_WORKERS'].forEach((key, q) => (before[q] === undefined ? delete process.env[key] : (process.env[key] = before[q])));
+      }
+    };
+    const one = attack('one.safetensors', '0');
+    const two = attack('two.safetensors', '2');
+    // The header's key order differs (a worker hashes the release, so its hash is filled in last); its content may not.
+    const [a, b] = ['one', 'two'].map((f) => SafetensorsFile.open(path.join(dir, `${f}.safetensors`)));
+    try {
+      expect(b.metadata).toEqual(a.metadata);
+      expect(b.names).toEqual(a.names);
+      for (const name of a.names) expect(Buffer.from(b.tensor(name).bytes).equals(Buffer.from(a.tensor(name).bytes))).toBe(true);
+    } finally {
+      a.close();
+      b.close();
+    }
+    expect(two.blocks.map((b) => b.prefix)).toEqual(one.blocks.map((b) => b.prefix));
+    expect(one.total.unrecoverable).toBe(0);
+  });
+
   it('a tolerance no sample meets (every unit short of the margin) goes to the full consensus', () => {
     const { file } = release(home, 'tight', []);
     expect(attackBoth(file, 1e-9).fast).toBeNull();

@@ -51,13 +51,30 @@ describe('positioned writes: synchronous and overlapped drivers', () => {
     expect(fs.readFileSync(files[0])[5 * (1 << 16)]).toBe(12); // slot 5 = (11·7) mod 12: the last write, k = 11, fills 12
   });
 
-  it('a failed write rejects with its error, and the producer cleans up', async () => {
+  it('a failed write rejects with its error once no write is in flight, and the producer cleans up', async () => {
     const dir = tmp();
-    const file = path.join(dir, 'read-only.bin');
-    fs.writeFileSync(file, '');
-    const fd = fs.openSync(file, 'r'); // writes fail: EBADF
+    const fd = fs.openSync(path.join(dir, 'unused.bin'), 'w+');
     const cleaned = { done: false };
-    await expect(performWritesOverlapped(producer(fd, [], cleaned), fd)).rejects.toThrow(/EBADF/);
+    // Write 0 fails after 5 ms; write 1, started meanwhile, takes 30 ms: the rejection must wait for it.
+    const done: number[] = [];
+    let calls = 0;
+    const write = (_fd: number, _bytes: Uint8Array, _position: number): Promise<void> => {
+      const k = calls++;
+      return new Promise((resolve, reject) =>
+        setTimeout(() => {
+          done.push(k);
+          if (k === 0) reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
+          else resolve();
+        }, k === 0 ? 5 : 30),
+      );
+    };
+    let outstanding = -1;
+    await performWritesOverlapped(producer(fd, [], cleaned), fd, write).catch((error: Error) => {
+      outstanding = calls - done.length;
+      expect(error.message).toMatch(/EIO/);
+    });
+    expect(calls).toBe(2); // the write after the failing one had started
+    expect(outstanding).toBe(0);
     expect(cleaned.done).toBe(true);
     fs.closeSync(fd);
   });

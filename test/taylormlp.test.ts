@@ -244,13 +244,13 @@ describe('checkpoints', () => {
     const d0 = dir();
     const input = writeSyntheticCheckpoint(d0, { layout: 'llama', layers: 3, inputDim: 32, hiddenDim: 96, seed: 'workers', activation: 'silu' });
     const run = (out: string, workers: string) => {
-      const before = process.env.WEIGHTGAMES_WORKERS;
+      const before = [process.env.WEIGHTGAMES_WORKERS, process.env.WEIGHTGAMES_STRICT_WORKERS];
       process.env.WEIGHTGAMES_WORKERS = workers;
+      process.env.WEIGHTGAMES_STRICT_WORKERS = '1'; // a worker's failure is an error here, not a quiet re-run on this thread
       try {
         releaseCheckpoint({ input, output: path.join(d0, out), taylor: { order: 6, dtype, signs: true }, calibration: { synthetic: { rows: 32, scale: 1 } }, seed: 'w', version: 'test' });
       } finally {
-        if (before === undefined) delete process.env.WEIGHTGAMES_WORKERS;
-        else process.env.WEIGHTGAMES_WORKERS = before;
+        ['WEIGHTGAMES_WORKERS', 'WEIGHTGAMES_STRICT_WORKERS'].forEach((key, q) => (before[q] === undefined ? delete process.env[key] : (process.env[key] = before[q])));
       }
     };
     run('one.safetensors', '0');

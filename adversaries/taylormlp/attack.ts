@@ -147,7 +147,6 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       recoveredParameters += meta.outputDim * outcome.status.filter((x) => x === 0).length;
       const summary = summarizeRecovery([outcome]);
       blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, classes: summary.classes, seconds });
-      onBlock?.(index, info.blocks.length, meta.prefix);
     };
     /**
      * The release's SHA-256 on this thread (no worker hashes it): where the sampled path may have
@@ -169,7 +168,8 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       shapes.set(name, { dtype: entry.dtype, shape: entry.shape });
     }
     let hashTask: number | undefined;
-    let hashHere: string | undefined;
+    // With no workers the hash (and its finiteness scan of all of Θ) comes first, as a worker's would: a damaged release is refused before any block's work.
+    const hashHere = pool === null ? releaseHash() : undefined;
     writeSafetensorsPositional(
       output,
       shapes,
@@ -177,6 +177,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         recovered_by: `weightgames attack --method ${method}`,
         weightgames_version: version,
         source_release: input.split(/[\\/]/).pop() ?? input,
+        ...(hashHere === undefined ? {} : { source_release_sha256: hashHere }),
         release_seed: info.metadata.seed ?? '',
         activation: info.activation,
         unit_class_legend: JSON.stringify(Object.fromEntries(unitClassNames.map((name, code) => [code, `${name}: ${unitClassDetermines[name]}`]))),
@@ -192,50 +193,65 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         };
         const places = (meta: BlockMeta): Array<[string, number, number]> => [...recoveredShapes(meta).keys()].map((name) => [name, offsets.get(name)!.position, offsets.get(name)!.byteLength]);
         hashTask = pool?.submit({ kind: 'hash' });
-        // With no workers the hash (and its finiteness scan of all of Θ) comes first, as a worker's would: a damaged release is refused before any block's work.
-        if (pool === null) hashHere = releaseHash();
         const tasks = pool === null ? [] : info.blocks.map((meta, index) => pool!.submit({ kind: 'block', index, signs, fd, places: places(meta) }));
-        for (const name of copied) put(name, finiteClearTensor(released.tensor(name)));
-        info.blocks.forEach((meta, index) => {
-          const t0 = performance.now();
-          let leftToFull = false;
-          if (pool !== null) {
-            const answer = pool.wait(tasks[index]);
-            if ('ok' in answer && answer.ok !== null && typeof answer.ok === 'object') {
-              account(index, answer.ok, answer.ok.seconds);
-              for (const [name] of places(meta)) written.add(name);
+        const pending = new Set(tasks);
+        try {
+          for (const name of copied) put(name, finiteClearTensor(released.tensor(name)));
+          info.blocks.forEach((meta, index) => {
+            onBlock?.(index, info.blocks.length, meta.prefix);
+            const t0 = performance.now();
+            let leftToFull = false;
+            if (pool !== null) {
+              const answer = pool.wait(tasks[index]);
+              pending.delete(tasks[index]);
+              if ('ok' in answer && answer.ok !== null && typeof answer.ok === 'object') {
+                account(index, answer.ok, answer.ok.seconds);
+                for (const [name] of places(meta)) written.add(name);
+                return;
+              }
+              if ('failed' in answer && process.env.WEIGHTGAMES_STRICT_WORKERS === '1') throw new Error(`attack worker failed on block ${meta.prefix}: ${answer.failed}`);
+              leftToFull = 'ok' in answer && answer.ok === null;
+            }
+            // Here: no workers, a worker left the block (null: the full consensus decides), or it failed (re-run here, so that its typed error is thrown here).
+            const fast = method === 'consensus' && fastAttack && !leftToFull ? fastRecoverBlock(released, meta, info, act, signs) : null;
+            if (fast !== null) {
+              for (const [name, t] of fast.tensors) put(name, t.bytes);
+              account(index, fast, (performance.now() - t0) / 1000);
               return;
             }
-            leftToFull = 'ok' in answer && answer.ok === null;
+            const block = readReleasedBlock((n) => released.tensor(n), meta, info);
+            const rec = recoverBlock(method, block, act, info.dtype, { signs });
+            for (const [name, t] of recoveredTensors(meta, rec)) put(name, t.bytes);
+            account(index, rec, (performance.now() - t0) / 1000);
+          });
+        } catch (error) {
+          // No worker may still write into the file the writer is about to delete: the tasks not started are dropped, the running ones waited for.
+          if (pool !== null) {
+            for (const id of pool.cancelQueued()) pending.delete(id);
+            for (const id of pending) pool.wait(id);
           }
-          // Here: no workers, a worker left the block (null: the full consensus decides), or it failed (re-run here, so that its typed error is thrown here).
-          const fast = method === 'consensus' && fastAttack && !leftToFull ? fastRecoverBlock(released, meta, info, act, signs) : null;
-          if (fast !== null) {
-            for (const [name, t] of fast.tensors) put(name, t.bytes);
-            account(index, fast, (performance.now() - t0) / 1000);
-            return;
-          }
-          const block = readReleasedBlock((n) => released.tensor(n), meta, info);
-          const rec = recoverBlock(method, block, act, info.dtype, { signs });
-          for (const [name, t] of recoveredTensors(meta, rec)) put(name, t.bytes);
-          account(index, rec, (performance.now() - t0) / 1000);
-        });
+          throw error;
+        }
         return written;
       },
       {
         inputs: [input],
         // The classes and the release's hash are known only once every block is recovered; their lengths now.
         deferred: {
-          source_release_sha256: {
-            length: 64,
-            value: () => {
-              if (hashHere !== undefined) return hashHere;
-              if (pool === null || hashTask === undefined) return releaseHash();
-              const answer = pool.wait(hashTask);
-              if ('ok' in answer && typeof answer.ok === 'string' && answer.ok.startsWith('nonfinite:')) throw new ReleasedFileError(answer.ok.slice('nonfinite:'.length));
-              return 'ok' in answer && typeof answer.ok === 'string' ? answer.ok : releaseHash();
-            },
-          },
+          // With workers the hash is a worker's task, known only at the end (without, an immediate key above).
+          ...(hashHere !== undefined
+            ? {}
+            : {
+                source_release_sha256: {
+                  length: 64,
+                  value: () => {
+                    if (pool === null || hashTask === undefined) return releaseHash();
+                    const answer = pool.wait(hashTask);
+                    if ('ok' in answer && typeof answer.ok === 'string' && answer.ok.startsWith('nonfinite:')) throw new ReleasedFileError(answer.ok.slice('nonfinite:'.length));
+                    return 'ok' in answer && typeof answer.ok === 'string' ? answer.ok : releaseHash();
+                  },
+                },
+              }),
           ...Object.fromEntries(info.blocks.map((meta) => [`unit_classes.${meta.prefix}`, { length: meta.hiddenDim, value: () => classCodes.get(meta.prefix) ?? '' }])),
         },
       },

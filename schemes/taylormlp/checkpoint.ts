@@ -195,6 +195,16 @@ export function writeReleasedBlockOverlapped(source: SafetensorsFile, plan: Bloc
   return Promise.resolve(writeReleasedBlock(source, plan, activation, taylor, fd, offsets));
 }
 
+/**
+ * A task a release worker failed is re-run on this thread (which throws the typed error, or
+ * succeeds where the worker could not); WEIGHTGAMES_STRICT_WORKERS=1 (tests, debugging) makes the
+ * failure itself the error, so that a worker path failing quietly cannot pass for a working one.
+ */
+function strictOr<T>(answer: { readonly failed: string }, prefix: string, rerun: () => T): T {
+  if (process.env.WEIGHTGAMES_STRICT_WORKERS === '1') throw new Error(`release worker failed on block ${prefix}: ${answer.failed}`);
+  return rerun();
+}
+
 /** Worker threads for a release: only when the blocks are big enough to pay for starting them (WEIGHTGAMES_WORKERS=0 forbids, =n asks for n). */
 function releaseWorkers(locations: readonly MlpBlockLocation[], source: SafetensorsFile, activation: Activation, job: BlockJob): number {
   const forced = process.env.WEIGHTGAMES_WORKERS;
@@ -240,7 +250,7 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
     const plans: BlockPlan[] =
       pool === null
         ? locations.map((_, index) => planHere(index))
-        : pool.map(locations.map((location) => ({ kind: 'plan', location, job }) as ReleaseTask)).map((answer, index) => ('ok' in answer ? (answer.ok as BlockPlan) : planHere(index)));
+        : pool.map(locations.map((location) => ({ kind: 'plan', location, job }) as ReleaseTask)).map((answer, index) => ('ok' in answer ? (answer.ok as BlockPlan) : strictOr(answer, locations[index].prefix, () => planHere(index))));
     // The finiteness guard, before the header: refuse (naming the layer and the cause), or widen when asked.
     const requested = o.taylor.dtype ?? 'f32';
     const dtype: StorageDType = o.widen === true ? widenedDtype(plans.map((p) => p.magnitudes), requested) : requested;
@@ -302,7 +312,7 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
           plans.map((plan) => ({ kind: 'write', plan, taylor, fd, offsets: slots(plan) }) as ReleaseTask),
           (index) => o.onBlock?.(index, plans.length, plans[index].location.prefix),
         );
-        answers.forEach((answer, index) => ('ok' in answer ? (answer.ok as string[]) : writeHere(index)).forEach((n) => written.add(n)));
+        answers.forEach((answer, index) => ('ok' in answer ? (answer.ok as string[]) : strictOr(answer, plans[index].location.prefix, () => writeHere(index))).forEach((n) => written.add(n)));
       }
       // The tensors the release keeps, copied one at a time.
       for (const name of copied) {

@@ -28,24 +28,26 @@ export function performWrites<R>(writes: WriteProducer<R>, fd: number): R {
  * the next (one write in flight beside the arithmetic): the same bytes at the same offsets as
  * performWrites. Resolves once every write is done; a failed write (or a producer's throw)
  * rejects, after the write in flight has settled, so that nothing still writes into the file
- * when the caller cleans up.
+ * when the caller cleans up. `write` (default: fs.write until done): tests inject failures here.
  */
-export async function performWritesOverlapped<R>(writes: WriteProducer<R>, fd: number): Promise<R> {
+export async function performWritesOverlapped<R>(writes: WriteProducer<R>, fd: number, write: (fd: number, bytes: Uint8Array, position: number) => Promise<void> = writeAtAsync): Promise<R> {
   let previous: Promise<void> = Promise.resolve();
+  let current: Promise<void> = Promise.resolve();
   try {
     for (let next = writes.next(); ; ) {
       if (next.done === true) {
         await previous;
         return next.value;
       }
-      const current = writeAtAsync(fd, next.value.bytes, next.value.position);
+      current = write(fd, next.value.bytes, next.value.position);
       current.catch(() => undefined); // handled: awaited (and its error thrown) one step later, never left unhandled meanwhile
       await previous; // the producer may reuse the buffer of the write before this one once resumed
       previous = current;
       next = writes.next();
     }
   } catch (error) {
-    await previous.catch(() => undefined);
+    // Both writes that may be in flight (the one that failed, and the one started after it) settle first.
+    await Promise.allSettled([previous, current]);
     writes.return(undefined as never); // the producer's finally blocks run
     throw error;
   }

@@ -91,6 +91,13 @@ export class SyncWorkerPool<T, R> {
     return id;
   }
 
+  /** Drop the tasks no worker has started yet (an error elsewhere made them moot); answers their ids, which must not be waited for. */
+  cancelQueued(): number[] {
+    const ids = this.queue.map((t) => t.id);
+    this.queue.length = 0;
+    return ids;
+  }
+
   /** Block until task `id` (from `submit`) is answered; other answers that arrive meanwhile are kept. */
   wait(id: number): SyncAnswer<R> {
     for (;;) {
