@@ -13,7 +13,7 @@ import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { consensusRecoverBlock, ConsensusOptions } from './consensus';
 import { dropFastBuffersSoon, fastRecoverBlock } from './fastAttack';
 import { AttackAnswer, AttackTask, hashAndScan } from './attackWorker';
-import { SyncWorkerPool, workerCount } from '../../src/numerics/io/syncWorkers';
+import { SyncWorkerPool, refuseIfStrictWorkers, workerCount } from '../../src/numerics/io/syncWorkers';
 import { compiledPath } from '../../src/kernel/estimate/compiledPath';
 import * as path from 'node:path';
 import { pairwiseRecoverBlock } from './pairwise';
@@ -209,7 +209,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
                 for (const [name] of places(meta)) written.add(name);
                 return;
               }
-              if ('failed' in answer && process.env.WEIGHTGAMES_STRICT_WORKERS === '1') throw new Error(`attack worker failed on block ${meta.prefix}: ${answer.failed}`);
+              if ('failed' in answer) refuseIfStrictWorkers(answer.failed, `attack block ${meta.prefix}`);
               leftToFull = 'ok' in answer && answer.ok === null;
             }
             // Here: no workers, a worker left the block (null: the full consensus decides), or it failed (re-run here, so that its typed error is thrown here).

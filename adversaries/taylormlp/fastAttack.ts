@@ -1,5 +1,5 @@
 import type { Activation } from '../../src/numerics/activations';
-import { DTYPE_SIZES, firstNonFinite, SafetensorsFile, StoredTensor, toFloat32 } from '../../src/numerics/io/safetensors';
+import { DTYPE_SIZES, firstNonFinite, littleEndian, SafetensorsFile, StoredTensor, toFloat32 } from '../../src/numerics/io/safetensors';
 import { widenBf16Into } from '../../src/numerics/io/halfPrecision';
 import { fileJobScratch } from '../../src/numerics/tensor/scratch';
 import { scaledDerivatives } from '../../src/numerics/tensor/derivativeKernels';
@@ -78,8 +78,6 @@ export function dropFastBuffersSoon(): void {
   buffers.dropSoon();
 }
 
-/** Safetensors stores little-endian: on such a host F32 bytes are the float32 values as they are. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const checked = (stored: StoredTensor, values: Float32Array, base = 0): Float32Array => {
   // The stored bits' exponents first (a typed-view scan; NaN and ±∞ only), then the value named.
   const at = firstNonFinite(stored);
@@ -90,11 +88,11 @@ const floats = (stored: StoredTensor): Float32Array => checked(stored, toFloat32
 /** The stored values as float32 into `out` (exact for F32/BF16/F16), checked finite; `base`: the tensor index of the first (for the message). */
 const floatsInto = (stored: StoredTensor, out: Float32Array, base = 0): Float32Array => {
   const n = out.length;
-  if (stored.dtype === 'BF16' && stored.bytes.byteOffset % 2 === 0 && LITTLE_ENDIAN) {
+  if (stored.dtype === 'BF16' && stored.bytes.byteOffset % 2 === 0 && littleEndian) {
     // bf16 is the top half of a float32; all-ones exponent bits mark NaN and ±∞ (checked in the same pass).
     return widenBf16Into(stored.bytes, out) ? checked(stored, out, base) : out;
   }
-  if (stored.dtype === 'F32' && LITTLE_ENDIAN) new Uint8Array(out.buffer, out.byteOffset, n * 4).set(stored.bytes.subarray(0, n * 4)); // the bytes as they are: no conversion
+  if (stored.dtype === 'F32' && littleEndian) new Uint8Array(out.buffer, out.byteOffset, n * 4).set(stored.bytes.subarray(0, n * 4)); // the bytes as they are: no conversion
   else out.set(toFloat32(stored));
   return checked(stored, out, base);
 };

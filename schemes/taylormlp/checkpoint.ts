@@ -1,6 +1,6 @@
 import { WeightgamesError } from '../../src/kernel/errors';
 import { SafeDType, SafetensorsFile, StoredTensor, firstNonFinite, toFloat64, writeAt, writeSafetensorsPositional } from '../../src/numerics/io/safetensors';
-import { SyncWorkerPool, workerCount } from '../../src/numerics/io/syncWorkers';
+import { SyncWorkerPool, refuseIfStrictWorkers, workerCount } from '../../src/numerics/io/syncWorkers';
 import { compiledPath } from '../../src/kernel/estimate/compiledPath';
 import { Activation, activationByName } from '../../src/numerics/activations';
 import { LayoutError, MlpBlockLocation, checkpointActivation, findMlpBlocks, loadMlpBlock, recordedMlpInputCandidates } from '../../src/numerics/models/layouts';
@@ -195,13 +195,9 @@ export function writeReleasedBlockOverlapped(source: SafetensorsFile, plan: Bloc
   return Promise.resolve(writeReleasedBlock(source, plan, activation, taylor, fd, offsets));
 }
 
-/**
- * A task a release worker failed is re-run on this thread (which throws the typed error, or
- * succeeds where the worker could not); WEIGHTGAMES_STRICT_WORKERS=1 (tests, debugging) makes the
- * failure itself the error, so that a worker path failing quietly cannot pass for a working one.
- */
+/** A task a release worker failed, re-run here (see refuseIfStrictWorkers). */
 function strictOr<T>(answer: { readonly failed: string }, prefix: string, rerun: () => T): T {
-  if (process.env.WEIGHTGAMES_STRICT_WORKERS === '1') throw new Error(`release worker failed on block ${prefix}: ${answer.failed}`);
+  refuseIfStrictWorkers(answer.failed, `release block ${prefix}`);
   return rerun();
 }
 

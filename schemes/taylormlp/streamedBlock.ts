@@ -2,7 +2,7 @@ import { SAFETENSORS_DTYPE, StorageDType, roundToStorage } from './storage';
 import type { Activation } from '../../src/numerics/activations';
 import { SafetensorsFile, encodeFloats, toFloat32, toFloat64 } from '../../src/numerics/io/safetensors';
 import { PositionedWrite, performWrites, performWritesOverlapped } from '../../src/numerics/io/positionedWrites';
-import { bf16BitsToFloat32 } from '../../src/numerics/io/halfPrecision';
+import { bf16BitsToFloat32, bf16FromFloat32Bits } from '../../src/numerics/io/halfPrecision';
 import type { MlpBlockLocation } from '../../src/numerics/models/layouts';
 import { expansionPoints, seriesCoefficientSlab } from '../../src/numerics/tensor/seriesKernels';
 import { taylorCoefficients } from '../../src/numerics/tensor/derivativeKernels';
@@ -160,9 +160,8 @@ function* blockWrites(source: SafetensorsFile, plan: StreamedPlan, act: Activati
   const V = toFloat32(firstStored);
   const firstBytes = scratch.first.get(h * d * width);
   const firstOut = dtype === 'f32' ? new Float32Array(firstBytes.buffer, firstBytes.byteOffset, h * d) : new Uint16Array(firstBytes.buffer, firstBytes.byteOffset, h * d);
-  const flips = new Uint8Array(h);
-  for (const j of expanded) if (sign(j) < 0) flips[j] = 1;
-  const unitSign = Float32Array.from(flips, (f) => (f === 1 ? -1 : 1));
+  const unitSign = new Float32Array(h).fill(1); // −1 for an expanded unit released with sign −1
+  for (const j of expanded) if (sign(j) < 0) unitSign[j] = -1;
   // Row by row of the stored layout (conv1d [d, h]: a row holds every unit; else [h, d]: a row is one unit), signed, then stored.
   const rows = conv1d ? d : h;
   const rowWidth = conv1d ? h : d;
@@ -171,7 +170,7 @@ function* blockWrites(source: SafetensorsFile, plan: StreamedPlan, act: Activati
   for (let r = 0; r < rows; r++) {
     const base = r * rowWidth;
     if (conv1d) for (let c = 0; c < rowWidth; c++) signed[c] = V[base + c] * unitSign[c]; // ×±1: exact for the finite weights checkFinite lets through, and no branch on random signs
-    else if (flips[r] === 1) for (let c = 0; c < rowWidth; c++) signed[c] = -V[base + c];
+    else if (unitSign[r] < 0) for (let c = 0; c < rowWidth; c++) signed[c] = -V[base + c];
     else for (let c = 0; c < rowWidth; c++) signed[c] = V[base + c];
     let exponents = 0; // OR of (stored exponent + 1): bit 8 set iff one is all ones (NaN or ±∞ once stored)
     if (firstOut instanceof Float32Array) {
@@ -180,8 +179,7 @@ function* blockWrites(source: SafetensorsFile, plan: StreamedPlan, act: Activati
     } else {
       for (let c = 0; c < rowWidth; c++) {
         const x = signedBits[c];
-        // round to nearest-even (NaN stays a quiet NaN), as float32ToBf16Bits
-        const b = (x & 0x7fffffff) > 0x7f800000 ? ((x >>> 16) | 0x0040) & 0xffff : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+        const b = bf16FromFloat32Bits(x); // nearest-even (NaN stays a quiet NaN)
         firstOut[base + c] = b;
         exponents |= ((b >>> 7) & 0xff) + 1;
       }

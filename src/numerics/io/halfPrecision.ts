@@ -6,7 +6,11 @@ const u32 = new Uint32Array(f32.buffer);
 /** float32 → bfloat16 bits, round to nearest-even; NaN stays a (quiet) NaN. */
 export function float32ToBf16Bits(value: number): number {
   f32[0] = value;
-  const bits = u32[0];
+  return bf16FromFloat32Bits(u32[0]);
+}
+
+/** The same from a float32's bits (uint32): for loops that hold whole rows as bits (the release's slabs). */
+export function bf16FromFloat32Bits(bits: number): number {
   if ((bits & 0x7fffffff) > 0x7f800000) return ((bits >>> 16) | 0x0040) & 0xffff;
   const rounded = bits + 0x7fff + ((bits >>> 16) & 1);
   return (rounded >>> 16) & 0xffff;

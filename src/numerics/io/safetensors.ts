@@ -233,7 +233,8 @@ export function readSafetensors(file: string): { metadata: Readonly<Record<strin
   return { metadata: header.metadata, tensors };
 }
 
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Whether this host is little-endian, as safetensors stores (typed views of the bytes are then the values). */
+export const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The tensor's values as float32: F32 viewed when aligned, F16/BF16 widened, F64 and integers converted. */
 export function toFloat32(stored: StoredTensor): Float32Array {

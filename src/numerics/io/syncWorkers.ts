@@ -52,6 +52,15 @@ export function serveSyncTasks<T, R>(parent: MessagePort | null, data: SyncWorke
   });
 }
 
+/**
+ * A task a worker failed is re-run by the caller on its own thread (which throws the typed error,
+ * or succeeds where the worker could not). WEIGHTGAMES_STRICT_WORKERS=1 (tests, debugging) makes the
+ * failure itself the error instead, so that a worker path failing quietly cannot pass for a working one.
+ */
+export function refuseIfStrictWorkers(failure: string, what: string): void {
+  if (process.env.WEIGHTGAMES_STRICT_WORKERS === '1') throw new Error(`a worker failed on ${what}: ${failure}`);
+}
+
 /** How many workers a job of `tasks` independent tasks should use on this machine (0: stay on this thread). */
 export function workerCount(tasks: number, worthIt: boolean): number {
   if (!worthIt || tasks < 2) return 0;

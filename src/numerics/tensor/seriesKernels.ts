@@ -1,6 +1,7 @@
 import { chargeFlops } from '../../kernel/cost/meter';
 import type { Activation } from '../activations';
 import { FloatArray, ShapeError } from './tensor';
+import { bf16FromFloat32Bits } from '../io/halfPrecision';
 
 /**
  * Truncated Taylor series kernels (TaylorMLP's Release, Run′ and the collapsed evaluation an
@@ -150,8 +151,7 @@ function slabBf16(out: Uint16Array, second: FloatArray, scale: FloatArray, units
     let exponents = 0; // OR of (bf16 exponent + 1): bit 8 set iff one is all ones
     for (let k = 0; k < K; k++) {
       const x = u[k];
-      // round to nearest-even (NaN stays a quiet NaN), as float32ToBf16Bits
-      const b = (x & 0x7fffffff) > 0x7f800000 ? ((x >>> 16) | 0x0040) & 0xffff : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+      const b = bf16FromFloat32Bits(x); // nearest-even (NaN stays a quiet NaN)
       out[row + k] = b;
       exponents |= ((b >>> 7) & 0xff) + 1;
     }
