@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { activations, ActivationName } from '../src/numerics/activations';
 import { MlpBlock, runMlp } from '../src/numerics/models/mlp';
@@ -17,6 +16,7 @@ import { SafetensorsFile } from '../src/numerics/io/safetensors';
 import { findMlpBlocks, loadMlpBlock } from '../src/numerics/models/layouts';
 import { STORIES, itWithStories } from './helpers/shared';
 import { trialContext } from '../src/kernel/prob/challenger';
+import { temporaryDirectory } from './helpers/temporaryDirectories';
 
 const cli = path.resolve(__dirname, '../dist/src/app/cli/main.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -175,12 +175,12 @@ describe('weightgames attack on files', () => {
     ['gpt2', 'gelu_new', 'bf16', ['--signs']],
     ['llama', 'silu', 'f32', ['--signs', '--expand', '50%']],
   ] as const)('%s (%s, %s): the release is the only input; the recovered checkpoint matches the original (MLP outputs within 1e-3 from f32 releases)', (layout, act, dtype, extra) => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-attack-'));
+    const home = temporaryDirectory('wg-attack-');
     const original = writeSyntheticCheckpoint(path.join(home, 'original'), { layout, layers: 2, inputDim: 24, hiddenDim: 64, seed: `file-${layout}`, activation: act, biasScale: 0.5, biasMean: -0.3 });
     const release = path.join(home, 'released.safetensors');
     expect(run('release', original, release, '--scheme', 'taylormlp', '--order', '8', '--dtype', dtype, ...extra).status).toBe(0);
     // The attacker's directory holds the release and nothing else.
-    const attacker = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-attacker-'));
+    const attacker = temporaryDirectory('wg-attacker-');
     fs.copyFileSync(release, path.join(attacker, 'released.safetensors'));
     fs.renameSync(path.join(home, 'original'), path.join(home, 'hidden'));
     const r = spawnSync(process.execPath, [cli, 'attack', 'released.safetensors', 'recovered.safetensors', '--json'], { cwd: attacker, encoding: 'utf8' });
@@ -226,7 +226,7 @@ describe('weightgames attack on files', () => {
   });
 
   it('an attack rerun on the same release writes the same file, byte for byte', () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-attack-repro-'));
+    const home = temporaryDirectory('wg-attack-repro-');
     const original = writeSyntheticCheckpoint(home, { layout: 'fc', layers: 1, inputDim: 16, hiddenDim: 32, seed: 'repro', activation: 'gelu' });
     const release = path.join(home, 'released.safetensors');
     expect(run('release', original, release, '--scheme', 'taylormlp', '--order', '8', '--signs', '--seed', '3').status).toBe(0);
@@ -237,7 +237,7 @@ describe('weightgames attack on files', () => {
   });
 
   it('refuses a file that is not a TaylorMLP release, with one line and exit code 3', () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-attack-bad-'));
+    const home = temporaryDirectory('wg-attack-bad-');
     const original = writeSyntheticCheckpoint(home, { layout: 'fc', layers: 1, inputDim: 8, hiddenDim: 16, seed: 'bad', activation: 'gelu' });
     const r = run('attack', original, path.join(home, 'out.safetensors'));
     expect(r.status).toBe(3);
@@ -246,7 +246,7 @@ describe('weightgames attack on files', () => {
   });
 
   itWithStories('stories260K: 100 % of W recovered (signs on, half the units expanded)', () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-stories-'));
+    const home = temporaryDirectory('wg-stories-');
     const release = path.join(home, 'released.safetensors');
     expect(run('release', path.join(STORIES, 'model.safetensors'), release, '--scheme', 'taylormlp', '--order', '8', '--signs', '--calibration', path.join(STORIES, 'activations.safetensors')).status).toBe(0);
     expect(run('attack', release, path.join(home, 'recovered.safetensors')).status).toBe(0);

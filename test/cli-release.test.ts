@@ -1,14 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeSyntheticCheckpoint } from '../src/numerics/models/synthetic';
 import { SafetensorsFile, writeSafetensors, encodeFloats } from '../src/numerics/io/safetensors';
 import { STORIES, itWithStories } from './helpers/shared';
+import { temporaryDirectory } from './helpers/temporaryDirectories';
 
 const cli = path.resolve(__dirname, '../dist/src/app/cli/main.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
-const dir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wg-cli-'));
+const dir = () => temporaryDirectory('wg-cli-');
 
 describe('weightgames release', () => {
   it('releases a checkpoint: JSON summary with seed and options, file metadata, every option honoured', () => {

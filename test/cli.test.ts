@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { estimateAdvantage } from '../src/kernel/estimate/estimate';
 import { builtinSchemeLocation, builtinSchemes } from '../adversaries/catalog';
 import { adversaryLabel, scorecardGame, scorecardRows } from '../games/scorecard';
+import { temporaryDirectory } from './helpers/temporaryDirectories';
 
 const cli = path.resolve(__dirname, '../dist/src/app/cli/main.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -55,7 +55,7 @@ describe('weightgames evaluate', () => {
   });
 
   it('writes --out atomically and the table shows the interval method', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-'));
+    const dir = temporaryDirectory('wg-');
     const out = path.join(dir, 'card.json');
     const r = run('evaluate', '--scheme', 'additive-mask-public', '--trials', '10', '--out', out);
     expect(r.status).toBe(0);

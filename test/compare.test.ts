@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { syntheticCheckpoint } from '../src/numerics/models/synthetic';
 import { encodeFloats, SafetensorsFile, toFloat64, writeSafetensors } from '../src/numerics/io/safetensors';
@@ -9,9 +7,10 @@ import { runMlp } from '../src/numerics/models/mlp';
 import { activations } from '../src/numerics/activations';
 import { tensor } from '../src/numerics/tensor/tensor';
 import { compareCheckpoints, ShapeMismatchError } from '../adversaries/taylormlp';
+import { temporaryDirectory } from './helpers/temporaryDirectories';
 
 describe('compare: Table 1 metric and functional agreement, refusing mismatched shapes', () => {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-compare-'));
+  const home = temporaryDirectory('wg-compare-');
   const tensors = syntheticCheckpoint({ layout: 'fc', layers: 1, inputDim: 8, hiddenDim: 16, seed: 'cmp', activation: 'gelu' });
   const original = path.join(home, 'original.safetensors');
   writeSafetensors(original, tensors);

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { SafetensorsFile, writeSafetensors, encodeFloats } from '../src/numerics/io/safetensors';
 import { activationByName } from '../src/numerics/activations';
@@ -10,6 +9,7 @@ import { consensusRecoverBlock } from '../adversaries/taylormlp/consensus';
 import { fastApplies, fastRecoverBlock } from '../adversaries/taylormlp/fastAttack';
 import { UnitClass } from '../adversaries/taylormlp/recovered';
 import { attackReleasedFile } from '../adversaries/taylormlp/attack';
+import { temporaryDirectory } from './helpers/temporaryDirectories';
 
 /**
  * The sampled attack path (adversaries/taylormlp/fastAttack.ts) on blocks big enough for it: 256
@@ -65,7 +65,7 @@ function attackBoth(file: string, tol?: number) {
 }
 
 describe('the sampled attack path (fastAttack.ts)', () => {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-fast-attack-'));
+  const home = temporaryDirectory('wg-fast-attack-');
   afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
   /** Worst relative error of the entries of the units whose class is `exact`, and every such entry within 1 % of its column's largest. */

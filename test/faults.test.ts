@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeSafetensors, encodeFloats } from '../src/numerics/io/safetensors';
 import { writeSyntheticCheckpoint } from '../src/numerics/models/synthetic';
+import { temporaryDirectory } from './helpers/temporaryDirectories';
 
 const cli = path.resolve(__dirname, '../dist/src/app/cli/main.js');
 
 describe('faults', () => {
   it('a write error mid-file (disk full) is a clear error, and leaves neither the output nor a temporary file', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-full-'));
+    const dir = temporaryDirectory('wg-full-');
     const target = path.join(dir, 'out.safetensors');
     let calls = 0;
     // ENOSPC on the second write (the first tensor's bytes), as a full disk would answer.
@@ -22,7 +22,7 @@ describe('faults', () => {
   });
 
   it('an interrupted release (killed mid-write) leaves no output file; the input is untouched', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-kill-'));
+    const dir = temporaryDirectory('wg-kill-');
     const input = writeSyntheticCheckpoint(dir, { layout: 'fc', layers: 4, inputDim: 512, hiddenDim: 2048, seed: 'kill', activation: 'gelu' });
     const before = fs.readFileSync(input);
     const output = path.join(dir, 'released.safetensors');

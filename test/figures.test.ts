@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
@@ -14,6 +13,7 @@ import { attackReleasedFile, compareCheckpoints, ErrorMap } from '../adversaries
 import { writeSyntheticCheckpoint } from '../src/numerics/models/synthetic';
 import { releaseCheckpoint } from '../schemes/taylormlp';
 import { byClass, byId, byTag, parseSvg, SvgNode, textOf, tickValues } from './helpers/svgDom';
+import { temporaryDirectory } from './helpers/temporaryDirectories';
 
 const rsvg = spawnSync('rsvg-convert', ['--version']).status === 0;
 if (!rsvg) process.stderr.write('figures.test: rsvg-convert not found (apt-get install librsvg2-bin): rendering checks SKIPPED\n');
@@ -21,7 +21,7 @@ const itRendered = rsvg ? it : it.skip;
 
 /** Render an SVG with rsvg-convert and decode the PNG. */
 function render(svg: string): PNG {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-figures-'));
+  const dir = temporaryDirectory('wg-figures-');
   try {
     fs.writeFileSync(path.join(dir, 'f.svg'), svg);
     const r = spawnSync('rsvg-convert', [path.join(dir, 'f.svg'), '-o', path.join(dir, 'f.png')]);
@@ -301,7 +301,7 @@ describe('viridis', () => {
 
 describe("the case study's one-pass attack scores what attack + compare report", () => {
   it('both methods, bf16 release with GELU units past ±√2: same counts, median, bias error, flagged units and error maps', () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-case-pass-'));
+    const home = temporaryDirectory('wg-case-pass-');
     try {
       const original = writeSyntheticCheckpoint(path.join(home, 'original'), { layout: 'fc', layers: 2, inputDim: 24, hiddenDim: 96, seed: 'pass', activation: 'gelu', biasScale: 2, biasMean: -0.5 });
       const release = path.join(home, 'released.safetensors');

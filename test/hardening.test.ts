@@ -25,6 +25,7 @@ import { ShapeError } from '../src/numerics/tensor/tensor';
 import { CalibrationError, NonFiniteReleaseError, NonFiniteWeightError, ReleasedFileError, StorageOverflowError, TaylorOptionsError } from '../schemes/taylormlp';
 import { ReleaseUsageError } from '../src/app/cli/release';
 import { CliUsageError } from '../src/app/cli/main';
+import { temporaryDirectory } from './helpers/temporaryDirectories';
 
 /** SafetensorsError takes the problem first. */
 class SafetensorsErrorAs extends SafetensorsError {
@@ -36,7 +37,7 @@ class SafetensorsErrorAs extends SafetensorsError {
 const cli = path.resolve(__dirname, '../dist/src/app/cli/main.js');
 const run = (args: string[], options: { cwd?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> =>
   spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', ...options });
-const dir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wg-hard-'));
+const dir = () => temporaryDirectory('wg-hard-');
 const RELEASE = ['--scheme', 'taylormlp', '--order', '6'];
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 

@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { temporaryDirectory } from './helpers/temporaryDirectories';
 
 /**
  * The package as a user gets it: `npm pack`, installed from the tarball into a fresh ES-module
@@ -26,7 +26,7 @@ let tarball: string;
 let files: string[];
 
 beforeAll(() => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'weightgames-pack-'));
+  work = temporaryDirectory('weightgames-pack-');
   const packed = JSON.parse(execFileSync(npm, ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as { filename: string; files: { path: string }[] }[];
   const first = packed[0];
   if (first === undefined) throw new Error('npm pack reported nothing');

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { PositionedWrite, performWrites, performWritesOverlapped } from '../src/numerics/io/positionedWrites';
+import { temporaryDirectory } from './helpers/temporaryDirectories';
 
 /**
  * The drivers of a producer of positioned writes (src/numerics/io/positionedWrites.ts): the
@@ -11,7 +11,7 @@ import { PositionedWrite, performWrites, performWritesOverlapped } from '../src/
  * producer's clean-up.
  */
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'wg-writes-'));
+const tmp = (): string => temporaryDirectory('wg-writes-');
 
 /** 12 writes of 64 KiB at scattered offsets from two alternating buffers; after each resume it checks (by reading the file) that the write two back is on disk, and records violations. */
 function* producer(fd: number, violations: string[], cleaned: { done: boolean }): Generator<PositionedWrite, number, void> {

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   DTYPE_SIZES,
@@ -21,8 +20,9 @@ import {
 import { bf16BitsToFloat32, f16BitsToFloat32, float32ToBf16Bits, float32ToF16Bits, widenBf16Into } from '../src/numerics/io/halfPrecision';
 import { OutputPathError } from '../src/numerics/io/atomicWrite';
 import { STORIES, itWithStories } from './helpers/shared';
+import { temporaryDirectory } from './helpers/temporaryDirectories';
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wg-st-'));
+const tmp = () => temporaryDirectory('wg-st-');
 const dtypes = Object.keys(DTYPE_SIZES) as SafeDType[];
 
 const nameArb = fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }).filter((s) => !s.includes('\u0000') && s !== '__metadata__' && !/[\uD800-\uDFFF]/.test(s));

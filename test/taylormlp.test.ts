@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { activations, ActivationName } from '../src/numerics/activations';
 import { MlpBlock, runMlp } from '../src/numerics/models/mlp';
@@ -12,6 +11,7 @@ import { findMlpBlocks, loadMlpBlock, LayoutError } from '../src/numerics/models
 import * as P from '../src/kernel/prob/prob';
 import { withMeter } from '../src/kernel/cost/meter';
 import { trialContext } from '../src/kernel/prob/challenger';
+import { temporaryDirectory } from './helpers/temporaryDirectories';
 
 const ctx = (label: string) => trialContext(label, 0);
 
@@ -187,7 +187,7 @@ describe('convergence of Run′ to Run', () => {
 });
 
 describe('checkpoints', () => {
-  const dir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wg-tm-'));
+  const dir = () => temporaryDirectory('wg-tm-');
 
   it.each([
     ['fc', 'gelu'],
