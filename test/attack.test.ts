@@ -7,7 +7,7 @@ import { MlpBlock, runMlp } from '../src/numerics/models/mlp';
 import { tensor } from '../src/numerics/tensor/tensor';
 import * as P from '../src/kernel/prob/prob';
 import { calibrationRange, releaseBlock, syntheticCalibration, StorageDType } from '../schemes/taylormlp';
-import { lowestTwo, medianOf } from '../adversaries/taylormlp/consensus';
+import { localMinima, lowestTwo, medianOf, startingPoints } from '../adversaries/taylormlp/consensus';
 import { consensusRecoverBlock, pairwiseRecoverBlock, UnitStatus, UnrecoverableReason, compareCheckpoints, collapsedSeries, summarizeRecovery, unitClassNames } from '../adversaries/taylormlp';
 import { runReleasedBlock } from '../schemes/taylormlp';
 import { withMeter } from '../src/kernel/cost/meter';
@@ -267,6 +267,23 @@ describe('lowestTwo: the fit’s starting points', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('startingPoints: the two lowest local minima in one pass', () => {
+  it('equal lowestTwo of the listed local minima — flat stretches, ties, NaN and ±∞ included', () => {
+    const residual = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constant(NaN), fc.constantFrom(Infinity, -Infinity), fc.double());
+    fc.assert(
+      fc.property(fc.array(residual, { maxLength: 14 }), (values) => {
+        const residuals = Float64Array.from(values);
+        expect(startingPoints(residuals)).toEqual(lowestTwo(localMinima(residuals), residuals));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  it('lists a flat stretch’s points as minima (each ≤ its neighbours) and starts from the lowest two', () => {
+    expect(localMinima(Float64Array.from([3, 3, 3, 5, 1, 2]))).toEqual([0, 1, 2, 4]);
+    expect(startingPoints(Float64Array.from([3, 3, 3, 5, 1, 2]))).toEqual([4, 0]);
   });
 });
 

@@ -5,7 +5,7 @@ import { matMulTransposedRange } from '../src/numerics/tensor/kernels';
 import { fillSeriesCoefficients, foldBiasIntoOrderZero, seriesCoefficientSlab } from '../src/numerics/tensor/seriesKernels';
 import { gridMisfits } from '../src/numerics/tensor/attackKernels';
 import { accumulateOrder, combinedDisagreement, inverseOrderScale, orderDisagreement, orderScaleDeviation, precisionWeights } from '../src/numerics/tensor/fastAttackKernels';
-import { Ops, refMisfit } from './helpers/countingOps';
+import { Ops, refGridMisfits, refMisfit } from './helpers/countingOps';
 
 /**
  * The kernels the performance work added (issue 11), against an independent count as in
@@ -112,18 +112,20 @@ describe('matMulTransposedRange (the per-column range of A Bᵀ without A Bᵀ)'
 
 describe('gridMisfits (weightedMisfit at every grid point)', () => {
   const problem = fc
-    .record({ N: fc.integer({ min: 1, max: 6 }), points: fc.integer({ min: 1, max: 5 }), from: fc.integer({ min: 0, max: 3 }), span: fc.integer({ min: -1, max: 5 }), negative: fc.boolean(), zeroPoint: fc.integer({ min: -1, max: 4 }) })
+    .record({ N: fc.integer({ min: 1, max: 6 }), points: fc.integer({ min: 0, max: 11 }), from: fc.integer({ min: 0, max: 3 }), span: fc.integer({ min: -1, max: 5 }), negative: fc.boolean(), zeroPoint: fc.integer({ min: -1, max: 4 }) })
     .chain((s) => fc.tuple(fc.constant(s), vec(s.N + 1), vec(s.N + 1, 100), vec(s.points * (s.N + 2))));
 
-  it('matches refMisfit point by point, residuals and scales λ (a zero profile: λ = 0, no ÷), and the count', () => {
+  it('matches refMisfit point by point, bit for bit, residuals and scales λ (a zero profile: λ = 0, no ÷), four points at a time and the rest; counts ω·g once, then each point', () => {
     fc.assert(
       fc.property(problem, fc.boolean(), ([{ N, points, from, span, negative, zeroPoint }, g, w, p], withScales) => {
         const width = N + 2;
         const to = Math.min(N, from + span);
         const weights = w.map(Math.abs);
         if (zeroPoint >= 0 && zeroPoint < points) p.fill(0, zeroPoint * width, (zeroPoint + 1) * width);
+        const ref = Array.from({ length: points }, (_, q) => refMisfit(new Ops(), g, weights, p, q * width, from, to, negative));
         const ops = new Ops();
-        const ref = Array.from({ length: points }, (_, q) => refMisfit(ops, g, weights, p, q * width, from, to, negative));
+        const grid = refGridMisfits(ops, g, weights, p, width, points, from, to, negative);
+        expect(bits(Float64Array.from(grid, (r) => r[0]))).toEqual(bits(Float64Array.from(ref, (r) => r[0])));
         const out = new Float64Array(points);
         const scales = withScales ? new Float64Array(points) : undefined;
         const [, cost] = charged(() => gridMisfits(g, weights, p, width, points, from, to, negative, out, scales));

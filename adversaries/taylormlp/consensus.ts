@@ -169,6 +169,10 @@ function fitColumns(setting: Setting, { norms, reference, dots, fourth }: Profil
   const failure = new Uint8Array(K);
   const weights: Float64Array[] = new Array(K);
   const profiles: Float64Array[] = new Array(K);
+  // Every column's g and ω as views of two block-wide arrays: a Float64Array of N + 1 > 8 entries
+  // has a backing store of its own (allocated and collected off the JS heap, per unit).
+  const profileStore = new Float64Array(K * (N + 1));
+  const weightStore = new Float64Array(K * (N + 1));
   for (let k = 0; k < K; k++) {
     hypotheses[k] = [];
     if (N < 2) {
@@ -185,8 +189,8 @@ function fitColumns(setting: Setting, { norms, reference, dots, fourth }: Profil
     // whose entries are (near-)subnormal in the storage format carries no relative precision (e.g.
     // Θ underflowing in f16 in an activation's tail): it gets no weight — but an exact zero next to
     // large orders is information (an even derivative vanishing at u = 0), not underflow.
-    const g = new Float64Array(N + 1);
-    const w = new Float64Array(N + 1);
+    const g = profileStore.subarray(k * (N + 1), (k + 1) * (N + 1));
+    const w = weightStore.subarray(k * (N + 1), (k + 1) * (N + 1));
     const usable = consensusProfile(dots, norms, fourth, m, k, N, o, K, eps, STORAGE_NORMAL_MIN[dtype], g, w);
     if (usable < 2) {
       failure[k] = UnrecoverableReason.underflow; // u cannot be separated from the scale
@@ -195,14 +199,9 @@ function fitColumns(setting: Setting, { norms, reference, dots, fourth }: Profil
     profiles[k] = g;
     weights[k] = w;
     for (const s of setting.signs ? [1, -1] : [1]) {
-      residuals.fill(0);
-      gridMisfits(g, w, table.p, width, table.u.length, 1, N, s < 0, residuals, lambdas);
-      const minima: number[] = [];
-      for (let q = 0; q < residuals.length; q++) {
-        if ((q === 0 || residuals[q] <= residuals[q - 1]) && (q === residuals.length - 1 || residuals[q] <= residuals[q + 1])) minima.push(q);
-      }
+      gridMisfits(g, w, table.p, width, table.u.length, 1, N, s < 0, residuals, lambdas); // writes every point
       let bestFit: PointFit = { u: NaN, r: Infinity, lambda: NaN };
-      for (const q of lowestTwo(minima, residuals)) {
+      for (const q of startingPoints(residuals)) {
         const refined = refineExpansionPoint(act, table.u[q], s, g, w, N, scratch);
         if (refined.r < bestFit.r) bestFit = refined;
       }
@@ -215,6 +214,35 @@ function fitColumns(setting: Setting, { norms, reference, dots, fourth }: Profil
     if (hypotheses[k].length === 2 && !runnerUpPlausible(hypotheses[k][0].r, hypotheses[k][1].r, N)) hypotheses[k].pop();
   }
   return { hypotheses, failure, profiles, weights };
+}
+
+/**
+ * The fit's starting points: the grid's local minima (q with residuals[q] ≤ both neighbours'),
+ * the two lowest of them as `lowestTwo` picks them — in one pass, without listing the minima
+ * (a flat stretch, e.g. where every derivative underflows, makes hundreds of grid points minima);
+ * listed, and handed to `lowestTwo`, only where a minimum's residual is NaN.
+ */
+export function startingPoints(residuals: Float64Array): number[] {
+  const last = residuals.length - 1;
+  let first = -1;
+  let second = -1;
+  for (let q = 0; q <= last; q++) {
+    const r = residuals[q];
+    if (!((q === 0 || r <= residuals[q - 1]) && (q === last || r <= residuals[q + 1]))) continue;
+    if (r !== r) return lowestTwo(localMinima(residuals), residuals);
+    if (first < 0 || r < residuals[first]) [first, second] = [q, first];
+    else if (second < 0 || r < residuals[second]) second = q;
+  }
+  return first < 0 ? [] : second < 0 ? [first] : [first, second];
+}
+
+/** The grid points whose residual is ≤ both neighbours' (an edge point: ≤ its one neighbour's). */
+export function localMinima(residuals: Float64Array): number[] {
+  const minima: number[] = [];
+  for (let q = 0; q < residuals.length; q++) {
+    if ((q === 0 || residuals[q] <= residuals[q - 1]) && (q === residuals.length - 1 || residuals[q] <= residuals[q + 1])) minima.push(q);
+  }
+  return minima;
 }
 
 /**
@@ -247,7 +275,9 @@ function settleSigns(setting: Setting, fits: Fits): { readonly choice: Int8Array
   const o = released.outputDim;
   const theta = released.theta;
   const choice = new Int8Array(K); // index into hypotheses[k]
-  const estimates = fits.hypotheses.map((hs, k) => hs.map((fit) => columnEstimate(act, fits.profiles[k], fits.weights[k], N, fit.s, fit.u, scratch)));
+  const coefficients = new Float64Array(2 * K * (N + 1)); // views, at most two hypotheses per column
+  const view = (k: number, h: number): Float64Array => coefficients.subarray((2 * k + h) * (N + 1), (2 * k + h + 1) * (N + 1));
+  const estimates = fits.hypotheses.map((hs, k) => hs.map((fit, h) => columnEstimate(act, fits.profiles[k], fits.weights[k], N, fit.s, fit.u, scratch, view(k, h))));
   const ambiguous = fits.hypotheses.map((hs) => hs.length === 2);
   if (!ambiguous.some((a) => a)) return { choice, estimates };
   for (let round = 0; round < 4; round++) {

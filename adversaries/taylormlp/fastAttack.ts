@@ -51,6 +51,8 @@ export const MAX_HALF_SLABS = 3;
 export const MAX_FALLBACK_SHARE = 1 / 16;
 /** Exact units fitted beside the fallback units (they give ĉ for the identifiability classes). */
 export const ANCHORS = 64;
+/** Units per tile of the transposed write of W (gpt2's Conv1D layout). */
+const TILE = 16;
 /** Bytes of Θ read per chunk of rows in the sweeps. */
 const CHUNK_BYTES = 8 << 20;
 
@@ -363,11 +365,19 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
       for (let i = 0; i < rows; i++) for (let f = 0; f < F; f++) acc[i * K + fallbackUnits[f]] = fallbackSecond[(i0 + i) * F + f];
     }
     if (n === 0) outputBiasFromShares(chunk, acc, act0, used, identity, rows, K, K, secondBias!.subarray(i0, i0 + rows));
-    for (let i = 0; i < rows; i++) {
-      const row = i * K;
-      if (conv) for (let k = 0; k < K; k++) secondOut[expanded[k] * o + i0 + i] = acc[row + k];
-      else if (inOrder) secondOut.set(acc.subarray(row, row + K), (i0 + i) * h); // float64 → float32 natively
-      else for (let k = 0; k < K; k++) secondOut[(i0 + i) * h + expanded[k]] = acc[row + k];
+    if (conv) {
+      // W is stored transposed ([h, o]): a tile of TILE units at a time, so that the few output
+      // lines written stay in cache while the rows pass (a row at a time writes to K lines).
+      for (let k0 = 0; k0 < K; k0 += TILE) {
+        const k1 = Math.min(K, k0 + TILE);
+        for (let i = 0; i < rows; i++) for (let k = k0; k < k1; k++) secondOut[expanded[k] * o + i0 + i] = acc[i * K + k];
+      }
+    } else {
+      for (let i = 0; i < rows; i++) {
+        const row = i * K;
+        if (inOrder) secondOut.set(acc.subarray(row, row + K), (i0 + i) * h); // float64 → float32 natively
+        else for (let k = 0; k < K; k++) secondOut[(i0 + i) * h + expanded[k]] = acc[row + k];
+      }
     }
   }, true);
   for (let q = 0; q < plain.length; q++) {

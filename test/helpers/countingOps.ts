@@ -40,3 +40,31 @@ export function refMisfit(o: Ops, g: Float64Array, w: Float64Array, p: Float64Ar
   }
   return [residual, lambda];
 }
+
+/**
+ * The reference for `gridMisfits`: refMisfit's arithmetic at every grid point (offsets q·width),
+ * with ω·g formed once for the grid (as the kernel does) — the same numbers, and the count of what
+ * is computed: `to − from + 1` products ω·g, then per point 10 per order and the ÷ for λ.
+ */
+export function refGridMisfits(o: Ops, g: Float64Array, w: Float64Array, p: Float64Array, width: number, points: number, from: number, to: number, negative: boolean): [number, number][] {
+  if (points <= 0) return [];
+  const sign = (n: number): number => (negative && n % 2 === 1 ? -1 : 1);
+  const wg = new Float64Array(to + 1);
+  for (let n = from; n <= to; n++) wg[n] = o.mul(w[n], sign(n) * g[n]); // sⁿ·g is a sign flip, not arithmetic
+  return Array.from({ length: points }, (_, q) => {
+    const pn = (n: number): number => p[q * width + n];
+    let gp = 0;
+    let pp = 0;
+    for (let n = from; n <= to; n++) {
+      gp = o.add(gp, o.mul(wg[n], pn(n)));
+      pp = o.add(pp, o.mul(o.mul(w[n], pn(n)), pn(n)));
+    }
+    const lambda = pp === 0 ? 0 : o.div(gp, pp);
+    let residual = 0;
+    for (let n = from; n <= to; n++) {
+      const r = o.sub(sign(n) * g[n], o.mul(lambda, pn(n)));
+      residual = o.add(residual, o.mul(o.mul(w[n], r), r));
+    }
+    return [residual, lambda];
+  });
+}

@@ -67,34 +67,96 @@ export function combineOrders(theta: FloatArray, coefficients: Float64Array, sel
 
 /**
  * weightedMisfit at every point of a grid (offsets q·width, q < points), residuals into `out`
- * and, when given, the scales λ into `lambdas`: the same arithmetic point by point, charged once
- * (the sum of the per-point charges).
+ * and, when given, the scales λ into `lambdas` — each point's numbers bit for bit those of
+ * weightedMisfit. Faster by its arrangement, not by other arithmetic: the sign flip goes onto g
+ * (gₙ·(−pₙ) and (−gₙ)·pₙ round alike), ωₙ·gₙ is formed once for the grid instead of once per
+ * point, and four points run side by side (independent sums: the adds no longer wait on each
+ * other). Charges what it computes: `terms` for ωₙ·gₙ, then per point 10 per order and the ÷ for λ.
  */
 export function gridMisfits(g: Float64Array, w: Float64Array, p: Float64Array, width: number, points: number, from: number, to: number, negativeSign: boolean, out: Float64Array, lambdas?: Float64Array): void {
   if (out.length < points || (lambdas !== undefined && lambdas.length < points) || p.length < (points - 1) * width + to + 1) throw new RangeError(`gridMisfits: out ${out.length}, p ${p.length} for ${points} points of width ${width}`);
-  let flops = 0;
+  if (points <= 0) return;
   const terms = Math.max(0, to - from + 1);
-  for (let q = 0; q < points; q++) {
+  // sⁿ on g: gs[n] = sⁿ·g[n] (a sign flip, no arithmetic), and ωₙ·sⁿgₙ once for every point.
+  const gs = new Float64Array(to + 1);
+  const wg = new Float64Array(to + 1);
+  for (let n = from; n <= to; n++) {
+    gs[n] = negativeSign && n % 2 === 1 ? -g[n] : g[n];
+    wg[n] = w[n] * gs[n];
+  }
+  let divisions = 0;
+  let q = 0;
+  for (; q + 3 < points; q += 4) {
+    const a = q * width;
+    const b = a + width;
+    const c = b + width;
+    const d = c + width;
+    let gpA = 0, ppA = 0, gpB = 0, ppB = 0, gpC = 0, ppC = 0, gpD = 0, ppD = 0; // prettier-ignore
+    for (let n = from; n <= to; n++) {
+      const wn = w[n];
+      const wgn = wg[n];
+      const pA = p[a + n];
+      const pB = p[b + n];
+      const pC = p[c + n];
+      const pD = p[d + n];
+      gpA += wgn * pA;
+      ppA += wn * pA * pA;
+      gpB += wgn * pB;
+      ppB += wn * pB * pB;
+      gpC += wgn * pC;
+      ppC += wn * pC * pC;
+      gpD += wgn * pD;
+      ppD += wn * pD * pD;
+    }
+    const lambdaA = ppA === 0 ? 0 : gpA / ppA;
+    const lambdaB = ppB === 0 ? 0 : gpB / ppB;
+    const lambdaC = ppC === 0 ? 0 : gpC / ppC;
+    const lambdaD = ppD === 0 ? 0 : gpD / ppD;
+    divisions += (ppA === 0 ? 0 : 1) + (ppB === 0 ? 0 : 1) + (ppC === 0 ? 0 : 1) + (ppD === 0 ? 0 : 1);
+    let rA = 0, rB = 0, rC = 0, rD = 0; // prettier-ignore
+    for (let n = from; n <= to; n++) {
+      const gn = gs[n];
+      const wn = w[n];
+      const xA = gn - lambdaA * p[a + n];
+      const xB = gn - lambdaB * p[b + n];
+      const xC = gn - lambdaC * p[c + n];
+      const xD = gn - lambdaD * p[d + n];
+      rA += wn * xA * xA;
+      rB += wn * xB * xB;
+      rC += wn * xC * xC;
+      rD += wn * xD * xD;
+    }
+    out[q] = rA;
+    out[q + 1] = rB;
+    out[q + 2] = rC;
+    out[q + 3] = rD;
+    if (lambdas !== undefined) {
+      lambdas[q] = lambdaA;
+      lambdas[q + 1] = lambdaB;
+      lambdas[q + 2] = lambdaC;
+      lambdas[q + 3] = lambdaD;
+    }
+  }
+  for (; q < points; q++) {
     const offset = q * width;
     let gp = 0;
     let pp = 0;
     for (let n = from; n <= to; n++) {
-      const pn = negativeSign && n % 2 === 1 ? -p[offset + n] : p[offset + n];
-      gp += w[n] * g[n] * pn;
+      const pn = p[offset + n];
+      gp += wg[n] * pn;
       pp += w[n] * pn * pn;
     }
     const lambda = pp === 0 ? 0 : gp / pp;
+    if (pp !== 0) divisions++;
     let residual = 0;
     for (let n = from; n <= to; n++) {
-      const pn = negativeSign && n % 2 === 1 ? -p[offset + n] : p[offset + n];
-      const r = g[n] - lambda * pn;
+      const r = gs[n] - lambda * p[offset + n];
       residual += w[n] * r * r;
     }
     out[q] = residual;
     if (lambdas !== undefined) lambdas[q] = lambda;
-    flops += 11 * terms + (pp === 0 ? 0 : 1);
   }
-  chargeFlops(flops);
+  chargeFlops(terms + points * 10 * terms + divisions);
 }
 
 /**

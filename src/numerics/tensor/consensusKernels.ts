@@ -146,11 +146,12 @@ export interface ColumnEstimate {
  * W's least-squares coefficients over the weighted orders at (s, u): coefficient[n] = sⁿp_n/Σ p_n²,
  * and the error the uncertainty in u puts on W: σ_u = 1/√(λ²(qq − pq²/pp)) (q_n = (n+1)p_{n+1},
  * ω-weighted sums), predicted = |pq/pp|·σ_u (∞ where u is not finite or the result is NaN).
- * `p` (length N + 2) is scratch. Charges per order 10 (and 2 where weighted) for the sums,
+ * `p` (length N + 2) is scratch; `coefficient` (length N + 1, e.g. a view of a block-wide array)
+ * receives the coefficients. Charges per order 10 (and 2 where weighted) for the sums,
  * 2 per coefficient written with weight, 5 for the curvature, 1 + SPECIAL for σ_u when positive,
  * 2 for the prediction, and the derivatives and misfit it calls.
  */
-export function columnEstimate(act: Activation, g: Float64Array, w: Float64Array, N: number, s: number, u: number, p: Float64Array): ColumnEstimate {
+export function columnEstimate(act: Activation, g: Float64Array, w: Float64Array, N: number, s: number, u: number, p: Float64Array, coefficient: Float64Array = new Float64Array(N + 1)): ColumnEstimate {
   let flops = 0;
   scaledDerivatives(act, u, N + 1, p);
   const [, lambda] = weightedMisfit(g, w, p, 0, 1, N, s < 0);
@@ -178,7 +179,7 @@ export function columnEstimate(act: Activation, g: Float64Array, w: Float64Array
   }
   const predicted = Math.abs(pq / pp) * sigmaU;
   flops += 2;
-  const coefficient = new Float64Array(N + 1);
+  coefficient.fill(0, 0, N + 1);
   for (let n = 1; n <= N; n++) {
     if (w[n] > 0) {
       coefficient[n] = ((s < 0 && n % 2 === 1 ? -1 : 1) * p[n]) / plainPP;
