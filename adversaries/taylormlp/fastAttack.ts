@@ -54,7 +54,7 @@ export const ANCHORS = 64;
 /** Units per tile of the transposed write of W (gpt2's Conv1D layout). */
 const TILE = 16;
 /** Bytes of Θ read per chunk of rows in the sweeps. */
-const CHUNK_BYTES = 8 << 20;
+const CHUNK_BYTES = 1 << 20;
 
 export interface FastRecovery {
   readonly status: Uint8Array;
