@@ -167,31 +167,36 @@ export function checkReleasedFinite(prefix: string, released: ReleasedBlock, dty
  */
 export function largestOrderZero(second: FloatArray, secondBias: FloatArray | null, expanded: Int32Array, act0: Float64Array, o: number, h: number): { value: number; k: number; i: number } {
   const K = expanded.length;
-  const bestV = new Float64Array(K).fill(-1);
-  const bestI = new Int32Array(K);
-  let nan = false;
+  const entry = (k: number, i: number): number => {
+    const product = second[i * h + expanded[k]] * act0[k];
+    return Math.max(Math.abs(product), Math.abs(product + (secondBias === null ? 0 : secondBias[i] / K)));
+  };
+  // Each unit's largest, streaming the rows with Math.max only (branch-free, see maxAbs: NaN
+  // propagates into its unit's entry); the place is found after, in the one column that wins.
+  const bestV = new Float64Array(K);
   for (let i = 0; i < o; i++) {
     const row = i * h;
     const c = secondBias === null ? 0 : secondBias[i] / K;
     for (let k = 0; k < K; k++) {
       const product = second[row + expanded[k]] * act0[k];
-      const v = Math.max(Math.abs(product), Math.abs(product + c)); // branch-free (see maxAbs)
-      if (v > bestV[k]) {
-        bestV[k] = v;
-        bestI[k] = i;
-      } else if (v !== v) nan = true;
+      bestV[k] = Math.max(bestV[k], Math.abs(product), Math.abs(product + c));
     }
   }
   let value = 0;
-  let at = { k: -1, i: -1 };
+  let nan = false;
+  for (let k = 0; k < K; k++) if (bestV[k] !== bestV[k]) nan = true;
   if (!nan) {
-    for (let k = 0; k < K; k++) if (bestV[k] > value) [value, at] = [bestV[k], { k, i: bestI[k] }];
-    return { value, ...at };
+    // The first unit reaching the largest value, and its first output reaching it (unit-then-output order).
+    for (let k = 0; k < K; k++) value = Math.max(value, bestV[k]);
+    if (!(value > 0)) return { value, k: -1, i: -1 };
+    const k = bestV.indexOf(value);
+    for (let i = 0; i < o; i++) if (entry(k, i) === value) return { value, k, i };
+    throw new Error('largestOrderZero: the largest entry was not found again'); // unreachable: the same arithmetic
   }
+  let at = { k: -1, i: -1 };
   for (let k = 0; k < K; k++) {
     for (let i = 0; i < o; i++) {
-      const product = second[i * h + expanded[k]] * act0[k];
-      const v = Math.max(Math.abs(product), Math.abs(product + (secondBias === null ? 0 : secondBias[i] / K)));
+      const v = entry(k, i);
       if (!(v <= value)) [value, at] = [v, { k, i }];
     }
   }
