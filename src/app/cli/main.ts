@@ -4,23 +4,25 @@ import { Command, CommanderError } from 'commander';
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/Either';
 import { writeFileAtomic } from '../../numerics/io/atomicWrite';
-// The catalogue (every scheme with its attacks) loads only for the commands that use it: every
-// other command starts without it (a sixth of a second per process).
+// Each command's code loads when that command runs: the main thread of `attack` or `release`
+// parses options and waits for its job thread (./job, which loads only its command's code); every
+// command once loaded them all (~0.15 s of every process's start; the catalogue alone a sixth of a second).
 const catalogue = (): typeof import('../../../adversaries/catalog') => require('../../../adversaries/catalog') as typeof import('../../../adversaries/catalog');
 const evaluation = (): typeof import('./evaluate') => require('./evaluate') as typeof import('./evaluate');
+const comparison = (): typeof import('../../../adversaries/taylormlp/compare') => require('../../../adversaries/taylormlp/compare') as typeof import('../../../adversaries/taylormlp/compare');
+const llama = (): typeof import('../../numerics/models/llama') => require('../../numerics/models/llama') as typeof import('../../numerics/models/llama');
+const tokenizers = (): typeof import('../../numerics/models/tokenizer') => require('../../numerics/models/tokenizer') as typeof import('../../numerics/models/tokenizer');
+const releasedMlp = (): typeof import('../../../schemes/taylormlp/releasedMlp') => require('../../../schemes/taylormlp/releasedMlp') as typeof import('../../../schemes/taylormlp/releasedMlp');
+const randomness = (): typeof import('../../kernel/prob/rng') => require('../../kernel/prob/rng') as typeof import('../../kernel/prob/rng');
+const progressBars = (): typeof import('./progress') => require('./progress') as typeof import('./progress');
 import { version } from './version';
 import { CliUsageError, integerOption } from './integerOption';
-import { runRelease, taylorOptionsFromCli } from './release';
+import type { runRelease } from './release';
+import { taylorOptionsFromCli } from './releaseOptions';
 import { checkInputFile, checkOutputPath, temporaryPathFor } from '../../numerics/io/paths';
 import { runInterruptible } from './interruptible';
 import type { AttackSummary } from '../../../adversaries/taylormlp';
 import type { runCaseStudy as RunCaseStudy } from './caseStudy';
-import { compareCheckpoints } from '../../../adversaries/taylormlp';
-import { blockProgress } from './progress';
-import { loadLlama, sampleDecode } from '../../numerics/models/llama';
-import { readTokenizer } from '../../numerics/models/tokenizer';
-import { releasedMlpRunner } from '../../../schemes/taylormlp/releasedMlp';
-import { streamRng } from '../../kernel/prob/rng';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -112,7 +114,7 @@ function program(): Command {
     .option('--json', 'print the summary as JSON', false)
     .action(async (input: string, output: string, raw: Record<string, unknown>) => {
       taylorOptionsFromCli(raw); // usage errors at once, before starting the worker
-      const progress = blockProgress('release');
+      const progress = progressBars().blockProgress('release');
       const { summary, text } = await runInterruptible<ReturnType<typeof runRelease>>(
         { command: 'release', input, output, raw, version },
         { temporaries: [temporaryPathFor(output)], onEvent: (e) => e.type === 'block' && progress.onBlock(e.index, e.total, e.prefix), onInterrupt: () => progress.stop() },
@@ -135,8 +137,9 @@ function program(): Command {
       if (!(temperature >= 0)) throw new CliUsageError(`--temperature must be ≥ 0, got "${String(raw.temperature)}"`);
       for (const f of ['config.json', 'model.safetensors', 'tok512.bin']) checkInputFile(path.join(dir, f), f);
       if (typeof raw.released === 'string') checkInputFile(raw.released, 'release');
+      const { loadLlama, sampleDecode } = llama();
       const model = loadLlama(dir);
-      const tokenizer = readTokenizer(path.join(dir, 'tok512.bin'), model.config.vocab_size);
+      const tokenizer = tokenizers().readTokenizer(path.join(dir, 'tok512.bin'), model.config.vocab_size);
       // The context bound, prompt included — checked on a lower bound of the prompt's length before
       // encoding it (no piece is longer than the longest in the vocabulary), then exactly.
       const context = model.config.maxPositions;
@@ -149,7 +152,7 @@ function program(): Command {
       if (prompt.length >= context) throw tooLong(prompt.length, true);
       const newTokens = Math.min(raw.tokens as number, context - prompt.length);
       const decode = (mlp?: Parameters<typeof sampleDecode>[5]) => {
-        const rng = streamRng({ seed: String(raw.seed), trial: 0, label: 'generate' });
+        const rng = randomness().streamRng({ seed: String(raw.seed), trial: 0, label: 'generate' });
         const t0 = performance.now();
         const tokens = sampleDecode(model, prompt, newTokens, temperature, rng.uniform, mlp);
         const seconds = (performance.now() - t0) / 1000;
@@ -162,7 +165,7 @@ function program(): Command {
         return { tokens, text, seconds, tokensPerSecond: tokens.length / seconds };
       };
       const original = decode();
-      const released = typeof raw.released === 'string' ? decode(releasedMlpRunner(raw.released, model.layers.map((l) => l.mlp))) : undefined;
+      const released = typeof raw.released === 'string' ? decode(releasedMlp().releasedMlpRunner(raw.released, model.layers.map((l) => l.mlp))) : undefined;
       const result = { tool: 'weightgames', version, command: 'generate', model: dir, prompt: String(raw.prompt), promptTokens: prompt.length, context, seed: String(raw.seed), temperature, original, released, slowdown: released === undefined ? null : original.tokensPerSecond / released.tokensPerSecond, sameTokens: released === undefined ? null : JSON.stringify(released.tokens) === JSON.stringify(original.tokens) };
       if (raw.json === true) {
         process.stdout.write(JSON.stringify(result, null, 2) + '\n');
@@ -204,7 +207,7 @@ function program(): Command {
     .action(async (input: string, output: string, raw: Record<string, unknown>) => {
       if (raw.method !== 'consensus' && raw.method !== 'pairwise') throw new CliUsageError(`--method must be consensus or pairwise, got "${String(raw.method)}"`);
       checkOutputPath(output, [checkInputFile(input, 'release')]); // paths before any work
-      const progress = blockProgress('attack');
+      const progress = progressBars().blockProgress('attack');
       const summary = await runInterruptible<AttackSummary>(
         { command: 'attack', input, output, method: raw.method, version },
         { temporaries: [temporaryPathFor(output)], onEvent: (e) => e.type === 'block' && progress.onBlock(e.index, e.total, e.prefix), onInterrupt: () => progress.stop() },
@@ -238,7 +241,7 @@ function program(): Command {
       checkInputFile(original, 'original');
       checkInputFile(recovered, 'recovered');
       if (inputs !== undefined) checkInputFile(inputs, 'recorded inputs');
-      const c = compareCheckpoints(original, recovered, tol, undefined, { inputs });
+      const c = comparison().compareCheckpoints(original, recovered, tol, undefined, { inputs });
       if (raw.json === true) {
         process.stdout.write(JSON.stringify({ tool: 'weightgames', version, command: 'compare', original, recovered, ...c }, null, 2) + '\n');
         return;
