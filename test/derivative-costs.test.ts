@@ -44,10 +44,10 @@ describe('derivativeKernels charge the recurrences’ exact counts', () => {
     fc.assert(
       // GELU also past |x| ≈ 37.4, where φ is no longer a normal number and the products go to log space.
       fc.property(name === 'gelu' ? fc.oneof(fc.double({ min: -8, max: 8, noNaN: true }), fc.double({ min: -45, max: 45, noNaN: true })) : fc.double({ min: -8, max: 8, noNaN: true }), fc.integer({ min: 0, max: 24 }), fc.constantFrom(1, -1), (x, N, sign) => {
-        const [out, cost] = withMeter(() => activationDerivatives(act, x, N));
+        const [out, cost] = withMeter(() => activationDerivatives(act, x, N, new Float64Array(N + 1)));
         expect(Array.from(out)).toEqual(Array.from(act.derivatives(x, N))); // the same numbers as the uncounted path
         expect(cost.flops).toBe(expected[name](x, N, out));
-        const [coefficients, scaledCost] = withMeter(() => taylorCoefficients(act, x, N, sign));
+        const [coefficients, scaledCost] = withMeter(() => taylorCoefficients(act, x, N, sign, new Float64Array(N + 1)));
         expect(scaledCost.flops).toBe(expected[name](x, N, out) + N + 2 * (N + 1));
         let factorial = 1;
         for (let n = 0; n <= N; n++) {
@@ -61,7 +61,7 @@ describe('derivativeKernels charge the recurrences’ exact counts', () => {
 
   it('exact zeros are skipped and not charged (GELU at the roots of He_n − He_{n−2})', () => {
     // He_2 − He_0 = x² − 2 vanishes at x = √2 only up to rounding; x = 0 zeroes every even order's polynomial exactly.
-    const [out, cost] = withMeter(() => activationDerivatives(activations.gelu, 0, 6));
+    const [out, cost] = withMeter(() => activationDerivatives(activations.gelu, 0, 6, new Float64Array(7)));
     const zeros = Array.from(out).slice(2).filter((v) => v === 0).length;
     expect(zeros).toBeGreaterThan(0);
     expect(cost.flops).toBe(expected.gelu(0, 6, out));

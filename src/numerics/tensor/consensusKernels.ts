@@ -151,7 +151,8 @@ export interface ColumnEstimate {
  * 2 per coefficient written with weight, 5 for the curvature, 1 + SPECIAL for σ_u when positive,
  * 2 for the prediction, and the derivatives and misfit it calls.
  */
-export function columnEstimate(act: Activation, g: Float64Array, w: Float64Array, N: number, s: number, u: number, p: Float64Array, coefficient: Float64Array = new Float64Array(N + 1)): ColumnEstimate {
+export function columnEstimate(act: Activation, g: Float64Array, w: Float64Array, N: number, s: number, u: number, p: Float64Array, coefficientInto?: Float64Array): ColumnEstimate {
+  const coefficient = coefficientInto ?? new Float64Array(N + 1);
   let flops = 0;
   scaledDerivatives(act, u, N + 1, p);
   const [, lambda] = weightedMisfit(g, w, p, 0, 1, N, s < 0);

@@ -1,6 +1,5 @@
 import { chargeFlops } from '../../kernel/cost/meter';
 import { activations } from '../activations';
-import type { FlopTally } from '../activations';
 import type { TrainerActivationName } from '../models/pointwise';
 import { SPECIAL_FLOPS } from './flopModel';
 import { FloatArray, ShapeError } from './tensor';
@@ -153,7 +152,7 @@ export function activationDerivativeTable(name: TrainerActivationName, z: FloatA
   if (name === 'relu') throw new RangeError('activationDerivativeTable: ReLU is not smooth');
   const width = order + 1;
   const out = new Float64Array(z.length * width);
-  const tally: FlopTally = { flops: 0 };
+  let flops = 0;
   const scratch = new Float64Array(width);
   if (name === 'tanh') {
     const sigmoid = activations.sigmoid;
@@ -161,19 +160,19 @@ export function activationDerivativeTable(name: TrainerActivationName, z: FloatA
     powers[0] = 2;
     for (let k = 1; k <= order; k++) powers[k] = 2 * powers[k - 1];
     for (let q = 0; q < z.length; q++) {
-      sigmoid.derivativesCounted(2 * z[q], order, scratch, tally);
+      flops += sigmoid.derivativesCounted(2 * z[q], order, scratch);
       out[q * width] = Math.tanh(z[q]);
       for (let k = 1; k <= order; k++) out[q * width + k] = powers[k] * scratch[k];
     }
-    tally.flops += order + z.length * (1 + SPECIAL_FLOPS + order);
+    flops += order + z.length * (1 + SPECIAL_FLOPS + order);
   } else {
     const act = activations[name];
     for (let q = 0; q < z.length; q++) {
-      act.derivativesCounted(z[q], order, scratch, tally);
+      flops += act.derivativesCounted(z[q], order, scratch);
       out.set(scratch, q * width);
     }
   }
-  chargeFlops(tally.flops);
+  chargeFlops(flops);
   return out;
 }
 

@@ -1,16 +1,17 @@
 import { chargeFlops } from '../../kernel/cost/meter';
-import type { Activation, FlopTally } from '../activations';
+import type { Activation } from '../activations';
 
 /**
  * out[n] = Act⁽ⁿ⁾(x) for n = 0..order — the derivatives Algorithm 1 multiplies into Θ
  * (Θ[i,n] = W_i ⊙ Act⁽ⁿ⁾(z0 + b)/n!, line 5) and an attack inverts. Charges exactly the FLOPs the
  * recurrence performed (src/numerics/tensor/flopModel.ts), tallied where they run, data-dependent
- * branches (exact zeros, the sigmoid's side) included.
+ * branches (exact zeros, the sigmoid's side) included. `out` (length ≥ order + 1) is always the
+ * caller's: these run per unit and per fitting step, and an optional one cost allocations (see
+ * src/numerics/activations.ts).
  */
-export function activationDerivatives(act: Activation, x: number, order: number, out: Float64Array = new Float64Array(order + 1)): Float64Array {
-  const tally: FlopTally = { flops: 0 };
-  act.derivativesCounted(x, order, out, tally);
-  chargeFlops(tally.flops);
+export function activationDerivatives(act: Activation, x: number, order: number, out: Float64Array): Float64Array {
+  const flops = act.derivativesCounted(x, order, out);
+  chargeFlops(flops);
   return out;
 }
 
@@ -20,15 +21,14 @@ export function activationDerivatives(act: Activation, x: number, order: number,
  * rebuilding Run′ from recovered (u, W) needs them. Charges the derivatives' FLOPs, the n!
  * products (order) and, per n, the ÷ and the × by the sign's power (2·(order + 1)).
  */
-export function taylorCoefficients(act: Activation, x: number, order: number, sign: number = 1, out: Float64Array = new Float64Array(order + 1)): Float64Array {
-  const tally: FlopTally = { flops: 0 };
-  act.derivativesCounted(x, order, out, tally);
+export function taylorCoefficients(act: Activation, x: number, order: number, sign: number, out: Float64Array): Float64Array {
+  const flops = act.derivativesCounted(x, order, out);
   let factorial = 1;
   for (let n = 0; n <= order; n++) {
     if (n > 0) factorial *= n;
     out[n] = (out[n] / factorial) * (n % 2 === 1 ? sign : 1);
   }
-  chargeFlops(tally.flops + order + 2 * (order + 1));
+  chargeFlops(flops + order + 2 * (order + 1));
   return out;
 }
 
@@ -37,15 +37,14 @@ export function taylorCoefficients(act: Activation, x: number, order: number, si
  * coefficients at x, as an attack fits them against Θ. Charges the derivatives' FLOPs, the n!
  * products (order) and the ÷ per n (order + 1).
  */
-export function scaledDerivatives(act: Activation, x: number, order: number, out: Float64Array = new Float64Array(order + 1)): Float64Array {
-  const tally: FlopTally = { flops: 0 };
-  act.derivativesCounted(x, order, out, tally);
+export function scaledDerivatives(act: Activation, x: number, order: number, out: Float64Array): Float64Array {
+  const flops = act.derivativesCounted(x, order, out);
   let factorial = 1;
   for (let n = 0; n <= order; n++) {
     if (n > 0) factorial *= n;
     out[n] = out[n] / factorial;
   }
-  chargeFlops(tally.flops + order + (order + 1));
+  chargeFlops(flops + order + (order + 1));
   return out;
 }
 
@@ -76,20 +75,20 @@ export function derivativeGrid(act: Activation, bound: number, step: number, ord
   const width = order + 1;
   const u = new Float64Array(count);
   const p = new Float64Array(count * width);
-  const tally: FlopTally = { flops: 2 + count * 2 };
+  let flops = 2 + count * 2;
   for (let q = 0; q < count; q++) {
     u[q] = -bound + q * step;
     const out = p.subarray(q * width, (q + 1) * width);
-    act.derivativesCounted(u[q], order, out, tally);
+    flops += act.derivativesCounted(u[q], order, out);
     let factorial = 1;
     for (let n = 0; n <= order; n++) {
       if (n > 0) factorial *= n;
       out[n] = out[n] / factorial;
     }
-    tally.flops += order + (order + 1);
+    flops += order + (order + 1);
   }
   const grid = { u, p, width };
-  grids.set(key, { grid, flops: tally.flops });
-  chargeFlops(tally.flops);
+  grids.set(key, { grid, flops });
+  chargeFlops(flops);
   return grid;
 }
