@@ -164,9 +164,10 @@ export function gridMisfits(g: Float64Array, w: Float64Array, p: Float64Array, w
  *   λ = Σ ω_n g_n sⁿp_n / Σ ω_n p_n²,   r = Σ ω_n (g_n − λ sⁿp_n)²   over n = from..to,
  * p_n = p[offset + n], sⁿ = −1 for odd n when `negativeSign` (a sign flip, no arithmetic). The
  * residual is summed explicitly (r = Σ ω g² − λ·Σ ω g p cancels catastrophically near the
- * optimum). Returns [r, λ] (λ = 0 when Σ ω p² = 0). Charges 11 per order and the ÷ for λ.
+ * optimum). Returns r and writes λ into scale[0] (λ = 0 when Σ ω p² = 0): no pair to allocate, as the
+ * fit calls it at every step of every unit. Charges 11 per order and the ÷ for λ.
  */
-export function weightedMisfit(g: Float64Array, w: Float64Array, p: Float64Array, offset: number, from: number, to: number, negativeSign: boolean): [number, number] {
+export function misfitWithScale(g: Float64Array, w: Float64Array, p: Float64Array, offset: number, from: number, to: number, negativeSign: boolean, scale: Float64Array): number {
   let gp = 0;
   let pp = 0;
   for (let n = from; n <= to; n++) {
@@ -183,5 +184,13 @@ export function weightedMisfit(g: Float64Array, w: Float64Array, p: Float64Array
   }
   const terms = Math.max(0, to - from + 1);
   chargeFlops(11 * terms + (pp === 0 ? 0 : 1));
-  return [residual, lambda];
+  scale[0] = lambda;
+  return residual;
+}
+
+/** misfitWithScale as a pair [r, λ] (the same numbers and charge). */
+export function weightedMisfit(g: Float64Array, w: Float64Array, p: Float64Array, offset: number, from: number, to: number, negativeSign: boolean): [number, number] {
+  const scale = new Float64Array(1);
+  const residual = misfitWithScale(g, w, p, offset, from, to, negativeSign, scale);
+  return [residual, scale[0]];
 }

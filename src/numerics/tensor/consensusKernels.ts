@@ -2,8 +2,11 @@ import { chargeFlops } from '../../kernel/cost/meter';
 import type { Activation } from '../activations';
 import type { FloatArray } from './tensor';
 import { SPECIAL_FLOPS } from './flopModel';
-import { weightedMisfit } from './attackKernels';
+import { misfitWithScale } from './attackKernels';
 import { scaledDerivatives } from './derivativeKernels';
+
+/** λ from misfitWithScale (the fit's steps read it at once). */
+const scaleOut = new Float64Array(1);
 
 /**
  * The numeric core of the consensus attack's per-unit fit (adversaries/taylormlp/consensus.ts),
@@ -83,7 +86,8 @@ export interface PointFit {
 export function refineExpansionPoint(act: Activation, u0: number, s: number, g: Float64Array, w: Float64Array, N: number, p: Float64Array): PointFit {
   let flops = 0;
   let u = u0;
-  let [current, lambda] = weightedMisfit(g, w, scaledDerivatives(act, u, N + 1, p), 0, 1, N, s < 0);
+  let current = misfitWithScale(g, w, scaledDerivatives(act, u, N + 1, p), 0, 1, N, s < 0, scaleOut);
+  let lambda = scaleOut[0];
   for (let iteration = 0; iteration < 40; iteration++) {
     let pq = 0;
     let pp = 0;
@@ -114,7 +118,8 @@ export function refineExpansionPoint(act: Activation, u0: number, s: number, g: 
     }
     let accepted = false;
     for (let halving = 0; halving < 20; halving++) {
-      const [candidate, candidateLambda] = weightedMisfit(g, w, scaledDerivatives(act, u + step, N + 1, p), 0, 1, N, s < 0);
+      const candidate = misfitWithScale(g, w, scaledDerivatives(act, u + step, N + 1, p), 0, 1, N, s < 0, scaleOut);
+      const candidateLambda = scaleOut[0];
       flops += 1;
       if (candidate < current) {
         u += step;
@@ -155,7 +160,8 @@ export function columnEstimate(act: Activation, g: Float64Array, w: Float64Array
   const coefficient = coefficientInto ?? new Float64Array(N + 1);
   let flops = 0;
   scaledDerivatives(act, u, N + 1, p);
-  const [, lambda] = weightedMisfit(g, w, p, 0, 1, N, s < 0);
+  misfitWithScale(g, w, p, 0, 1, N, s < 0, scaleOut);
+  const lambda = scaleOut[0];
   let pp = 0;
   let pq = 0;
   let qq = 0;
