@@ -66,7 +66,6 @@ function attackBoth(file: string, tol?: number) {
 
 describe('the sampled attack path (fastAttack.ts)', () => {
   const home = temporaryDirectory('wg-fast-attack-');
-  afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
   /** Worst relative error of the entries of the units whose class is `exact`, and every such entry within 1 % of its column's largest. */
   const checkExact = (second: ArrayLike<number>, W: Float32Array, classes: Uint8Array, H: number): number => {

@@ -30,18 +30,13 @@ export interface Activation {
   readonly derivativesCounted: (x: number, order: number, out: Float64Array) => number;
 }
 
-/** A running count of FLOPs, incremented by the code that performs them (the optional last argument of the exported derivative functions). */
-export interface FlopTally {
-  flops: number;
-}
-
 /*
  * How the derivatives count: each `…Into(x, order, out)` below fills `out` and returns the FLOPs
  * it performed, with no object passed in or handed back and no argument left optional. Written
  * with a tally object, optional arguments and tuple returns, V8 boxed their doubles: 235 bytes
  * allocated per GELU call and 716 per SiLU call (measured); the attacks call them millions of
- * times, and garbage collection had become a tenth of an attack's time. The exported
- * `…Derivatives(x, order, out?, tally?)` fill in what is missing.
+ * times, and garbage collection had become a tenth of an attack's time. They are reached through
+ * the registry below (Activation.derivatives / derivativesCounted).
  */
 
 /** Horner's second sum (Σ|c[k]|·|v|^(k−from)), handed back beside its value. */
@@ -107,16 +102,9 @@ const hornerFlops = (from: number, degree: number): number => (degree >= from ? 
  * σ⁽ʲ⁾(y) = e·scaled[j] for j ≥ 1, with e = exp(−|y|), so that far tails (σ⁽ʲ⁾ ≈ ±e) never
  * pass through subnormal numbers; value = σ(y). Each order is evaluated at −|y| in whichever
  * of the two polynomial forms (in s = σ(−|y|), or in t = tanh(−|y|/2)) is better conditioned
- * there, then mapped by the symmetry σ⁽ʲ⁾(y) = (−1)ʲ⁺¹ σ⁽ʲ⁾(−y).
+ * there, then mapped by the symmetry σ⁽ʲ⁾(y) = (−1)ʲ⁺¹ σ⁽ʲ⁾(−y). Into `scaled`; e and σ(y) into
+ * sigmoidParts; returns its FLOPs.
  */
-export function sigmoidScaled(y: number, order: number, scaled?: Float64Array, tally?: FlopTally): { e: number; value: number; scaled: Float64Array } {
-  const into = scaled ?? new Float64Array(order + 1);
-  const flops = sigmoidScaledInto(y, order, into);
-  if (tally !== undefined) tally.flops += flops;
-  return { e: sigmoidParts[0], value: sigmoidParts[1], scaled: into };
-}
-
-/** sigmoidScaled into `scaled`, e and σ(y) into sigmoidParts; returns its FLOPs. */
 function sigmoidScaledInto(y: number, order: number, scaled: Float64Array): number {
   const t0 = -Math.abs(y);
   const e = Math.exp(t0);
@@ -144,23 +132,11 @@ function sigmoidScaledInto(y: number, order: number, scaled: Float64Array): numb
   return flops;
 }
 
-/** σ⁽ⁿ⁾(x) for n = 0..order into out. */
-export function sigmoidDerivatives(x: number, order: number, out?: Float64Array, tally?: FlopTally): Float64Array {
-  return counted(sigmoidDerivativesInto, x, order, out, tally);
-}
-
-/** The exported form of an `…Into` (out allocated where not given, FLOPs added to the tally where given). */
-function counted(into: (x: number, order: number, out: Float64Array) => number, x: number, order: number, out: Float64Array | undefined, tally: FlopTally | undefined): Float64Array {
-  const filled = out ?? new Float64Array(order + 1);
-  const flops = into(x, order, filled);
-  if (tally !== undefined) tally.flops += flops;
-  return filled;
-}
-
 /** Scratch of sigmoidDerivativesInto (its scaled derivatives) and siluDerivativesInto (σ's): neither calls itself. */
 const sigmoidScratch = new Float64Array(MAX_ORDER + 2);
 const siluScratch = new Float64Array(MAX_ORDER + 2);
 
+/** σ⁽ⁿ⁾(x) for n = 0..order into out. */
 function sigmoidDerivativesInto(x: number, order: number, out: Float64Array): number {
   const flops = sigmoidScaledInto(x, order, sigmoidScratch);
   const e = sigmoidParts[0];
@@ -177,10 +153,6 @@ const sigmoidFlops = (x: number): number => (x >= 0 ? SPECIAL_FLOPS + 2 : 2 * SP
 // ---- SiLU ------------------------------------------------------------------------------
 
 /** silu = x·σ(x); silu⁽ⁿ⁾ = x·σ⁽ⁿ⁾ + n·σ⁽ⁿ⁻¹⁾. */
-export function siluDerivatives(x: number, order: number, out?: Float64Array, tally?: FlopTally): Float64Array {
-  return counted(siluDerivativesInto, x, order, out, tally);
-}
-
 function siluDerivativesInto(x: number, order: number, out: Float64Array): number {
   const flops = sigmoidDerivativesInto(x, order, siluScratch);
   const sig = siluScratch;
@@ -207,10 +179,6 @@ export const normalCdf = (x: number): number => 0.5 * erfc(-x / Math.SQRT2);
  * product is formed directly (one rounding, no exp per order); beyond, in log space, so that it
  * does not underflow before the value does.
  */
-export function geluDerivatives(x: number, order: number, out?: Float64Array, tally?: FlopTally): Float64Array {
-  return counted(geluDerivativesInto, x, order, out, tally);
-}
-
 function geluDerivativesInto(x: number, order: number, out: Float64Array): number {
   let flops = NORMAL_CDF_FLOPS + 1;
   const cdf = normalCdf(x);
@@ -258,10 +226,6 @@ const TANH_A = 0.044715;
  * cubic instead alternates in sign and loses ~7 digits at order 16; this recurrence does not.)
  * Then g⁽ⁿ⁾ = x·S⁽ⁿ⁾ + n·S⁽ⁿ⁻¹⁾.
  */
-export function geluTanhDerivatives(x: number, order: number, out?: Float64Array, tally?: FlopTally): Float64Array {
-  return counted(geluTanhDerivativesInto, x, order, out, tally);
-}
-
 function geluTanhDerivativesInto(x: number, order: number, out: Float64Array): number {
   const tally = { flops: 0 }; // (not yet rewritten to a local count: gelu_tanh is off the attacks' hot paths)
   const v0 = 2 * TANH_C * (x + TANH_A * x * x * x);
@@ -338,7 +302,9 @@ const make = (
   slopeFlops: slopeFlops[name],
   derivatives: (x, order, out) => {
     checkOrder(order);
-    return counted(derivativesInto, x, order, out, undefined);
+    const filled = out ?? new Float64Array(order + 1);
+    derivativesInto(x, order, filled);
+    return filled;
   },
   derivativesCounted: (x, order, out) => {
     checkOrder(order);
