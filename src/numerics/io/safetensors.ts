@@ -298,7 +298,7 @@ export function firstNonFinite(stored: StoredTensor): number {
  * without a branch per word: an exponent byte e gives e + 1 ≥ 256 only for e = 255, so bit 8 of
  * the OR says whether the eight hold one; the word itself is then found one by one.
  */
-function firstAllOnesExponent32(bits: Uint32Array): number {
+export function firstAllOnesExponent32(bits: Uint32Array): number {
   const n = bits.length;
   let i = 0;
   for (; i + 8 <= n; i += 8) {

@@ -2,6 +2,7 @@ import { chargeFlops } from '../../kernel/cost/meter';
 import type { Activation } from '../activations';
 import { FloatArray, ShapeError } from './tensor';
 import { bf16FromFloat32Bits } from '../io/halfPrecision';
+import { firstAllOnesExponent32 } from '../io/safetensors';
 
 /**
  * Truncated Taylor series kernels (TaylorMLP's Release, Run′ and the collapsed evaluation an
@@ -110,7 +111,6 @@ export function seriesCoefficientSlab(out: Float32Array | Uint16Array, second: F
 }
 
 function slab32(out: Float32Array, second: FloatArray, scale: FloatArray, units: Int32Array, s0: number, o: number, h: number, K: number, bias: FloatArray | null): number {
-  let bad = -1;
   for (let i = 0; i < o; i++) {
     const row = i * K;
     const wRow = i * h;
@@ -119,16 +119,10 @@ function slab32(out: Float32Array, second: FloatArray, scale: FloatArray, units:
       const c = bias[i];
       for (let k = 0; k < K; k++) out[row + k] = Math.fround(second[wRow + units[k]] * scale[s0 + k]) + c / K;
     }
-    if (bad < 0) {
-      for (let k = 0; k < K; k++) {
-        if (out[row + k] - out[row + k] !== 0) {
-          bad = row + k;
-          break;
-        }
-      }
-    }
   }
-  return bad;
+  // The first stored value that is not finite, by its exponent bits, eight at a time without a
+  // branch per value (a per-value test after every row cost a third of the slab's time).
+  return firstAllOnesExponent32(new Uint32Array(out.buffer, out.byteOffset, o * K));
 }
 
 /** One row of products in float32, reused from call to call (grown as needed). */
