@@ -191,9 +191,10 @@ export function attackReleasedFile(input: string, output: string, method: Attack
           writeAt(fd, bytes, place.position);
           written.add(name);
         };
-        const places = (meta: BlockMeta): Array<[string, number, number]> => [...recoveredShapes(meta).keys()].map((name) => [name, offsets.get(name)!.position, offsets.get(name)!.byteLength]);
+        // Each block's tensors as [name, offset, byte length]: what a worker writes, and what this thread then counts written.
+        const places = info.blocks.map((meta): Array<[string, number, number]> => [...recoveredShapes(meta).keys()].map((name) => [name, offsets.get(name)!.position, offsets.get(name)!.byteLength]));
         hashTask = pool?.submit({ kind: 'hash' });
-        const tasks = pool === null ? [] : info.blocks.map((meta, index) => pool!.submit({ kind: 'block', index, signs, fd, places: places(meta) }));
+        const tasks = pool === null ? [] : info.blocks.map((_, index) => pool!.submit({ kind: 'block', index, signs, fd, places: places[index] }));
         const pending = new Set(tasks);
         try {
           for (const name of copied) put(name, finiteClearTensor(released.tensor(name)));
@@ -206,7 +207,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
               pending.delete(tasks[index]);
               if ('ok' in answer && answer.ok !== null && typeof answer.ok === 'object') {
                 account(index, answer.ok, answer.ok.seconds);
-                for (const [name] of places(meta)) written.add(name);
+                for (const [name] of places[index]) written.add(name);
                 return;
               }
               if ('failed' in answer) refuseIfStrictWorkers(answer.failed, `attack block ${meta.prefix}`);

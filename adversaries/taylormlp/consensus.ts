@@ -227,8 +227,8 @@ export function startingPoints(residuals: Float64Array): number[] {
   let first = -1;
   let second = -1;
   for (let q = 0; q <= last; q++) {
+    if (!isLocalMinimum(residuals, q)) continue;
     const r = residuals[q];
-    if (!((q === 0 || r <= residuals[q - 1]) && (q === last || r <= residuals[q + 1]))) continue;
     if (r !== r) return lowestTwo(localMinima(residuals), residuals);
     if (first < 0 || r < residuals[first]) [first, second] = [q, first];
     else if (second < 0 || r < residuals[second]) second = q;
@@ -236,12 +236,13 @@ export function startingPoints(residuals: Float64Array): number[] {
   return first < 0 ? [] : second < 0 ? [first] : [first, second];
 }
 
-/** The grid points whose residual is ≤ both neighbours' (an edge point: ≤ its one neighbour's). */
+/** Whether grid point q's residual is ≤ both neighbours' (an edge point: ≤ its one neighbour's). */
+const isLocalMinimum = (residuals: Float64Array, q: number): boolean => (q === 0 || residuals[q] <= residuals[q - 1]) && (q === residuals.length - 1 || residuals[q] <= residuals[q + 1]);
+
+/** The grid's local minima (isLocalMinimum), in order. */
 export function localMinima(residuals: Float64Array): number[] {
   const minima: number[] = [];
-  for (let q = 0; q < residuals.length; q++) {
-    if ((q === 0 || residuals[q] <= residuals[q - 1]) && (q === residuals.length - 1 || residuals[q] <= residuals[q + 1])) minima.push(q);
-  }
+  for (let q = 0; q < residuals.length; q++) if (isLocalMinimum(residuals, q)) minima.push(q);
   return minima;
 }
 

@@ -227,7 +227,7 @@ const TANH_A = 0.044715;
  * Then g⁽ⁿ⁾ = x·S⁽ⁿ⁾ + n·S⁽ⁿ⁻¹⁾.
  */
 function geluTanhDerivativesInto(x: number, order: number, out: Float64Array): number {
-  const tally = { flops: 0 }; // (not yet rewritten to a local count: gelu_tanh is off the attacks' hot paths)
+  let flops = 0;
   const v0 = 2 * TANH_C * (x + TANH_A * x * x * x);
   const V = [2 * TANH_C * (1 + 3 * TANH_A * x * x), 2 * 2 * TANH_C * 3 * TANH_A * x, 3 * 2 * TANH_C * TANH_A];
   const sign = v0 > 0 ? 1 : -1;
@@ -235,7 +235,7 @@ function geluTanhDerivativesInto(x: number, order: number, out: Float64Array): n
   const e = Math.exp(logE);
   const scaled = new Float64Array(order + 1); // R̂_m = R_m/e
   scaled[0] = 1 / (1 + e);
-  tally.flops += 6 + 14 + SPECIAL_FLOPS + 2; // v0, V, e, R̂_0
+  flops += 6 + 14 + SPECIAL_FLOPS + 2; // v0, V, e, R̂_0
   for (let m = 0; m < order; m++) {
     let acc = 0;
     for (let k = 0; k <= 2 && k <= m; k++) {
@@ -243,10 +243,10 @@ function geluTanhDerivativesInto(x: number, order: number, out: Float64Array): n
       let conv = 0;
       for (let a = 0; a <= i; a++) conv += scaled[a] * scaled[i - a];
       acc += V[k] * (scaled[i] - e * conv);
-      tally.flops += 2 * (i + 1) + 4;
+      flops += 2 * (i + 1) + 4;
     }
     scaled[m + 1] = (-sign * acc) / (m + 1);
-    tally.flops += 2;
+    flops += 2;
   }
   // S⁽ᵐ⁾/e for m ≥ 1: S = 1 − R when v₀ > 0, S = R otherwise.
   const derivative = new Float64Array(order + 1);
@@ -255,7 +255,7 @@ function geluTanhDerivativesInto(x: number, order: number, out: Float64Array): n
     factorial *= m;
     derivative[m] = (sign > 0 ? -scaled[m] : scaled[m]) * factorial;
   }
-  tally.flops += 2 * order + 2 + 1 + (order >= 1 ? 3 : 0); // factorials, the value, out[0], out[1]
+  flops += 2 * order + 2 + 1 + (order >= 1 ? 3 : 0); // factorials, the value, out[0], out[1]
   const value = sign > 0 ? 1 / (1 + e) : e / (1 + e);
   out[0] = x * value;
   if (order >= 1) out[1] = value + x * e * derivative[1];
@@ -263,9 +263,9 @@ function geluTanhDerivativesInto(x: number, order: number, out: Float64Array): n
     const combined = x * derivative[n] + n * derivative[n - 1];
     // e·combined, formed in log space: e alone may be subnormal where the product is not.
     out[n] = combined === 0 ? 0 : Math.sign(combined) * Math.exp(logE + Math.log(Math.abs(combined)));
-    tally.flops += 3 + (combined === 0 ? 0 : 2 * SPECIAL_FLOPS + 2);
+    flops += 3 + (combined === 0 ? 0 : 2 * SPECIAL_FLOPS + 2);
   }
-  return tally.flops;
+  return flops;
 }
 
 // ---- what value and slope cost -------------------------------------------------------
