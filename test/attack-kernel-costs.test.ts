@@ -65,7 +65,7 @@ function refScaled(o: Ops, act: Activation, x: number, order: number, out: Float
 
 /** consensus.ts's original refine(), through the counter. */
 function refRefine(o: Ops, act: Activation, u0: number, s: number, g: Float64Array, w: Float64Array, N: number): { u: number; r: number; lambda: number } {
-  const at = (x: number): Float64Array => refScaled(o, act, x, N + 1);
+  const at = (x: number): Float64Array => refScaled(o, act, x, N + 2);
   let u = u0;
   let p = at(u);
   let [current, lambda] = refMisfit(o, g, w, p, 0, 1, N, s < 0);
@@ -87,9 +87,25 @@ function refRefine(o: Ops, act: Activation, u0: number, s: number, g: Float64Arr
       jr = o.add(jr, o.mul(o.mul(w[n], jn), r));
       jj = o.add(jj, o.mul(o.mul(w[n], jn), jn));
     }
-    if (!(jj > 0)) break;
-    let step = o.div(jr, jj);
+    // R″ = λ²b″ − 2λa″ − 2b·λ′², λ′ = (a′ − λb′)/b (a′ = Σ ω g sⁿp′, a″ = Σ ω g sⁿp″, b′ = 2·pq, b″ = 2·Σ ω (p′² + p·p″)).
+    let ga1 = 0;
+    let ga2 = 0;
+    let bb2 = 0;
+    for (let n = 1; n <= N; n++) {
+      const gs = s < 0 && n % 2 === 1 ? -g[n] : g[n];
+      const q1 = o.mul(n + 1, p[n + 1]);
+      const q2 = o.mul(o.mul(n + 1, n + 2), p[n + 2]);
+      ga1 = o.add(ga1, o.mul(o.mul(w[n], gs), q1));
+      ga2 = o.add(ga2, o.mul(o.mul(w[n], gs), q2));
+      bb2 = o.add(bb2, o.mul(w[n], o.add(o.mul(q1, q1), o.mul(p[n], q2))));
+    }
+    const lambdaSlope = o.div(o.sub(ga1, o.mul(o.mul(2, lambda), pq)), pp);
+    const curvature = o.sub(o.sub(o.mul(o.mul(o.mul(lambda, lambda), 2), bb2), o.mul(o.mul(2, lambda), ga2)), o.mul(o.mul(o.mul(2, pp), lambdaSlope), lambdaSlope));
+    const newton = curvature > 0 && curvature < Infinity;
+    if (!newton && !(jj > 0)) break;
+    let step = newton ? o.div(o.mul(2, jr), curvature) : o.div(jr, jj);
     if (Math.abs(step) < o.mul(1e-12, Math.max(1, Math.abs(u)))) break;
+    if (!(o.mul(jr, step) > o.mul(1e-13, current))) break;
     if (Math.abs(step) > 0.5) step = o.mul(0.5, Math.sign(step));
     let accepted = false;
     for (let halving = 0; halving < 20; halving++) {
@@ -217,13 +233,13 @@ describe('consensusKernels (the consensus attack)', () => {
     );
   });
 
-  it('refineExpansionPoint: the damped Gauss–Newton path and its charge (data-dependent steps and halvings)', () => {
+  it('refineExpansionPoint: the damped Newton (Gauss–Newton where R″ ≤ 0) path and its charge (data-dependent steps and halvings)', () => {
     fc.assert(
       fc.property(problem, fc.double({ min: -2, max: 2, noNaN: true }), (pr, start) => {
         const { act, g, w } = makeProfile(pr);
         const o = new Ops();
         const ref = refRefine(o, act, pr.u + start, pr.s, g, w, pr.N);
-        const [fit, cost] = charged(() => refineExpansionPoint(act, pr.u + start, pr.s, g, w, pr.N, new Float64Array(pr.N + 2)));
+        const [fit, cost] = charged(() => refineExpansionPoint(act, pr.u + start, pr.s, g, w, pr.N, new Float64Array(pr.N + 3)));
         expect([fit.u, fit.r, fit.lambda]).toEqual([ref.u, ref.r, ref.lambda]);
         expect(cost).toBe(o.n);
       }),

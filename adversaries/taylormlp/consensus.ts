@@ -74,7 +74,7 @@ interface Setting {
   readonly gridStep: number;
   /** p_n = Act⁽ⁿ⁾(u)/n! on the grid of starting points. */
   readonly table: DerivativeGrid;
-  /** Scratch for the derivative kernels (N + 2 entries). */
+  /** Scratch for the derivative kernels (N + 3 entries: the fit reads orders to N + 2). */
   readonly scratch: Float64Array;
 }
 
@@ -131,7 +131,7 @@ export function consensusRecoverBlock(released: ReleasedBlock, act: Activation, 
     eps: roundingNoise(STORAGE_EPSILON[dtype]),
     gridStep,
     table: derivativeGrid(act, options.bound ?? 40, gridStep, N + 1),
-    scratch: new Float64Array(N + 2),
+    scratch: new Float64Array(N + 3),
   };
   const profiles = profileColumns(setting);
   const fits = fitColumns(setting, profiles);

@@ -257,18 +257,22 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
     const share = new Float64Array(chosen.length);
     for (let k = 0; k < K; k++) {
       if (fallback[k]) continue;
-      chosen.forEach((n, q) => {
-        coefficient[q] = coefficients[n * K + k];
-        deviations[q] = deviation[n * K + k];
-      });
+      for (let q = 0; q < chosen.length; q++) {
+        coefficient[q] = coefficients[chosen[q] * K + k];
+        deviations[q] = deviation[chosen[q] * K + k];
+      }
       if (!(precisionWeights(coefficient, deviations, noise, limit, share) > 0)) {
         fallback[k] = 1;
         continue;
       }
-      check.fill(0);
-      chosen.forEach((n, q) => (check[n * K + k] = share[q]));
-      if (combinedDisagreement(sample, check, N, k, rec!.second, expanded[k], S, K, h) <= limit + eps) chosen.forEach((n, q) => (weights[n * K + k] = share[q]));
-      else fallback[k] = 1;
+      // Only column k of `check` is read: its entries are set here and cleared after (not the whole (N + 1)·K array per unit).
+      for (let q = 0; q < chosen.length; q++) check[chosen[q] * K + k] = share[q];
+      const agrees = combinedDisagreement(sample, check, N, k, rec!.second, expanded[k], S, K, h) <= limit + eps;
+      for (let q = 0; q < chosen.length; q++) {
+        if (agrees) weights[chosen[q] * K + k] = share[q];
+        check[chosen[q] * K + k] = 0;
+      }
+      if (!agrees) fallback[k] = 1;
     }
     return chosen;
   }

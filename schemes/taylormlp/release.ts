@@ -36,10 +36,11 @@ export class TaylorOptionsError extends WeightgamesError {
 }
 
 /**
- * The highest order a release may use: the attack fits one order beyond N (Act⁽ᴺ⁺¹⁾), and
- * derivatives are computed up to MAX_ORDER — so release refuses what attack cannot read.
+ * The highest order a release may use: the attack's fit reads two orders beyond N (Act⁽ᴺ⁺²⁾, its
+ * Newton curvature), and derivatives are computed up to MAX_ORDER — so release refuses what
+ * attack cannot read.
  */
-export const MAX_RELEASE_ORDER = MAX_ORDER - 1;
+export const MAX_RELEASE_ORDER = MAX_ORDER - 2;
 
 export function checkTaylorOptions(o: TaylorOptions): void {
   if (!Number.isInteger(o.order) || o.order < 0 || o.order > MAX_RELEASE_ORDER) throw new TaylorOptionsError(`order N must be an integer in [0, ${MAX_RELEASE_ORDER}], got ${o.order}`);

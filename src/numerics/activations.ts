@@ -7,7 +7,7 @@ import { SPECIAL_FLOPS } from './tensor/flopModel';
  * Each formula is chosen to stay accurate in relative terms over [−40, 40]: no 1 − σ(x) for
  * large x, no φ(x)·poly(x) that underflows before the product does.
  */
-export const MAX_ORDER = 24;
+export const MAX_ORDER = 25;
 
 export type ActivationName = 'silu' | 'gelu' | 'gelu_tanh' | 'sigmoid';
 

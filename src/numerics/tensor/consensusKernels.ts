@@ -74,19 +74,28 @@ export interface PointFit {
 }
 
 /**
- * Damped variable-projection Gauss–Newton on u from u0 for sign s (≤ 40 steps, ≤ 20 halvings
- * each), minimising weightedMisfit(g, ω, Act⁽ⁿ⁾(u)/n!) over orders 1..N. λ is re-optimised at
- * every u, so the Jacobian is the part of λ·∂(sⁿp_n)/∂u orthogonal (in the ω inner product) to
- * sⁿp_n (Kaufman). `p` (length N + 2) is scratch: it always holds the derivatives at the current
- * u (an accepted trial point's, computed once — never recomputed at the next step). Charges its
- * own loops — per step the projection (7 per order, ÷ when pp > 0), the Jacobian (14 per order),
- * the step (1, and 1 per test, clamp, trial point and halving it runs) — plus the derivatives
- * and misfits it calls (each a kernel).
+ * Damped variable-projection Newton on u from u0 for sign s (≤ 40 steps, ≤ 20 halvings each),
+ * minimising R(u) = weightedMisfit(g, ω, Act⁽ⁿ⁾(u)/n!) over orders 1..N with λ re-optimised at
+ * every u. With a = Σ ωₙ gₙ sⁿpₙ, b = Σ ωₙ pₙ² (λ = a/b), pₙ′ = (n+1)pₙ₊₁ and pₙ″ = (n+1)(n+2)pₙ₊₂:
+ *   R′ = −2λ(a′ − λb′/2),   R″ = λ²b″ − 2λa″ − 2b·λ′²,   λ′ = (a′ − λb′)/b,
+ * and the step is −R′/R″ where R″ > 0. Elsewhere (R″ ≤ 0 or not finite) it is the Gauss–Newton
+ * step jr/jj, whose Jacobian is the part of λ·∂(sⁿpₙ)/∂u orthogonal (in the ω inner product) to
+ * sⁿpₙ (Kaufman) — the two share R′ (jr = −R′/2); Gauss–Newton's curvature 2·jj drops the residual's
+ * terms, so at a minimum with a large misfit (the runner-up start, a wrong basin, nearly always)
+ * it crawls: measured on an OPT-125M-shaped bf16 block, 38 derivative evaluations per runner-up
+ * refinement with Gauss–Newton, and 8.7 for the winning start. It stops where a step is below
+ * 1e-12 of u or promises less than 1e-13 of the misfit (what rounding hides). `p` (length ≥ N + 3: orders to N + 2)
+ * is scratch: it always holds the derivatives at the current u (an accepted trial point's, computed
+ * once — never recomputed at the next step). Charges its own loops — per step the projection
+ * (7 per order, ÷ when pp > 0), the Jacobian (14 per order), the Newton sums (14 per order) and
+ * curvature (14), the step (1 or 2, and 1 for its test; 2 for its promised decrease; 1 per trial test, clamp, trial point and halving it runs) —
+ * plus the derivatives and misfits it calls (each a kernel).
  */
 export function refineExpansionPoint(act: Activation, u0: number, s: number, g: Float64Array, w: Float64Array, N: number, p: Float64Array): PointFit {
+  if (p.length < N + 3) throw new RangeError(`refineExpansionPoint: scratch of ${p.length} entries for orders 0..${N + 2}`);
   let flops = 0;
   let u = u0;
-  let current = misfitWithScale(g, w, scaledDerivatives(act, u, N + 1, p), 0, 1, N, s < 0, scaleOut);
+  let current = misfitWithScale(g, w, scaledDerivatives(act, u, N + 2, p), 0, 1, N, s < 0, scaleOut);
   let lambda = scaleOut[0];
   for (let iteration = 0; iteration < 40; iteration++) {
     let pq = 0;
@@ -108,17 +117,40 @@ export function refineExpansionPoint(act: Activation, u0: number, s: number, g: 
       jj += w[n] * jn * jn;
     }
     flops += 14 * N;
-    if (!(jj > 0)) break;
-    let step = jr / jj;
-    flops += 2;
+    // Newton's curvature: a′ = Σ ω g sⁿp′, a″ = Σ ω g sⁿp″, b′ = 2·pq, b″ = 2·Σ ω (p′² + p·p″).
+    let ga1 = 0;
+    let ga2 = 0;
+    let bb2 = 0;
+    for (let n = 1; n <= N; n++) {
+      const gs = s < 0 && n % 2 === 1 ? -g[n] : g[n];
+      const q1 = (n + 1) * p[n + 1];
+      const q2 = (n + 1) * (n + 2) * p[n + 2];
+      ga1 += w[n] * gs * q1;
+      ga2 += w[n] * gs * q2;
+      bb2 += w[n] * (q1 * q1 + p[n] * q2);
+    }
+    flops += 14 * N;
+    const lambdaSlope = (ga1 - 2 * lambda * pq) / pp;
+    const curvature = lambda * lambda * 2 * bb2 - 2 * lambda * ga2 - 2 * pp * lambdaSlope * lambdaSlope;
+    flops += 14;
+    const newton = curvature > 0 && curvature < Infinity;
+    if (!newton && !(jj > 0)) break;
+    // −R′/R″ = 2·jr/R″ (jr = −R′/2); Gauss–Newton's jr/jj where R″ says nothing.
+    let step = newton ? (2 * jr) / curvature : jr / jj;
+    flops += (newton ? 2 : 1) + 1; // the step, and the test's ×
     if (Math.abs(step) < 1e-12 * Math.max(1, Math.abs(u))) break;
+    // The decrease the step promises (jr·step: the quadratic model's, Newton or Gauss–Newton) below
+    // 1e-13 of the misfit is about what the misfit's own rounding hides (a sum of N terms): no trial
+    // could confirm it, and at a large-misfit minimum 20 halvings would be spent finding that out.
+    flops += 2;
+    if (!(jr * step > 1e-13 * current)) break;
     if (Math.abs(step) > 0.5) {
       step = 0.5 * Math.sign(step);
       flops += 1;
     }
     let accepted = false;
     for (let halving = 0; halving < 20; halving++) {
-      const candidate = misfitWithScale(g, w, scaledDerivatives(act, u + step, N + 1, p), 0, 1, N, s < 0, scaleOut);
+      const candidate = misfitWithScale(g, w, scaledDerivatives(act, u + step, N + 2, p), 0, 1, N, s < 0, scaleOut);
       const candidateLambda = scaleOut[0];
       flops += 1;
       if (candidate < current) {
