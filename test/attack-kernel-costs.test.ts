@@ -309,24 +309,27 @@ describe('consensusKernels (the consensus attack)', () => {
           }
           expect(charged(() => orderZeroDistance(theta, k, coefficient, act0, offsets, N, rows, K))).toEqual([distance, d.n]);
         }
-        const h = K + 2;
-        const expanded = Int32Array.from({ length: K }, (_, k) => k + 1);
-        const used = Uint8Array.from({ length: K }, (_, k) => ((k + seed) % 3 === 0 ? 0 : 1));
-        const second = fill(rows * h, seed + 4);
-        const a0 = fill(K, seed + 6);
-        const o = new Ops();
-        let count = 0;
-        for (let k = 0; k < K; k++) if (used[k]) count++;
-        const ref = new Float64Array(rows);
-        for (let i = 0; i < rows; i++) {
-          let acc = 0;
-          for (let k = 0; k < K; k++) if (used[k]) acc = o.add(acc, o.sub(at(0, i, k), o.mul(second[i * h + expanded[k]], a0[k])));
-          ref[i] = count === 0 ? 0 : o.div(o.mul(acc, K), count);
+        // Two layouts: units scattered over h > K columns with some unused, and every unit used in place (h = K, its own path).
+        for (const inPlace of [false, true]) {
+          const h = inPlace ? K : K + 2;
+          const expanded = Int32Array.from({ length: K }, (_, k) => (inPlace ? k : k + 1));
+          const used = Uint8Array.from({ length: K }, (_, k) => (inPlace || (k + seed) % 3 !== 0 ? 1 : 0));
+          const second = fill(rows * h, seed + 4);
+          const a0 = fill(K, seed + 6);
+          const o = new Ops();
+          let count = 0;
+          for (let k = 0; k < K; k++) if (used[k]) count++;
+          const ref = new Float64Array(rows);
+          for (let i = 0; i < rows; i++) {
+            let acc = 0;
+            for (let k = 0; k < K; k++) if (used[k]) acc = o.add(acc, o.sub(at(0, i, k), o.mul(second[i * h + expanded[k]], a0[k])));
+            ref[i] = count === 0 ? 0 : o.div(o.mul(acc, K), count);
+          }
+          const out = new Float64Array(rows);
+          const [, cost] = charged(() => outputBiasFromShares(theta, second, a0, used, expanded, rows, h, K, out));
+          expect(bits(out)).toEqual(bits(ref));
+          expect(cost).toBe(o.n);
         }
-        const out = new Float64Array(rows);
-        const [, cost] = charged(() => outputBiasFromShares(theta, second, a0, used, expanded, rows, h, K, out));
-        expect(bits(out)).toEqual(bits(ref));
-        expect(cost).toBe(o.n);
       }),
       runs,
     );

@@ -303,9 +303,15 @@ export function expansionBias(u: number, s: number, z0: number): number {
 export function outputBiasFromShares(theta: FloatArray, second: Float64Array, act0: Float64Array, used: Uint8Array, expanded: Int32Array, o: number, h: number, K: number, out: Float64Array): void {
   let count = 0;
   for (let k = 0; k < K; k++) if (used[k]) count++;
+  let identity = h === K && count === K;
+  for (let k = 0; identity && k < K; k++) identity = expanded[k] === k;
   for (let i = 0; i < o; i++) {
     let acc = 0;
-    for (let k = 0; k < K; k++) if (used[k]) acc += theta[i * K + k] - second[i * h + expanded[k]] * act0[k];
+    if (identity) {
+      // Every unit used, in place (the sampled attack's chunks): the same sum in the same order, without the gather and the test.
+      const row = i * K;
+      for (let k = 0; k < K; k++) acc += theta[row + k] - second[row + k] * act0[k];
+    } else for (let k = 0; k < K; k++) if (used[k]) acc += theta[i * K + k] - second[i * h + expanded[k]] * act0[k];
     out[i] = count === 0 ? 0 : (acc * K) / count;
   }
   chargeFlops(3 * count * o + (count === 0 ? 0 : 2 * o));
