@@ -153,38 +153,74 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     }
   });
 
-  it.each(['f32', 'bf16'] as const)('%s: two attack workers (each writing its blocks into the output) write what one thread writes — every tensor byte for byte, the same metadata — none failing', (dtype) => {
+  it.each(['f32', 'bf16'] as const)('%s: attack workers (each writing its blocks into the output), alone or beside the calling thread taking blocks too, write what one thread writes — every tensor byte for byte, the same metadata — none failing', (dtype) => {
     const dir = path.join(home, `workers-${dtype}`);
     fs.mkdirSync(dir, { recursive: true });
     const input = path.join(dir, 'model.safetensors');
-    writeSafetensors(input, syntheticCheckpoint({ layout: 'fc', layers: 3, inputDim: O, hiddenDim: H, seed: 'fast-workers', activation: 'gelu' }), {});
+    writeSafetensors(input, syntheticCheckpoint({ layout: 'fc', layers: 5, inputDim: O, hiddenDim: H, seed: 'fast-workers', activation: 'gelu' }), {});
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'opt', hidden_act: 'gelu' }));
     const released = path.join(dir, 'released.safetensors');
     releaseCheckpoint({ input, output: released, taylor: { order: 6, dtype, signs: true }, calibration: { synthetic: { rows: 64, scale: 1 } }, seed: 'fast', version: 'test' });
-    const attack = (out: string, workers: string) => {
-      const before = [process.env.WEIGHTGAMES_WORKERS, process.env.WEIGHTGAMES_STRICT_WORKERS];
+    const keys = ['WEIGHTGAMES_WORKERS', 'WEIGHTGAMES_STRICT_WORKERS', 'WEIGHTGAMES_ATTACK_THREAD_BLOCKS'];
+    const attack = (out: string, workers: string, callerTakesBlocks: '0' | '1') => {
+      const before = keys.map((key) => process.env[key]);
       process.env.WEIGHTGAMES_WORKERS = workers;
       process.env.WEIGHTGAMES_STRICT_WORKERS = '1'; // a worker's failure is an error here, not a quiet re-run on this thread
+      process.env.WEIGHTGAMES_ATTACK_THREAD_BLOCKS = callerTakesBlocks;
       try {
         return attackReleasedFile(released, path.join(dir, out), 'consensus', 'test');
       } finally {
-        ['WEIGHTGAMES_WORKERS', 'WEIGHTGAMES_STRICT_WORKERS'].forEach((key, q) => (before[q] === undefined ? delete process.env[key] : (process.env[key] = before[q])));
+        keys.forEach((key, q) => (before[q] === undefined ? delete process.env[key] : (process.env[key] = before[q])));
       }
     };
-    const one = attack('one.safetensors', '0');
-    const two = attack('two.safetensors', '2');
-    // The header's key order differs (a worker hashes the release, so its hash is filled in last); its content may not.
-    const [a, b] = ['one', 'two'].map((f) => SafetensorsFile.open(path.join(dir, `${f}.safetensors`)));
+    const one = attack('one.safetensors', '0', '0');
+    const two = attack('two.safetensors', '2', '0');
+    const shared = attack('shared.safetensors', '1', '1');
+    // The header's key order may differ (the hash is filled in last where workers run); its content may not.
+    const [a, ...others] = ['one', 'two', 'shared'].map((f) => SafetensorsFile.open(path.join(dir, `${f}.safetensors`)));
     try {
-      expect(b.metadata).toEqual(a.metadata);
-      expect(b.names).toEqual(a.names);
-      for (const name of a.names) expect(Buffer.from(b.tensor(name).bytes).equals(Buffer.from(a.tensor(name).bytes))).toBe(true);
+      for (const b of others) {
+        expect(b.metadata).toEqual(a.metadata);
+        expect(b.names).toEqual(a.names);
+        for (const name of a.names) expect(Buffer.from(b.tensor(name).bytes).equals(Buffer.from(a.tensor(name).bytes))).toBe(true);
+      }
     } finally {
-      a.close();
-      b.close();
+      for (const f of [a, ...others]) f.close();
     }
-    expect(two.blocks.map((b) => b.prefix)).toEqual(one.blocks.map((b) => b.prefix));
+    for (const run of [two, shared]) expect(run.blocks.map((b) => b.prefix)).toEqual(one.blocks.map((b) => b.prefix));
+    expect(one.blocks.every((b) => b.thread === 'caller')).toBe(true);
+    expect(two.blocks.every((b) => b.thread === 'worker')).toBe(true);
+    // One worker is handed two blocks at a time and starts in ~0.2 s; this thread, the tiny release hashed long before, takes the last three.
+    expect(shared.blocks.map((b) => b.thread)).toEqual(['worker', 'worker', 'caller', 'caller', 'caller']);
     expect(one.total.unrecoverable).toBe(0);
+  });
+
+  it('with a worker recovering blocks, a NaN in a slab no one reads stops the attack: the typed error, and no output or temporary file left', () => {
+    const dir = path.join(home, 'nan-workers');
+    fs.mkdirSync(dir, { recursive: true });
+    const input = path.join(dir, 'model.safetensors');
+    writeSafetensors(input, syntheticCheckpoint({ layout: 'fc', layers: 3, inputDim: O, hiddenDim: H, seed: 'fast-nan-workers', activation: 'gelu' }), {});
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'opt', hidden_act: 'gelu' }));
+    const file = path.join(dir, 'released.safetensors');
+    releaseCheckpoint({ input, output: file, taylor: { order: 8, dtype: 'bf16' }, calibration: { synthetic: { rows: 64, scale: 1 } }, seed: 'fast', version: 'test' });
+    const released = SafetensorsFile.open(file);
+    const meta = releasedInfo(released.metadata).blocks[2];
+    const entry = released.header.entries.find((e) => e.name === `${meta.prefix}.taylor.theta`)!;
+    const index = (6 * O + 1) * H + 3; // order 6, row 1 (not a sample row), unit 3
+    const at = released.header.dataStart + entry.begin + index * 2;
+    released.close();
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Uint8Array.from([0xc0, 0x7f]), 0, 2, at);
+    fs.closeSync(fd);
+    const before = process.env.WEIGHTGAMES_WORKERS;
+    process.env.WEIGHTGAMES_WORKERS = '1';
+    try {
+      expect(() => attackReleasedFile(file, path.join(dir, 'recovered.safetensors'), 'consensus', 'test')).toThrow(new RegExp(`tensor ${meta.prefix.replace(/\./g, '\\.')}\\.taylor\\.theta holds NaN \\(a non-finite value\\) at index ${index}:`));
+    } finally {
+      if (before === undefined) delete process.env.WEIGHTGAMES_WORKERS;
+      else process.env.WEIGHTGAMES_WORKERS = before;
+    }
+    expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors', 'released.safetensors']);
   });
 
   it('a tolerance no sample meets (every unit short of the margin) goes to the full consensus', () => {

@@ -12,7 +12,8 @@ import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { consensusRecoverBlock, ConsensusOptions } from './consensus';
 import { dropFastBuffersSoon, fastRecoverBlock } from './fastAttack';
-import { AttackAnswer, AttackTask, hashAndScan } from './attackWorker';
+import type { AttackAnswer, AttackTask } from './attackWorker';
+import { hashAndScan } from './releaseHash';
 import { SyncWorkerPool, refuseIfStrictWorkers, workerCount } from '../../src/numerics/io/syncWorkers';
 import { compiledPath } from '../../src/kernel/estimate/compiledPath';
 import * as path from 'node:path';
@@ -21,6 +22,9 @@ import { RecoveredBlock, RecoverySummary, UnitClass, summarizeRecovery, unitClas
 import type { Activation } from '../../src/numerics/activations';
 
 export type AttackMethod = 'consensus' | 'pairwise';
+
+/** Work left to the workers (at their pace so far) above which the attack's own thread recovers blocks too, once it has hashed the release. */
+const STEAL_WORTH_SECONDS = 3;
 
 /** Recover one released block with either attack. */
 export function recoverBlock(method: AttackMethod, released: ReleasedBlock, act: Activation, dtype: StorageDType, options: ConsensusOptions = {}): RecoveredBlock {
@@ -95,7 +99,8 @@ export interface AttackSummary {
   readonly order: number;
   readonly dtype: StorageDType;
   readonly signs: boolean;
-  readonly blocks: ReadonlyArray<{ prefix: string; units: number; plain: number; unrecoverable: number; classes: Readonly<Record<string, number>>; seconds: number }>;
+  /** Per block: its figures, its recovery's seconds and the thread that recovered it (a worker, or the thread that called the attack). */
+  readonly blocks: ReadonlyArray<{ prefix: string; units: number; plain: number; unrecoverable: number; classes: Readonly<Record<string, number>>; seconds: number; thread: 'worker' | 'caller' }>;
   /** What each identifiability class determines. */
   readonly classesDetermine: Readonly<Record<string, string>>;
   readonly total: RecoverySummary;
@@ -115,9 +120,13 @@ export function attackReleasedFile(input: string, output: string, method: Attack
   // The sampled fast path for big blocks (./fastAttack); WEIGHTGAMES_FAST_ATTACK=0 runs the full consensus everywhere.
   const fastAttack = process.env.WEIGHTGAMES_FAST_ATTACK !== '0';
   const released = SafetensorsFile.open(input);
-  let pool: SyncWorkerPool<AttackTask, AttackAnswer | string | null> | null = null;
+  let pool: SyncWorkerPool<AttackTask, AttackAnswer | null> | null = null;
   try {
     const info = releasedInfo(released.metadata);
+    // The workers start first: a thread takes ~0.2 s to load its modules and open the release, time in
+    // which this thread validates the release and lays out the output (on an invalid release they are closed below).
+    const workers = method === 'consensus' && fastAttack ? attackWorkers(released, info) : 0;
+    pool = workers > 0 ? new SyncWorkerPool<AttackTask, AttackAnswer | null>(compiledPath(path.join(__dirname, `attackWorker${path.extname(__filename)}`)), workers, { input }, 2) : null;
     validateRelease(released, info);
     const act = activationByName(info.activation);
     let signs = false;
@@ -127,35 +136,33 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       signs = true; // unknown: fit both signs
     }
     // Worker threads recover the blocks (sampled fast path) and write each straight into the output
-    // at its offsets (positional writes: no copy back to this thread); the first task hashes the
-    // release (the longest task goes first). A block a worker leaves (null) or fails is recovered
+    // at its offsets (positional writes: no copy back to this thread), while this thread, which would
+    // otherwise only wait, hashes the release. A block a worker leaves (null) or fails is recovered
     // here, and its error, if any, thrown here.
-    const workers = method === 'consensus' && fastAttack ? attackWorkers(released, info) : 0;
-    pool = workers > 0 ? new SyncWorkerPool<AttackTask, AttackAnswer | string | null>(compiledPath(path.join(__dirname, `attackWorker${path.extname(__filename)}`)), workers, { input }) : null;
-    const blockStats: Array<{ prefix: string; units: number; plain: number; unrecoverable: number; classes: Readonly<Record<string, number>>; seconds: number }> = [];
+    const blockStats: Array<{ prefix: string; units: number; plain: number; unrecoverable: number; classes: Readonly<Record<string, number>>; seconds: number; thread: 'worker' | 'caller' }> = [];
     const statuses: Array<{ status: Uint8Array; reason?: Uint8Array; unitClass?: Uint8Array }> = [];
     // Per block, one character per hidden unit: its identifiability class code (the legend below).
     const classCodes = new Map<string, string>();
     let recoveredParameters = 0;
     let recoverySeconds = 0;
     /** One recovered block, whichever path recovered it (a worker, the sampled path, the full method): its figures into the summary. */
-    const account = (index: number, outcome: Parameters<typeof summarizeRecovery>[0][number] & Parameters<typeof classString>[0], seconds: number): void => {
+    const account = (index: number, outcome: Parameters<typeof summarizeRecovery>[0][number] & Parameters<typeof classString>[0], seconds: number, thread: 'worker' | 'caller'): void => {
       const meta = info.blocks[index];
       recoverySeconds += seconds;
       statuses.push({ status: outcome.status, reason: outcome.reason, unitClass: outcome.unitClass });
       classCodes.set(meta.prefix, classString(outcome));
       recoveredParameters += meta.outputDim * outcome.status.filter((x) => x === 0).length;
       const summary = summarizeRecovery([outcome]);
-      blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, classes: summary.classes, seconds });
+      blockStats.push({ prefix: meta.prefix, units: summary.units, plain: summary.plain, unrecoverable: summary.unrecoverable, classes: summary.classes, seconds, thread });
     };
     /**
-     * The release's SHA-256 on this thread (no worker hashes it): where the sampled path may have
-     * left order slabs unread, every Θ value is checked finite in the same read (as the workers'
-     * hash does); the full consensus reads, and checks, all of Θ itself.
+     * The release's SHA-256, on this thread: where the sampled path may leave order slabs unread,
+     * every Θ value is checked finite in the same read (the full consensus reads, and checks, all of
+     * Θ itself). With workers it runs while they recover blocks, the pool polled between chunks.
      */
     const releaseHash = (): string => {
       if (!(method === 'consensus' && fastAttack)) return sha256File(input);
-      const answer = hashAndScan(input, released, info.blocks.map((b) => `${b.prefix}.taylor.theta`));
+      const answer = hashAndScan(input, released, info.blocks.map((b) => `${b.prefix}.taylor.theta`), () => pool?.poll());
       if (answer.startsWith('nonfinite:')) throw new ReleasedFileError(answer.slice('nonfinite:'.length));
       return answer;
     };
@@ -167,9 +174,9 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       const entry = released.header.entries.find((e) => e.name === name)!;
       shapes.set(name, { dtype: entry.dtype, shape: entry.shape });
     }
-    let hashTask: number | undefined;
-    // With no workers the hash (and its finiteness scan of all of Θ) comes first, as a worker's would: a damaged release is refused before any block's work.
-    const hashHere = pool === null ? releaseHash() : undefined;
+    // With no workers the hash (and its finiteness scan of all of Θ) comes first: a damaged release is refused before any block's work.
+    const hashFirst = pool === null ? releaseHash() : undefined;
+    let hashBeside: string | undefined;
     writeSafetensorsPositional(
       output,
       shapes,
@@ -177,7 +184,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         recovered_by: `weightgames attack --method ${method}`,
         weightgames_version: version,
         source_release: input.split(/[\\/]/).pop() ?? input,
-        ...(hashHere === undefined ? {} : { source_release_sha256: hashHere }),
+        ...(hashFirst === undefined ? {} : { source_release_sha256: hashFirst }),
         release_seed: info.metadata.seed ?? '',
         activation: info.activation,
         unit_class_legend: JSON.stringify(Object.fromEntries(unitClassNames.map((name, code) => [code, `${name}: ${unitClassDetermines[name]}`]))),
@@ -193,20 +200,57 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         };
         // Each block's tensors as [name, offset, byte length]: what a worker writes, and what this thread then counts written.
         const places = info.blocks.map((meta): Array<[string, number, number]> => [...recoveredShapes(meta).keys()].map((name) => [name, offsets.get(name)!.position, offsets.get(name)!.byteLength]));
-        hashTask = pool?.submit({ kind: 'hash' });
-        const tasks = pool === null ? [] : info.blocks.map((_, index) => pool!.submit({ kind: 'block', index, signs, fd, places: places[index] }));
+        const tasks = pool === null ? [] : info.blocks.map((_, index) => pool!.submit({ index, signs, fd, places: places[index] }));
         const pending = new Set(tasks);
         try {
           for (const name of copied) put(name, finiteClearTensor(released.tensor(name)));
+          // The hash (and finiteness scan) here, while the workers recover the blocks; a damaged release stops them below.
+          if (pool !== null) hashBeside = releaseHash();
+          /** Block `index` recovered on this thread and written: by the sampled path, or by the full method where `full` (a worker left it to it) or where the sampled path does. */
+          const recoverHere = (index: number, full: boolean): { outcome: Parameters<typeof account>[1]; seconds: number } => {
+            const meta = info.blocks[index];
+            const t0 = performance.now();
+            const fast = method === 'consensus' && fastAttack && !full ? fastRecoverBlock(released, meta, info, act, signs) : null;
+            if (fast !== null) {
+              for (const [name, t] of fast.tensors) put(name, t.bytes);
+              return { outcome: fast, seconds: (performance.now() - t0) / 1000 };
+            }
+            const block = readReleasedBlock((n) => released.tensor(n), meta, info);
+            const rec = recoverBlock(method, block, act, info.dtype, { signs });
+            for (const [name, t] of recoveredTensors(meta, rec)) put(name, t.bytes);
+            return { outcome: rec, seconds: (performance.now() - t0) / 1000 };
+          };
+          // The hash done, this thread takes the blocks no worker has been handed yet, from the last
+          // (the workers go on from the first), and lets the pool hand out the next between blocks —
+          // where they are worth its start: a thread's first blocks run 2–5× slower while V8 compiles
+          // (~0.5–1 s of CPU here), so only where the blocks left take more than STEAL_WORTH_SECONDS
+          // at the workers' pace so far (none answered yet: slow blocks).
+          const doneHere = new Map<number, ReturnType<typeof recoverHere>>();
+          const workersPace = (): number => {
+            const seconds = tasks.map((id) => pool?.peek(id)).flatMap((a) => (a !== undefined && 'ok' in a && a.ok !== null ? [a.ok.seconds] : []));
+            return seconds.length === 0 ? Infinity : seconds.reduce((x, y) => x + y, 0) / seconds.length;
+          };
+          const share = process.env.WEIGHTGAMES_ATTACK_THREAD_BLOCKS; // 1: always, 0: never (tests, measurements); unset: by the workers' pace
+          if (pool !== null && share !== '0' && (share === '1' || pool.queued * workersPace() > STEAL_WORTH_SECONDS)) {
+            const indexOf = new Map(tasks.map((id, index) => [id, index]));
+            for (let id = pool.withdrawLast(); id !== undefined; id = pool.withdrawLast()) {
+              pending.delete(id);
+              const index = indexOf.get(id)!;
+              doneHere.set(index, recoverHere(index, false));
+              pool.poll();
+            }
+          }
+          // Accounted in block order, whichever thread recovered each.
           info.blocks.forEach((meta, index) => {
             onBlock?.(index, info.blocks.length, meta.prefix);
-            const t0 = performance.now();
+            const here = doneHere.get(index);
+            if (here !== undefined) return account(index, here.outcome, here.seconds, 'caller');
             let leftToFull = false;
             if (pool !== null) {
               const answer = pool.wait(tasks[index]);
               pending.delete(tasks[index]);
               if ('ok' in answer && answer.ok !== null && typeof answer.ok === 'object') {
-                account(index, answer.ok, answer.ok.seconds);
+                account(index, answer.ok, answer.ok.seconds, 'worker');
                 for (const [name] of places[index]) written.add(name);
                 return;
               }
@@ -214,16 +258,8 @@ export function attackReleasedFile(input: string, output: string, method: Attack
               leftToFull = 'ok' in answer && answer.ok === null;
             }
             // Here: no workers, a worker left the block (null: the full consensus decides), or it failed (re-run here, so that its typed error is thrown here).
-            const fast = method === 'consensus' && fastAttack && !leftToFull ? fastRecoverBlock(released, meta, info, act, signs) : null;
-            if (fast !== null) {
-              for (const [name, t] of fast.tensors) put(name, t.bytes);
-              account(index, fast, (performance.now() - t0) / 1000);
-              return;
-            }
-            const block = readReleasedBlock((n) => released.tensor(n), meta, info);
-            const rec = recoverBlock(method, block, act, info.dtype, { signs });
-            for (const [name, t] of recoveredTensors(meta, rec)) put(name, t.bytes);
-            account(index, rec, (performance.now() - t0) / 1000);
+            const { outcome, seconds } = recoverHere(index, leftToFull);
+            account(index, outcome, seconds, 'caller');
           });
         } catch (error) {
           // No worker may still write into the file the writer is about to delete: the tasks not started are dropped, the running ones waited for.
@@ -239,20 +275,8 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         inputs: [input],
         // The classes and the release's hash are known only once every block is recovered; their lengths now.
         deferred: {
-          // With workers the hash is a worker's task, known only at the end (without, an immediate key above).
-          ...(hashHere !== undefined
-            ? {}
-            : {
-                source_release_sha256: {
-                  length: 64,
-                  value: () => {
-                    if (pool === null || hashTask === undefined) return releaseHash();
-                    const answer = pool.wait(hashTask);
-                    if ('ok' in answer && typeof answer.ok === 'string' && answer.ok.startsWith('nonfinite:')) throw new ReleasedFileError(answer.ok.slice('nonfinite:'.length));
-                    return 'ok' in answer && typeof answer.ok === 'string' ? answer.ok : releaseHash();
-                  },
-                },
-              }),
+          // With workers the hash is taken while they work, and written at the end (without, an immediate key above).
+          ...(hashFirst !== undefined ? {} : { source_release_sha256: { length: 64, value: () => hashBeside ?? releaseHash() } }),
           ...Object.fromEntries(info.blocks.map((meta) => [`unit_classes.${meta.prefix}`, { length: meta.hiddenDim, value: () => classCodes.get(meta.prefix) ?? '' }])),
         },
       },
@@ -280,7 +304,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
   }
 }
 
-/** Worker threads for an attack: only where the blocks are big enough to pay for starting them (WEIGHTGAMES_WORKERS=0 forbids, =n asks for n). */
+/** Worker threads for an attack beside this thread: only where the blocks are big enough to pay for starting them (WEIGHTGAMES_WORKERS=0 forbids, =n asks for n). */
 function attackWorkers(file: SafetensorsFile, info: ReleasedModelInfo): number {
   const forced = process.env.WEIGHTGAMES_WORKERS;
   if (forced !== undefined && /^\d+$/.test(forced)) return Math.min(Number(forced), info.blocks.length);
@@ -288,5 +312,7 @@ function attackWorkers(file: SafetensorsFile, info: ReleasedModelInfo): number {
     const e = file.header.entries.find((x) => x.name === `${meta.prefix}.taylor.theta`);
     return a + (e === undefined ? 0 : e.end - e.begin);
   }, 0);
-  return workerCount(info.blocks.length, bytes >= 64 * 2 ** 20);
+  // One thread per core in all: this thread hashes the release and then recovers blocks too.
+  const threads = workerCount(info.blocks.length, bytes >= 64 * 2 ** 20);
+  return threads >= 2 ? threads - 1 : threads;
 }

@@ -73,7 +73,12 @@ export class SyncWorkerPool<T, R> {
   private readonly ports: MessagePort[];
   private readonly signal: Int32Array;
 
-  constructor(script: string, size: number, workerData: Record<string, unknown> = {}) {
+  /**
+   * `ahead`: tasks handed to a worker at a time — 1, or 2 so that a worker finds its next task
+   * waiting when this thread is busy with work of its own (only for workers that answer each task
+   * synchronously: a worker answering through a promise would start the next task before it answers).
+   */
+  constructor(script: string, size: number, workerData: Record<string, unknown> = {}, private readonly ahead: 1 | 2 = 1) {
     const shared = new SharedArrayBuffer(4);
     this.signal = new Int32Array(shared);
     this.workers = [];
@@ -86,18 +91,34 @@ export class SyncWorkerPool<T, R> {
   }
 
   private nextId = 0;
-  private readonly idle: number[] = [];
   private readonly queue: Array<{ id: number; task: T }> = [];
   private readonly answers = new Map<number, SyncAnswer<R>>();
-  private readonly running = new Map<number, number>(); // worker → task id
+  /** Tasks handed to each worker and not yet answered. */
+  private inFlight: number[] = [];
 
   /** Queue one task (it starts as soon as a worker is free); `wait(id)` answers it. */
   submit(task: T): number {
-    if (this.idle.length === 0 && this.running.size === 0) for (let w = 0; w < this.workers.length; w++) this.idle.push(w);
+    if (this.inFlight.length === 0) this.inFlight = new Array<number>(this.workers.length).fill(0);
     const id = this.nextId++;
     this.queue.push({ id, task });
     this.dispatch();
     return id;
+  }
+
+  /** Tasks no worker has been handed yet. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Task `id`'s answer if it has arrived (kept for `wait`), else undefined; collects what has arrived first. */
+  peek(id: number): SyncAnswer<R> | undefined {
+    this.drain();
+    return this.answers.get(id);
+  }
+
+  /** Take back the last task no worker has been handed yet, to run it on this thread: its id (not to be waited for), or undefined when none is left. */
+  withdrawLast(): number | undefined {
+    return this.queue.pop()?.id;
   }
 
   /** Drop the tasks no worker has started yet (an error elsewhere made them moot); answers their ids, which must not be waited for. */
@@ -105,6 +126,15 @@ export class SyncWorkerPool<T, R> {
     const ids = this.queue.map((t) => t.id);
     this.queue.length = 0;
     return ids;
+  }
+
+  /**
+   * Collect the answers that have arrived and hand the queued tasks to the workers they freed,
+   * without blocking: tasks are handed out only on this thread, so a thread busy with work of its
+   * own calls this now and then, or its idle workers wait for it.
+   */
+  poll(): void {
+    this.drain();
   }
 
   /** Block until task `id` (from `submit`) is answered; other answers that arrive meanwhile are kept. */
@@ -121,10 +151,12 @@ export class SyncWorkerPool<T, R> {
   }
 
   private dispatch(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const w = this.idle.shift()!;
+    while (this.queue.length > 0) {
+      let w = 0;
+      for (let v = 1; v < this.inFlight.length; v++) if (this.inFlight[v] < this.inFlight[w]) w = v;
+      if (!(this.inFlight[w] < this.ahead)) return;
       const { id, task } = this.queue.shift()!;
-      this.running.set(w, id);
+      this.inFlight[w]++;
       this.workers[w].postMessage({ id, task });
     }
   }
@@ -136,8 +168,7 @@ export class SyncWorkerPool<T, R> {
       if (received === undefined) continue;
       const { id, answer } = received.message as { id: number; answer: SyncAnswer<R> };
       this.answers.set(id, answer);
-      this.running.delete(w);
-      this.idle.push(w);
+      this.inFlight[w]--;
       any = true;
     }
     if (any) this.dispatch();
