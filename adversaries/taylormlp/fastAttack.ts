@@ -424,10 +424,13 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
   tensors.set(meta.first, { bytes: new Uint8Array(V.buffer, V.byteOffset, h * d * 4) });
   tensors.set(meta.second, { bytes: new Uint8Array(secondOut.buffer, secondOut.byteOffset, o * h * 4) });
   if (meta.up !== null) {
-    // U as released, through buffers free by now (raw: the sweep's chunks; sample: the checks' rows), as V: a fresh
-    // h·d array per block would fault its pages in anew (~1/5 of a Llama-shaped layer's attack).
+    // U as released, through buffers free by now, as V: a fresh h·d array per block would fault its
+    // pages in anew (~1/5 of a Llama-shaped layer's attack). Its stored bytes go where V's were read
+    // when V was widened out of them (else where the sweep's chunks were), its float32 where the
+    // checks' sample rows were.
     const upEntry = file.header.entries.find((e) => e.name === meta.up)!;
-    const upStored = file.tensor(meta.up, scratch.raw.get(upEntry.end - upEntry.begin));
+    const upRaw = (firstStored.dtype === 'F32' ? scratch.raw : scratch.first).get(upEntry.end - upEntry.begin);
+    const upStored = file.tensor(meta.up, upRaw);
     bytesRead += upStored.bytes.length;
     const values = upStored.dtype === 'F32' ? floats(upStored) : floatsInto(upStored, scratch.sample.floats(h * d));
     tensors.set(meta.up, { bytes: new Uint8Array(values.buffer, values.byteOffset, h * d * 4) });
