@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import fc from 'fast-check';
 import { withMeter } from '../src/kernel/cost/meter';
 import { activations, ActivationName, Activation } from '../src/numerics/activations';
@@ -245,6 +247,26 @@ describe('consensusKernels (the consensus attack)', () => {
       }),
       runs,
     );
+  });
+
+  it('refineExpansionPoint takes Newton steps: six real runner-up refinements (large misfits) that took Gauss–Newton 42–113 derivative evaluations end at the same minimum in at most 6', () => {
+    // test/fixtures/runner-up-profiles.json says where they come from. A wrong curvature (e.g. a″'s sign,
+    // or p″ without its (n + 2)) costs 6–81 evaluations on them: Newton's speed is what checks R″ here.
+    const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'runner-up-profiles.json'), 'utf8')) as {
+      activation: ActivationName;
+      cases: Array<{ u0: number; s: number; N: number; g: number[]; w: number[]; u: number; r: number; gaussNewtonEvaluations: number }>;
+    };
+    const base = activations[fixture.activation];
+    let evaluations = 0;
+    const act: Activation = { ...base, derivativesCounted: (x, order, out) => (evaluations++, base.derivativesCounted(x, order, out)) };
+    for (const c of fixture.cases) {
+      evaluations = 0;
+      const fit = refineExpansionPoint(act, c.u0, c.s, Float64Array.from(c.g), Float64Array.from(c.w), c.N, new Float64Array(c.N + 3));
+      expect(c.gaussNewtonEvaluations).toBeGreaterThanOrEqual(42);
+      expect(evaluations).toBeLessThanOrEqual(6);
+      expect(Math.abs(fit.u - c.u)).toBeLessThan(1e-6);
+      expect(fit.r).toBeLessThanOrEqual(c.r * (1 + 1e-9));
+    }
   });
 
   it('columnEstimate: coefficients, Act(u), predicted error and charge', () => {

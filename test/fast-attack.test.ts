@@ -190,9 +190,49 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     for (const run of [two, shared]) expect(run.blocks.map((b) => b.prefix)).toEqual(one.blocks.map((b) => b.prefix));
     expect(one.blocks.every((b) => b.thread === 'caller')).toBe(true);
     expect(two.blocks.every((b) => b.thread === 'worker')).toBe(true);
-    // One worker is handed two blocks at a time and starts in ~0.2 s; this thread, the tiny release hashed long before, takes the last three.
-    expect(shared.blocks.map((b) => b.thread)).toEqual(['worker', 'worker', 'caller', 'caller', 'caller']);
+    // One worker is handed the first two blocks at once and needs ~0.2 s to start; this thread, the tiny release hashed
+    // long before, takes blocks from the last: the last is its, and its blocks are a run at the end (how many depends on timing).
+    const threads = shared.blocks.map((b) => b.thread);
+    expect(threads.slice(0, 2)).toEqual(['worker', 'worker']);
+    expect(threads[4]).toBe('caller');
+    expect(threads.join(',')).toMatch(/^(worker,)+(caller,)*caller$/);
     expect(one.total.unrecoverable).toBe(0);
+  });
+
+  it.each(['f32', 'bf16'] as const)('%s, SwiGLU (Llama layout): the sampled path writes V and U as the full consensus does, byte for byte, and W as exact as it checks', (dtype) => {
+    const dir = path.join(home, `llama-${dtype}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const input = path.join(dir, 'model.safetensors');
+    const tensors = syntheticCheckpoint({ layout: 'llama', layers: 2, inputDim: O, hiddenDim: H, seed: 'fast-llama', activation: 'silu' });
+    writeSafetensors(input, tensors, {});
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'llama', hidden_act: 'silu' }));
+    const released = path.join(dir, 'released.safetensors');
+    releaseCheckpoint({ input, output: released, taylor: { order: 6, dtype, signs: true }, calibration: { synthetic: { rows: 64, scale: 1 } }, seed: 'fast', version: 'test' });
+    const before = process.env.WEIGHTGAMES_FAST_ATTACK;
+    process.env.WEIGHTGAMES_FAST_ATTACK = '0';
+    try {
+      attackReleasedFile(released, path.join(dir, 'full.safetensors'), 'consensus', 'test');
+    } finally {
+      if (before === undefined) delete process.env.WEIGHTGAMES_FAST_ATTACK;
+      else process.env.WEIGHTGAMES_FAST_ATTACK = before;
+    }
+    const [file, full] = [released, path.join(dir, 'full.safetensors')].map((f) => SafetensorsFile.open(f));
+    try {
+      const info = releasedInfo(file.metadata);
+      for (const meta of info.blocks) {
+        expect(meta.up !== null && fastApplies(meta, H)).toBe(true);
+        const fast = fastRecoverBlock(file, meta, info, activationByName(info.activation), true);
+        expect(fast).not.toBeNull();
+        expect(fast!.fallbackUnits).toEqual([]);
+        for (const name of [meta.first, meta.up!]) expect(Buffer.from(fast!.tensors.get(name)!.bytes).equals(Buffer.from(full.tensor(name).bytes))).toBe(true);
+        const original = new Float32Array(tensors.get(meta.second)!.bytes.slice().buffer);
+        const recovered = new Float32Array(fast!.tensors.get(meta.second)!.bytes.slice().buffer);
+        checkExact(Float64Array.from(recovered), original, fast!.unitClass, H);
+      }
+    } finally {
+      file.close();
+      full.close();
+    }
   });
 
   it('with a worker recovering blocks, a NaN in a slab no one reads stops the attack: the typed error, and no output or temporary file left', () => {

@@ -319,6 +319,17 @@ describe("11. attack checks a release's structure before recovering anything", (
     expectFailure(run(['attack', bad, out]), 3, message);
     expect(fs.existsSync(out)).toBe(false);
   });
+
+  it('an activation no attack knows, with a worker started before the release is checked → exit 3, one line, nothing written (the worker does not crash the process)', () => {
+    const d = dir();
+    const bad = path.join(d, 'bad.safetensors');
+    rewrite(released(d), bad, (_t, m) => {
+      m.activation = 'relu';
+    });
+    const out = path.join(d, 'recovered.safetensors');
+    expectFailure(run(['attack', bad, out], { env: { ...process.env, WEIGHTGAMES_WORKERS: '1' } }), 3, /unsupported activation "relu"/);
+    expect(fs.readdirSync(d).sort()).toEqual(['bad.safetensors', 'config.json', 'model.safetensors', 'released.safetensors']);
+  });
 });
 
 describe('12. attack never copies NaN from tensors released in the clear', () => {

@@ -23,10 +23,20 @@ export interface AttackAnswer {
 
 const data = workerData as (SyncWorkerData & { input: string }) | undefined;
 if (parentPort !== null && data?.syncPort !== undefined) {
-  const file = SafetensorsFile.open(data.input);
-  const info = releasedInfo(file.metadata);
-  const act = activationByName(info.activation);
+  // Workers start before the release is validated: a release this thread cannot open (an unknown
+  // activation, say) fails each task it is handed — the calling thread then throws the typed error —
+  // instead of ending the thread, whose tasks would never be answered.
+  let opened: { file: SafetensorsFile; info: ReturnType<typeof releasedInfo>; act: ReturnType<typeof activationByName> } | { error: unknown };
+  try {
+    const file = SafetensorsFile.open(data.input);
+    const info = releasedInfo(file.metadata);
+    opened = { file, info, act: activationByName(info.activation) };
+  } catch (error) {
+    opened = { error };
+  }
   serveSyncTasks<AttackTask, AttackAnswer | null>(parentPort, data, (task) => {
+    if ('error' in opened) throw opened.error;
+    const { file, info, act } = opened;
     const t0 = performance.now();
     const fast = fastRecoverBlock(file, info.blocks[task.index], info, act, task.signs);
     if (fast === null) return { value: null };

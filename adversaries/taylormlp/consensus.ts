@@ -17,7 +17,7 @@ import { resolveTails } from './tails';
  * 2. Fit (s, u): minimise the weighted misfit min_λ Σ_n ω_n (g_n − λ sⁿ p_n(u))², p_n = Act⁽ⁿ⁾/n!,
  *    with ω_n = 1/(g_n² ε² + τ²) — relative errors at the storage precision ε, floored by τ so that
  *    near-zero orders (the ill-conditioned ones) weigh little. Both signs, a coarse grid, then
- *    Gauss–Newton on u.
+ *    damped Newton on u (Gauss–Newton where the misfit's curvature is not positive).
  * 3. Identifiability: the fit's curvature gives σ_u, and so the predicted relative error of W; a
  *    unit whose predicted error exceeds ¾·tol (e.g. the sigmoid's tails, where every order is
  *    ≈ eᵘ and only W·eᵘ is determined) is flagged unrecoverable, its entries left at 0.

@@ -28,7 +28,7 @@ export const taylorMlpEntry = defineScheme({
   reductions: { effiInfFromWRec: true, windFromWRec: true },
   wind: { 'random-bit': () => randomGuessWind(), 'published-first-layer': () => publishedLayerDistinguisher },
   effiinf: { 'truncate-to-4': () => directEffiInf(truncatedOrders(4)) },
-  // Exactly metered, consensus recovery costs ~8.4 MFLOPs ≈ 2,000 Run′ calls: q must exceed the break-even.
+  // Exactly metered, consensus recovery costs ~3 MFLOPs ≈ 700 Run′ calls (docs/results.md, the TaylorMLP scorecard): q must exceed the break-even.
   inputs: 4000,
   api: {
     queries: 256,

@@ -25,7 +25,8 @@ type Handled<R> = { value: R; transfer?: ArrayBuffer[] };
 /**
  * The worker side: answer every task posted to this thread with `handle`'s value (or its error).
  * `handle` may answer through a promise (e.g. a release's writes in flight while it computes); a
- * worker is handed its next task only once it has answered, so tasks never interleave.
+ * pool made with `ahead` 1 hands a worker its next task only once it has answered, so tasks never
+ * interleave (with `ahead` 2 the next task waits in the worker's queue: for synchronous handlers only).
  */
 export function serveSyncTasks<T, R>(parent: MessagePort | null, data: SyncWorkerData, handle: (task: T) => Handled<R> | Promise<Handled<R>>): void {
   if (parent === null) return;
@@ -86,7 +87,11 @@ export class SyncWorkerPool<T, R> {
     for (let w = 0; w < size; w++) {
       const { port1, port2 } = new MessageChannel();
       this.ports.push(port1);
-      this.workers.push(new Worker(script, { workerData: { ...workerData, syncPort: port2, syncSignal: shared }, transferList: [port2] }));
+      const worker = new Worker(script, { workerData: { ...workerData, syncPort: port2, syncSignal: shared }, transferList: [port2] });
+      // A worker's errors come back as `{ failed }` answers; one that escapes (its thread dies) must not also
+      // end this process as an unhandled 'error' event once this thread returns to its event loop.
+      worker.on('error', () => undefined);
+      this.workers.push(worker);
     }
   }
 
