@@ -93,17 +93,17 @@ export class SyncWorkerPool<T, R> {
       worker.on('error', () => undefined);
       this.workers.push(worker);
     }
+    this.inFlight = new Array<number>(size).fill(0);
   }
 
   private nextId = 0;
   private readonly queue: Array<{ id: number; task: T }> = [];
   private readonly answers = new Map<number, SyncAnswer<R>>();
   /** Tasks handed to each worker and not yet answered. */
-  private inFlight: number[] = [];
+  private readonly inFlight: number[];
 
   /** Queue one task (it starts as soon as a worker is free); `wait(id)` answers it. */
   submit(task: T): number {
-    if (this.inFlight.length === 0) this.inFlight = new Array<number>(this.workers.length).fill(0);
     const id = this.nextId++;
     this.queue.push({ id, task });
     this.dispatch();

@@ -84,12 +84,13 @@ export interface PointFit {
  * terms, so at a minimum with a large misfit (the runner-up start, a wrong basin, nearly always)
  * it crawls: measured on an OPT-125M-shaped bf16 block, 38 derivative evaluations per runner-up
  * refinement with Gauss–Newton, and 8.7 for the winning start. It stops where a step is below
- * 1e-12 of u or promises less than 1e-13 of the misfit (what rounding hides). `p` (length ≥ N + 3: orders to N + 2)
- * is scratch: it always holds the derivatives at the current u (an accepted trial point's, computed
- * once — never recomputed at the next step). Charges its own loops — per step the projection
- * (7 per order, ÷ when pp > 0), the Jacobian (14 per order), the Newton sums (14 per order) and
- * curvature (14), the step (1 or 2, and 1 for its test; 2 for its promised decrease; 1 per trial test, clamp, trial point and halving it runs) —
- * plus the derivatives and misfits it calls (each a kernel).
+ * 1e-12 of u or promises less than 1e-13 of the misfit (what rounding hides). `p` (length ≥ N + 3:
+ * orders to N + 2) is scratch: it always holds the derivatives at the current u (an accepted trial
+ * point's, computed once — never recomputed at the next step). Charges its own loops — per step
+ * the projection (7 per order, ÷ when pp > 0), the Newton sums (14 per order), the Jacobian (14 per
+ * order), the curvature (14), the step (1 or 2, and 1 for its test), its promised decrease (2), and
+ * 1 per trial test, clamp, trial point and halving it runs — plus the derivatives and misfits it
+ * calls (each a kernel).
  */
 export function refineExpansionPoint(act: Activation, u0: number, s: number, g: Float64Array, w: Float64Array, N: number, p: Float64Array): PointFit {
   if (p.length < N + 3) throw new RangeError(`refineExpansionPoint: scratch of ${p.length} entries for orders 0..${N + 2}`);
@@ -98,13 +99,23 @@ export function refineExpansionPoint(act: Activation, u0: number, s: number, g: 
   let current = misfitWithScale(g, w, scaledDerivatives(act, u, N + 2, p), 0, 1, N, s < 0, scaleOut);
   let lambda = scaleOut[0];
   for (let iteration = 0; iteration < 40; iteration++) {
+    // The projection, and Newton's sums: a′ = Σ ω g sⁿp′, a″ = Σ ω g sⁿp″, b′ = 2·pq, b″ = 2·Σ ω (p′² + p·p″).
     let pq = 0;
     let pp = 0;
+    let ga1 = 0;
+    let ga2 = 0;
+    let bb2 = 0;
     for (let n = 1; n <= N; n++) {
       pq += w[n] * p[n] * (n + 1) * p[n + 1];
       pp += w[n] * p[n] * p[n];
+      const gs = s < 0 && n % 2 === 1 ? -g[n] : g[n];
+      const q1 = (n + 1) * p[n + 1];
+      const q2 = (n + 1) * (n + 2) * p[n + 2];
+      ga1 += w[n] * gs * q1;
+      ga2 += w[n] * gs * q2;
+      bb2 += w[n] * (q1 * q1 + p[n] * q2);
     }
-    flops += 7 * N;
+    flops += (7 + 14) * N;
     const along = pp > 0 ? pq / pp : 0;
     if (pp > 0) flops += 1;
     let jr = 0;
@@ -115,19 +126,6 @@ export function refineExpansionPoint(act: Activation, u0: number, s: number, g: 
       const jn = lambda * sign * ((n + 1) * p[n + 1] - along * p[n]);
       jr += w[n] * jn * r;
       jj += w[n] * jn * jn;
-    }
-    flops += 14 * N;
-    // Newton's curvature: a′ = Σ ω g sⁿp′, a″ = Σ ω g sⁿp″, b′ = 2·pq, b″ = 2·Σ ω (p′² + p·p″).
-    let ga1 = 0;
-    let ga2 = 0;
-    let bb2 = 0;
-    for (let n = 1; n <= N; n++) {
-      const gs = s < 0 && n % 2 === 1 ? -g[n] : g[n];
-      const q1 = (n + 1) * p[n + 1];
-      const q2 = (n + 1) * (n + 2) * p[n + 2];
-      ga1 += w[n] * gs * q1;
-      ga2 += w[n] * gs * q2;
-      bb2 += w[n] * (q1 * q1 + p[n] * q2);
     }
     flops += 14 * N;
     const lambdaSlope = (ga1 - 2 * lambda * pq) / pp;
