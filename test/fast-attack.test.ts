@@ -4,12 +4,14 @@ import { SafetensorsFile, writeSafetensors, encodeFloats } from '../src/numerics
 import { activationByName } from '../src/numerics/activations';
 import { syntheticCheckpoint } from '../src/numerics/models/synthetic';
 import { releaseCheckpoint } from '../schemes/taylormlp/checkpoint';
+import type { TaylorOptions } from '../schemes/taylormlp/release';
 import { readReleasedBlock, releasedInfo } from '../schemes/taylormlp/artifact';
 import { consensusRecoverBlock } from '../adversaries/taylormlp/consensus';
 import { fastApplies, fastRecoverBlock } from '../adversaries/taylormlp/fastAttack';
 import { UnitClass } from '../adversaries/taylormlp/recovered';
 import { attackReleasedFile } from '../adversaries/taylormlp/attack';
 import { temporaryDirectory } from './helpers/temporaryDirectories';
+import { withEnvironment } from './helpers/environment';
 
 /**
  * The sampled attack path (adversaries/taylormlp/fastAttack.ts) on blocks big enough for it: 256
@@ -28,8 +30,6 @@ type DType = 'f32' | 'f64' | 'bf16' | 'f16';
 
 /** A released one-block checkpoint: `dead` units get W's column zero, `bias` sets b_j (far tails, saturation). */
 function release(home: string, name: string, deadUnits: readonly number[], dtype: DType = 'f32', H = 32, bias: Record<number, number> = {}): { file: string; W: Float32Array } {
-  const dir = path.join(home, name);
-  fs.mkdirSync(dir, { recursive: true });
   const tensors = syntheticCheckpoint({ layout: 'fc', layers: 1, inputDim: O, hiddenDim: H, seed: 'fast-attack', activation: 'gelu' });
   const second = tensors.get(`${PREFIX}.fc2.weight`)!;
   const W = new Float32Array(second.bytes.slice().buffer);
@@ -39,12 +39,32 @@ function release(home: string, name: string, deadUnits: readonly number[], dtype
   const b = new Float32Array(firstBias.bytes.slice().buffer);
   for (const [j, value] of Object.entries(bias)) b[Number(j)] = value;
   tensors.set(`${PREFIX}.fc1.bias`, { ...firstBias, bytes: encodeFloats(Float64Array.from(b), 'F32') });
+  return { file: releaseIn(path.join(home, name), tensors, { model_type: 'opt', hidden_act: 'gelu' }, { order: 6, dtype, signs: true }), W };
+}
+
+/** A checkpoint of these tensors with its config.json in `dir`, released there by TaylorMLP (64 synthetic calibration rows, seed 'fast'): the release's path. */
+function releaseIn(dir: string, tensors: Parameters<typeof writeSafetensors>[1], config: { model_type: string; hidden_act: string }, taylor: TaylorOptions): string {
+  fs.mkdirSync(dir, { recursive: true });
   const input = path.join(dir, 'model.safetensors');
   writeSafetensors(input, tensors, {});
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'opt', hidden_act: 'gelu' }));
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
   const output = path.join(dir, 'released.safetensors');
-  releaseCheckpoint({ input, output, taylor: { order: 6, dtype, signs: true }, calibration: { synthetic: { rows: 64, scale: 1 } }, seed: 'fast', version: 'test' });
-  return { file: output, W };
+  releaseCheckpoint({ input, output, taylor, calibration: { synthetic: { rows: 64, scale: 1 } }, seed: 'fast', version: 'test' });
+  return output;
+}
+
+/** Overwrite one bf16 Θ value of block `blockIndex` — order 6, row 1 (not a sample row), unit 3 — with NaN: its index in Θ and the block. */
+function plantBf16NaN(file: string, blockIndex: number): { index: number; meta: ReturnType<typeof releasedInfo>['blocks'][number] } {
+  const released = SafetensorsFile.open(file);
+  const meta = releasedInfo(released.metadata).blocks[blockIndex];
+  const entry = released.header.entries.find((e) => e.name === `${meta.prefix}.taylor.theta`)!;
+  const index = (6 * O + 1) * H + 3;
+  const at = released.header.dataStart + entry.begin + index * 2;
+  released.close();
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, Uint8Array.from([0xc0, 0x7f]), 0, 2, at); // bf16 NaN, little-endian
+  fs.closeSync(fd);
+  return { index, meta };
 }
 
 function attackBoth(file: string, tol?: number) {
@@ -122,15 +142,7 @@ describe('the sampled attack path (fastAttack.ts)', () => {
 
   it('a NaN in an order slab the sampled path leaves unread is still refused (the hash on this thread checks every Θ value)', () => {
     const { file } = release(home, 'nan', [], 'bf16');
-    const released = SafetensorsFile.open(file);
-    const meta = releasedInfo(released.metadata).blocks[0];
-    const entry = released.header.entries.find((e) => e.name === `${meta.prefix}.taylor.theta`)!;
-    const index = (6 * O + 1) * H + 3; // order 6, row 1 (not a sample row), unit 3
-    const at = released.header.dataStart + entry.begin + index * 2;
-    released.close();
-    const fd = fs.openSync(file, 'r+');
-    fs.writeSync(fd, Uint8Array.from([0xc0, 0x7f]), 0, 2, at); // bf16 NaN, little-endian
-    fs.closeSync(fd);
+    const { index } = plantBf16NaN(file, 0);
     expect(() => attackReleasedFile(file, path.join(home, 'nan', 'recovered.safetensors'), 'consensus', 'test')).toThrow(new RegExp(`holds NaN \\(a non-finite value\\) at index ${index}:`));
   });
 
@@ -155,24 +167,11 @@ describe('the sampled attack path (fastAttack.ts)', () => {
 
   it.each(['f32', 'bf16'] as const)('%s: attack workers (each writing its blocks into the output), alone or beside the calling thread taking blocks too, write what one thread writes — every tensor byte for byte, the same metadata — none failing', (dtype) => {
     const dir = path.join(home, `workers-${dtype}`);
-    fs.mkdirSync(dir, { recursive: true });
-    const input = path.join(dir, 'model.safetensors');
-    writeSafetensors(input, syntheticCheckpoint({ layout: 'fc', layers: 5, inputDim: O, hiddenDim: H, seed: 'fast-workers', activation: 'gelu' }), {});
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'opt', hidden_act: 'gelu' }));
-    const released = path.join(dir, 'released.safetensors');
-    releaseCheckpoint({ input, output: released, taylor: { order: 6, dtype, signs: true }, calibration: { synthetic: { rows: 64, scale: 1 } }, seed: 'fast', version: 'test' });
-    const keys = ['WEIGHTGAMES_WORKERS', 'WEIGHTGAMES_STRICT_WORKERS', 'WEIGHTGAMES_ATTACK_THREAD_BLOCKS'];
-    const attack = (out: string, workers: string, callerTakesBlocks: '0' | '1') => {
-      const before = keys.map((key) => process.env[key]);
-      process.env.WEIGHTGAMES_WORKERS = workers;
-      process.env.WEIGHTGAMES_STRICT_WORKERS = '1'; // a worker's failure is an error here, not a quiet re-run on this thread
-      process.env.WEIGHTGAMES_ATTACK_THREAD_BLOCKS = callerTakesBlocks;
-      try {
-        return attackReleasedFile(released, path.join(dir, out), 'consensus', 'test');
-      } finally {
-        keys.forEach((key, q) => (before[q] === undefined ? delete process.env[key] : (process.env[key] = before[q])));
-      }
-    };
+    const tensors = syntheticCheckpoint({ layout: 'fc', layers: 5, inputDim: O, hiddenDim: H, seed: 'fast-workers', activation: 'gelu' });
+    const released = releaseIn(dir, tensors, { model_type: 'opt', hidden_act: 'gelu' }, { order: 6, dtype, signs: true });
+    // WEIGHTGAMES_STRICT_WORKERS: a worker's failure is an error here, not a quiet re-run on this thread.
+    const attack = (out: string, workers: string, callerTakesBlocks: '0' | '1') =>
+      withEnvironment({ WEIGHTGAMES_WORKERS: workers, WEIGHTGAMES_STRICT_WORKERS: '1', WEIGHTGAMES_ATTACK_THREAD_BLOCKS: callerTakesBlocks }, () => attackReleasedFile(released, path.join(dir, out), 'consensus', 'test'));
     const one = attack('one.safetensors', '0', '0');
     const two = attack('two.safetensors', '2', '0');
     const shared = attack('shared.safetensors', '1', '1');
@@ -201,21 +200,9 @@ describe('the sampled attack path (fastAttack.ts)', () => {
 
   it.each(['f32', 'bf16'] as const)('%s, SwiGLU (Llama layout): the sampled path writes V and U as the full consensus does, byte for byte, and W as exact as it checks', (dtype) => {
     const dir = path.join(home, `llama-${dtype}`);
-    fs.mkdirSync(dir, { recursive: true });
-    const input = path.join(dir, 'model.safetensors');
     const tensors = syntheticCheckpoint({ layout: 'llama', layers: 2, inputDim: O, hiddenDim: H, seed: 'fast-llama', activation: 'silu' });
-    writeSafetensors(input, tensors, {});
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'llama', hidden_act: 'silu' }));
-    const released = path.join(dir, 'released.safetensors');
-    releaseCheckpoint({ input, output: released, taylor: { order: 6, dtype, signs: true }, calibration: { synthetic: { rows: 64, scale: 1 } }, seed: 'fast', version: 'test' });
-    const before = process.env.WEIGHTGAMES_FAST_ATTACK;
-    process.env.WEIGHTGAMES_FAST_ATTACK = '0';
-    try {
-      attackReleasedFile(released, path.join(dir, 'full.safetensors'), 'consensus', 'test');
-    } finally {
-      if (before === undefined) delete process.env.WEIGHTGAMES_FAST_ATTACK;
-      else process.env.WEIGHTGAMES_FAST_ATTACK = before;
-    }
+    const released = releaseIn(dir, tensors, { model_type: 'llama', hidden_act: 'silu' }, { order: 6, dtype, signs: true });
+    withEnvironment({ WEIGHTGAMES_FAST_ATTACK: '0' }, () => attackReleasedFile(released, path.join(dir, 'full.safetensors'), 'consensus', 'test'));
     const [file, full] = [released, path.join(dir, 'full.safetensors')].map((f) => SafetensorsFile.open(f));
     try {
       const info = releasedInfo(file.metadata);
@@ -237,29 +224,12 @@ describe('the sampled attack path (fastAttack.ts)', () => {
 
   it('with a worker recovering blocks, a NaN in a slab no one reads stops the attack: the typed error, and no output or temporary file left', () => {
     const dir = path.join(home, 'nan-workers');
-    fs.mkdirSync(dir, { recursive: true });
-    const input = path.join(dir, 'model.safetensors');
-    writeSafetensors(input, syntheticCheckpoint({ layout: 'fc', layers: 3, inputDim: O, hiddenDim: H, seed: 'fast-nan-workers', activation: 'gelu' }), {});
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'opt', hidden_act: 'gelu' }));
-    const file = path.join(dir, 'released.safetensors');
-    releaseCheckpoint({ input, output: file, taylor: { order: 8, dtype: 'bf16' }, calibration: { synthetic: { rows: 64, scale: 1 } }, seed: 'fast', version: 'test' });
-    const released = SafetensorsFile.open(file);
-    const meta = releasedInfo(released.metadata).blocks[2];
-    const entry = released.header.entries.find((e) => e.name === `${meta.prefix}.taylor.theta`)!;
-    const index = (6 * O + 1) * H + 3; // order 6, row 1 (not a sample row), unit 3
-    const at = released.header.dataStart + entry.begin + index * 2;
-    released.close();
-    const fd = fs.openSync(file, 'r+');
-    fs.writeSync(fd, Uint8Array.from([0xc0, 0x7f]), 0, 2, at);
-    fs.closeSync(fd);
-    const before = process.env.WEIGHTGAMES_WORKERS;
-    process.env.WEIGHTGAMES_WORKERS = '1';
-    try {
-      expect(() => attackReleasedFile(file, path.join(dir, 'recovered.safetensors'), 'consensus', 'test')).toThrow(new RegExp(`tensor ${meta.prefix.replace(/\./g, '\\.')}\\.taylor\\.theta holds NaN \\(a non-finite value\\) at index ${index}:`));
-    } finally {
-      if (before === undefined) delete process.env.WEIGHTGAMES_WORKERS;
-      else process.env.WEIGHTGAMES_WORKERS = before;
-    }
+    const tensors = syntheticCheckpoint({ layout: 'fc', layers: 3, inputDim: O, hiddenDim: H, seed: 'fast-nan-workers', activation: 'gelu' });
+    const file = releaseIn(dir, tensors, { model_type: 'opt', hidden_act: 'gelu' }, { order: 8, dtype: 'bf16' });
+    const { index, meta } = plantBf16NaN(file, 2);
+    withEnvironment({ WEIGHTGAMES_WORKERS: '1' }, () =>
+      expect(() => attackReleasedFile(file, path.join(dir, 'recovered.safetensors'), 'consensus', 'test')).toThrow(new RegExp(`tensor ${meta.prefix.replace(/\./g, '\\.')}\\.taylor\\.theta holds NaN \\(a non-finite value\\) at index ${index}:`)),
+    );
     expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors', 'released.safetensors']);
   });
 

@@ -12,6 +12,7 @@ import * as P from '../src/kernel/prob/prob';
 import { withMeter } from '../src/kernel/cost/meter';
 import { trialContext } from '../src/kernel/prob/challenger';
 import { temporaryDirectory } from './helpers/temporaryDirectories';
+import { withEnvironment } from './helpers/environment';
 
 const ctx = (label: string) => trialContext(label, 0);
 
@@ -243,16 +244,11 @@ describe('checkpoints', () => {
   it.each(['f32', 'bf16'] as const)('%s: two release workers (slab writes overlapping the arithmetic) write the file one thread writes, byte for byte', (dtype) => {
     const d0 = dir();
     const input = writeSyntheticCheckpoint(d0, { layout: 'llama', layers: 3, inputDim: 32, hiddenDim: 96, seed: 'workers', activation: 'silu' });
-    const run = (out: string, workers: string) => {
-      const before = [process.env.WEIGHTGAMES_WORKERS, process.env.WEIGHTGAMES_STRICT_WORKERS];
-      process.env.WEIGHTGAMES_WORKERS = workers;
-      process.env.WEIGHTGAMES_STRICT_WORKERS = '1'; // a worker's failure is an error here, not a quiet re-run on this thread
-      try {
-        releaseCheckpoint({ input, output: path.join(d0, out), taylor: { order: 6, dtype, signs: true }, calibration: { synthetic: { rows: 32, scale: 1 } }, seed: 'w', version: 'test' });
-      } finally {
-        ['WEIGHTGAMES_WORKERS', 'WEIGHTGAMES_STRICT_WORKERS'].forEach((key, q) => (before[q] === undefined ? delete process.env[key] : (process.env[key] = before[q])));
-      }
-    };
+    // WEIGHTGAMES_STRICT_WORKERS: a worker's failure is an error here, not a quiet re-run on this thread.
+    const run = (out: string, workers: string) =>
+      withEnvironment({ WEIGHTGAMES_WORKERS: workers, WEIGHTGAMES_STRICT_WORKERS: '1' }, () =>
+        releaseCheckpoint({ input, output: path.join(d0, out), taylor: { order: 6, dtype, signs: true }, calibration: { synthetic: { rows: 32, scale: 1 } }, seed: 'w', version: 'test' }),
+      );
     run('one.safetensors', '0');
     run('two.safetensors', '2');
     expect(fs.readFileSync(path.join(d0, 'two.safetensors')).equals(fs.readFileSync(path.join(d0, 'one.safetensors')))).toBe(true);
