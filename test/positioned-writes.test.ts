@@ -69,12 +69,73 @@ describe('positioned writes: synchronous and overlapped drivers', () => {
       );
     };
     let outstanding = -1;
-    await performWritesOverlapped(producer(fd, [], cleaned), fd, write).catch((error: Error) => {
+    await performWritesOverlapped(producer(fd, [], cleaned), fd, { write }).catch((error: Error) => {
       outstanding = calls - done.length;
       expect(error.message).toMatch(/EIO/);
     });
     expect(calls).toBe(2); // the write after the failing one had started
     expect(outstanding).toBe(0);
+    expect(cleaned.done).toBe(true);
+    fs.closeSync(fd);
+  });
+
+  it('starts a datasync every syncEvery bytes, one at a time, and resolves only once the last has finished', async () => {
+    const dir = tmp();
+    const fd = fs.openSync(path.join(dir, 'synced.bin'), 'w+');
+    const events: string[] = [];
+    let running = 0;
+    let most = 0;
+    const datasync = (): Promise<void> => {
+      running++;
+      most = Math.max(most, running);
+      events.push(`sync ${events.filter((e) => e.startsWith('sync')).length}`);
+      return new Promise((resolve) =>
+        setTimeout(() => {
+          running--;
+          resolve();
+        }, 20),
+      );
+    };
+    // 12 writes of 64 KiB; a datasync due every 128 KiB, but a 20 ms one blocks the next from starting.
+    await expect(performWritesOverlapped(producer(fd, [], { done: false }), fd, { syncEvery: 2 << 16, datasync })).resolves.toBe(12);
+    expect(running).toBe(0); // resolved after the last datasync finished
+    expect(most).toBe(1);
+    expect(events.length).toBeGreaterThanOrEqual(1);
+    expect(events.length).toBeLessThanOrEqual(6);
+    // Without syncEvery, none.
+    events.length = 0;
+    await performWritesOverlapped(producer(fd, [], { done: false }), fd, { datasync });
+    expect(events).toEqual([]);
+    fs.closeSync(fd);
+  });
+
+  it('a failed datasync rejects with its error once nothing is in flight, and the producer cleans up', async () => {
+    const dir = tmp();
+    const fd = fs.openSync(path.join(dir, 'unsynced.bin'), 'w+');
+    const cleaned = { done: false };
+    let writesInFlight = 0;
+    let writesAtRejection = -1;
+    const write = (f: number, bytes: Uint8Array, position: number): Promise<void> => {
+      writesInFlight++;
+      return new Promise((resolve) =>
+        setTimeout(() => {
+          fs.writeSync(f, bytes, 0, bytes.length, position);
+          writesInFlight--;
+          resolve();
+        }, 5),
+      );
+    };
+    const datasync = (): Promise<void> => new Promise((_, reject) => setTimeout(() => reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })), 12));
+    await performWritesOverlapped(producer(fd, [], cleaned), fd, { write, datasync, syncEvery: 1 << 16 }).then(
+      () => {
+        throw new Error('resolved');
+      },
+      (error: Error) => {
+        writesAtRejection = writesInFlight;
+        expect(error.message).toMatch(/fdatasync/);
+      },
+    );
+    expect(writesAtRejection).toBe(0);
     expect(cleaned.done).toBe(true);
     fs.closeSync(fd);
   });

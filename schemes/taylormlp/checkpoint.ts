@@ -241,12 +241,20 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
     const job: BlockJob = { taylor: o.taylor, calibration: o.calibration, seed: o.seed };
     const workers = releaseWorkers(locations, source, activation, job);
     if (workers > 0) pool = new SyncWorkerPool<ReleaseTask, unknown>(releaseWorkerScript(), workers, { input: o.input, calibrationFile: 'file' in o.calibration ? o.calibration.file : null, activation: activation.name });
-    // Pass 1: calibration ranges (small) and so each block's K and shapes.
+    // Pass 1: calibration ranges (small) and so each block's K and shapes. With workers, this thread
+    // hashes the inputs meanwhile (the metadata records their content hashes).
     const planHere = (index: number): BlockPlan => planBlock(source, calibrationFile, locations[index], activation, job);
+    const planned = pool === null ? [] : locations.map((location) => pool!.submit({ kind: 'plan', location, job }));
+    const betweenChunks = pool === null ? undefined : () => pool!.poll();
+    const calibrationSha256 = 'file' in o.calibration ? sha256File(o.calibration.file, betweenChunks) : null;
+    const sourceSha256 = sha256File(o.input, betweenChunks);
     const plans: BlockPlan[] =
       pool === null
         ? locations.map((_, index) => planHere(index))
-        : pool.map(locations.map((location) => ({ kind: 'plan', location, job }) as ReleaseTask)).map((answer, index) => ('ok' in answer ? (answer.ok as BlockPlan) : strictOr(answer, locations[index].prefix, () => planHere(index))));
+        : planned.map((id, index) => {
+            const answer = pool!.wait(id);
+            return 'ok' in answer ? (answer.ok as BlockPlan) : strictOr(answer, locations[index].prefix, () => planHere(index));
+          });
     // The finiteness guard, before the header: refuse (naming the layer and the cause), or widen when asked.
     const requested = o.taylor.dtype ?? 'f32';
     const dtype: StorageDType = o.widen === true ? widenedDtype(plans.map((p) => p.magnitudes), requested) : requested;
@@ -288,10 +296,10 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
       options: JSON.stringify(taylor),
       seed: o.seed,
       calibration,
-      ...('file' in o.calibration ? { calibration_sha256: sha256File(o.calibration.file) } : {}),
+      ...(calibrationSha256 !== null ? { calibration_sha256: calibrationSha256 } : {}),
       weightgames_version: o.version,
       source_file: path.basename(o.input),
-      source_sha256: sha256File(o.input),
+      source_sha256: sourceSha256,
     };
     if (dtype !== requested) metadata.dtype_requested = requested;
     const fill = (fd: number, offsets: ReadonlyMap<string, { readonly position: number; readonly byteLength: number }>): Set<string> => {

@@ -23,34 +23,75 @@ export function performWrites<R>(writes: WriteProducer<R>, fd: number): R {
   }
 }
 
+/** How the overlapped driver writes and flushes (defaults: fs.write until done; fs.fdatasync). Tests inject failures here. */
+export interface OverlappedWriting {
+  readonly write?: (fd: number, bytes: Uint8Array, position: number) => Promise<void>;
+  /**
+   * Start an fdatasync of the file once this many bytes have been written since the last one began
+   * (one in flight at a time; 0 or absent: never). The disk's writeback then runs beside the
+   * arithmetic instead of all at the caller's final fsync, which finds little left. Durability is
+   * unchanged: the caller still fsyncs before it renames.
+   */
+  readonly syncEvery?: number;
+  readonly datasync?: (fd: number) => Promise<void>;
+}
+
 /**
  * Each write handed to libuv's thread pool as soon as it is yielded, while the producer computes
  * the next (one write in flight beside the arithmetic): the same bytes at the same offsets as
- * performWrites. Resolves once every write is done; a failed write (or a producer's throw)
- * rejects, after the write in flight has settled, so that nothing still writes into the file
- * when the caller cleans up. `write` (default: fs.write until done): tests inject failures here.
+ * performWrites. Resolves once every write (and every datasync it started) is done; a failed
+ * write or datasync (or a producer's throw) rejects, after whatever is in flight has settled, so
+ * that nothing still touches the file when the caller cleans up.
  */
-export async function performWritesOverlapped<R>(writes: WriteProducer<R>, fd: number, write: (fd: number, bytes: Uint8Array, position: number) => Promise<void> = writeAtAsync): Promise<R> {
+export async function performWritesOverlapped<R>(writes: WriteProducer<R>, fd: number, how: OverlappedWriting = {}): Promise<R> {
+  const write = how.write ?? writeAtAsync;
+  const datasync = how.datasync ?? datasyncAsync;
+  const syncEvery = how.syncEvery ?? 0;
   let previous: Promise<void> = Promise.resolve();
   let current: Promise<void> = Promise.resolve();
+  let syncing: Promise<void> | null = null;
+  let syncFailure: unknown = null;
+  let unsynced = 0;
+  const settle = (): Promise<unknown> => Promise.allSettled([previous, current, syncing ?? Promise.resolve()]);
   try {
     for (let next = writes.next(); ; ) {
+      if (syncFailure !== null) throw syncFailure;
       if (next.done === true) {
         await previous;
+        if (syncing !== null) await syncing;
+        if (syncFailure !== null) throw syncFailure;
         return next.value;
       }
       current = write(fd, next.value.bytes, next.value.position);
       current.catch(() => undefined); // handled: awaited (and its error thrown) one step later, never left unhandled meanwhile
       await previous; // the producer may reuse the buffer of the write before this one once resumed
+      unsynced += next.value.bytes.length;
+      if (syncEvery > 0 && unsynced >= syncEvery && syncing === null) {
+        // After `previous` settled: the datasync covers the writes done so far, and runs beside the next arithmetic.
+        unsynced = 0;
+        syncing = datasync(fd).then(
+          () => {
+            syncing = null;
+          },
+          (error: unknown) => {
+            syncFailure = error;
+            syncing = null;
+          },
+        );
+      }
       previous = current;
       next = writes.next();
     }
   } catch (error) {
-    // Both writes that may be in flight (the one that failed, and the one started after it) settle first.
-    await Promise.allSettled([previous, current]);
+    // Every write that may be in flight (the one that failed, and the one started after it) and the datasync settle first.
+    await settle();
     writes.return(undefined as never); // the producer's finally blocks run
     throw error;
   }
+}
+
+function datasyncAsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error !== null ? reject(error) : resolve())));
 }
 
 /** fs.write until every byte is at `position` (libuv's thread pool; short writes continued). */

@@ -110,11 +110,21 @@ export function seriesCoefficientSlab(out: Float32Array | Uint16Array, second: F
   return bad;
 }
 
+/** units = 0, 1, …, h − 1. */
+function isIdentity(units: Int32Array, h: number): boolean {
+  if (units.length !== h) return false;
+  for (let k = 0; k < h; k++) if (units[k] !== k) return false;
+  return true;
+}
+
 function slab32(out: Float32Array, second: FloatArray, scale: FloatArray, units: Int32Array, s0: number, o: number, h: number, K: number, bias: FloatArray | null): number {
+  // Every unit expanded in order (the default): units[k] = k, so W's row is read straight, without the gather (a third of the slab's time).
+  const everyUnit = isIdentity(units, h);
   for (let i = 0; i < o; i++) {
     const row = i * K;
     const wRow = i * h;
-    if (bias === null) for (let k = 0; k < K; k++) out[row + k] = second[wRow + units[k]] * scale[s0 + k];
+    if (bias === null && everyUnit) for (let k = 0; k < K; k++) out[row + k] = second[wRow + k] * scale[s0 + k];
+    else if (bias === null) for (let k = 0; k < K; k++) out[row + k] = second[wRow + units[k]] * scale[s0 + k];
     else {
       const c = bias[i];
       for (let k = 0; k < K; k++) out[row + k] = Math.fround(second[wRow + units[k]] * scale[s0 + k]) + c / K;
@@ -133,11 +143,13 @@ function slabBf16(out: Uint16Array, second: FloatArray, scale: FloatArray, units
   if (bf16Row.length < K) bf16Row = new Float32Array(K);
   const f = bf16Row;
   const u = new Uint32Array(f.buffer, 0, K);
+  const everyUnit = isIdentity(units, h); // units[k] = k: no gather (as slab32)
   for (let i = 0; i < o; i++) {
     const row = i * K;
     const wRow = i * h;
     // A row's float32 values first (the store rounds), then their bits to bf16: two tight loops.
-    if (bias === null) for (let k = 0; k < K; k++) f[k] = second[wRow + units[k]] * scale[s0 + k];
+    if (bias === null && everyUnit) for (let k = 0; k < K; k++) f[k] = second[wRow + k] * scale[s0 + k];
+    else if (bias === null) for (let k = 0; k < K; k++) f[k] = second[wRow + units[k]] * scale[s0 + k];
     else {
       const c = bias[i];
       for (let k = 0; k < K; k++) f[k] = Math.fround(second[wRow + units[k]] * scale[s0 + k]) + c / K;
