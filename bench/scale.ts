@@ -86,16 +86,29 @@ interface RowResult {
 
 const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
-/** Layer i of a row as a one-layer checkpoint (real tensor names), written into dir with its config.json, one tensor generated at a time; its path. */
+/** The buffer every generated tensor is drawn into a piece at a time (reused: a layer's tensors are never whole in memory, nor faulted in anew). */
+const PIECE = 1 << 21; // floats: 8 MiB (even: polar pairs stay whole)
+let pieceBuffer: Float32Array | null = null;
+
+/** Layer i of a row as a one-layer checkpoint (real tensor names), written into dir with its config.json, each tensor drawn and written a piece at a time; its path. */
 function writeLayer(row: Row, i: number, dir: string): string {
   const { dModel: d, dFF: h } = row;
   const draw = (label: string, shape: number[], sigma: number, mean = 0): LazyTensor => ({
     dtype: 'F32',
     shape,
-    bytes: () => {
-      const values = seededStream(`scale:${row.name}`, `layers.${i}/${label}`, P.normalFloat32Array(shape.reduce((a, b) => a * b, 1), sigma));
-      if (mean !== 0) for (let q = 0; q < values.length; q++) values[q] += mean;
-      return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    bytes: {
+      // The same values as normalFloat32Array(size, σ) on this stream (normalFloat32Source's pieces).
+      pieces: function* (): Generator<Uint8Array> {
+        const size = shape.reduce((a, b) => a * b, 1);
+        const fill = seededStream(`scale:${row.name}`, `layers.${i}/${label}`, P.normalFloat32Source(sigma));
+        const buffer = (pieceBuffer ??= new Float32Array(PIECE));
+        for (let at = 0; at < size; at += PIECE) {
+          const values = buffer.subarray(0, Math.min(PIECE, size - at));
+          fill(values);
+          if (mean !== 0) for (let q = 0; q < values.length; q++) values[q] += mean;
+          yield new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+        }
+      },
     },
   });
   const tensors = new Map<string, LazyTensor>();

@@ -96,6 +96,26 @@ describe('normalFloat32Array (the fast seeded normal stream for big synthetic ch
     expect(x.length).toBe(n);
     expect(draw('odd', 'x', 7).length).toBe(7);
   });
+
+  it('normalFloat32Source: pieces of even length, in order, are normalFloat32Array bit for bit', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 40 }), { maxLength: 6 }), fc.nat({ max: 9 }), fc.double({ min: 0.01, max: 4, noNaN: true }), (halves, last, sigma) => {
+        const pieces = [...halves.map((k) => 2 * k), last];
+        const n = pieces.reduce((x, y) => x + y, 0);
+        const whole = draw('pieces', 'w', n, sigma);
+        const fill = P.stream('w', P.normalFloat32Source(sigma))(trialContext('pieces', 0));
+        const buffer = new Float32Array(100);
+        const got: number[] = [];
+        for (const length of pieces) {
+          const view = buffer.subarray(0, length);
+          fill(view);
+          got.push(...view);
+        }
+        expect(new Uint32Array(Float32Array.from(got).buffer)).toEqual(new Uint32Array(whole.buffer));
+      }),
+      { numRuns: 100 },
+    );
+  });
 });
 
 describe('Prob is a lawful monad (on observed values)', () => {

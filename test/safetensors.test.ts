@@ -16,6 +16,7 @@ import {
   writeAt,
   writeSafetensorsPositional,
   writeSafetensorsStreaming,
+  LazyTensor,
 } from '../src/numerics/io/safetensors';
 import { bf16BitsToFloat32, f16BitsToFloat32, float32ToBf16Bits, float32ToF16Bits, widenBf16Into } from '../src/numerics/io/halfPrecision';
 import { OutputPathError } from '../src/numerics/io/atomicWrite';
@@ -128,6 +129,29 @@ describe('safetensors round trip', () => {
     expect(() => writeSafetensorsStreaming(bad, tensors, {}, { deferred: { late: { length: 4, value: () => 'abc' } } })).toThrow(SafetensorsError);
     expect(() => writeSafetensorsStreaming(bad, tensors, {}, { deferred: { late: { length: 2, value: () => 'a"' } } })).toThrow(SafetensorsError);
     expect(fs.readdirSync(dir)).toEqual(['deferred.safetensors']);
+  });
+
+  it('a tensor produced in pieces (one buffer refilled) is written as its bytes at once; too few or too many bytes leave no file', () => {
+    const dir = tmp();
+    const values = Uint8Array.from({ length: 40 }, (_, q) => (q * 37) % 251);
+    // Pieces of 7 bytes from one reused buffer: each must be written before the buffer is refilled.
+    const pieces = (count: number) => ({
+      pieces: function* (): Generator<Uint8Array> {
+        const buffer = new Uint8Array(7);
+        for (let at = 0; at < count; at += 7) {
+          const piece = buffer.subarray(0, Math.min(7, count - at));
+          for (let q = 0; q < piece.length; q++) piece[q] = values[(at + q) % values.length];
+          yield piece;
+        }
+      },
+    });
+    const at = (name: string, bytes: LazyTensor['bytes']) => new Map<string, LazyTensor>([[name, { dtype: 'U8', shape: [40], bytes }], ['z', { dtype: 'U8', shape: [1], bytes: () => new Uint8Array([9]) }]]);
+    writeSafetensorsStreaming(path.join(dir, 'whole.safetensors'), at('a', () => values));
+    writeSafetensorsStreaming(path.join(dir, 'pieces.safetensors'), at('a', pieces(40)));
+    expect(fs.readFileSync(path.join(dir, 'pieces.safetensors')).equals(fs.readFileSync(path.join(dir, 'whole.safetensors')))).toBe(true);
+    expect(() => writeSafetensorsStreaming(path.join(dir, 'short.safetensors'), at('a', pieces(39)))).toThrow(/producer gave 39 bytes, header says 40/);
+    expect(() => writeSafetensorsStreaming(path.join(dir, 'long.safetensors'), at('a', pieces(41)))).toThrow(/producer gave at least 41 bytes, header says 40/);
+    expect(fs.readdirSync(dir).sort()).toEqual(['pieces.safetensors', 'whole.safetensors']);
   });
 
   it('deferred metadata in the positional writer: filled after `fill` wrote the tensors at their offsets; a wrong value leaves no file', () => {

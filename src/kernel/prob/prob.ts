@@ -107,6 +107,20 @@ export const normalArray = (n: number, sigma = 1): Prob<Float64Array> => (ctx) =
  * and a different sequence.
  */
 export const normalFloat32Array = (n: number, sigma = 1): Prob<Float32Array> => (ctx) => {
+  const fill = normalFloat32Source(sigma)(ctx);
+  const out = new Float32Array(n);
+  fill(out);
+  return out;
+};
+
+/**
+ * normalFloat32Array's draws a piece at a time, for tensors too big to hold (or to fault in anew)
+ * at once: the answer `fill(out)` writes the next out.length draws into `out`. Pieces of even
+ * length (the last excepted) keep each polar pair in one piece, so that the pieces in order are
+ * normalFloat32Array(n, σ)'s values on the same stream, bit for bit; an odd piece drops its pair's
+ * second draw, as normalFloat32Array does at an odd n.
+ */
+export const normalFloat32Source = (sigma = 1): Prob<(out: Float32Array) => void> => (ctx) => {
   const word = (): number => Math.floor(ctx.rng.uniform() * 4294967296) >>> 0;
   let a = word();
   let b = word();
@@ -124,21 +138,22 @@ export const normalFloat32Array = (n: number, sigma = 1): Prob<Float32Array> => 
     d = rotl(d, 11);
     return result;
   };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    let x = 0;
-    let y = 0;
-    let r = 0;
-    do {
-      x = next() / 2147483648 - 1;
-      y = next() / 2147483648 - 1;
-      r = x * x + y * y;
-    } while (r >= 1 || r === 0);
-    const f = sigma * Math.sqrt((-2 * Math.log(r)) / r);
-    out[i] = x * f;
-    if (i + 1 < n) out[i + 1] = y * f;
-  }
-  return out;
+  return (out: Float32Array): void => {
+    const n = out.length;
+    for (let i = 0; i < n; i += 2) {
+      let x = 0;
+      let y = 0;
+      let r = 0;
+      do {
+        x = next() / 2147483648 - 1;
+        y = next() / 2147483648 - 1;
+        r = x * x + y * y;
+      } while (r >= 1 || r === 0);
+      const f = sigma * Math.sqrt((-2 * Math.log(r)) / r);
+      out[i] = x * f;
+      if (i + 1 < n) out[i + 1] = y * f;
+    }
+  };
 };
 const rotl = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
 

@@ -490,7 +490,12 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 export interface LazyTensor {
   readonly dtype: SafeDType;
   readonly shape: readonly number[];
-  readonly bytes: () => Uint8Array;
+  /**
+   * The tensor's bytes at once, or (`pieces`) in order a piece at a time, each written before the
+   * next is asked for (so a producer may fill one buffer over and over: a big tensor then never
+   * sits in memory whole, nor faults in fresh pages for all of it).
+   */
+  readonly bytes: (() => Uint8Array) | { readonly pieces: () => Iterable<Uint8Array> };
 }
 
 /**
@@ -528,9 +533,22 @@ export function writeSafetensorsStreaming(
     write(fd, header);
     order.forEach((name, index) => {
       const expected = sized.get(name)!.byteLength;
-      const bytes = tensors.get(name)!.bytes();
-      if (bytes.length !== expected) throw new SafetensorsError('size-mismatch', `tensor "${name}": producer gave ${bytes.length} bytes, header says ${expected}`, name);
-      write(fd, bytes);
+      const produce = tensors.get(name)!.bytes;
+      const mismatch = (given: string): SafetensorsError => new SafetensorsError('size-mismatch', `tensor "${name}": producer gave ${given} bytes, header says ${expected}`, name);
+      if (typeof produce === 'function') {
+        const bytes = produce();
+        if (bytes.length !== expected) throw mismatch(String(bytes.length));
+        write(fd, bytes);
+      } else {
+        let given = 0;
+        for (const piece of produce.pieces()) {
+          // Checked before the write: a producer giving too much never writes past its slot.
+          if (given + piece.length > expected) throw mismatch(`at least ${given + piece.length}`);
+          write(fd, piece);
+          given += piece.length;
+        }
+        if (given !== expected) throw mismatch(String(given));
+      }
       options.onTensor?.(name, index, order.length);
     });
     fillDeferred(fd, slots);
