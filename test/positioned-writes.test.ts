@@ -2,6 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PositionedWrite, performWrites, performWritesOverlapped } from '../src/numerics/io/positionedWrites';
 import { temporaryDirectory } from './helpers/temporaryDirectories';
+import { WritebackError } from '../src/numerics/io/writeback';
+import { withEnvironment } from './helpers/environment';
+import { refuseIfStrictWorkers } from '../src/numerics/io/syncWorkers';
 
 /**
  * The drivers of a producer of positioned writes (src/numerics/io/positionedWrites.ts): the
@@ -109,6 +112,25 @@ describe('positioned writes: synchronous and overlapped drivers', () => {
     fs.closeSync(fd);
   });
 
+  it('starts its datasyncs every syncEvery bytes written: after writes 2, 4, …, 12 of 64 KiB at 128 KiB', async () => {
+    const dir = tmp();
+    const fd = fs.openSync(path.join(dir, 'spaced.bin'), 'w+');
+    let writes = 0;
+    const startedAfter: number[] = [];
+    const write = (f: number, bytes: Uint8Array, position: number): Promise<void> => {
+      writes++;
+      fs.writeSync(f, bytes, 0, bytes.length, position);
+      return Promise.resolve();
+    };
+    const datasync = (): Promise<void> => {
+      startedAfter.push(writes);
+      return Promise.resolve();
+    };
+    await performWritesOverlapped(producer(fd, [], { done: false }), fd, { write, datasync, syncEvery: 2 << 16 });
+    expect(startedAfter).toEqual([2, 4, 6, 8, 10, 12]);
+    fs.closeSync(fd);
+  });
+
   it('a failed datasync rejects with its error once nothing is in flight, and the producer cleans up', async () => {
     const dir = tmp();
     const fd = fs.openSync(path.join(dir, 'unsynced.bin'), 'w+');
@@ -132,7 +154,11 @@ describe('positioned writes: synchronous and overlapped drivers', () => {
       },
       (error: Error) => {
         writesAtRejection = writesInFlight;
+        // A lost writeback (WritebackError): a worker's task failing with it is refused, never re-run.
+        expect(error).toBeInstanceOf(WritebackError);
         expect(error.message).toMatch(/fdatasync/);
+        expect(() => refuseIfStrictWorkers(`${error.name}: ${error.message}`, 'release block b')).toThrow(WritebackError);
+        expect(() => withEnvironment({ WEIGHTGAMES_STRICT_WORKERS: '0' }, () => refuseIfStrictWorkers('CalibrationError: no rows', 'release block b'))).not.toThrow(); // other failures: re-run
       },
     );
     expect(writesAtRejection).toBe(0);

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SafetensorsFile, writeAt } from '../../src/numerics/io/safetensors';
 import { SyncWorkerData, serveSyncTasks } from '../../src/numerics/io/syncWorkers';
 import { activationByName } from '../../src/numerics/activations';
-import * as fs from 'node:fs';
+import { datasyncSync } from '../../src/numerics/io/writeback';
 import { releasedInfo } from '../../schemes/taylormlp/artifact';
 import { fastRecoverBlock } from './fastAttack';
 
@@ -47,7 +47,7 @@ if (parentPort !== null && data?.syncPort !== undefined) {
       writeAt(task.fd, bytes, position);
     }
     // Flushed here, while the other threads compute, rather than all at the final fsync (the writer's tail after the last block).
-    fs.fdatasyncSync(task.fd);
+    datasyncSync(task.fd); // a failure is a WritebackError, which the calling thread refuses to re-run
     return { value: { status: fast.status, reason: fast.reason, unitClass: fast.unitClass, seconds: (performance.now() - t0) / 1000 } };
   });
 }

@@ -14,7 +14,7 @@ import { seededStream } from '../../src/kernel/prob/challenger';
 import { ReleaseMagnitudes, checkMagnitudes, checkReleasedFinite, releaseMagnitudes, widenedDtype } from './finite';
 import { checkInputFile, checkOutputPath, identityIfExists } from '../../src/numerics/io/paths';
 import { sha256File } from '../../src/numerics/io/hash';
-import { dropReleaseBuffersSoon, narrowWeights, streamable, writeStreamedBlock, writeStreamedBlockOverlapped } from './streamedBlock';
+import { dropReleaseBuffersSoon, narrowWeights, streamable, writeStreamedBlock, writeStreamedBlockOverlapped, writebackInterval } from './streamedBlock';
 import { matMulTransposedRange } from '../../src/numerics/tensor/kernels';
 import * as path from 'node:path';
 
@@ -190,8 +190,8 @@ export function writeReleasedBlock(source: SafetensorsFile, plan: BlockPlan, act
 }
 
 /** writeReleasedBlock on a release worker: a streamed block's order slabs written while the next is computed (writeStreamedBlockOverlapped; the same bytes). */
-export function writeReleasedBlockOverlapped(source: SafetensorsFile, plan: BlockPlan, activation: Activation, taylor: TaylorOptions, fd: number, offsets: ReadonlyMap<string, { readonly position: number; readonly byteLength: number }>): Promise<string[]> {
-  if (streamable(source, plan.location, taylor.dtype ?? 'f32')) return writeStreamedBlockOverlapped(source, plan, activation, taylor, fd, offsets);
+export function writeReleasedBlockOverlapped(source: SafetensorsFile, plan: BlockPlan, activation: Activation, taylor: TaylorOptions, fd: number, offsets: ReadonlyMap<string, { readonly position: number; readonly byteLength: number }>, syncEvery: number): Promise<string[]> {
+  if (streamable(source, plan.location, taylor.dtype ?? 'f32')) return writeStreamedBlockOverlapped(source, plan, activation, taylor, fd, offsets, syncEvery);
   return Promise.resolve(writeReleasedBlock(source, plan, activation, taylor, fd, offsets));
 }
 
@@ -245,9 +245,12 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
     // hashes the inputs meanwhile (the metadata records their content hashes).
     const planHere = (index: number): BlockPlan => planBlock(source, calibrationFile, locations[index], activation, job);
     const planned = pool === null ? [] : locations.map((location) => pool!.submit({ kind: 'plan', location, job }));
-    const betweenChunks = pool === null ? undefined : () => pool!.poll();
-    const calibrationSha256 = 'file' in o.calibration ? sha256File(o.calibration.file, betweenChunks) : null;
-    const sourceSha256 = sha256File(o.input, betweenChunks);
+    const hashInputs = (betweenChunks?: () => void): { calibration: string | null; source: string } => ({
+      calibration: 'file' in o.calibration ? sha256File(o.calibration.file, betweenChunks) : null,
+      source: sha256File(o.input, betweenChunks),
+    });
+    // Alone, this thread plans first: a refusal then comes before reading the whole input again.
+    let hashes = pool === null ? null : hashInputs(() => pool!.poll());
     const plans: BlockPlan[] =
       pool === null
         ? locations.map((_, index) => planHere(index))
@@ -255,6 +258,7 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
             const answer = pool!.wait(id);
             return 'ok' in answer ? (answer.ok as BlockPlan) : strictOr(answer, locations[index].prefix, () => planHere(index));
           });
+    hashes ??= hashInputs();
     // The finiteness guard, before the header: refuse (naming the layer and the cause), or widen when asked.
     const requested = o.taylor.dtype ?? 'f32';
     const dtype: StorageDType = o.widen === true ? widenedDtype(plans.map((p) => p.magnitudes), requested) : requested;
@@ -296,10 +300,10 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
       options: JSON.stringify(taylor),
       seed: o.seed,
       calibration,
-      ...(calibrationSha256 !== null ? { calibration_sha256: calibrationSha256 } : {}),
+      ...(hashes.calibration !== null ? { calibration_sha256: hashes.calibration } : {}),
       weightgames_version: o.version,
       source_file: path.basename(o.input),
-      source_sha256: sourceSha256,
+      source_sha256: hashes.source,
     };
     if (dtype !== requested) metadata.dtype_requested = requested;
     const fill = (fd: number, offsets: ReadonlyMap<string, { readonly position: number; readonly byteLength: number }>): Set<string> => {
@@ -313,7 +317,7 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
       else {
         const slots = (plan: BlockPlan): Array<[string, { position: number; byteLength: number }]> => [...releasedBlockShapes(metaOf(plan), plan.K, o.taylor.order, dtype).keys()].map((n) => [n, offsets.get(n)!]);
         const answers = pool.map(
-          plans.map((plan) => ({ kind: 'write', plan, taylor, fd, offsets: slots(plan) }) as ReleaseTask),
+          plans.map((plan) => ({ kind: 'write', plan, taylor, fd, offsets: slots(plan), syncEvery: writebackInterval(workers) }) as ReleaseTask),
           (index) => o.onBlock?.(index, plans.length, plans[index].location.prefix),
         );
         answers.forEach((answer, index) => ('ok' in answer ? (answer.ok as string[]) : strictOr(answer, plans[index].location.prefix, () => writeHere(index))).forEach((n) => written.add(n)));
@@ -350,4 +354,4 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
 /** A task for a release worker (./releaseWorker): pass 1 or pass 2 of one block. */
 export type ReleaseTask =
   | { readonly kind: 'plan'; readonly location: MlpBlockLocation; readonly job: BlockJob }
-  | { readonly kind: 'write'; readonly plan: BlockPlan; readonly taylor: TaylorOptions; readonly fd: number; readonly offsets: ReadonlyArray<[string, { position: number; byteLength: number }]> };
+  | { readonly kind: 'write'; readonly plan: BlockPlan; readonly taylor: TaylorOptions; readonly fd: number; readonly offsets: ReadonlyArray<[string, { position: number; byteLength: number }]>; readonly syncEvery: number };

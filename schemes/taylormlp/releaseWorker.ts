@@ -16,6 +16,6 @@ if (parentPort !== null && data?.syncPort !== undefined) {
   const activation = activationByName(data.activation);
   serveSyncTasks<ReleaseTask, unknown>(parentPort, data, (task) => {
     if (task.kind === 'plan') return { value: planBlock(source, calibrationFile, task.location, activation, task.job) };
-    return writeReleasedBlockOverlapped(source, task.plan, activation, task.taylor, task.fd, new Map(task.offsets)).then((value) => ({ value }));
+    return writeReleasedBlockOverlapped(source, task.plan, activation, task.taylor, task.fd, new Map(task.offsets), task.syncEvery).then((value) => ({ value }));
   });
 }

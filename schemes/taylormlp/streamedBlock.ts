@@ -79,19 +79,21 @@ export function writeStreamedBlock(source: SafetensorsFile, plan: StreamedPlan, 
 }
 
 /**
- * Bytes a release worker writes between two fdatasyncs it starts: the disk's writeback of a block
- * runs beside the arithmetic of the rest, so the release's final fsync finds one stretch of
- * writes left, not the whole file (on this machine's disk, about 0.6 s per GB otherwise).
+ * Bytes each of `workers` release workers writes between two fdatasyncs it starts: the disk writes
+ * a block back while the next is computed, so the release's final fsync finds only the last
+ * stretches (and the tensors copied after them) instead of the whole file. A datasync flushes the
+ * whole file, whoever wrote it, so the interval grows with the workers, keeping the file's
+ * flushes about as frequent as the two workers' measured here (their commit message has the A/B).
  */
-const SYNC_EVERY = 32 * 2 ** 20;
+export const writebackInterval = (workers: number): number => 16 * 2 ** 20 * Math.max(1, workers);
 
 /**
  * writeStreamedBlock with each order slab's write overlapping the next slab's arithmetic, and the
- * writeback started every SYNC_EVERY bytes (for the release workers; see performWritesOverlapped):
+ * writeback started every `syncEvery` bytes (for the release workers; see performWritesOverlapped):
  * the same bytes at the same offsets.
  */
-export function writeStreamedBlockOverlapped(source: SafetensorsFile, plan: StreamedPlan, act: Activation, taylor: TaylorOptions, fd: number, slots: Slots): Promise<string[]> {
-  return performWritesOverlapped(blockWrites(source, plan, act, taylor, slots), fd, { syncEvery: SYNC_EVERY });
+export function writeStreamedBlockOverlapped(source: SafetensorsFile, plan: StreamedPlan, act: Activation, taylor: TaylorOptions, fd: number, slots: Slots, syncEvery: number): Promise<string[]> {
+  return performWritesOverlapped(blockWrites(source, plan, act, taylor, slots), fd, { syncEvery });
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { writeAt } from './safetensors';
+import { WritebackError, datasyncAsync } from './writeback';
 
 /** One write a producer asks for: `bytes` at absolute file offset `position`. */
 export interface PositionedWrite {
@@ -30,7 +31,8 @@ export interface OverlappedWriting {
    * Start an fdatasync of the file once this many bytes have been written since the last one began
    * (one in flight at a time; 0 or absent: never). The disk's writeback then runs beside the
    * arithmetic instead of all at the caller's final fsync, which finds little left. Durability is
-   * unchanged: the caller still fsyncs before it renames.
+   * unchanged: the caller still fsyncs before it renames, and a failed datasync rejects with a
+   * WritebackError (./writeback: no re-run may paper over it).
    */
   readonly syncEvery?: number;
   readonly datasync?: (fd: number) => Promise<void>;
@@ -74,7 +76,8 @@ export async function performWritesOverlapped<R>(writes: WriteProducer<R>, fd: n
             syncing = null;
           },
           (error: unknown) => {
-            syncFailure = error;
+            // A lost writeback, whatever the flush was (see WritebackError): the job must fail, not re-run a task.
+            syncFailure = error instanceof WritebackError ? error : new WritebackError(`writing back the output failed: ${error instanceof Error ? error.message : String(error)}`);
             syncing = null;
           },
         );
@@ -88,10 +91,6 @@ export async function performWritesOverlapped<R>(writes: WriteProducer<R>, fd: n
     writes.return(undefined as never); // the producer's finally blocks run
     throw error;
   }
-}
-
-function datasyncAsync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error !== null ? reject(error) : resolve())));
 }
 
 /** fs.write until every byte is at `position` (libuv's thread pool; short writes continued). */

@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
+import { WritebackError, isWritebackFailure } from './writeback';
 
 /**
  * A pool of worker threads driven synchronously: `map` hands out tasks and blocks (Atomics.wait on
@@ -55,10 +56,13 @@ export function serveSyncTasks<T, R>(parent: MessagePort | null, data: SyncWorke
 
 /**
  * A task a worker failed is re-run by the caller on its own thread (which throws the typed error,
- * or succeeds where the worker could not). WEIGHTGAMES_STRICT_WORKERS=1 (tests, debugging) makes the
- * failure itself the error instead, so that a worker path failing quietly cannot pass for a working one.
+ * or succeeds where the worker could not) — except where a re-run cannot mend it: a lost writeback
+ * (./writeback) may have taken other tasks' bytes with it, so it is thrown here as a
+ * WritebackError. WEIGHTGAMES_STRICT_WORKERS=1 (tests, debugging) makes every failure itself the
+ * error, so that a worker path failing quietly cannot pass for a working one.
  */
 export function refuseIfStrictWorkers(failure: string, what: string): void {
+  if (isWritebackFailure(failure)) throw new WritebackError(`a worker's ${what}: ${failure.slice('WritebackError: '.length)}`);
   if (process.env.WEIGHTGAMES_STRICT_WORKERS === '1') throw new Error(`a worker failed on ${what}: ${failure}`);
 }
 
@@ -182,6 +186,8 @@ export class SyncWorkerPool<T, R> {
 
   /** Answers to `tasks` in order; tasks go to idle workers as they free up (largest first is the caller's choice of order). */
   map(tasks: readonly T[], onAnswer: (index: number, answer: SyncAnswer<R>) => void = () => undefined): Array<SyncAnswer<R>> {
+    // map numbers its tasks from 0 and reads the ports itself: a submitted task still out would be taken for one of them.
+    if (this.queue.length > 0 || this.answers.size > 0 || this.inFlight.some((n) => n > 0)) throw new Error('SyncWorkerPool.map: tasks from submit are still queued, running or unclaimed');
     const answers: Array<SyncAnswer<R> | undefined> = new Array(tasks.length);
     let next = 0;
     let done = 0;

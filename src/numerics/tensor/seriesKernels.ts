@@ -118,7 +118,7 @@ function isIdentity(units: Int32Array, h: number): boolean {
 }
 
 function slab32(out: Float32Array, second: FloatArray, scale: FloatArray, units: Int32Array, s0: number, o: number, h: number, K: number, bias: FloatArray | null): number {
-  // Every unit expanded in order (the default): units[k] = k, so W's row is read straight, without the gather (a third of the slab's time).
+  // Every unit expanded, in order (the default, for every order but a biased Θ[0]): units[k] = k, so W's row is read straight, not gathered.
   const everyUnit = isIdentity(units, h);
   for (let i = 0; i < o; i++) {
     const row = i * K;
