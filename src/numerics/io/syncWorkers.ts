@@ -73,6 +73,28 @@ export function workerCount(tasks: number, worthIt: boolean): number {
   return Math.max(0, Math.min(tasks, cores));
 }
 
+/**
+ * What each pool thread runs: the worker script, and if loading it throws (a module missing, a
+ * file the script opens at its top gone), an answer to every task with that failure — the caller
+ * then re-runs the task on its own thread, which throws the typed error — so that `wait` and `map`
+ * never block on a thread that died before it could answer. Plain JavaScript: it must run where
+ * nothing of this package loads.
+ */
+const BOOTSTRAP = `
+const { parentPort, workerData } = require('node:worker_threads');
+try {
+  require(workerData.syncScript);
+} catch (error) {
+  const failed = (error && error.name ? error.name : 'Error') + ': ' + (error && error.message ? error.message : String(error));
+  const signal = new Int32Array(workerData.syncSignal);
+  parentPort.on('message', (message) => {
+    workerData.syncPort.postMessage({ id: message.id, answer: { failed: 'the worker could not start: ' + failed } });
+    Atomics.add(signal, 0, 1);
+    Atomics.notify(signal, 0);
+  });
+}
+`;
+
 export class SyncWorkerPool<T, R> {
   private readonly workers: Worker[];
   private readonly ports: MessagePort[];
@@ -91,7 +113,7 @@ export class SyncWorkerPool<T, R> {
     for (let w = 0; w < size; w++) {
       const { port1, port2 } = new MessageChannel();
       this.ports.push(port1);
-      const worker = new Worker(script, { workerData: { ...workerData, syncPort: port2, syncSignal: shared }, transferList: [port2] });
+      const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { ...workerData, syncPort: port2, syncSignal: shared, syncScript: script }, transferList: [port2] });
       // A worker's errors come back as `{ failed }` answers; one that escapes (its thread dies) must not also
       // end this process as an unhandled 'error' event once this thread returns to its event loop.
       worker.on('error', () => undefined);

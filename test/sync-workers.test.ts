@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SyncWorkerPool } from '../src/numerics/io/syncWorkers';
+import { compiledPath } from '../src/kernel/estimate/compiledPath';
+import { temporaryDirectory } from './helpers/temporaryDirectories';
+
+/**
+ * The synchronous worker pool (src/numerics/io/syncWorkers.ts) that the release and the attack
+ * drive: answers in order, and — the case that used to hang — a worker whose script cannot load
+ * answers every task with that failure instead of never answering.
+ */
+
+const dir = (): string => temporaryDirectory('wg-sync-workers-');
+
+/** A worker script doubling numbers, on the compiled pool (worker threads load JavaScript). */
+function doubler(where: string): string {
+  const file = path.join(where, 'doubler.js');
+  const served = compiledPath(path.join(__dirname, '../src/numerics/io/syncWorkers.ts'));
+  fs.writeFileSync(
+    file,
+    `const { parentPort, workerData } = require('node:worker_threads');
+require(${JSON.stringify(served)}).serveSyncTasks(parentPort, workerData, (n) => { if (n < 0) throw new RangeError('negative ' + n); return { value: 2 * n }; });\n`,
+  );
+  return file;
+}
+
+describe('SyncWorkerPool', () => {
+  it('answers submitted and mapped tasks in order, a throwing task as { failed }', () => {
+    const pool = new SyncWorkerPool<number, number>(doubler(dir()), 2);
+    try {
+      const ids = [3, -1, 5].map((n) => pool.submit(n));
+      expect(ids.map((id) => pool.wait(id))).toEqual([{ ok: 6 }, { failed: 'RangeError: negative -1' }, { ok: 10 }]);
+      expect(pool.map([1, 2, 3, 4])).toEqual([{ ok: 2 }, { ok: 4 }, { ok: 6 }, { ok: 8 }]);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('a script that cannot load: every task is answered with the failure (no wait blocks), by submit and by map', () => {
+    const where = dir();
+    const broken = path.join(where, 'broken.js');
+    fs.writeFileSync(broken, `require(${JSON.stringify(path.join(where, 'missing-module.js'))});\n`);
+    // In a child with a time limit: a pool that blocks (the old behaviour) fails this test instead of hanging the suite.
+    const pool = compiledPath(path.join(__dirname, '../src/numerics/io/syncWorkers.ts'));
+    for (const script of [broken, path.join(where, 'no-such-script.js')]) {
+      const child = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `const { SyncWorkerPool } = require(${JSON.stringify(pool)});
+const p = new SyncWorkerPool(${JSON.stringify(script)}, 2, {}, 2);
+const submitted = [1, 2, 3].map((n) => p.submit(n)).map((id) => p.wait(id));
+const mapped = p.map([4, 5]);
+p.close();
+process.stdout.write(JSON.stringify({ submitted, mapped }));`,
+        ],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
+      expect(child.signal).toBeNull(); // not killed by the time limit: nothing blocked
+      const { submitted, mapped } = JSON.parse(child.stdout) as { submitted: unknown[]; mapped: unknown[] };
+      for (const answer of [...submitted, ...mapped]) expect(answer).toEqual({ failed: expect.stringMatching(/^the worker could not start: Error: Cannot find module/) });
+      expect([submitted.length, mapped.length]).toEqual([3, 2]);
+    }
+  }, 60_000);
+
+  it('map refuses while a submitted task is still out', () => {
+    const pool = new SyncWorkerPool<number, number>(doubler(dir()), 1);
+    try {
+      const id = pool.submit(1);
+      expect(() => pool.map([2])).toThrow(/still queued, running or unclaimed/);
+      expect(pool.wait(id)).toEqual({ ok: 2 });
+      expect(pool.map([2])).toEqual([{ ok: 4 }]);
+    } finally {
+      pool.close();
+    }
+  });
+});
