@@ -12,11 +12,13 @@ import { temporaryDirectory } from './helpers/temporaryDirectories';
  */
 
 const dir = (): string => temporaryDirectory('wg-sync-workers-');
+/** The compiled pool module, which worker threads and child processes load (they run JavaScript). */
+const compiledPool = (): string => compiledPath(path.join(__dirname, '../src/numerics/io/syncWorkers.ts'));
 
 /** A worker script doubling numbers, on the compiled pool (worker threads load JavaScript). */
 function doubler(where: string): string {
   const file = path.join(where, 'doubler.js');
-  const served = compiledPath(path.join(__dirname, '../src/numerics/io/syncWorkers.ts'));
+  const served = compiledPool();
   fs.writeFileSync(
     file,
     `const { parentPort, workerData } = require('node:worker_threads');
@@ -42,7 +44,7 @@ describe('SyncWorkerPool', () => {
     const broken = path.join(where, 'broken.js');
     fs.writeFileSync(broken, `require(${JSON.stringify(path.join(where, 'missing-module.js'))});\n`);
     // In a child with a time limit: a pool that blocks (the old behaviour) fails this test instead of hanging the suite.
-    const pool = compiledPath(path.join(__dirname, '../src/numerics/io/syncWorkers.ts'));
+    const pool = compiledPool();
     for (const script of [broken, path.join(where, 'no-such-script.js')]) {
       const child = spawnSync(
         process.execPath,

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { writeAt } from './safetensors';
-import { WritebackError, datasyncAsync } from './writeback';
+import { datasyncAsync, lostWriteback } from './writeback';
 
 /** One write a producer asks for: `bytes` at absolute file offset `position`. */
 export interface PositionedWrite {
@@ -77,7 +77,7 @@ export async function performWritesOverlapped<R>(writes: WriteProducer<R>, fd: n
           },
           (error: unknown) => {
             // A lost writeback, whatever the flush was (see WritebackError): the job must fail, not re-run a task.
-            syncFailure = error instanceof WritebackError ? error : new WritebackError(`writing back the output failed: ${error instanceof Error ? error.message : String(error)}`);
+            syncFailure = lostWriteback(error);
             syncing = null;
           },
         );

@@ -12,20 +12,23 @@ export class WritebackError extends WeightgamesError {
   readonly kind = 'fault';
 }
 
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+/** The WritebackError for a failed flush: `cause` itself where it is one, else wrapped with its message. */
+export function lostWriteback(cause: unknown): WritebackError {
+  return cause instanceof WritebackError ? cause : new WritebackError(`writing back the output failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+}
 
 /** fdatasync(fd) on this thread; a failure is a WritebackError. */
 export function datasyncSync(fd: number): void {
   try {
     fs.fdatasyncSync(fd);
   } catch (error) {
-    throw new WritebackError(`writing back the output failed: ${describe(error)}`);
+    throw lostWriteback(error);
   }
 }
 
 /** fdatasync(fd) in libuv's pool; a failure rejects with a WritebackError. */
 export function datasyncAsync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error !== null ? reject(new WritebackError(`writing back the output failed: ${describe(error)}`)) : resolve())));
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error !== null ? reject(lostWriteback(error)) : resolve())));
 }
 
 /** Whether a worker's failure (its `name: message`) is a lost writeback, which no re-run may paper over. */
