@@ -165,18 +165,19 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     }
   });
 
-  it.each(['f32', 'bf16'] as const)('%s: attack workers (each writing its blocks into the output), alone or beside the calling thread taking blocks too, write what one thread writes — every tensor byte for byte, the same metadata — none failing', (dtype) => {
+  it.each(['f32', 'bf16'] as const)('%s: attack workers (leaving their blocks in shared slots for the calling thread to write, or writing them into the output themselves), alone or beside the calling thread taking blocks too, write what one thread writes — every tensor byte for byte, the same metadata — none failing', (dtype) => {
     const dir = path.join(home, `workers-${dtype}`);
     const tensors = syntheticCheckpoint({ layout: 'fc', layers: 5, inputDim: O, hiddenDim: H, seed: 'fast-workers', activation: 'gelu' });
     const released = releaseIn(dir, tensors, { model_type: 'opt', hidden_act: 'gelu' }, { order: 6, dtype, signs: true });
     // WEIGHTGAMES_STRICT_WORKERS: a worker's failure is an error here, not a quiet re-run on this thread.
-    const attack = (out: string, workers: string, callerTakesBlocks: '0' | '1') =>
-      withEnvironment({ WEIGHTGAMES_WORKERS: workers, WEIGHTGAMES_STRICT_WORKERS: '1', WEIGHTGAMES_ATTACK_THREAD_BLOCKS: callerTakesBlocks }, () => attackReleasedFile(released, path.join(dir, out), 'consensus', 'test'));
+    const attack = (out: string, workers: string, callerTakesBlocks: '0' | '1', handoff: '0' | '1' = '1') =>
+      withEnvironment({ WEIGHTGAMES_WORKERS: workers, WEIGHTGAMES_STRICT_WORKERS: '1', WEIGHTGAMES_ATTACK_THREAD_BLOCKS: callerTakesBlocks, WEIGHTGAMES_ATTACK_HANDOFF: handoff }, () => attackReleasedFile(released, path.join(dir, out), 'consensus', 'test'));
     const one = attack('one.safetensors', '0', '0');
     const two = attack('two.safetensors', '2', '0');
     const shared = attack('shared.safetensors', '1', '1');
+    const writing = attack('writing.safetensors', '2', '0', '0');
     // The header's key order may differ (the hash is filled in last where workers run); its content may not.
-    const [a, ...others] = ['one', 'two', 'shared'].map((f) => SafetensorsFile.open(path.join(dir, `${f}.safetensors`)));
+    const [a, ...others] = ['one', 'two', 'shared', 'writing'].map((f) => SafetensorsFile.open(path.join(dir, `${f}.safetensors`)));
     try {
       for (const b of others) {
         expect(b.metadata).toEqual(a.metadata);
@@ -186,9 +187,9 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     } finally {
       for (const f of [a, ...others]) f.close();
     }
-    for (const run of [two, shared]) expect(run.blocks.map((b) => b.prefix)).toEqual(one.blocks.map((b) => b.prefix));
+    for (const run of [two, shared, writing]) expect(run.blocks.map((b) => b.prefix)).toEqual(one.blocks.map((b) => b.prefix));
     expect(one.blocks.every((b) => b.thread === 'caller')).toBe(true);
-    expect(two.blocks.every((b) => b.thread === 'worker')).toBe(true);
+    for (const run of [two, writing]) expect(run.blocks.every((b) => b.thread === 'worker')).toBe(true);
     // One worker is handed the first two blocks at once and needs ~0.2 s to start; this thread, the tiny release hashed
     // long before, takes blocks from the last: the last is its, and its blocks are a run at the end (how many depends on timing).
     const threads = shared.blocks.map((b) => b.thread);

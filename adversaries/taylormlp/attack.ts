@@ -15,6 +15,8 @@ import { dropFastBuffersSoon, fastRecoverBlock } from './fastAttack';
 import type { AttackAnswer, AttackTask } from './attackWorker';
 import { hashAndScan } from './releaseHash';
 import { SyncWorkerPool, refuseIfStrictWorkers, workerCount } from '../../src/numerics/io/syncWorkers';
+import { HandoffSlots } from '../../src/numerics/io/handoffSlots';
+import { datasyncSync } from '../../src/numerics/io/writeback';
 import { compiledPath } from '../../src/kernel/estimate/compiledPath';
 import * as path from 'node:path';
 import { pairwiseRecoverBlock } from './pairwise';
@@ -25,6 +27,13 @@ export type AttackMethod = 'consensus' | 'pairwise';
 
 /** Work left to the workers (at their pace so far) above which the attack's own thread recovers blocks too, once it has hashed the release. */
 const STEAL_WORTH_SECONDS = 3;
+
+/**
+ * Blocks whose recovered tensors take at most this many bytes are handed back to the attack's own
+ * thread to write (two shared slots per worker: HandoffSlots); bigger ones each worker writes itself,
+ * so that the slots never hold more than a few blocks of small models' worth of memory.
+ */
+const HANDOFF_BLOCK_BYTES = 64 * 2 ** 20;
 
 /** Recover one released block with either attack. */
 export function recoverBlock(method: AttackMethod, released: ReleasedBlock, act: Activation, dtype: StorageDType, options: ConsensusOptions = {}): RecoveredBlock {
@@ -126,7 +135,9 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     // The workers start first: a thread takes ~0.2 s to load its modules and open the release, time in
     // which this thread validates the release and lays out the output (on an invalid release they are closed below).
     const workers = method === 'consensus' && fastAttack ? attackWorkers(released, info) : 0;
-    pool = workers > 0 ? new SyncWorkerPool<AttackTask, AttackAnswer | null>(compiledPath(path.join(__dirname, `attackWorker${path.extname(__filename)}`)), workers, { input }, 2) : null;
+    const blockBytes = Math.max(0, ...info.blocks.map((meta) => [...recoveredShapes(meta).values()].reduce((sum, shape) => sum + 4 * shape.reduce((a, b) => a * b, 1), 0)));
+    const slots = workers > 0 && blockBytes > 0 && blockBytes <= HANDOFF_BLOCK_BYTES && process.env.WEIGHTGAMES_ATTACK_HANDOFF !== '0' ? HandoffSlots.create(2 * workers, blockBytes) : null;
+    pool = workers > 0 ? new SyncWorkerPool<AttackTask, AttackAnswer | null>(compiledPath(path.join(__dirname, `attackWorker${path.extname(__filename)}`)), workers, { input, ...(slots === null ? {} : { handoff: slots.shared }) }, 2) : null;
     validateRelease(released, info);
     const act = activationByName(info.activation);
     let signs = false;
@@ -162,7 +173,10 @@ export function attackReleasedFile(input: string, output: string, method: Attack
      */
     const releaseHash = (): string => {
       if (!(method === 'consensus' && fastAttack)) return sha256File(input);
-      const answer = hashAndScan(input, released, info.blocks.map((b) => `${b.prefix}.taylor.theta`), () => pool?.poll());
+      const answer = hashAndScan(input, released, info.blocks.map((b) => `${b.prefix}.taylor.theta`), () => {
+        pool?.poll();
+        landArrived();
+      });
       if (answer.startsWith('nonfinite:')) throw new ReleasedFileError(answer.slice('nonfinite:'.length));
       return answer;
     };
@@ -175,6 +189,8 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       shapes.set(name, { dtype: entry.dtype, shape: entry.shape });
     }
     // With no workers the hash (and its finiteness scan of all of Θ) comes first: a damaged release is refused before any block's work.
+    /** Blocks the workers left in shared slots, written as they arrive (set once the output is open). */
+    let landArrived = (): void => undefined;
     const hashFirst = pool === null ? releaseHash() : undefined;
     let hashBeside: string | undefined;
     writeSafetensorsPositional(
@@ -202,6 +218,19 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         const places = info.blocks.map((meta): Array<[string, number, number]> => [...recoveredShapes(meta).keys()].map((name) => [name, offsets.get(name)!.position, offsets.get(name)!.byteLength]));
         const tasks = pool === null ? [] : info.blocks.map((_, index) => pool!.submit({ index, signs, fd, places: places[index] }));
         const pending = new Set(tasks);
+        const landed = new Set<number>();
+        /** A worker's block left in a shared slot: written from there, flushed, and the slot freed. */
+        const land = (id: number, answer: ReturnType<SyncWorkerPool<AttackTask, AttackAnswer | null>['wait']> | undefined): void => {
+          const handoff = answer !== undefined && 'ok' in answer ? answer.ok?.handoff : undefined;
+          if (handoff === undefined || slots === null || landed.has(id)) return;
+          for (const piece of handoff.pieces) writeAt(fd, slots.view(handoff, piece), piece[0]);
+          datasyncSync(fd); // here, not at the final fsync; a failure is a WritebackError
+          slots.release(handoff);
+          landed.add(id);
+        };
+        landArrived = () => {
+          for (const id of pending) land(id, pool?.peek(id));
+        };
         try {
           for (const name of copied) put(name, finiteClearTensor(released.tensor(name)));
           // The hash (and finiteness scan) here, while the workers recover the blocks; a damaged release stops them below.
@@ -238,6 +267,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
               const index = indexOf.get(id)!;
               doneHere.set(index, recoverHere(index, false));
               pool.poll();
+              landArrived();
             }
           }
           // Accounted in block order, whichever thread recovered each.
@@ -247,7 +277,10 @@ export function attackReleasedFile(input: string, output: string, method: Attack
             if (here !== undefined) return account(index, here.outcome, here.seconds, 'caller');
             let leftToFull = false;
             if (pool !== null) {
-              const answer = pool.wait(tasks[index]);
+              // Blocks other workers leave in shared slots meanwhile are written as they come: a worker
+              // finding every slot full waits for one, and may hold the block waited for here.
+              const answer = pool.wait(tasks[index], landArrived);
+              land(tasks[index], answer);
               pending.delete(tasks[index]);
               if ('ok' in answer && answer.ok !== null && typeof answer.ok === 'object') {
                 account(index, answer.ok, answer.ok.seconds, 'worker');
@@ -264,6 +297,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         } catch (error) {
           // No worker may still write into the file the writer is about to delete: the tasks not started are dropped, the running ones waited for.
           if (pool !== null) {
+            slots?.abandon(); // a worker waiting for a free slot answers instead of waiting for a write that will not come
             for (const id of pool.cancelQueued()) pending.delete(id);
             for (const id of pending) pool.wait(id);
           }

@@ -3,13 +3,15 @@ import { SafetensorsFile, writeAt } from '../../src/numerics/io/safetensors';
 import { SyncWorkerData, serveSyncTasks } from '../../src/numerics/io/syncWorkers';
 import { activationByName } from '../../src/numerics/activations';
 import { datasyncSync } from '../../src/numerics/io/writeback';
+import { Handoff, HandoffShared, HandoffSlots } from '../../src/numerics/io/handoffSlots';
 import { releasedInfo } from '../../schemes/taylormlp/artifact';
 import { fastRecoverBlock } from './fastAttack';
 
 /**
  * An attack worker (see attackReleasedFile): opens the release once, then recovers whichever
  * block it is handed by the sampled fast path (null where the full consensus must decide) and
- * writes it into the output (the thread that started the workers hashes the release meanwhile).
+ * writes it into the output (the thread that started the workers hashes the release meanwhile) —
+ * or, where the job hands out shared slots, copies it into one and leaves the writing to that thread.
  */
 /** A block to recover and write into the output (descriptor `fd`, each tensor's [name, absolute offset, byte length]). */
 export type AttackTask = { readonly index: number; readonly signs: boolean; readonly fd: number; readonly places: ReadonlyArray<readonly [string, number, number]> };
@@ -19,35 +21,43 @@ export interface AttackAnswer {
   readonly reason: Uint8Array;
   readonly unitClass: Uint8Array;
   readonly seconds: number;
+  /** Where the block's tensors wait to be written (jobs with shared slots); absent where this worker wrote them. */
+  readonly handoff?: Handoff;
 }
 
-const data = workerData as (SyncWorkerData & { input: string }) | undefined;
+const data = workerData as (SyncWorkerData & { input: string; handoff?: HandoffShared }) | undefined;
 if (parentPort !== null && data?.syncPort !== undefined) {
   // Workers start before the release is validated: a release this thread cannot open (an unknown
   // activation, say) fails each task it is handed — the calling thread then throws the typed error —
   // instead of ending the thread, whose tasks would never be answered.
-  let opened: { file: SafetensorsFile; info: ReturnType<typeof releasedInfo>; act: ReturnType<typeof activationByName> } | { error: unknown };
+  let opened: { file: SafetensorsFile; info: ReturnType<typeof releasedInfo>; act: ReturnType<typeof activationByName>; slots: HandoffSlots | null } | { error: unknown };
   try {
     const file = SafetensorsFile.open(data.input);
     const info = releasedInfo(file.metadata);
-    opened = { file, info, act: activationByName(info.activation) };
+    opened = { file, info, act: activationByName(info.activation), slots: data.handoff === undefined ? null : HandoffSlots.attach(data.handoff) };
   } catch (error) {
     opened = { error };
   }
   serveSyncTasks<AttackTask, AttackAnswer | null>(parentPort, data, (task) => {
     if ('error' in opened) throw opened.error;
-    const { file, info, act } = opened;
+    const { file, info, act, slots } = opened;
     const t0 = performance.now();
     const fast = fastRecoverBlock(file, info.blocks[task.index], info, act, task.signs);
     if (fast === null) return { value: null };
-    // Written here, from this thread's buffers, at the offsets the writer gave (file descriptors are the process's, not the thread's).
-    for (const [name, position, byteLength] of task.places) {
+    const pieces = task.places.map(([name, position, byteLength]) => {
       const bytes = fast.tensors.get(name)?.bytes;
       if (bytes === undefined || bytes.length !== byteLength) throw new Error(`tensor "${name}": ${bytes?.length ?? 0} bytes recovered, the header says ${byteLength}`);
-      writeAt(task.fd, bytes, position);
+      return { position, bytes };
+    });
+    const answer = { status: fast.status, reason: fast.reason, unitClass: fast.unitClass };
+    if (slots !== null) {
+      const seconds = (performance.now() - t0) / 1000; // the recovery's, not the wait for a free slot
+      return { value: { ...answer, seconds, handoff: slots.fill(pieces) } };
     }
+    // Written here, from this thread's buffers, at the offsets the writer gave (file descriptors are the process's, not the thread's).
+    for (const { position, bytes } of pieces) writeAt(task.fd, bytes, position);
     // Flushed here, while the other threads compute, rather than all at the final fsync (the writer's tail after the last block).
     datasyncSync(task.fd); // a failure is a WritebackError, which the calling thread refuses to re-run
-    return { value: { status: fast.status, reason: fast.reason, unitClass: fast.unitClass, seconds: (performance.now() - t0) / 1000 } };
+    return { value: { ...answer, seconds: (performance.now() - t0) / 1000 } };
   });
 }

@@ -168,8 +168,11 @@ export class SyncWorkerPool<T, R> {
     this.drain();
   }
 
-  /** Block until task `id` (from `submit`) is answered; other answers that arrive meanwhile are kept. */
-  wait(id: number): SyncAnswer<R> {
+  /**
+   * Block until task `id` (from `submit`) is answered; other answers that arrive meanwhile are kept,
+   * and `onArrival` runs whenever some have arrived (e.g. to free what they hold for their workers).
+   */
+  wait(id: number, onArrival: () => void = () => undefined): SyncAnswer<R> {
     for (;;) {
       const answer = this.answers.get(id);
       if (answer !== undefined) {
@@ -177,7 +180,8 @@ export class SyncWorkerPool<T, R> {
         return answer;
       }
       const seen = Atomics.load(this.signal, 0);
-      if (!this.drain()) Atomics.wait(this.signal, 0, seen, 1000);
+      if (this.drain()) onArrival();
+      else Atomics.wait(this.signal, 0, seen, 1000);
     }
   }
 
