@@ -66,6 +66,54 @@ process.stdout.write(JSON.stringify({ submitted, mapped }));`,
     }
   }, 60_000);
 
+  it('a thread that ends with tasks unanswered (process.exit in a task, an error escaping from a callback): the pool answers every task it had handed that thread with a failure — no wait blocks — and the other thread goes on', () => {
+    const where = dir();
+    const script = path.join(where, 'dying.js');
+    // Task 0: exit the thread. Task 1: an error thrown from a timer, the task never answered. Others: doubled.
+    fs.writeFileSync(
+      script,
+      `const { parentPort, workerData } = require('node:worker_threads');
+require(${JSON.stringify(compiledPool())}).serveSyncTasks(parentPort, workerData, (n) => {
+  if (n === 0) process.exit(3);
+  if (n === 1) return new Promise(() => setTimeout(() => { throw new Error('escaped'); }, 10));
+  return { value: 2 * n };
+});\n`,
+    );
+    const child = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const { SyncWorkerPool } = require(${JSON.stringify(compiledPool())});
+const answers = [];
+for (const doomed of [0, 1]) {
+  const p = new SyncWorkerPool(${JSON.stringify(script)}, 2, {}, 2);
+  // The doomed task and the one queued behind it on its thread both come back; the other thread answers its own.
+  answers.push([doomed, 5, 6, 7].map((n) => p.submit(n)).map((id) => p.wait(id)));
+  p.close();
+}
+// One thread, and it ends: the task queued behind the two it held fails too.
+const alone = new SyncWorkerPool(${JSON.stringify(script)}, 1, {}, 2);
+const lone = [0, 5, 6].map((n) => alone.submit(n)).map((id) => alone.wait(id));
+alone.close();
+process.stdout.write(JSON.stringify({ answers, lone }));`,
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(child.signal).toBeNull(); // not killed by the time limit: nothing blocked
+    const { answers, lone } = JSON.parse(child.stdout) as { answers: Array<Array<{ ok?: number; failed?: string }>>; lone: unknown[] };
+    expect(lone).toEqual([
+      { failed: 'Error: the worker thread ended (exit code 3) before answering' },
+      { failed: 'Error: the worker thread ended (exit code 3) before answering' },
+      { failed: 'Error: every worker thread has ended' },
+    ]);
+    for (const [doomed, ...rest] of answers) {
+      expect(doomed).toEqual({ failed: expect.stringMatching(/^Error: the worker thread ended \(exit code \d+\) before answering$/) });
+      // Each other task: doubled, or (queued behind the doomed one on its thread) the same failure.
+      rest.forEach((answer, q) => expect(answer.ok === 2 * [5, 6, 7][q] || /before answering$/.test(answer.failed ?? '')).toBe(true));
+      expect(rest.filter((answer) => answer.ok !== undefined).length).toBeGreaterThanOrEqual(1);
+    }
+  }, 60_000);
+
   it('map refuses while a submitted task is still out', () => {
     const pool = new SyncWorkerPool<number, number>(doubler(dir()), 1);
     try {

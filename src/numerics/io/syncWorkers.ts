@@ -77,20 +77,30 @@ export function workerCount(tasks: number, worthIt: boolean): number {
  * What each pool thread runs: the worker script, and if loading it throws (a module missing, a
  * file the script opens at its top gone), an answer to every task with that failure — the caller
  * then re-runs the task on its own thread, which throws the typed error — so that `wait` and `map`
- * never block on a thread that died before it could answer. Plain JavaScript: it must run where
- * nothing of this package loads.
+ * never block on a thread that died before it could answer. A thread that ends later (process.exit
+ * in a task, an error escaping from a callback) says so as it exits, and the pool answers every
+ * task it had handed that thread with a failure. Plain JavaScript: it must run where nothing of
+ * this package loads.
  */
 const BOOTSTRAP = `
 const { parentPort, workerData } = require('node:worker_threads');
+const signal = new Int32Array(workerData.syncSignal);
+const notify = () => {
+  Atomics.add(signal, 0, 1);
+  Atomics.notify(signal, 0);
+};
+// Ending with tasks unanswered (or queued for it unseen): the pool fails whatever it handed this thread and not had answered.
+process.on('exit', (code) => {
+  workerData.syncPort.postMessage({ ended: 'Error: the worker thread ended (exit code ' + code + ') before answering' });
+  notify();
+});
 try {
   require(workerData.syncScript);
 } catch (error) {
   const failed = (error && error.name ? error.name : 'Error') + ': ' + (error && error.message ? error.message : String(error));
-  const signal = new Int32Array(workerData.syncSignal);
   parentPort.on('message', (message) => {
     workerData.syncPort.postMessage({ id: message.id, answer: { failed: 'the worker could not start: ' + failed } });
-    Atomics.add(signal, 0, 1);
-    Atomics.notify(signal, 0);
+    notify();
   });
 }
 `;
@@ -127,6 +137,10 @@ export class SyncWorkerPool<T, R> {
   private readonly answers = new Map<number, SyncAnswer<R>>();
   /** Tasks handed to each worker and not yet answered. */
   private readonly inFlight: number[];
+  /** The worker each task handed out went to, until it is answered. */
+  private readonly assigned = new Map<number, number>();
+  /** Workers whose thread has ended (they are handed nothing more). */
+  private readonly ended = new Set<number>();
 
   /** Queue one task (it starts as soon as a worker is free); `wait(id)` answers it. */
   submit(task: T): number {
@@ -187,11 +201,17 @@ export class SyncWorkerPool<T, R> {
 
   private dispatch(): void {
     while (this.queue.length > 0) {
-      let w = 0;
-      for (let v = 1; v < this.inFlight.length; v++) if (this.inFlight[v] < this.inFlight[w]) w = v;
+      let w = -1;
+      for (let v = 0; v < this.inFlight.length; v++) if (!this.ended.has(v) && (w < 0 || this.inFlight[v] < this.inFlight[w])) w = v;
+      if (w < 0) {
+        // Every thread has ended: what is still queued is answered as failed (the caller re-runs it), never left waiting.
+        for (const { id } of this.queue.splice(0)) this.answers.set(id, { failed: 'Error: every worker thread has ended' });
+        return;
+      }
       if (!(this.inFlight[w] < this.ahead)) return;
       const { id, task } = this.queue.shift()!;
       this.inFlight[w]++;
+      this.assigned.set(id, w);
       this.workers[w].postMessage({ id, task });
     }
   }
@@ -201,45 +221,45 @@ export class SyncWorkerPool<T, R> {
     for (let w = 0; w < this.ports.length; w++) {
       const received = receiveMessageOnPort(this.ports[w]);
       if (received === undefined) continue;
-      const { id, answer } = received.message as { id: number; answer: SyncAnswer<R> };
-      this.answers.set(id, answer);
-      this.inFlight[w]--;
       any = true;
+      const message = received.message as { id: number; answer: SyncAnswer<R> } | { ended: string };
+      if ('ended' in message) {
+        // Its answers came before this on the same port: what it still held will never be answered.
+        this.ended.add(w);
+        for (const [id, holder] of this.assigned) {
+          if (holder !== w) continue;
+          this.answers.set(id, { failed: message.ended });
+          this.assigned.delete(id);
+        }
+        this.inFlight[w] = 0;
+        continue;
+      }
+      this.answers.set(message.id, message.answer);
+      this.assigned.delete(message.id);
+      this.inFlight[w]--;
     }
     if (any) this.dispatch();
     return any;
   }
 
-  /** Answers to `tasks` in order; tasks go to idle workers as they free up (largest first is the caller's choice of order). */
+  /** Answers to `tasks` in order; tasks go to idle workers as they free up (largest first is the caller's choice of order); `onAnswer` as each arrives. */
   map(tasks: readonly T[], onAnswer: (index: number, answer: SyncAnswer<R>) => void = () => undefined): Array<SyncAnswer<R>> {
-    // map numbers its tasks from 0 and reads the ports itself: a submitted task still out would be taken for one of them.
+    // map has the pool to itself: a task from submit still out would be answered into the pool's keeping with no one left to claim it.
     if (this.queue.length > 0 || this.answers.size > 0 || this.inFlight.some((n) => n > 0)) throw new Error('SyncWorkerPool.map: tasks from submit are still queued, running or unclaimed');
     const answers: Array<SyncAnswer<R> | undefined> = new Array(tasks.length);
-    let next = 0;
-    let done = 0;
-    const busy = new Array<boolean>(this.workers.length).fill(false);
-    const give = (w: number): void => {
-      if (next >= tasks.length) return;
-      const id = next++;
-      busy[w] = true;
-      this.workers[w].postMessage({ id, task: tasks[id] });
-    };
-    for (let w = 0; w < this.workers.length; w++) give(w);
-    while (done < tasks.length) {
+    const waiting = new Map(tasks.map((task, index) => [this.submit(task), index]));
+    while (waiting.size > 0) {
       const seen = Atomics.load(this.signal, 0);
-      let progressed = false;
-      for (let w = 0; w < this.ports.length; w++) {
-        const received = receiveMessageOnPort(this.ports[w]);
-        if (received === undefined) continue;
-        const { id, answer } = received.message as { id: number; answer: SyncAnswer<R> };
-        answers[id] = answer;
-        done++;
-        busy[w] = false;
-        progressed = true;
-        onAnswer(id, answer);
-        give(w);
+      const arrived = this.drain();
+      for (const [id, index] of waiting) {
+        const answer = this.answers.get(id);
+        if (answer === undefined) continue;
+        this.answers.delete(id);
+        waiting.delete(id);
+        answers[index] = answer;
+        onAnswer(index, answer);
       }
-      if (!progressed) Atomics.wait(this.signal, 0, seen, 1000);
+      if (!arrived && waiting.size > 0) Atomics.wait(this.signal, 0, seen, 1000);
     }
     return answers as Array<SyncAnswer<R>>;
   }
