@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SafetensorsFile, writeSafetensors, encodeFloats } from '../src/numerics/io/safetensors';
@@ -12,6 +13,7 @@ import { UnitClass } from '../adversaries/taylormlp/recovered';
 import { attackReleasedFile } from '../adversaries/taylormlp/attack';
 import { temporaryDirectory } from './helpers/temporaryDirectories';
 import { withEnvironment } from './helpers/environment';
+import { compiledPath } from '../src/kernel/estimate/compiledPath';
 
 /**
  * The sampled attack path (adversaries/taylormlp/fastAttack.ts) on blocks big enough for it: 256
@@ -221,6 +223,32 @@ describe('the sampled attack path (fastAttack.ts)', () => {
       file.close();
       full.close();
     }
+  });
+
+  it('a flush that fails on the thread writing the workers\' blocks (shared slots) fails the attack with a WritebackError — promptly, nothing left behind — never hangs or re-runs', () => {
+    const dir = path.join(home, 'handoff-flush');
+    const tensors = syntheticCheckpoint({ layout: 'fc', layers: 3, inputDim: O, hiddenDim: H, seed: 'fast-handoff-flush', activation: 'gelu' });
+    const released = releaseIn(dir, tensors, { model_type: 'opt', hidden_act: 'gelu' }, { order: 6, dtype: 'f32' });
+    const compiled = (file: string): string => compiledPath(path.join(__dirname, file));
+    // In a child (compiled code, a time limit): its fdatasync fails as a disk's would; the worker threads, which do not flush here, keep theirs.
+    const child = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `require('node:fs').fdatasyncSync = () => { const e = new Error('EIO: i/o error, fdatasync'); e.code = 'EIO'; throw e; };
+const { attackReleasedFile } = require(${JSON.stringify(compiled('../adversaries/taylormlp/attack.ts'))});
+try {
+  attackReleasedFile(${JSON.stringify(released)}, ${JSON.stringify(path.join(dir, 'recovered.safetensors'))}, 'consensus', 'test');
+  process.stdout.write('no error');
+} catch (error) {
+  process.stdout.write(error.name + ': ' + error.message);
+}`,
+      ],
+      { encoding: 'utf8', timeout: 30_000, env: { ...process.env, WEIGHTGAMES_WORKERS: '1', WEIGHTGAMES_ATTACK_THREAD_BLOCKS: '0' } },
+    );
+    expect(child.signal).toBeNull();
+    expect(child.stdout).toMatch(/^WritebackError: writing back the output failed: EIO/);
+    expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors', 'released.safetensors']);
   });
 
   it('with a worker recovering blocks, a NaN in a slab no one reads stops the attack: the typed error, and no output or temporary file left', () => {

@@ -114,13 +114,12 @@ process.stdout.write(JSON.stringify({ answers, lone }));`,
     }
   }, 60_000);
 
-  it('map refuses while a submitted task is still out', () => {
+  it('map beside submitted tasks: each gets its own answers (one numbering), a submitted task\'s kept for wait', () => {
     const pool = new SyncWorkerPool<number, number>(doubler(dir()), 1);
     try {
-      const id = pool.submit(1);
-      expect(() => pool.map([2])).toThrow(/still queued, running or unclaimed/);
-      expect(pool.wait(id)).toEqual({ ok: 2 });
-      expect(pool.map([2])).toEqual([{ ok: 4 }]);
+      const ids = [1, 3].map((n) => pool.submit(n));
+      expect(pool.map([2, 5])).toEqual([{ ok: 4 }, { ok: 10 }]);
+      expect(ids.map((id) => pool.wait(id))).toEqual([{ ok: 2 }, { ok: 6 }]);
     } finally {
       pool.close();
     }

@@ -29,11 +29,23 @@ export type AttackMethod = 'consensus' | 'pairwise';
 const STEAL_WORTH_SECONDS = 3;
 
 /**
- * Blocks whose recovered tensors take at most this many bytes are handed back to the attack's own
- * thread to write (two shared slots per worker: HandoffSlots); bigger ones each worker writes itself,
- * so that the slots never hold more than a few blocks of small models' worth of memory.
+ * Shared slots (HandoffSlots) through which the workers leave recovered blocks for this thread to
+ * write: two per worker, at most this many bytes in all — so only for blocks of small models' size
+ * (the OPT-125M shape's take 19 MB); workers write bigger blocks, or any block when no slot is free,
+ * themselves.
  */
-const HANDOFF_BLOCK_BYTES = 64 * 2 ** 20;
+const HANDOFF_BYTES = 256 * 2 ** 20;
+
+/** The shared slots for blocks of `largestBlockBytes` at most, or null where they are not worth it or cannot be had (see HANDOFF_BYTES). */
+function handoffSlots(workers: number, largestBlockBytes: number): HandoffSlots | null {
+  const count = Math.min(2 * workers, Math.floor(HANDOFF_BYTES / Math.max(1, largestBlockBytes)));
+  if (workers === 0 || largestBlockBytes === 0 || count < 2 || process.env.WEIGHTGAMES_ATTACK_HANDOFF === '0') return null;
+  try {
+    return HandoffSlots.create(count, largestBlockBytes);
+  } catch {
+    return null; // no shared memory to be had: the workers write their blocks themselves
+  }
+}
 
 /** Recover one released block with either attack. */
 export function recoverBlock(method: AttackMethod, released: ReleasedBlock, act: Activation, dtype: StorageDType, options: ConsensusOptions = {}): RecoveredBlock {
@@ -135,8 +147,8 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     // The workers start first: a thread takes ~0.2 s to load its modules and open the release, time in
     // which this thread validates the release and lays out the output (on an invalid release they are closed below).
     const workers = method === 'consensus' && fastAttack ? attackWorkers(released, info) : 0;
-    const blockBytes = Math.max(0, ...info.blocks.map((meta) => [...recoveredShapes(meta).values()].reduce((sum, shape) => sum + 4 * shape.reduce((a, b) => a * b, 1), 0)));
-    const slots = workers > 0 && blockBytes > 0 && blockBytes <= HANDOFF_BLOCK_BYTES && process.env.WEIGHTGAMES_ATTACK_HANDOFF !== '0' ? HandoffSlots.create(2 * workers, blockBytes) : null;
+    const largestBlockBytes = Math.max(0, ...info.blocks.map((meta) => [...recoveredShapes(meta).values()].reduce((sum, shape) => sum + 4 * shape.reduce((a, b) => a * b, 1), 0)));
+    const slots = handoffSlots(workers, largestBlockBytes);
     pool = workers > 0 ? new SyncWorkerPool<AttackTask, AttackAnswer | null>(compiledPath(path.join(__dirname, `attackWorker${path.extname(__filename)}`)), workers, { input, ...(slots === null ? {} : { handoff: slots.shared }) }, 2) : null;
     validateRelease(released, info);
     const act = activationByName(info.activation);
@@ -146,10 +158,10 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     } catch {
       signs = true; // unknown: fit both signs
     }
-    // Worker threads recover the blocks (sampled fast path) and write each straight into the output
-    // at its offsets (positional writes: no copy back to this thread), while this thread, which would
-    // otherwise only wait, hashes the release. A block a worker leaves (null) or fails is recovered
-    // here, and its error, if any, thrown here.
+    // Worker threads recover the blocks (sampled fast path) while this thread, which would otherwise
+    // only wait, hashes the release and writes the blocks they leave in shared slots (a worker with
+    // no slot writes its block into the output itself, at its offsets). A block a worker leaves
+    // (null) or fails is recovered here, and its error, if any, thrown here.
     const blockStats: Array<{ prefix: string; units: number; plain: number; unrecoverable: number; classes: Readonly<Record<string, number>>; seconds: number; thread: 'worker' | 'caller' }> = [];
     const statuses: Array<{ status: Uint8Array; reason?: Uint8Array; unitClass?: Uint8Array }> = [];
     // Per block, one character per hidden unit: its identifiability class code (the legend below).
@@ -229,6 +241,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
           landed.add(id);
         };
         landArrived = () => {
+          if (slots === null) return;
           for (const id of pending) land(id, pool?.peek(id));
         };
         try {
@@ -277,11 +290,10 @@ export function attackReleasedFile(input: string, output: string, method: Attack
             if (here !== undefined) return account(index, here.outcome, here.seconds, 'caller');
             let leftToFull = false;
             if (pool !== null) {
-              // Blocks other workers leave in shared slots meanwhile are written as they come: a worker
-              // finding every slot full waits for one, and may hold the block waited for here.
+              // Blocks the workers leave in shared slots meanwhile are written as they come (a worker finding none free writes its own).
               const answer = pool.wait(tasks[index], landArrived);
+              pending.delete(tasks[index]); // answered: the error path below must not wait for it again
               land(tasks[index], answer);
-              pending.delete(tasks[index]);
               if ('ok' in answer && answer.ok !== null && typeof answer.ok === 'object') {
                 account(index, answer.ok, answer.ok.seconds, 'worker');
                 for (const [name] of places[index]) written.add(name);
@@ -297,7 +309,6 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         } catch (error) {
           // No worker may still write into the file the writer is about to delete: the tasks not started are dropped, the running ones waited for.
           if (pool !== null) {
-            slots?.abandon(); // a worker waiting for a free slot answers instead of waiting for a write that will not come
             for (const id of pool.cancelQueued()) pending.delete(id);
             for (const id of pending) pool.wait(id);
           }

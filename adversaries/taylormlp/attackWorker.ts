@@ -10,10 +10,11 @@ import { fastRecoverBlock } from './fastAttack';
 /**
  * An attack worker (see attackReleasedFile): opens the release once, then recovers whichever
  * block it is handed by the sampled fast path (null where the full consensus must decide) and
- * writes it into the output (the thread that started the workers hashes the release meanwhile) —
- * or, where the job hands out shared slots, copies it into one and leaves the writing to that thread.
+ * leaves it in a shared slot for the thread that started the workers to write (that thread hashes
+ * the release meanwhile, and is otherwise idle) — or, where there are no slots or none is free,
+ * writes it into the output itself.
  */
-/** A block to recover and write into the output (descriptor `fd`, each tensor's [name, absolute offset, byte length]). */
+/** A block to recover, and where its tensors go in the output (descriptor `fd`, each tensor's [name, absolute offset, byte length]). */
 export type AttackTask = { readonly index: number; readonly signs: boolean; readonly fd: number; readonly places: ReadonlyArray<readonly [string, number, number]> };
 
 export interface AttackAnswer {
@@ -21,7 +22,7 @@ export interface AttackAnswer {
   readonly reason: Uint8Array;
   readonly unitClass: Uint8Array;
   readonly seconds: number;
-  /** Where the block's tensors wait to be written (jobs with shared slots); absent where this worker wrote them. */
+  /** Where the block's tensors wait for the calling thread to write them (shared slots); absent where this worker wrote them. */
   readonly handoff?: Handoff;
 }
 
@@ -50,10 +51,8 @@ if (parentPort !== null && data?.syncPort !== undefined) {
       return { position, bytes };
     });
     const answer = { status: fast.status, reason: fast.reason, unitClass: fast.unitClass };
-    if (slots !== null) {
-      const seconds = (performance.now() - t0) / 1000; // the recovery's, not the wait for a free slot
-      return { value: { ...answer, seconds, handoff: slots.fill(pieces) } };
-    }
+    const handoff = slots?.tryFill(pieces) ?? null; // every slot taken (the calling thread busy): written here instead
+    if (handoff !== null) return { value: { ...answer, seconds: (performance.now() - t0) / 1000, handoff } };
     // Written here, from this thread's buffers, at the offsets the writer gave (file descriptors are the process's, not the thread's).
     for (const { position, bytes } of pieces) writeAt(task.fd, bytes, position);
     // Flushed here, while the other threads compute, rather than all at the final fsync (the writer's tail after the last block).

@@ -242,10 +242,12 @@ export class SyncWorkerPool<T, R> {
     return any;
   }
 
-  /** Answers to `tasks` in order; tasks go to idle workers as they free up (largest first is the caller's choice of order); `onAnswer` as each arrives. */
+  /**
+   * Answers to `tasks` in order: they are submitted (idle workers take them as they free up; largest
+   * first is the caller's choice of order) and waited for; `onAnswer` runs as answers are collected
+   * (in task order among those collected together). Tasks submitted before keep their answers for `wait`.
+   */
   map(tasks: readonly T[], onAnswer: (index: number, answer: SyncAnswer<R>) => void = () => undefined): Array<SyncAnswer<R>> {
-    // map has the pool to itself: a task from submit still out would be answered into the pool's keeping with no one left to claim it.
-    if (this.queue.length > 0 || this.answers.size > 0 || this.inFlight.some((n) => n > 0)) throw new Error('SyncWorkerPool.map: tasks from submit are still queued, running or unclaimed');
     const answers: Array<SyncAnswer<R> | undefined> = new Array(tasks.length);
     const waiting = new Map(tasks.map((task, index) => [this.submit(task), index]));
     while (waiting.size > 0) {
