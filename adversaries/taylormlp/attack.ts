@@ -150,6 +150,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     const largestBlockBytes = Math.max(0, ...info.blocks.map((meta) => [...recoveredShapes(meta).values()].reduce((sum, shape) => sum + 4 * shape.reduce((a, b) => a * b, 1), 0)));
     const slots = handoffSlots(workers, largestBlockBytes);
     pool = workers > 0 ? new SyncWorkerPool<AttackTask, AttackAnswer | null>(compiledPath(path.join(__dirname, `attackWorker${path.extname(__filename)}`)), workers, { input, ...(slots === null ? {} : { handoff: slots.shared }) }, 2) : null;
+    slots?.prefault(); // while the workers load
     validateRelease(released, info);
     const act = activationByName(info.activation);
     let signs = false;
