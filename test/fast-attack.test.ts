@@ -167,7 +167,7 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     }
   });
 
-  it.each(['f32', 'bf16'] as const)('%s: attack workers (leaving their blocks in shared slots for the calling thread to write, or writing them into the output themselves), alone or beside the calling thread taking blocks too, write what one thread writes — every tensor byte for byte, the same metadata — none failing', (dtype) => {
+  it.each(['f32', 'bf16'] as const)('%s: attack workers (leaving their blocks in shared slots for the calling thread to write, or writing them into the output themselves), alone or beside the calling thread taking blocks too, write what one thread writes — the same file byte for byte — none failing', (dtype) => {
     const dir = path.join(home, `workers-${dtype}`);
     const tensors = syntheticCheckpoint({ layout: 'fc', layers: 5, inputDim: O, hiddenDim: H, seed: 'fast-workers', activation: 'gelu' });
     const released = releaseIn(dir, tensors, { model_type: 'opt', hidden_act: 'gelu' }, { order: 6, dtype, signs: true });
@@ -178,17 +178,12 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     const two = attack('two.safetensors', '2', '0');
     const shared = attack('shared.safetensors', '1', '1');
     const writing = attack('writing.safetensors', '2', '0', '0');
-    // The header's key order may differ (the hash is filled in last where workers run); its content may not.
-    const [a, ...others] = ['one', 'two', 'shared', 'writing'].map((f) => SafetensorsFile.open(path.join(dir, `${f}.safetensors`)));
-    try {
-      for (const b of others) {
-        expect(b.metadata).toEqual(a.metadata);
-        expect(b.names).toEqual(a.names);
-        for (const name of a.names) expect(Buffer.from(b.tensor(name).bytes).equals(Buffer.from(a.tensor(name).bytes))).toBe(true);
-      }
-    } finally {
-      for (const f of [a, ...others]) f.close();
-    }
+    // The same file byte for byte, header included, whatever the threads.
+    const [a, ...others] = ['one', 'two', 'shared', 'writing'].map((f) => fs.readFileSync(path.join(dir, `${f}.safetensors`)));
+    for (const b of others) expect(b.equals(a)).toBe(true);
+    // The slots were used (the first block a worker recovers always finds one free), and not where they are off.
+    expect(two.handedOff).toBeGreaterThanOrEqual(1);
+    expect([one.handedOff, writing.handedOff]).toEqual([0, 0]);
     for (const run of [two, shared, writing]) expect(run.blocks.map((b) => b.prefix)).toEqual(one.blocks.map((b) => b.prefix));
     expect(one.blocks.every((b) => b.thread === 'caller')).toBe(true);
     for (const run of [two, writing]) expect(run.blocks.every((b) => b.thread === 'worker')).toBe(true);
@@ -225,7 +220,7 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     }
   });
 
-  it('a flush that fails on the thread writing the workers\' blocks (shared slots) fails the attack with a WritebackError — promptly, nothing left behind — never hangs or re-runs', () => {
+  it('a flush that fails on the thread writing the workers\' blocks (shared slots) fails the attack with a WritebackError — promptly (no hang), nothing left behind', () => {
     const dir = path.join(home, 'handoff-flush');
     const tensors = syntheticCheckpoint({ layout: 'fc', layers: 3, inputDim: O, hiddenDim: H, seed: 'fast-handoff-flush', activation: 'gelu' });
     const released = releaseIn(dir, tensors, { model_type: 'opt', hidden_act: 'gelu' }, { order: 6, dtype: 'f32' });

@@ -129,6 +129,8 @@ export interface AttackSummary {
   readonly recoverySeconds: number;
   readonly seconds: number;
   readonly recoveredParameters: number;
+  /** Blocks the workers left in shared slots for the calling thread to write (the others each thread wrote itself). */
+  readonly handedOff: number;
 }
 
 /**
@@ -150,7 +152,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     const largestBlockBytes = Math.max(0, ...info.blocks.map((meta) => [...recoveredShapes(meta).values()].reduce((sum, shape) => sum + 4 * shape.reduce((a, b) => a * b, 1), 0)));
     const slots = handoffSlots(workers, largestBlockBytes);
     pool = workers > 0 ? new SyncWorkerPool<AttackTask, AttackAnswer | null>(compiledPath(path.join(__dirname, `attackWorker${path.extname(__filename)}`)), workers, { input, ...(slots === null ? {} : { handoff: slots.shared }) }, 2) : null;
-    slots?.prefault(); // while the workers load
+    slots?.prefault(); // while the workers load; before the first task is submitted (it zeroes every slot)
     validateRelease(released, info);
     const act = activationByName(info.activation);
     let signs = false;
@@ -204,6 +206,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     // With no workers the hash (and its finiteness scan of all of Θ) comes first: a damaged release is refused before any block's work.
     /** Blocks the workers left in shared slots, written as they arrive (set once the output is open). */
     let landArrived = (): void => undefined;
+    let handedOff = 0;
     const hashFirst = pool === null ? releaseHash() : undefined;
     let hashBeside: string | undefined;
     writeSafetensorsPositional(
@@ -213,7 +216,6 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         recovered_by: `weightgames attack --method ${method}`,
         weightgames_version: version,
         source_release: input.split(/[\\/]/).pop() ?? input,
-        ...(hashFirst === undefined ? {} : { source_release_sha256: hashFirst }),
         release_seed: info.metadata.seed ?? '',
         activation: info.activation,
         unit_class_legend: JSON.stringify(Object.fromEntries(unitClassNames.map((name, code) => [code, `${name}: ${unitClassDetermines[name]}`]))),
@@ -240,6 +242,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
           datasyncSync(fd); // here, not at the final fsync; a failure is a WritebackError
           slots.release(handoff);
           landed.add(id);
+          handedOff++;
         };
         landArrived = () => {
           if (slots === null) return;
@@ -321,8 +324,9 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         inputs: [input],
         // The classes and the release's hash are known only once every block is recovered; their lengths now.
         deferred: {
-          // With workers the hash is taken while they work, and written at the end (without, an immediate key above).
-          ...(hashFirst !== undefined ? {} : { source_release_sha256: { length: 64, value: () => hashBeside ?? releaseHash() } }),
+          // With workers the hash is taken while they work; without, first. Deferred on both paths, so that the
+          // header's keys come in one order whatever the threads: the same file byte for byte.
+          source_release_sha256: { length: 64, value: () => hashFirst ?? hashBeside ?? releaseHash() },
           ...Object.fromEntries(info.blocks.map((meta) => [`unit_classes.${meta.prefix}`, { length: meta.hiddenDim, value: () => classCodes.get(meta.prefix) ?? '' }])),
         },
       },
@@ -342,6 +346,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       recoverySeconds,
       seconds: (performance.now() - start) / 1000,
       recoveredParameters,
+      handedOff,
     };
   } finally {
     pool?.close();

@@ -173,7 +173,7 @@ function program(): Command {
       }
       const shown = released ?? original;
       process.stdout.write(`${String(raw.prompt)}${shown.text}\n\n${original.tokens.length} tokens, ${original.tokensPerSecond.toFixed(1)} tokens/s (original)`);
-      if (released !== undefined) process.stdout.write(`; ${released.tokensPerSecond.toFixed(1)} tokens/s with the release (${result.slowdown!.toFixed(2)}× slower, ${result.sameTokens ? 'the same tokens' : 'different tokens'})`);
+      if (released !== undefined) process.stdout.write(`; ${released.tokensPerSecond.toFixed(1)} tokens/s with the release (${result.slowdown! >= 1 ? `${result.slowdown!.toFixed(2)}× slower` : `${(1 / result.slowdown!).toFixed(2)}× faster`}, ${result.sameTokens ? 'the same tokens' : 'different tokens'})`);
       process.stdout.write('\n');
     });
   cmd
@@ -222,7 +222,7 @@ function program(): Command {
           `recovered ${summary.blocks.length} MLP blocks of ${input} → ${output} (${summary.method})`,
           `  activation ${summary.activation}, N = ${summary.order}, stored ${summary.dtype}, signs ${summary.signs ? 'on' : 'off'}`,
           `  units: ${summary.total.units} (${summary.total.plain} released plain, ${summary.total.unrecoverable} unrecoverable: flagged, written as 0${summary.total.unrecoverable > 0 ? ` — ${Object.entries(summary.total.reasons).map(([why, n]) => `${n} ${why}`).join(', ')}` : ''})`,
-          `  ${summary.recoveredParameters.toLocaleString('en-US')} parameters of W recovered in ${summary.recoverySeconds.toFixed(2)} s (${(summary.recoveredParameters / summary.recoverySeconds / 1e6).toFixed(1)} M/s); ${summary.seconds.toFixed(2)} s with I/O`,
+          `  ${summary.recoveredParameters.toLocaleString('en-US')} parameters of W recovered (the expanded units' columns; the others' are released in the clear) in ${summary.recoverySeconds.toFixed(2)} s (${(summary.recoveredParameters / summary.recoverySeconds / 1e6).toFixed(1)} M/s); ${summary.seconds.toFixed(2)} s with I/O`,
         ].join('\n') + '\n',
       );
     });

@@ -40,7 +40,7 @@ export class HandoffSlots {
     this.state = new Int32Array(shared.state);
   }
 
-  /** `slots` slots of `slotBytes` each (their pages are touched only as they are filled). */
+  /** `slots` slots of `slotBytes` each (their pages touched only by `prefault` or as they are filled). */
   static create(slots: number, slotBytes: number): HandoffSlots {
     if (!(Number.isSafeInteger(slots) && slots > 0 && Number.isSafeInteger(slotBytes) && slotBytes > 0)) throw new RangeError(`HandoffSlots: ${slots} slots of ${slotBytes} bytes`);
     return new HandoffSlots({ data: new SharedArrayBuffer(slots * slotBytes), state: new SharedArrayBuffer(slots * 4), slotBytes });
