@@ -181,7 +181,7 @@ function program(): Command {
     .description("the paper's case study: release → attack → compare → games; Table 1 and Figures 2–4")
     .option('--out <dir>', 'output directory', 'case-study')
     .option('--seed <s>', 'seed', '0')
-    .option('--stories <dir>', 'stories260K directory', path.resolve(__dirname, '../../../../../shared/models/stories260K'))
+    .option('--stories <dir>', 'stories260K directory (by default ../shared/models/stories260K beside the package\'s folder, as in a checkout of the repository; the case study skips that part where it is absent)', path.resolve(__dirname, '../../../../../shared/models/stories260K'))
     .action(async (raw: Record<string, unknown>) => {
       // The case study's scratch folder (~850 MB) goes under a folder of ours, removed on a signal.
       const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'wg-'));
