@@ -60,10 +60,6 @@ export class HandoffSlots {
     this.data.fill(0);
   }
 
-  get slots(): number {
-    return this.state.length;
-  }
-
   /**
    * Worker side: claim a free slot, copy `pieces` into it one after another, and answer where they
    * lie; null where every slot is taken (the worker then writes them itself). RangeError where the
