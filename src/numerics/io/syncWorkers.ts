@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
-import { WritebackError, isWritebackFailure } from './writeback';
+import { WritebackError, isWritebackFailure, writebackFailureMessage } from './writeback';
 
 /**
  * A pool of worker threads driven synchronously: `map` hands out tasks and blocks (Atomics.wait on
@@ -62,7 +62,7 @@ export function serveSyncTasks<T, R>(parent: MessagePort | null, data: SyncWorke
  * error, so that a worker path failing quietly cannot pass for a working one.
  */
 export function refuseIfStrictWorkers(failure: string, what: string): void {
-  if (isWritebackFailure(failure)) throw new WritebackError(`a worker's ${what}: ${failure.slice('WritebackError: '.length)}`);
+  if (isWritebackFailure(failure)) throw new WritebackError(`a worker's ${what}: ${writebackFailureMessage(failure)}`);
   if (process.env.WEIGHTGAMES_STRICT_WORKERS === '1') throw new Error(`a worker failed on ${what}: ${failure}`);
 }
 

@@ -31,5 +31,11 @@ export function datasyncAsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error !== null ? reject(lostWriteback(error)) : resolve())));
 }
 
-/** Whether a worker's failure (its `name: message`) is a lost writeback, which no re-run may paper over. */
-export const isWritebackFailure = (failure: string): boolean => failure.startsWith('WritebackError:');
+/** How a worker's failure names a lost writeback (its `name: message`, as serveSyncTasks answers it). */
+const FAILURE_PREFIX = 'WritebackError: ';
+
+/** Whether a worker's failure is a lost writeback, which no re-run may paper over. */
+export const isWritebackFailure = (failure: string): boolean => failure.startsWith(FAILURE_PREFIX);
+
+/** A lost writeback's message, out of a worker's failure (isWritebackFailure). */
+export const writebackFailureMessage = (failure: string): string => failure.slice(FAILURE_PREFIX.length);
