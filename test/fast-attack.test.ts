@@ -8,9 +8,10 @@ import { releaseCheckpoint } from '../schemes/taylormlp/checkpoint';
 import type { TaylorOptions } from '../schemes/taylormlp/release';
 import { readReleasedBlock, releasedInfo } from '../schemes/taylormlp/artifact';
 import { consensusRecoverBlock } from '../adversaries/taylormlp/consensus';
-import { fastApplies, fastRecoverBlock } from '../adversaries/taylormlp/fastAttack';
+import { adoptFastBuffers, fastApplies, fastBufferBytes, fastRecoverBlock } from '../adversaries/taylormlp/fastAttack';
+import { fileJobScratch } from '../src/numerics/tensor/scratch';
 import { UnitClass } from '../adversaries/taylormlp/recovered';
-import { attackReleasedFile } from '../adversaries/taylormlp/attack';
+import { attackReleasedFile, latestPace } from '../adversaries/taylormlp/attack';
 import { temporaryDirectory } from './helpers/temporaryDirectories';
 import { withEnvironment } from './helpers/environment';
 import { compiledPath } from '../src/kernel/estimate/compiledPath';
@@ -194,6 +195,39 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     expect(threads[4]).toBe('caller');
     expect(threads.join(',')).toMatch(/^(worker,)+(caller,)*caller$/);
     expect(one.total.unrecoverable).toBe(0);
+  });
+
+  it("the workers' pace, which decides whether the calling thread takes blocks too, is their latest block's time (they speed up as V8 compiles), not their mean so far", () => {
+    expect(latestPace([0.6, 0.3, 0.1, undefined, undefined])).toBe(0.1); // the mean, 0.33, would count the compiling blocks
+    expect(latestPace([0.6, undefined, 0.2, undefined])).toBe(0.2);
+    expect(latestPace([undefined, undefined])).toBe(Infinity); // none answered yet: as slow as can be
+    expect(latestPace([])).toBe(Infinity);
+  });
+
+  it.each([
+    ['fc', 'f32'],
+    ['fc', 'bf16'],
+    ['llama', 'f32'],
+    ['llama', 'bf16'],
+  ] as const)('%s, %s: the buffers fastBufferBytes plans (which a worker adopts, touched beforehand by the thread starting it) are all a block needs — none grows past them', (layout, dtype) => {
+    const dir = path.join(home, `buffers-${layout}-${dtype}`);
+    const activation = layout === 'fc' ? 'gelu' : 'silu';
+    const tensors = syntheticCheckpoint({ layout, layers: 2, inputDim: O, hiddenDim: H, seed: 'fast-buffers', activation });
+    const released = SafetensorsFile.open(releaseIn(dir, tensors, { model_type: layout === 'fc' ? 'opt' : 'llama', hidden_act: activation }, { order: 6, dtype, signs: true }));
+    try {
+      const info = releasedInfo(released.metadata);
+      const planned = fastBufferBytes(released, info);
+      fileJobScratch.dropNow(); // this thread's buffers as a fresh worker's: nothing held
+      adoptFastBuffers(Object.fromEntries(Object.entries(planned).map(([role, bytes]) => [role, new SharedArrayBuffer(bytes)])));
+      const adopted = fileJobScratch.held;
+      expect(adopted).toBeGreaterThan(0);
+      for (const meta of info.blocks) expect(fastRecoverBlock(released, meta, info, activationByName(info.activation), true)).not.toBeNull();
+      // A buffer asked for more than it holds is replaced by a bigger one: the total would grow.
+      expect(fileJobScratch.held).toBe(adopted);
+    } finally {
+      released.close();
+      fileJobScratch.dropNow();
+    }
   });
 
   it.each(['f32', 'bf16'] as const)('%s, SwiGLU (Llama layout): the sampled path writes V and U as the full consensus does, byte for byte, and W as exact as it checks', (dtype) => {

@@ -32,4 +32,17 @@ describe('ScratchSet', () => {
     jest.advanceTimersByTime(KEEP_MS); // nothing pending fires later
     expect(set.held).toBe(0);
   });
+
+  it('adopt: memory touched elsewhere (a SharedArrayBuffer) is used where bigger than the buffer held; a bigger request still grows past it', () => {
+    const set = new ScratchSet(['a'] as const);
+    const memory = new SharedArrayBuffer(64);
+    set.claim().a.get(16);
+    set.buffers.a.adopt(memory);
+    const view = set.claim().a.floats(16);
+    expect(view.buffer).toBe(memory);
+    set.buffers.a.adopt(new SharedArrayBuffer(32)); // smaller than held: ignored
+    expect(set.claim().a.get(8).buffer).toBe(memory);
+    expect(set.claim().a.get(65).buffer).not.toBe(memory);
+    expect(set.held).toBe(72);
+  });
 });

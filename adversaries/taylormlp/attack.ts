@@ -11,7 +11,7 @@ import type { ReleasedMlp } from '../../schemes/taylormlp/scheme';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { consensusRecoverBlock, ConsensusOptions } from './consensus';
-import { dropFastBuffersSoon, fastRecoverBlock } from './fastAttack';
+import { FastScratchRole, dropFastBuffersSoon, fastBufferBytes, fastRecoverBlock } from './fastAttack';
 import type { AttackAnswer, AttackTask } from './attackWorker';
 import { hashAndScan } from './releaseHash';
 import { SyncWorkerPool, refuseIfStrictWorkers, workerCount } from '../../src/numerics/io/syncWorkers';
@@ -44,6 +44,27 @@ function handoffSlots(workers: number, largestBlockBytes: number): HandoffSlots 
     return HandoffSlots.create(count, largestBlockBytes);
   } catch {
     return null; // no shared memory to be had: the workers write their blocks themselves
+  }
+}
+
+/** The workers' own buffers touched by this thread beside the slots, at most this many bytes per worker (the OPT-125M shape's take ~35 MB): a bigger block's fresh pages are a small part of its work. */
+const WORKER_BUFFER_BYTES = 64 * 2 ** 20;
+
+/**
+ * Each worker's sampled-path buffers (fastBufferBytes) as shared memory that this thread touches
+ * while the workers start — the pages a worker's first block would otherwise fault in one by one on
+ * the critical path (see Scratch) — and a counter through which each worker takes one set; null
+ * where they are too big to be worth it (WORKER_BUFFER_BYTES) or cannot be had.
+ */
+function workerBuffers(workers: number, file: SafetensorsFile, info: ReleasedModelInfo): { sets: Array<Record<FastScratchRole, SharedArrayBuffer>>; taken: SharedArrayBuffer } | null {
+  const bytes = fastBufferBytes(file, info);
+  const total = Object.values(bytes).reduce((a, b) => a + b, 0);
+  if (workers === 0 || total === 0 || total > WORKER_BUFFER_BYTES || process.env.WEIGHTGAMES_ATTACK_HANDOFF === '0') return null;
+  try {
+    const sets = Array.from({ length: workers }, () => Object.fromEntries(Object.entries(bytes).map(([role, n]) => [role, new SharedArrayBuffer(Math.ceil(n / 8) * 8)])) as Record<FastScratchRole, SharedArrayBuffer>);
+    return { sets, taken: new SharedArrayBuffer(4) };
+  } catch {
+    return null; // no shared memory to be had: the workers allocate their own
   }
 }
 
@@ -151,8 +172,11 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     const workers = method === 'consensus' && fastAttack ? attackWorkers(released, info) : 0;
     const largestBlockBytes = Math.max(0, ...info.blocks.map((meta) => [...recoveredShapes(meta).values()].reduce((sum, shape) => sum + 4 * shape.reduce((a, b) => a * b, 1), 0)));
     const slots = handoffSlots(workers, largestBlockBytes);
-    pool = workers > 0 ? new SyncWorkerPool<AttackTask, AttackAnswer | null>(compiledPath(path.join(__dirname, `attackWorker${path.extname(__filename)}`)), workers, { input, ...(slots === null ? {} : { handoff: slots.shared }) }, 2) : null;
-    slots?.prefault(); // while the workers load; before the first task is submitted (it zeroes every slot)
+    const buffers = workerBuffers(workers, released, info);
+    pool = workers > 0 ? new SyncWorkerPool<AttackTask, AttackAnswer | null>(compiledPath(path.join(__dirname, `attackWorker${path.extname(__filename)}`)), workers, { input, ...(slots === null ? {} : { handoff: slots.shared }), ...(buffers === null ? {} : { buffers }) }, 2) : null;
+    // While the workers load: the buffers their first block uses (before it could), then the slots (before the first task is submitted: it zeroes every slot).
+    for (const set of buffers?.sets ?? []) for (const memory of Object.values(set)) new Uint8Array(memory).fill(0);
+    slots?.prefault();
     validateRelease(released, info);
     const act = activationByName(info.activation);
     let signs = false;
@@ -270,12 +294,12 @@ export function attackReleasedFile(input: string, output: string, method: Attack
           // (the workers go on from the first), and lets the pool hand out the next between blocks —
           // where they are worth its start: a thread's first blocks run 2–5× slower while V8 compiles
           // (~0.5–1 s of CPU here), so only where the blocks left take more than STEAL_WORTH_SECONDS
-          // at the workers' pace so far (none answered yet: slow blocks).
+          // at the workers' pace (none answered yet: slow blocks). Their pace is their latest block's
+          // time: they speed up as they compile too, so the mean over their first blocks overstates
+          // what is left (on the OPT-125M-shaped bf16 release it made this thread take the last
+          // blocks cold, and finish ~0.3 s after the worker would have).
           const doneHere = new Map<number, ReturnType<typeof recoverHere>>();
-          const workersPace = (): number => {
-            const seconds = tasks.map((id) => pool?.peek(id)).flatMap((a) => (a !== undefined && 'ok' in a && a.ok !== null ? [a.ok.seconds] : []));
-            return seconds.length === 0 ? Infinity : seconds.reduce((x, y) => x + y, 0) / seconds.length;
-          };
+          const workersPace = (): number => latestPace(tasks.map((id) => pool?.peek(id)).map((a) => (a !== undefined && 'ok' in a && a.ok !== null ? a.ok.seconds : undefined)));
           const share = process.env.WEIGHTGAMES_ATTACK_THREAD_BLOCKS; // 1: always, 0: never (tests, measurements); unset: by the workers' pace
           if (pool !== null && share !== '0' && (share === '1' || pool.queued * workersPace() > STEAL_WORTH_SECONDS)) {
             const indexOf = new Map(tasks.map((id, index) => [id, index]));
@@ -353,6 +377,15 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     released.close();
     dropFastBuffersSoon();
   }
+}
+
+/** The workers' pace, seconds per block, from their answers so far in block order (undefined: not answered): the latest block's (Infinity before any). */
+export function latestPace(seconds: ReadonlyArray<number | undefined>): number {
+  for (let index = seconds.length - 1; index >= 0; index--) {
+    const value = seconds[index];
+    if (value !== undefined) return value;
+  }
+  return Infinity;
 }
 
 /** Worker threads for an attack beside this thread: only where the blocks are big enough to pay for starting them (WEIGHTGAMES_WORKERS=0 forbids, =n asks for n). */

@@ -5,7 +5,7 @@ import { activationByName } from '../../src/numerics/activations';
 import { datasyncSync } from '../../src/numerics/io/writeback';
 import { Handoff, HandoffShared, HandoffSlots } from '../../src/numerics/io/handoffSlots';
 import { releasedInfo } from '../../schemes/taylormlp/artifact';
-import { fastRecoverBlock } from './fastAttack';
+import { FastScratchRole, adoptFastBuffers, fastRecoverBlock } from './fastAttack';
 
 /**
  * An attack worker (see attackReleasedFile): opens the release once, then recovers whichever
@@ -26,7 +26,7 @@ export interface AttackAnswer {
   readonly handoff?: Handoff;
 }
 
-const data = workerData as (SyncWorkerData & { input: string; handoff?: HandoffShared }) | undefined;
+const data = workerData as (SyncWorkerData & { input: string; handoff?: HandoffShared; buffers?: { sets: Array<Record<FastScratchRole, SharedArrayBuffer>>; taken: SharedArrayBuffer } }) | undefined;
 if (parentPort !== null && data?.syncPort !== undefined) {
   // Workers start before the release is validated: a release this thread cannot open (an unknown
   // activation, say) fails each task it is handed — the calling thread then throws the typed error —
@@ -36,6 +36,9 @@ if (parentPort !== null && data?.syncPort !== undefined) {
     const file = SafetensorsFile.open(data.input);
     const info = releasedInfo(file.metadata);
     opened = { file, info, act: activationByName(info.activation), slots: data.handoff === undefined ? null : HandoffSlots.attach(data.handoff) };
+    // This thread's buffers: a set the starting thread has touched already, one set per worker.
+    const set = data.buffers === undefined ? undefined : data.buffers.sets[Atomics.add(new Int32Array(data.buffers.taken), 0, 1)];
+    if (set !== undefined) adoptFastBuffers(set);
   } catch (error) {
     opened = { error };
   }

@@ -80,6 +80,47 @@ export function dropFastBuffersSoon(): void {
   buffers.dropSoon();
 }
 
+export type FastScratchRole = keyof typeof scratch;
+
+/**
+ * Bytes each of the sampled path's buffers takes for the blocks of a release (at most: K taken as h,
+ * the first sample size) — what fastRecoverBlock asks of them below. For memory that a thread with
+ * idle time touches before a worker's first block (a fresh page costs far more than its use here;
+ * see Scratch): the worker then adopts it (adoptFastBuffers). An underestimate only costs fresh
+ * pages again; nothing depends on it being exact.
+ */
+export function fastBufferBytes(file: SafetensorsFile, info: ReleasedModelInfo): Record<FastScratchRole, number> {
+  const bytes: Record<FastScratchRole, number> = { secondOut: 0, firstOut: 0, first: 0, sample: 0, raw: 0, chunk: 0, acc: 0, w: 0 };
+  const grow = (role: FastScratchRole, n: number): void => void (bytes[role] = Math.max(bytes[role], n));
+  for (const meta of info.blocks) {
+    const theta = file.header.entries.find((e) => e.name === `${meta.prefix}.taylor.theta`);
+    const first = file.header.entries.find((e) => e.name === meta.first);
+    if (theta === undefined || first === undefined) continue;
+    const { inputDim: d, hiddenDim: h, outputDim: o } = meta;
+    const size = DTYPE_SIZES[theta.dtype];
+    const K = h;
+    const rowsChunk = Math.max(1, Math.floor(CHUNK_BYTES / (K * size)));
+    const wide = first.dtype === 'F32';
+    grow('secondOut', o * h * 4);
+    grow('firstOut', wide ? 0 : h * d * 4);
+    grow('first', first.end - first.begin);
+    grow('sample', Math.max((info.order + 1) * SAMPLE_ROWS * K * 4, meta.up !== null && !wide ? h * d * 4 : 0));
+    grow('raw', Math.max(Math.min(o, rowsChunk) * K * size, meta.up !== null && wide ? h * d * 4 : 0));
+    grow('chunk', Math.min(o, rowsChunk) * K * 4);
+    grow('acc', Math.min(o, rowsChunk) * K * 8);
+    grow('w', K * size);
+  }
+  return bytes;
+}
+
+/** This thread's sampled-path buffers from `memory` (see fastBufferBytes), where it is bigger than what they hold. */
+export function adoptFastBuffers(memory: Partial<Record<FastScratchRole, ArrayBufferLike>>): void {
+  for (const role of Object.keys(scratch) as FastScratchRole[]) {
+    const buffer = memory[role];
+    if (buffer !== undefined) scratch[role].adopt(buffer);
+  }
+}
+
 const checked = (stored: StoredTensor, values: Float32Array, base = 0): Float32Array => {
   // The stored bits' exponents first (a typed-view scan; NaN and ±∞ only), then the value named.
   const at = firstNonFinite(stored);

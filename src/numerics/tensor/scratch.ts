@@ -6,7 +6,7 @@
  * job of a series (the layers of bench:scale, a user's loop over checkpoints) finds them touched.
  */
 export class Scratch {
-  private buffer = new Uint8Array(0);
+  private buffer: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
   /** `bytes` bytes, 8-byte aligned, reused from call to call (valid until the next `get` or `drop`). */
   get(bytes: number): Uint8Array {
     if (this.buffer.length < bytes) this.buffer = new Uint8Array(new ArrayBuffer(Math.ceil(bytes / 8) * 8));
@@ -19,6 +19,13 @@ export class Scratch {
   doubles(count: number): Float64Array {
     const b = this.get(count * 8);
     return new Float64Array(b.buffer, b.byteOffset, count);
+  }
+  /**
+   * Use `memory` (8-byte aligned: e.g. a SharedArrayBuffer another thread has already touched) from
+   * now on, where it is bigger than the buffer held; `get` still grows past it when asked for more.
+   */
+  adopt(memory: ArrayBufferLike): void {
+    if (memory.byteLength > this.buffer.length) this.buffer = new Uint8Array(memory, 0, Math.floor(memory.byteLength / 8) * 8);
   }
   drop(): void {
     this.buffer = new Uint8Array(0);
