@@ -114,6 +114,45 @@ process.stdout.write(JSON.stringify({ answers, lone }));`,
     }
   }, 60_000);
 
+  (process.platform === 'linux' ? it : it.skip)('a thread stopped without running its exit handlers (out of memory, under a small heap limit): the pool finds it gone and fails what it held — no wait blocks — by submit and by map (Linux: /proc/self/task)', () => {
+    const where = dir();
+    const script = path.join(where, 'hungry.js');
+    // Task 0: allocate until the thread's heap limit stops it (Node ends just that thread; its exit handlers do not run). Others: doubled.
+    fs.writeFileSync(
+      script,
+      `const { parentPort, workerData } = require('node:worker_threads');
+require(${JSON.stringify(compiledPool())}).serveSyncTasks(parentPort, workerData, (n) => {
+  if (n === 0) { const kept = []; for (;;) kept.push(new Array(1e5).fill(n)); }
+  return { value: 2 * n };
+});\n`,
+    );
+    const child = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const { SyncWorkerPool } = require(${JSON.stringify(compiledPool())});
+const limits = { resourceLimits: { maxOldGenerationSizeMb: 32 } };
+const p = new SyncWorkerPool(${JSON.stringify(script)}, 1, {}, 2, limits);
+const submitted = [5, 0, 6].map((n) => p.submit(n)).map((id) => p.wait(id));
+p.close();
+const q = new SyncWorkerPool(${JSON.stringify(script)}, 2, {}, 1, limits);
+const mapped = q.map([0, 7, 8, 9]);
+q.close();
+process.stdout.write(JSON.stringify({ submitted, mapped }));`,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(child.signal).toBeNull(); // not killed by the time limit: nothing blocked
+    const { submitted, mapped } = JSON.parse(child.stdout) as { submitted: unknown[]; mapped: Array<{ ok?: number; failed?: string }> };
+    const gone = { failed: 'Error: the worker thread stopped (out of memory?) before answering' };
+    // Answered before it went; the one that stopped it; the one queued behind it on the only thread.
+    expect(submitted).toEqual([{ ok: 10 }, gone, gone]);
+    // Two threads: one goes, the other answers the rest (each a doubling, or — handed to the one that went — its failure).
+    expect(mapped[0]).toEqual(gone);
+    mapped.slice(1).forEach((answer, q) => expect(answer.ok === 2 * [7, 8, 9][q] || answer.failed === gone.failed).toBe(true));
+    expect(mapped.filter((answer) => answer.ok !== undefined).length).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
   it('map beside submitted tasks: each gets its own answers (one numbering), a submitted task\'s kept for wait', () => {
     const pool = new SyncWorkerPool<number, number>(doubler(dir()), 1);
     try {

@@ -1,5 +1,6 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
+import { MessageChannel, MessagePort, ResourceLimits, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import { WritebackError, isWritebackFailure, writebackFailureMessage } from './writeback';
 
 /**
@@ -79,12 +80,17 @@ export function workerCount(tasks: number, worthIt: boolean): number {
  * then re-runs the task on its own thread, which throws the typed error — so that `wait` and `map`
  * never block on a thread that died before it could answer. A thread that ends later (process.exit
  * in a task, an error escaping from a callback) says so as it exits, and the pool answers every
- * task it had handed that thread with a failure. Plain JavaScript: it must run where nothing of
- * this package loads.
+ * task it had handed that thread with a failure; one stopped without running its exit handlers
+ * (out of memory) the pool finds gone itself (reapDead). Plain JavaScript: it must run where
+ * nothing of this package loads.
  */
 const BOOTSTRAP = `
 const { parentPort, workerData } = require('node:worker_threads');
 const signal = new Int32Array(workerData.syncSignal);
+// This thread's kernel id, where the system shows it (Linux): the pool checks it is still there (see SyncWorkerPool.reapDead).
+try {
+  Atomics.store(new Int32Array(workerData.syncThreads), workerData.syncIndex, Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()) || 0);
+} catch {}
 const notify = () => {
   Atomics.add(signal, 0, 1);
   Atomics.notify(signal, 0);
@@ -115,15 +121,17 @@ export class SyncWorkerPool<T, R> {
    * waiting when this thread is busy with work of its own (only for workers that answer each task
    * synchronously: a worker answering through a promise would start the next task before it answers).
    */
-  constructor(script: string, size: number, workerData: Record<string, unknown> = {}, private readonly ahead: 1 | 2 = 1) {
+  constructor(script: string, size: number, workerData: Record<string, unknown> = {}, private readonly ahead: 1 | 2 = 1, options: { readonly resourceLimits?: ResourceLimits } = {}) {
     const shared = new SharedArrayBuffer(4);
     this.signal = new Int32Array(shared);
+    const threads = new SharedArrayBuffer(4 * size);
+    this.threads = new Int32Array(threads);
     this.workers = [];
     this.ports = [];
     for (let w = 0; w < size; w++) {
       const { port1, port2 } = new MessageChannel();
       this.ports.push(port1);
-      const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { ...workerData, syncPort: port2, syncSignal: shared, syncScript: script }, transferList: [port2] });
+      const worker = new Worker(BOOTSTRAP, { eval: true, resourceLimits: options.resourceLimits, workerData: { ...workerData, syncPort: port2, syncSignal: shared, syncScript: script, syncThreads: threads, syncIndex: w }, transferList: [port2] });
       // A worker's errors come back as `{ failed }` answers; one that escapes (its thread dies) must not also
       // end this process as an unhandled 'error' event once this thread returns to its event loop.
       worker.on('error', () => undefined);
@@ -141,6 +149,8 @@ export class SyncWorkerPool<T, R> {
   private readonly assigned = new Map<number, number>();
   /** Workers whose thread has ended (they are handed nothing more). */
   private readonly ended = new Set<number>();
+  /** Each worker's kernel thread id, as it wrote it at its start (0: not known). */
+  private readonly threads: Int32Array;
 
   /** Queue one task (it starts as soon as a worker is free); `wait(id)` answers it. */
   submit(task: T): number {
@@ -195,8 +205,38 @@ export class SyncWorkerPool<T, R> {
       }
       const seen = Atomics.load(this.signal, 0);
       if (this.drain()) onArrival();
-      else Atomics.wait(this.signal, 0, seen, 1000);
+      else if (Atomics.wait(this.signal, 0, seen, 1000) === 'timed-out') this.reapDead();
     }
+  }
+
+  /**
+   * A second without an answer: are the threads that hold tasks still there? A thread stopped
+   * without running its exit handlers (V8 out of memory: Node ends just that thread) never says it
+   * has ended, so its tasks would be waited for forever. Where the system lists a process's
+   * threads (Linux: /proc/self/task), a thread gone is ended here as if it had said so — after
+   * collecting what it answered before it went. Elsewhere nothing is known, and nothing is done.
+   */
+  private reapDead(): void {
+    const gone: number[] = [];
+    for (let w = 0; w < this.workers.length; w++) {
+      const tid = Atomics.load(this.threads, w);
+      if (!this.ended.has(w) && this.inFlight[w] > 0 && tid > 0 && !fs.existsSync(`/proc/self/task/${tid}`)) gone.push(w);
+    }
+    if (gone.length === 0) return;
+    this.drain(); // what they posted before they went
+    for (const w of gone) if (!this.ended.has(w)) this.endWorker(w, 'Error: the worker thread stopped (out of memory?) before answering');
+    this.dispatch();
+  }
+
+  /** Worker `w`'s thread has ended: every task it held is answered as failed (the caller re-runs it), and it is handed nothing more. */
+  private endWorker(w: number, failure: string): void {
+    this.ended.add(w);
+    for (const [id, holder] of this.assigned) {
+      if (holder !== w) continue;
+      this.answers.set(id, { failed: failure });
+      this.assigned.delete(id);
+    }
+    this.inFlight[w] = 0;
   }
 
   private dispatch(): void {
@@ -225,13 +265,7 @@ export class SyncWorkerPool<T, R> {
       const message = received.message as { id: number; answer: SyncAnswer<R> } | { ended: string };
       if ('ended' in message) {
         // Its answers came before this on the same port: what it still held will never be answered.
-        this.ended.add(w);
-        for (const [id, holder] of this.assigned) {
-          if (holder !== w) continue;
-          this.answers.set(id, { failed: message.ended });
-          this.assigned.delete(id);
-        }
-        this.inFlight[w] = 0;
+        if (!this.ended.has(w)) this.endWorker(w, message.ended);
         continue;
       }
       this.answers.set(message.id, message.answer);
@@ -261,7 +295,7 @@ export class SyncWorkerPool<T, R> {
         answers[index] = answer;
         onAnswer(index, answer);
       }
-      if (!arrived && waiting.size > 0) Atomics.wait(this.signal, 0, seen, 1000);
+      if (!arrived && waiting.size > 0 && Atomics.wait(this.signal, 0, seen, 1000) === 'timed-out') this.reapDead();
     }
     return answers as Array<SyncAnswer<R>>;
   }
