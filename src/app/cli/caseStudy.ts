@@ -14,6 +14,7 @@ import { writeFileAtomic } from '../../numerics/io/atomicWrite';
 import { heatmapSvg } from '../plot/heatmap';
 import { Curve, gridPlotSvg, signChanges } from '../plot/gridPlot';
 import { progressBar } from './progress';
+import { groupDigits } from './groupDigits';
 
 /** The paper's Table 1 (its figures, for comparison; numpy/scipy on a 20-core CPU, bfloat16 models). */
 export const PAPER_TABLE_1 = [
@@ -336,7 +337,7 @@ export function runCaseStudy(o: CaseStudyOptions): { rows: CaseStudyRow[]; files
   }
 }
 
-const int = (n: number): string => n.toLocaleString('en-US');
+const int = (n: number): string => groupDigits(n);
 const listed = (items: readonly string[], total: number): string => (items.length === 0 ? '—' : items.join(', ') + (total > items.length ? ', …' : ''));
 
 export function table1Markdown(rows: readonly CaseStudyRow[], wrec: { advantage: number; lower: number; upper: number; trials: number } | undefined, seed: string, figures?: CaseStudyFigures): string {

@@ -26,6 +26,7 @@ import type { runCaseStudy as RunCaseStudy } from './caseStudy';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { groupDigits } from './groupDigits';
 
 /** Exit codes: distinct per failure class so scripts can tell them apart. */
 export const ExitCode = { ok: 0, usage: 2, input: 3, runtime: 4 } as const;
@@ -222,7 +223,7 @@ function program(): Command {
           `recovered ${summary.blocks.length} MLP blocks of ${input} → ${output} (${summary.method})`,
           `  activation ${summary.activation}, N = ${summary.order}, stored ${summary.dtype}, signs ${summary.signs ? 'on' : 'off'}`,
           `  units: ${summary.total.units} (${summary.total.plain} released plain, ${summary.total.unrecoverable} unrecoverable: flagged, written as 0${summary.total.unrecoverable > 0 ? ` — ${Object.entries(summary.total.reasons).map(([why, n]) => `${n} ${why}`).join(', ')}` : ''})`,
-          `  ${summary.recoveredParameters.toLocaleString('en-US')} parameters of W recovered (the expanded units' columns; the others' are released in the clear) in ${summary.recoverySeconds.toFixed(2)} s (${(summary.recoveredParameters / summary.recoverySeconds / 1e6).toFixed(1)} M/s); ${summary.seconds.toFixed(2)} s with I/O`,
+          `  ${groupDigits(summary.recoveredParameters)} parameters of W recovered (the expanded units' columns; the others' are released in the clear) in ${summary.recoverySeconds.toFixed(2)} s (${(summary.recoveredParameters / summary.recoverySeconds / 1e6).toFixed(1)} M/s); ${summary.seconds.toFixed(2)} s with I/O`,
         ].join('\n') + '\n',
       );
     });
@@ -247,15 +248,15 @@ function program(): Command {
         return;
       }
       const e = (x: number | null) => (x === null ? '—' : x.toExponential(2));
-      const pct = (d: { ratio: number; units: number } | null) => (d === null ? '—' : `${(100 * d.ratio).toFixed(2)} % (${d.units.toLocaleString('en-US')} units)`);
-      const rows = c.layers.map((l) => `| ${l.layer} | ${l.parameters.toLocaleString('en-US')} | ${l.recovered.toLocaleString('en-US')} | ${(100 * l.ratio).toFixed(2)} % | ${pct(l.determined)} | ${e(l.medianRelativeError)} | ${e(l.maxRelativeError)} | ${e(l.biasMaxAbsError)} | ${e(l.outputRelativeError)} |`);
+      const pct = (d: { ratio: number; units: number } | null) => (d === null ? '—' : `${(100 * d.ratio).toFixed(2)} % (${groupDigits(d.units)} units)`);
+      const rows = c.layers.map((l) => `| ${l.layer} | ${groupDigits(l.parameters)} | ${groupDigits(l.recovered)} | ${(100 * l.ratio).toFixed(2)} % | ${pct(l.determined)} | ${e(l.medianRelativeError)} | ${e(l.maxRelativeError)} | ${e(l.biasMaxAbsError)} | ${e(l.outputRelativeError)} |`);
       const g = c.greedy;
       process.stdout.write(
         [
           `| layer | parameters | recovered (rel. err. < ${tol}) | ratio | ratio where W is determined | median rel. err. | max rel. err. | max abs. err. of b | block output rel. err. |`,
           '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
           ...rows,
-          `| total | ${c.total.parameters.toLocaleString('en-US')} | ${c.total.recovered.toLocaleString('en-US')} | ${(100 * c.total.ratio).toFixed(2)} % | ${pct(c.total.determined)} | ${e(c.total.medianRelativeError)} | ${e(c.total.maxRelativeError)} | ${e(c.total.biasMaxAbsError)} | ${e(c.total.outputRelativeError)} |`,
+          `| total | ${groupDigits(c.total.parameters)} | ${groupDigits(c.total.recovered)} | ${(100 * c.total.ratio).toFixed(2)} % | ${pct(c.total.determined)} | ${e(c.total.medianRelativeError)} | ${e(c.total.maxRelativeError)} | ${e(c.total.biasMaxAbsError)} | ${e(c.total.outputRelativeError)} |`,
           '',
           `block outputs on ${c.functionalInputs}`,
           ...(g === null ? [] : [`greedy tokens (${g.model}, ${g.prompts} seeded prompts, ≤ ${g.maxTokens} tokens): ${g.identical}/${g.prompts} continuations identical, ${g.agreeingTokens}/${g.tokens} tokens agree`]),

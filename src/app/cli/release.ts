@@ -3,6 +3,7 @@ import { releaseCheckpoint, ReleaseSummary } from '../../../schemes/taylormlp';
 import { blockProgress } from './progress';
 import { parseIntegerOption } from './integerOption';
 import { taylorOptionsFromCli } from './releaseOptions';
+import { groupDigits } from './groupDigits';
 
 export { ReleaseCliOptions, ReleaseUsageError, parseExpand, taylorOptionsFromCli } from './releaseOptions';
 export { InputFileError };
@@ -29,7 +30,7 @@ export function runRelease(input: string, output: string, raw: unknown, version:
   const text = [
     `released ${summary.blocks.length} MLP blocks of ${input} → ${output}`,
     `  activation ${summary.activation} (${summary.activationSource}), order N = ${taylor.order}, dtype ${summary.dtype}${summary.dtype !== taylor.dtype ? ` (widened from ${taylor.dtype})` : ''}, signs ${taylor.signs ? 'on' : 'off'}, mask ${taylor.mask ? `orders > ${taylor.mask.minOrder} where |δ| ≤ ${taylor.mask.threshold}` : 'off'}`,
-    `  expanded ${expanded} of ${hidden} hidden units; ${summary.taylorParameters.toLocaleString('en-US')} TaylorMLP parameters`,
+    `  expanded ${expanded} of ${hidden} hidden units; ${groupDigits(summary.taylorParameters)} TaylorMLP parameters`,
     `  calibration ${summary.calibration}; seed ${summary.seed}; ${summary.seconds.toFixed(2)} s`,
   ].join('\n');
   return { summary, text };
