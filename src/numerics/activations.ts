@@ -1,5 +1,5 @@
 import { WeightgamesError } from '../kernel/errors';
-import erfc from '@stdlib/math-base-special-erfc';
+import type erfcFunction from '@stdlib/math-base-special-erfc';
 import { SPECIAL_FLOPS } from './tensor/flopModel';
 
 /**
@@ -168,6 +168,16 @@ const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 const NORMAL_CDF_FLOPS = SPECIAL_FLOPS + 2; // −x/√2 (÷), erfc, ½· (×)
 /** See GELU_DIRECT_LOG_PHI (declared here, before its use: a module constant read before its declaration carries a hole check). */
 const DIRECT_LOG_PHI = -700;
+
+/**
+ * @stdlib's erfc, loaded at its first use: its 131 small modules take ~45 ms to load, which every
+ * thread loading this module paid — the CLI's job thread before it starts its workers included —
+ * though only GELU's evaluations need it. The first call replaces this binding with it.
+ */
+let erfc: typeof erfcFunction = (x: number): number => {
+  erfc = require('@stdlib/math-base-special-erfc') as typeof erfcFunction;
+  return erfc(x);
+};
 
 /** Φ(x) = ½ erfc(−x/√2): accurate in both tails. */
 export const normalCdf = (x: number): number => 0.5 * erfc(-x / Math.SQRT2);
