@@ -39,6 +39,8 @@ if (parentPort !== null && data?.syncPort !== undefined) {
     // This thread's buffers: a set the starting thread has touched already, one set per worker.
     const set = data.buffers === undefined ? undefined : data.buffers.sets[Atomics.add(new Int32Array(data.buffers.taken), 0, 1)];
     if (set !== undefined) adoptFastBuffers(set);
+    // What its first block would load (GELU's erfc, ~45 ms of modules), loaded now: until the starting thread has touched the buffers above and hands out tasks, this thread waits.
+    opened.act.value(0);
   } catch (error) {
     opened = { error };
   }
