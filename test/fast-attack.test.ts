@@ -11,7 +11,7 @@ import { consensusRecoverBlock } from '../adversaries/taylormlp/consensus';
 import { adoptFastBuffers, fastApplies, fastBufferBytes, fastRecoverBlock } from '../adversaries/taylormlp/fastAttack';
 import { fileJobScratch } from '../src/numerics/tensor/scratch';
 import { UnitClass } from '../adversaries/taylormlp/recovered';
-import { attackReleasedFile, latestPace } from '../adversaries/taylormlp/attack';
+import { attackReleasedFile, latestPace, takeBlocks } from '../adversaries/taylormlp/attack';
 import { temporaryDirectory } from './helpers/temporaryDirectories';
 import { withEnvironment } from './helpers/environment';
 import { compiledPath } from '../src/kernel/estimate/compiledPath';
@@ -197,11 +197,16 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     expect(one.total.unrecoverable).toBe(0);
   });
 
-  it("the workers' pace, which decides whether the calling thread takes blocks too, is their latest block's time (they speed up as V8 compiles), not their mean so far", () => {
+  it("whether the calling thread takes blocks too: by the workers' latest block's time (they speed up as V8 compiles), not their mean so far, and not before their third block", () => {
     expect(latestPace([0.6, 0.3, 0.1, undefined, undefined])).toBe(0.1); // the mean, 0.33, would count the compiling blocks
     expect(latestPace([0.6, undefined, 0.2, undefined])).toBe(0.2);
     expect(latestPace([undefined, undefined])).toBe(Infinity); // none answered yet: as slow as can be
     expect(latestPace([])).toBe(Infinity);
+    // Taking blocks: not on the compiling first blocks' pace (it waits for a third answer), then only where the blocks left take more than 3 s at the latest pace.
+    expect(takeBlocks(9, [0.47, undefined, undefined])).toBe('wait'); // 9 × 0.47 s would have said take
+    expect(takeBlocks(7, [0.47, 0.3, 0.16])).toBe('leave'); // 7 × 0.16 s
+    expect(takeBlocks(20, [2.1, 1.4, 1.2])).toBe('take'); // 20 × 1.2 s
+    expect(takeBlocks(0, [])).toBe('leave'); // nothing left to take
   });
 
   it.each([

@@ -292,22 +292,24 @@ export function attackReleasedFile(input: string, output: string, method: Attack
           };
           // The hash done, this thread takes the blocks no worker has been handed yet, from the last
           // (the workers go on from the first), and lets the pool hand out the next between blocks —
-          // where they are worth its start: a thread's first blocks run 2–5× slower while V8 compiles
-          // (~0.5–1 s of CPU here), so only where the blocks left take more than STEAL_WORTH_SECONDS
-          // at the workers' pace (none answered yet: slow blocks). Their pace is their latest block's
-          // time: they speed up as they compile too, so the mean over their first blocks overstates
-          // what is left (on the OPT-125M-shaped bf16 release it made this thread take the last
-          // blocks cold, and finish ~0.3 s after the worker would have).
+          // where they are worth its start (takeBlocks: decided as the workers' answers come).
           const doneHere = new Map<number, ReturnType<typeof recoverHere>>();
-          const workersPace = (): number => latestPace(tasks.map((id) => pool?.peek(id)).map((a) => (a !== undefined && 'ok' in a && a.ok !== null ? a.ok.seconds : undefined)));
           const share = process.env.WEIGHTGAMES_ATTACK_THREAD_BLOCKS; // 1: always, 0: never (tests, measurements); unset: by the workers' pace
-          if (pool !== null && share !== '0' && (share === '1' || pool.queued * workersPace() > STEAL_WORTH_SECONDS)) {
+          for (let decided = pool === null || share === '0'; !decided; ) {
+            const seconds = tasks.map((id) => pool!.peek(id)).map((a) => (a !== undefined && 'ok' in a && a.ok !== null ? a.ok.seconds : undefined));
+            const decision = share === '1' ? 'take' : takeBlocks(pool!.queued, seconds);
+            if (decision === 'wait') {
+              pool!.awaitArrival(landArrived);
+              continue;
+            }
+            decided = true;
+            if (decision === 'leave') break;
             const indexOf = new Map(tasks.map((id, index) => [id, index]));
-            for (let id = pool.withdrawLast(); id !== undefined; id = pool.withdrawLast()) {
+            for (let id = pool!.withdrawLast(); id !== undefined; id = pool!.withdrawLast()) {
               pending.delete(id);
               const index = indexOf.get(id)!;
               doneHere.set(index, recoverHere(index, false));
-              pool.poll();
+              pool!.poll();
               landArrived();
             }
           }
@@ -377,6 +379,27 @@ export function attackReleasedFile(input: string, output: string, method: Attack
     released.close();
     dropFastBuffersSoon();
   }
+}
+
+/** Blocks a worker recovers before its pace says what its next ones take: its first run 2–5× slower while V8 compiles (the per-block seconds of `weightgames attack … --json`). */
+const WARM_BLOCKS = 3;
+
+/**
+ * Whether the calling thread, its hash done, should take the `queued` blocks no worker has started
+ * (`seconds`: the workers' answers so far in block order, undefined where not answered): 'take'
+ * where the blocks left take more than STEAL_WORTH_SECONDS at the workers' pace — its own first
+ * blocks run 2–5× slower while V8 compiles (~0.5–1 s of CPU here), which only that much work left
+ * pays for; 'wait' (for the next answer, then ask again) until the workers have answered
+ * WARM_BLOCKS, whose pace says more than their compiling first blocks; else 'leave'. Their pace is
+ * their latest block's time, not the mean so far (on the OPT-125M-shaped bf16 release the mean, and
+ * the first block's time alone, made this thread take the last blocks cold and finish ~0.3 s after
+ * the worker would have).
+ */
+export function takeBlocks(queued: number, seconds: ReadonlyArray<number | undefined>): 'take' | 'wait' | 'leave' {
+  if (queued === 0) return 'leave';
+  const answered = seconds.filter((value) => value !== undefined);
+  if (answered.length < WARM_BLOCKS) return 'wait';
+  return queued * latestPace(seconds) > STEAL_WORTH_SECONDS ? 'take' : 'leave';
 }
 
 /** The workers' pace, seconds per block, from their answers so far in block order (undefined: not answered): the latest block's (Infinity before any). */

@@ -209,6 +209,14 @@ export class SyncWorkerPool<T, R> {
     }
   }
 
+  /** Block until some answer arrives (at most a second), collecting it; `onArrival` runs where any did. Answers stay for `wait`. */
+  awaitArrival(onArrival: () => void = () => undefined): void {
+    const seen = Atomics.load(this.signal, 0);
+    if (this.drain()) return onArrival();
+    if (Atomics.wait(this.signal, 0, seen, 1000) === 'timed-out') this.reapDead();
+    if (this.drain()) onArrival();
+  }
+
   /**
    * A second without an answer: are the threads that hold tasks still there? A thread stopped
    * without running its exit handlers (V8 out of memory: Node ends just that thread) never says it
