@@ -173,19 +173,21 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     const tensors = syntheticCheckpoint({ layout: 'fc', layers: 5, inputDim: O, hiddenDim: H, seed: 'fast-workers', activation: 'gelu' });
     const released = releaseIn(dir, tensors, { model_type: 'opt', hidden_act: 'gelu' }, { order: 6, dtype, signs: true });
     // WEIGHTGAMES_STRICT_WORKERS: a worker's failure is an error here, not a quiet re-run on this thread.
-    const attack = (out: string, workers: string, callerTakesBlocks: '0' | '1', handoff: '0' | '1' = '1') =>
+    // callerTakesBlocks '': as the workers' pace decides (takeBlocks, waiting for their answers).
+    const attack = (out: string, workers: string, callerTakesBlocks: '0' | '1' | '', handoff: '0' | '1' = '1') =>
       withEnvironment({ WEIGHTGAMES_WORKERS: workers, WEIGHTGAMES_STRICT_WORKERS: '1', WEIGHTGAMES_ATTACK_THREAD_BLOCKS: callerTakesBlocks, WEIGHTGAMES_ATTACK_HANDOFF: handoff }, () => attackReleasedFile(released, path.join(dir, out), 'consensus', 'test'));
     const one = attack('one.safetensors', '0', '0');
     const two = attack('two.safetensors', '2', '0');
     const shared = attack('shared.safetensors', '1', '1');
     const writing = attack('writing.safetensors', '2', '0', '0');
+    const paced = attack('paced.safetensors', '1', '');
     // The same file byte for byte, header included, whatever the threads.
-    const [a, ...others] = ['one', 'two', 'shared', 'writing'].map((f) => fs.readFileSync(path.join(dir, `${f}.safetensors`)));
+    const [a, ...others] = ['one', 'two', 'shared', 'writing', 'paced'].map((f) => fs.readFileSync(path.join(dir, `${f}.safetensors`)));
     for (const b of others) expect(b.equals(a)).toBe(true);
     // The slots were used (the first block a worker recovers always finds one free), and not where they are off.
     expect(two.handedOff).toBeGreaterThanOrEqual(1);
     expect([one.handedOff, writing.handedOff]).toEqual([0, 0]);
-    for (const run of [two, shared, writing]) expect(run.blocks.map((b) => b.prefix)).toEqual(one.blocks.map((b) => b.prefix));
+    for (const run of [two, shared, writing, paced]) expect(run.blocks.map((b) => b.prefix)).toEqual(one.blocks.map((b) => b.prefix));
     expect(one.blocks.every((b) => b.thread === 'caller')).toBe(true);
     for (const run of [two, writing]) expect(run.blocks.every((b) => b.thread === 'worker')).toBe(true);
     // One worker is handed the first two blocks at once and needs ~0.2 s to start; this thread, the tiny release hashed
@@ -207,18 +209,22 @@ describe('the sampled attack path (fastAttack.ts)', () => {
     expect(takeBlocks(7, [0.47, 0.3, 0.16])).toBe('leave'); // 7 × 0.16 s
     expect(takeBlocks(20, [2.1, 1.4, 1.2])).toBe('take'); // 20 × 1.2 s
     expect(takeBlocks(0, [])).toBe('leave'); // nothing left to take
+    expect(takeBlocks(12, [0.6, 0.3, 0.2])).toBe('leave'); // 12 × 0.2 s; their mean, 0.37 s, would have said take
+    expect(takeBlocks(12, [0.6, 0.3, 0.2, undefined], 2)).toBe('wait'); // two workers: three answers may be their compiling first blocks
+    expect(takeBlocks(10, [4, undefined])).toBe('take'); // big blocks: 10 × 4 s / 5 is more than 3 s whatever the pace to come
   });
 
   it.each([
-    ['fc', 'f32'],
-    ['fc', 'bf16'],
-    ['llama', 'f32'],
-    ['llama', 'bf16'],
-  ] as const)('%s, %s: the buffers fastBufferBytes plans (which a worker adopts, touched beforehand by the thread starting it) are all a block needs — none grows past them', (layout, dtype) => {
-    const dir = path.join(home, `buffers-${layout}-${dtype}`);
+    ['fc', 'f32', 1],
+    ['fc', 'bf16', 1],
+    ['fc', 'bf16', 0.5],
+    ['llama', 'f32', 1],
+    ['llama', 'bf16', 0.5],
+  ] as const)('%s, %s, expanding %s of the units: the buffers fastBufferBytes plans (which a worker adopts, touched beforehand by the thread starting it) are all a block needs — none grows past them', (layout, dtype, fraction) => {
+    const dir = path.join(home, `buffers-${layout}-${dtype}-${fraction}`);
     const activation = layout === 'fc' ? 'gelu' : 'silu';
     const tensors = syntheticCheckpoint({ layout, layers: 2, inputDim: O, hiddenDim: H, seed: 'fast-buffers', activation });
-    const released = SafetensorsFile.open(releaseIn(dir, tensors, { model_type: layout === 'fc' ? 'opt' : 'llama', hidden_act: activation }, { order: 6, dtype, signs: true }));
+    const released = SafetensorsFile.open(releaseIn(dir, tensors, { model_type: layout === 'fc' ? 'opt' : 'llama', hidden_act: activation }, { order: 6, dtype, signs: true, expand: { fraction } }));
     try {
       const info = releasedInfo(released.metadata);
       const planned = fastBufferBytes(released, info);

@@ -12,7 +12,7 @@ import type { ReleasedBlock } from '../../schemes/taylormlp/release';
 import type { StorageDType } from '../../schemes/taylormlp/storage';
 import { consensusRecoverBlock, ConsensusOptions } from './consensus';
 import { FastScratchRole, dropFastBuffersSoon, fastBufferBytes, fastRecoverBlock } from './fastAttack';
-import type { AttackAnswer, AttackTask } from './attackWorker';
+import type { AttackAnswer, AttackTask, AttackWorkerBuffers } from './attackWorker';
 import { hashAndScan } from './releaseHash';
 import { SyncWorkerPool, refuseIfStrictWorkers, workerCount } from '../../src/numerics/io/syncWorkers';
 import { HandoffSlots } from '../../src/numerics/io/handoffSlots';
@@ -25,7 +25,7 @@ import type { Activation } from '../../src/numerics/activations';
 
 export type AttackMethod = 'consensus' | 'pairwise';
 
-/** Work left to the workers (at their pace so far) above which the attack's own thread recovers blocks too, once it has hashed the release. */
+/** Work left to the workers (at their latest pace: takeBlocks) above which the attack's own thread recovers blocks too, once it has hashed the release. */
 const STEAL_WORTH_SECONDS = 3;
 
 /**
@@ -47,21 +47,28 @@ function handoffSlots(workers: number, largestBlockBytes: number): HandoffSlots 
   }
 }
 
-/** The workers' own buffers touched by this thread beside the slots, at most this many bytes per worker (the OPT-125M shape's take ~35 MB): a bigger block's fresh pages are a small part of its work. */
+/**
+ * The workers' own buffers touched by this thread beside the slots, at most this many bytes in all
+ * (the OPT-125M shape's take ~36 MB per worker; on two cores there is one worker): while it touches
+ * them the workers wait, so more would only move their faults onto this thread; a bigger block's
+ * fresh pages are a small part of its work anyway.
+ */
 const WORKER_BUFFER_BYTES = 64 * 2 ** 20;
 
 /**
- * Each worker's sampled-path buffers (fastBufferBytes) as shared memory that this thread touches
+ * Sets of the sampled path's buffers (fastBufferBytes) as shared memory that this thread touches
  * while the workers start — the pages a worker's first block would otherwise fault in one by one on
- * the critical path (see Scratch) — and a counter through which each worker takes one set; null
- * where they are too big to be worth it (WORKER_BUFFER_BYTES) or cannot be had.
+ * the critical path (see Scratch) — one per worker while WORKER_BUFFER_BYTES allows, and a counter
+ * through which each worker takes one (those beyond the sets allocate their own); null where not
+ * even one set fits or shared memory cannot be had.
  */
-function workerBuffers(workers: number, file: SafetensorsFile, info: ReleasedModelInfo): { sets: Array<Record<FastScratchRole, SharedArrayBuffer>>; taken: SharedArrayBuffer } | null {
+function workerBuffers(workers: number, file: SafetensorsFile, info: ReleasedModelInfo): AttackWorkerBuffers | null {
   const bytes = fastBufferBytes(file, info);
   const total = Object.values(bytes).reduce((a, b) => a + b, 0);
-  if (workers === 0 || total === 0 || total > WORKER_BUFFER_BYTES || process.env.WEIGHTGAMES_ATTACK_HANDOFF === '0') return null;
+  const count = Math.min(workers, Math.floor(WORKER_BUFFER_BYTES / Math.max(1, total)));
+  if (count === 0 || total === 0) return null;
   try {
-    const sets = Array.from({ length: workers }, () => Object.fromEntries(Object.entries(bytes).map(([role, n]) => [role, new SharedArrayBuffer(Math.ceil(n / 8) * 8)])) as Record<FastScratchRole, SharedArrayBuffer>);
+    const sets = Array.from({ length: count }, () => Object.fromEntries(Object.entries(bytes).map(([role, n]) => [role, new SharedArrayBuffer(Math.ceil(n / 8) * 8)])) as Record<FastScratchRole, SharedArrayBuffer>);
     return { sets, taken: new SharedArrayBuffer(4) };
   } catch {
     return null; // no shared memory to be had: the workers allocate their own
@@ -297,7 +304,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
           const share = process.env.WEIGHTGAMES_ATTACK_THREAD_BLOCKS; // 1: always, 0: never (tests, measurements); unset: by the workers' pace
           for (let decided = pool === null || share === '0'; !decided; ) {
             const seconds = tasks.map((id) => pool!.peek(id)).map((a) => (a !== undefined && 'ok' in a && a.ok !== null ? a.ok.seconds : undefined));
-            const decision = share === '1' ? 'take' : takeBlocks(pool!.queued, seconds);
+            const decision = share === '1' ? 'take' : takeBlocks(pool!.queued, seconds, workers);
             if (decision === 'wait') {
               pool!.awaitArrival(landArrived);
               continue;
@@ -383,22 +390,28 @@ export function attackReleasedFile(input: string, output: string, method: Attack
 
 /** Blocks a worker recovers before its pace says what its next ones take: its first run 2–5× slower while V8 compiles (the per-block seconds of `weightgames attack … --json`). */
 const WARM_BLOCKS = 3;
+/** How much faster than its compiling first blocks a worker's later ones run, at most (see WARM_BLOCKS). */
+const WARM_SPEEDUP = 5;
 
 /**
  * Whether the calling thread, its hash done, should take the `queued` blocks no worker has started
- * (`seconds`: the workers' answers so far in block order, undefined where not answered): 'take'
- * where the blocks left take more than STEAL_WORTH_SECONDS at the workers' pace — its own first
- * blocks run 2–5× slower while V8 compiles (~0.5–1 s of CPU here), which only that much work left
- * pays for; 'wait' (for the next answer, then ask again) until the workers have answered
- * WARM_BLOCKS, whose pace says more than their compiling first blocks; else 'leave'. Their pace is
- * their latest block's time, not the mean so far (on the OPT-125M-shaped bf16 release the mean, and
- * the first block's time alone, made this thread take the last blocks cold and finish ~0.3 s after
- * the worker would have).
+ * (`seconds`: the `workers` workers' answers so far in block order, undefined where not answered):
+ * - 'take' where the blocks left take more than STEAL_WORTH_SECONDS at the workers' pace — its own
+ *   first blocks run 2–5× slower while V8 compiles (~0.5–1 s of CPU here), which only that much
+ *   work left pays for. Their pace is their latest block's time, not the mean so far (on the
+ *   OPT-125M-shaped bf16 release the mean, and the first block's time alone, made this thread take
+ *   the last blocks cold and finish ~0.3 s after the worker would have).
+ * - 'wait' (for the next answer, then ask again) until each worker has answered WARM_BLOCKS on
+ *   average, whose pace says more than their compiling first blocks — unless the blocks left take
+ *   more than STEAL_WORTH_SECONDS even WARM_SPEEDUP× faster than the fastest answer so far (big
+ *   blocks: this thread would only idle).
+ * - else 'leave'.
  */
-export function takeBlocks(queued: number, seconds: ReadonlyArray<number | undefined>): 'take' | 'wait' | 'leave' {
+export function takeBlocks(queued: number, seconds: ReadonlyArray<number | undefined>, workers = 1): 'take' | 'wait' | 'leave' {
   if (queued === 0) return 'leave';
-  const answered = seconds.filter((value) => value !== undefined);
-  if (answered.length < WARM_BLOCKS) return 'wait';
+  const answered = seconds.filter((value): value is number => value !== undefined);
+  if (answered.length > 0 && (queued * Math.min(...answered)) / WARM_SPEEDUP > STEAL_WORTH_SECONDS) return 'take';
+  if (answered.length < WARM_BLOCKS * Math.max(1, workers)) return 'wait';
   return queued * latestPace(seconds) > STEAL_WORTH_SECONDS ? 'take' : 'leave';
 }
 

@@ -26,7 +26,13 @@ export interface AttackAnswer {
   readonly handoff?: Handoff;
 }
 
-const data = workerData as (SyncWorkerData & { input: string; handoff?: HandoffShared; buffers?: { sets: Array<Record<FastScratchRole, SharedArrayBuffer>>; taken: SharedArrayBuffer } }) | undefined;
+/** Sets of the sampled path's buffers, touched by the starting thread: each worker takes the next (`taken` counts them), those beyond the sets none. */
+export interface AttackWorkerBuffers {
+  readonly sets: ReadonlyArray<Record<FastScratchRole, SharedArrayBuffer>>;
+  readonly taken: SharedArrayBuffer;
+}
+
+const data = workerData as (SyncWorkerData & { input: string; handoff?: HandoffShared; buffers?: AttackWorkerBuffers }) | undefined;
 if (parentPort !== null && data?.syncPort !== undefined) {
   // Workers start before the release is validated: a release this thread cannot open (an unknown
   // activation, say) fails each task it is handed — the calling thread then throws the typed error —

@@ -83,22 +83,25 @@ export function dropFastBuffersSoon(): void {
 export type FastScratchRole = keyof typeof scratch;
 
 /**
- * Bytes each of the sampled path's buffers takes for the blocks of a release (at most: K taken as h,
- * the first sample size) — what fastRecoverBlock asks of them below. For memory that a thread with
- * idle time touches before a worker's first block (a fresh page costs far more than its use here;
- * see Scratch): the worker then adopts it (adoptFastBuffers). An underestimate only costs fresh
- * pages again; nothing depends on it being exact.
+ * Bytes each of the sampled path's buffers takes for the blocks of a release, as fastRecoverBlock
+ * asks of them below where its first sample (SAMPLE_ROWS) serves (a bigger one, rare, asks more).
+ * For memory that a thread with idle time touches before a worker's first block (a fresh page costs
+ * far more than its use here; see Scratch): the worker then adopts it (adoptFastBuffers). A
+ * shortfall only costs fresh pages again; nothing depends on it being exact.
  */
 export function fastBufferBytes(file: SafetensorsFile, info: ReleasedModelInfo): Record<FastScratchRole, number> {
   const bytes: Record<FastScratchRole, number> = { secondOut: 0, firstOut: 0, first: 0, sample: 0, raw: 0, chunk: 0, acc: 0, w: 0 };
   const grow = (role: FastScratchRole, n: number): void => void (bytes[role] = Math.max(bytes[role], n));
+  const entry = (name: string) => file.header.entries.find((e) => e.name === name);
   for (const meta of info.blocks) {
-    const theta = file.header.entries.find((e) => e.name === `${meta.prefix}.taylor.theta`);
-    const first = file.header.entries.find((e) => e.name === meta.first);
-    if (theta === undefined || first === undefined) continue;
+    const theta = entry(`${meta.prefix}.taylor.theta`);
+    const first = entry(meta.first);
+    const units = entry(`${meta.prefix}.taylor.expanded_units`);
+    if (theta === undefined || first === undefined || units === undefined || units.shape.length !== 1) continue;
     const { inputDim: d, hiddenDim: h, outputDim: o } = meta;
     const size = DTYPE_SIZES[theta.dtype];
-    const K = h;
+    const K = units.shape[0];
+    if (!fastApplies(meta, K)) continue;
     const rowsChunk = Math.max(1, Math.floor(CHUNK_BYTES / (K * size)));
     const wide = first.dtype === 'F32';
     grow('secondOut', o * h * 4);

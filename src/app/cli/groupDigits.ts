@@ -5,6 +5,7 @@
  */
 export function groupDigits(n: number): string {
   if (!Number.isSafeInteger(n)) return String(n);
+  if (Object.is(n, -0)) return '-0';
   const digits = Math.abs(n).toString();
   let out = '';
   for (let end = digits.length; end > 0; end -= 3) out = digits.slice(Math.max(0, end - 3), end) + (out === '' ? '' : ',' + out);

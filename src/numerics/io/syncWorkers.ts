@@ -120,6 +120,7 @@ export class SyncWorkerPool<T, R> {
    * `ahead`: tasks handed to a worker at a time — 1, or 2 so that a worker finds its next task
    * waiting when this thread is busy with work of its own (only for workers that answer each task
    * synchronously: a worker answering through a promise would start the next task before it answers).
+   * `options.resourceLimits`: each thread's heap limits (the tests use it to run a thread out of memory).
    */
   constructor(script: string, size: number, workerData: Record<string, unknown> = {}, private readonly ahead: 1 | 2 = 1, options: { readonly resourceLimits?: ResourceLimits } = {}) {
     const shared = new SharedArrayBuffer(4);
@@ -222,7 +223,9 @@ export class SyncWorkerPool<T, R> {
    * without running its exit handlers (V8 out of memory: Node ends just that thread) never says it
    * has ended, so its tasks would be waited for forever. Where the system lists a process's
    * threads (Linux: /proc/self/task), a thread gone is ended here as if it had said so — after
-   * collecting what it answered before it went. Elsewhere nothing is known, and nothing is done.
+   * collecting what it answered before it went. Elsewhere nothing is known, and nothing is done;
+   * nor for a thread that died before it wrote its id, or whose id a new thread of this process has
+   * taken since (the process's ids would have to wrap around): those still leave their tasks waiting.
    */
   private reapDead(): void {
     const gone: number[] = [];
@@ -231,8 +234,10 @@ export class SyncWorkerPool<T, R> {
       if (!this.ended.has(w) && this.inFlight[w] > 0 && tid > 0 && !fs.existsSync(`/proc/self/task/${tid}`)) gone.push(w);
     }
     if (gone.length === 0) return;
-    this.drain(); // what they posted before they went
-    for (const w of gone) if (!this.ended.has(w)) this.endWorker(w, 'Error: the worker thread stopped (out of memory?) before answering');
+    // Handed nothing more from here (drain dispatches), then everything they posted before they went collected, then what they still held failed.
+    for (const w of gone) this.ended.add(w);
+    while (this.drain());
+    for (const w of gone) this.endWorker(w, 'Error: the worker thread stopped (out of memory?) before answering');
     this.dispatch();
   }
 
@@ -273,7 +278,7 @@ export class SyncWorkerPool<T, R> {
       const message = received.message as { id: number; answer: SyncAnswer<R> } | { ended: string };
       if ('ended' in message) {
         // Its answers came before this on the same port: what it still held will never be answered.
-        if (!this.ended.has(w)) this.endWorker(w, message.ended);
+        this.endWorker(w, message.ended);
         continue;
       }
       this.answers.set(message.id, message.answer);
