@@ -42,7 +42,7 @@ if (parentPort !== null && data?.syncPort !== undefined) {
     const file = SafetensorsFile.open(data.input);
     const info = releasedInfo(file.metadata);
     opened = { file, info, act: activationByName(info.activation), slots: data.handoff === undefined ? null : HandoffSlots.attach(data.handoff) };
-    // This thread's buffers: a set the starting thread has touched already, one set per worker.
+    // This thread's buffers: a set the starting thread has touched already, where one is left for it (else its own, faulted in as used).
     const set = data.buffers === undefined ? undefined : data.buffers.sets[Atomics.add(new Int32Array(data.buffers.taken), 0, 1)];
     if (set !== undefined) adoptFastBuffers(set);
     // What its first block would load (GELU's erfc, ~45 ms of modules), loaded now: until the starting thread has touched the buffers above and hands out tasks, this thread waits.
