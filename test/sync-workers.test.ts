@@ -15,16 +15,31 @@ const dir = (): string => temporaryDirectory('wg-sync-workers-');
 /** The compiled pool module, which worker threads and child processes load (they run JavaScript). */
 const compiledPool = (): string => compiledPath(path.join(__dirname, '../src/numerics/io/syncWorkers.ts'));
 
-/** A worker script doubling numbers, on the compiled pool (worker threads load JavaScript). */
-function doubler(where: string): string {
-  const file = path.join(where, 'doubler.js');
-  const served = compiledPool();
+/** A worker script `name` in `where` answering each task n by `body` (JavaScript, n in scope), on the compiled pool (worker threads load JavaScript): its path. */
+function servingScript(where: string, name: string, body: string): string {
+  const file = path.join(where, name);
   fs.writeFileSync(
     file,
     `const { parentPort, workerData } = require('node:worker_threads');
-require(${JSON.stringify(served)}).serveSyncTasks(parentPort, workerData, (n) => { if (n < 0) throw new RangeError('negative ' + n); return { value: 2 * n }; });\n`,
+require(${JSON.stringify(compiledPool())}).serveSyncTasks(parentPort, workerData, (n) => {
+${body}
+});\n`,
   );
   return file;
+}
+
+/** A worker script doubling numbers (a negative one throws). */
+const doubler = (where: string): string => servingScript(where, 'doubler.js', `if (n < 0) throw new RangeError('negative ' + n); return { value: 2 * n };`);
+
+/**
+ * `driver` (JavaScript, SyncWorkerPool in scope, writing one JSON value to stdout) run in a child
+ * with a time limit — so that a pool that blocks fails the test instead of hanging the suite —
+ * and its JSON.
+ */
+function inChild<T>(driver: string, timeout = 20_000): T {
+  const child = spawnSync(process.execPath, ['-e', `const { SyncWorkerPool } = require(${JSON.stringify(compiledPool())});\n${driver}`], { encoding: 'utf8', timeout });
+  expect(child.signal).toBeNull(); // not killed by the time limit: nothing blocked
+  return JSON.parse(child.stdout) as T;
 }
 
 describe('SyncWorkerPool', () => {
@@ -44,47 +59,27 @@ describe('SyncWorkerPool', () => {
     const broken = path.join(where, 'broken.js');
     fs.writeFileSync(broken, `require(${JSON.stringify(path.join(where, 'missing-module.js'))});\n`);
     // In a child with a time limit: a pool that blocks (the old behaviour) fails this test instead of hanging the suite.
-    const pool = compiledPool();
     for (const script of [broken, path.join(where, 'no-such-script.js')]) {
-      const child = spawnSync(
-        process.execPath,
-        [
-          '-e',
-          `const { SyncWorkerPool } = require(${JSON.stringify(pool)});
-const p = new SyncWorkerPool(${JSON.stringify(script)}, 2, {}, 2);
+      const { submitted, mapped } = inChild<{ submitted: unknown[]; mapped: unknown[] }>(`const p = new SyncWorkerPool(${JSON.stringify(script)}, 2, {}, 2);
 const submitted = [1, 2, 3].map((n) => p.submit(n)).map((id) => p.wait(id));
 const mapped = p.map([4, 5]);
 p.close();
-process.stdout.write(JSON.stringify({ submitted, mapped }));`,
-        ],
-        { encoding: 'utf8', timeout: 20_000 },
-      );
-      expect(child.signal).toBeNull(); // not killed by the time limit: nothing blocked
-      const { submitted, mapped } = JSON.parse(child.stdout) as { submitted: unknown[]; mapped: unknown[] };
+process.stdout.write(JSON.stringify({ submitted, mapped }));`);
       for (const answer of [...submitted, ...mapped]) expect(answer).toEqual({ failed: expect.stringMatching(/^the worker could not start: Error: Cannot find module/) });
       expect([submitted.length, mapped.length]).toEqual([3, 2]);
     }
   }, 60_000);
 
   it('a thread that ends with tasks unanswered (process.exit in a task, an error escaping from a callback): the pool answers every task it had handed that thread with a failure — no wait blocks — and the other thread goes on', () => {
-    const where = dir();
-    const script = path.join(where, 'dying.js');
     // Task 0: exit the thread. Task 1: an error thrown from a timer, the task never answered. Others: doubled.
-    fs.writeFileSync(
-      script,
-      `const { parentPort, workerData } = require('node:worker_threads');
-require(${JSON.stringify(compiledPool())}).serveSyncTasks(parentPort, workerData, (n) => {
-  if (n === 0) process.exit(3);
-  if (n === 1) return new Promise(() => setTimeout(() => { throw new Error('escaped'); }, 10));
-  return { value: 2 * n };
-});\n`,
+    const script = servingScript(
+      dir(),
+      'dying.js',
+      `if (n === 0) process.exit(3);
+if (n === 1) return new Promise(() => setTimeout(() => { throw new Error('escaped'); }, 10));
+return { value: 2 * n };`,
     );
-    const child = spawnSync(
-      process.execPath,
-      [
-        '-e',
-        `const { SyncWorkerPool } = require(${JSON.stringify(compiledPool())});
-const answers = [];
+    const { answers, lone } = inChild<{ answers: Array<Array<{ ok?: number; failed?: string }>>; lone: unknown[] }>(`const answers = [];
 for (const doomed of [0, 1]) {
   const p = new SyncWorkerPool(${JSON.stringify(script)}, 2, {}, 2);
   // The doomed task and the one queued behind it on its thread both come back; the other thread answers its own.
@@ -95,12 +90,7 @@ for (const doomed of [0, 1]) {
 const alone = new SyncWorkerPool(${JSON.stringify(script)}, 1, {}, 2);
 const lone = [0, 5, 6].map((n) => alone.submit(n)).map((id) => alone.wait(id));
 alone.close();
-process.stdout.write(JSON.stringify({ answers, lone }));`,
-      ],
-      { encoding: 'utf8', timeout: 20_000 },
-    );
-    expect(child.signal).toBeNull(); // not killed by the time limit: nothing blocked
-    const { answers, lone } = JSON.parse(child.stdout) as { answers: Array<Array<{ ok?: number; failed?: string }>>; lone: unknown[] };
+process.stdout.write(JSON.stringify({ answers, lone }));`);
     expect(lone).toEqual([
       { failed: 'Error: the worker thread ended (exit code 3) before answering' },
       { failed: 'Error: the worker thread ended (exit code 3) before answering' },
@@ -115,23 +105,11 @@ process.stdout.write(JSON.stringify({ answers, lone }));`,
   }, 60_000);
 
   (process.platform === 'linux' ? it : it.skip)('a thread stopped without running its exit handlers (out of memory, under a small heap limit): the pool finds it gone and fails what it held — no wait blocks — by submit and by map (Linux: /proc/self/task)', () => {
-    const where = dir();
-    const script = path.join(where, 'hungry.js');
     // Task 0: allocate until the thread's heap limit stops it (Node ends just that thread; its exit handlers do not run). Others: doubled.
-    fs.writeFileSync(
-      script,
-      `const { parentPort, workerData } = require('node:worker_threads');
-require(${JSON.stringify(compiledPool())}).serveSyncTasks(parentPort, workerData, (n) => {
-  if (n === 0) { const kept = []; for (;;) kept.push(new Array(1e5).fill(n)); }
-  return { value: 2 * n };
-});\n`,
-    );
-    const child = spawnSync(
-      process.execPath,
-      [
-        '-e',
-        `const { SyncWorkerPool } = require(${JSON.stringify(compiledPool())});
-const limits = { resourceLimits: { maxOldGenerationSizeMb: 32 } };
+    const script = servingScript(dir(), 'hungry.js', `if (n === 0) { const kept = []; for (;;) kept.push(new Array(1e5).fill(n)); }
+return { value: 2 * n };`);
+    const { submitted, mapped } = inChild<{ submitted: unknown[]; mapped: Array<{ ok?: number; failed?: string }> }>(
+      `const limits = { resourceLimits: { maxOldGenerationSizeMb: 32 } };
 const p = new SyncWorkerPool(${JSON.stringify(script)}, 1, {}, 2, limits);
 const submitted = [5, 0, 6].map((n) => p.submit(n)).map((id) => p.wait(id));
 p.close();
@@ -139,11 +117,8 @@ const q = new SyncWorkerPool(${JSON.stringify(script)}, 2, {}, 1, limits);
 const mapped = q.map([0, 7, 8, 9]);
 q.close();
 process.stdout.write(JSON.stringify({ submitted, mapped }));`,
-      ],
-      { encoding: 'utf8', timeout: 30_000 },
+      30_000,
     );
-    expect(child.signal).toBeNull(); // not killed by the time limit: nothing blocked
-    const { submitted, mapped } = JSON.parse(child.stdout) as { submitted: unknown[]; mapped: Array<{ ok?: number; failed?: string }> };
     const gone = { failed: 'Error: the worker thread stopped (out of memory?) before answering' };
     // Answered before it went; the one that stopped it; the one queued behind it on the only thread.
     expect(submitted).toEqual([{ ok: 10 }, gone, gone]);
