@@ -204,18 +204,19 @@ export class SyncWorkerPool<T, R> {
         this.answers.delete(id);
         return answer;
       }
-      const seen = Atomics.load(this.signal, 0);
-      if (this.drain()) onArrival();
-      else if (Atomics.wait(this.signal, 0, seen, 1000) === 'timed-out') this.reapDead();
+      this.awaitArrival(onArrival);
     }
   }
 
-  /** Block until some answer arrives (at most a second), collecting it; `onArrival` runs where any did. Answers stay for `wait`. */
+  /**
+   * Collect what has arrived (`onArrival` runs where any has), or else block until something does,
+   * at most a second (then look for threads gone: reapDead). Answers stay for `wait`. The one
+   * blocking step of `wait`, `map` and callers waiting for any answer.
+   */
   awaitArrival(onArrival: () => void = () => undefined): void {
     const seen = Atomics.load(this.signal, 0);
     if (this.drain()) return onArrival();
     if (Atomics.wait(this.signal, 0, seen, 1000) === 'timed-out') this.reapDead();
-    if (this.drain()) onArrival();
   }
 
   /**
@@ -297,9 +298,7 @@ export class SyncWorkerPool<T, R> {
   map(tasks: readonly T[], onAnswer: (index: number, answer: SyncAnswer<R>) => void = () => undefined): Array<SyncAnswer<R>> {
     const answers: Array<SyncAnswer<R> | undefined> = new Array(tasks.length);
     const waiting = new Map(tasks.map((task, index) => [this.submit(task), index]));
-    while (waiting.size > 0) {
-      const seen = Atomics.load(this.signal, 0);
-      const arrived = this.drain();
+    for (;;) {
       for (const [id, index] of waiting) {
         const answer = this.answers.get(id);
         if (answer === undefined) continue;
@@ -308,7 +307,8 @@ export class SyncWorkerPool<T, R> {
         answers[index] = answer;
         onAnswer(index, answer);
       }
-      if (!arrived && waiting.size > 0 && Atomics.wait(this.signal, 0, seen, 1000) === 'timed-out') this.reapDead();
+      if (waiting.size === 0) break;
+      this.awaitArrival();
     }
     return answers as Array<SyncAnswer<R>>;
   }
