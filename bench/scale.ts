@@ -36,6 +36,7 @@ import { seededStream } from '../src/kernel/prob/challenger';
 import { releaseCheckpoint } from '../schemes/taylormlp/checkpoint';
 import { attackReleasedFile } from '../adversaries/taylormlp/attack';
 import { version } from '../src/app/cli/version';
+import { groupDigits } from '../src/app/cli/groupDigits';
 
 interface Row {
   readonly name: string;
@@ -203,7 +204,7 @@ function runRow(row: Row, layersRun: number, lane: number, lanes: number): RowRe
   return { name: row.name, layersRun: run, layers: row.layers, parameters, recovered, flaggedUnits, maxRelativeError, generateSeconds, releaseSeconds, attackSeconds, parametersAfterFirst, attackSecondsAfterFirst, peakRss: process.resourceUsage().maxRSS * 1024, releaseBytes, loadBefore, loadAfter: load() };
 }
 
-const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+const fmt = (x: number): string => groupDigits(Math.round(x));
 
 /** One lane's child process (its peak RSS is its own); resolves with its report. */
 function runLane(row: Row, layersRun: number, lane: number, lanes: number): Promise<RowResult> {
