@@ -1,5 +1,6 @@
 import { transposeMatrix } from '../../src/numerics/tensor/tensor';
-import { SafeDType, SafetensorsFile, encodeFloats, writeAt, writeSafetensorsPositional } from '../../src/numerics/io/safetensors';
+import { SafeDType, SafetensorsFile, encodeFloats, writeSafetensorsPositional } from '../../src/numerics/io/safetensors';
+import { DirectFile } from '../../src/numerics/io/directWrites';
 import { activationByName } from '../../src/numerics/activations';
 import type { WRecAdversary } from '../../src/kernel/adversary';
 import { markAudited } from '../../src/kernel/cost/audit';
@@ -254,10 +255,12 @@ export function attackReleasedFile(input: string, output: string, method: Attack
       },
       (fd, offsets) => {
         const written = new Set<string>();
+        // Big tensors written directly where the file system allows (./directWrites: no fresh page-cache pages).
+        const file = DirectFile.open(fd);
         const put = (name: string, bytes: Uint8Array): void => {
           const place = offsets.get(name)!;
           if (bytes.length !== place.byteLength) throw new Error(`tensor "${name}": ${bytes.length} bytes recovered, the header says ${place.byteLength}`);
-          writeAt(fd, bytes, place.position);
+          file.writeSync(bytes, place.position);
           written.add(name);
         };
         // Each block's tensors as [name, offset, byte length]: what a worker writes, and what this thread then counts written.
@@ -269,7 +272,7 @@ export function attackReleasedFile(input: string, output: string, method: Attack
         const land = (id: number, answer: ReturnType<SyncWorkerPool<AttackTask, AttackAnswer | null>['wait']> | undefined): void => {
           const handoff = answer !== undefined && 'ok' in answer ? answer.ok?.handoff : undefined;
           if (handoff === undefined || slots === null || landed.has(id)) return;
-          for (const piece of handoff.pieces) writeAt(fd, slots.view(handoff, piece), piece[0]);
+          for (const piece of handoff.pieces) file.writeSync(slots.view(handoff, piece), piece[0]);
           datasyncSync(fd); // here, not at the final fsync; a failure is a WritebackError
           slots.release(handoff);
           landed.add(id);
@@ -350,6 +353,8 @@ export function attackReleasedFile(input: string, output: string, method: Attack
             for (const id of pending) pool.wait(id);
           }
           throw error;
+        } finally {
+          file.close();
         }
         return written;
       },

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { SafetensorsFile, writeAt } from '../../src/numerics/io/safetensors';
+import { SafetensorsFile } from '../../src/numerics/io/safetensors';
+import { DirectFile } from '../../src/numerics/io/directWrites';
 import { SyncWorkerData, serveSyncTasks } from '../../src/numerics/io/syncWorkers';
 import { activationByName } from '../../src/numerics/activations';
 import { datasyncSync } from '../../src/numerics/io/writeback';
@@ -65,7 +66,12 @@ if (parentPort !== null && data?.syncPort !== undefined) {
     const handoff = slots?.tryFill(pieces) ?? null; // every slot taken (the calling thread busy): written here instead
     if (handoff !== null) return { value: { ...answer, seconds: (performance.now() - t0) / 1000, handoff } };
     // Written here, from this thread's buffers, at the offsets the writer gave (file descriptors are the process's, not the thread's).
-    for (const { position, bytes } of pieces) writeAt(task.fd, bytes, position);
+    const output = DirectFile.open(task.fd); // big tensors directly, where allowed (../../src/numerics/io/directWrites)
+    try {
+      for (const { position, bytes } of pieces) output.writeSync(bytes, position);
+    } finally {
+      output.close();
+    }
     // Flushed here, while the other threads compute, rather than all at the final fsync (the writer's tail after the last block).
     datasyncSync(task.fd); // a failure is a WritebackError, which the calling thread refuses to re-run
     return { value: { ...answer, seconds: (performance.now() - t0) / 1000 } };

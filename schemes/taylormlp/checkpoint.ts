@@ -14,6 +14,7 @@ import { seededStream } from '../../src/kernel/prob/challenger';
 import { ReleaseMagnitudes, checkMagnitudes, checkReleasedFinite, releaseMagnitudes, widenedDtype } from './finite';
 import { checkInputFile, checkOutputPath, identityIfExists } from '../../src/numerics/io/paths';
 import { sha256File } from '../../src/numerics/io/hash';
+import { DirectFile } from '../../src/numerics/io/directWrites';
 import { dropReleaseBuffersSoon, narrowWeights, streamable, writeStreamedBlock, writeStreamedBlockOverlapped, writebackInterval } from './streamedBlock';
 import { matMulTransposedRange } from '../../src/numerics/tensor/kernels';
 import * as path from 'node:path';
@@ -322,10 +323,15 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
         );
         answers.forEach((answer, index) => ('ok' in answer ? (answer.ok as string[]) : strictOr(answer, plans[index].location.prefix, () => writeHere(index))).forEach((n) => written.add(n)));
       }
-      // The tensors the release keeps, copied one at a time.
-      for (const name of copied) {
-        writeAt(fd, source.tensor(name).bytes, offsets.get(name)!.position);
-        written.add(name);
+      // The tensors the release keeps, copied one at a time (big ones directly, where allowed).
+      const file = DirectFile.open(fd);
+      try {
+        for (const name of copied) {
+          file.writeSync(source.tensor(name).bytes, offsets.get(name)!.position);
+          written.add(name);
+        }
+      } finally {
+        file.close();
       }
       return written;
     };

@@ -1,5 +1,4 @@
-import * as fs from 'node:fs';
-import { writeAt } from './safetensors';
+import { DirectFile } from './directWrites';
 import { datasyncAsync, lostWriteback } from './writeback';
 
 /** One write a producer asks for: `bytes` at absolute file offset `position`. */
@@ -16,15 +15,20 @@ export interface PositionedWrite {
  */
 export type WriteProducer<R> = Generator<PositionedWrite, R, void>;
 
-/** Each write done (fs.writeSync, short writes continued) before the producer resumes. */
+/** Each write done (big ones directly where the file system allows: ./directWrites) before the producer resumes. */
 export function performWrites<R>(writes: WriteProducer<R>, fd: number): R {
-  for (let next = writes.next(); ; next = writes.next()) {
-    if (next.done === true) return next.value;
-    writeAt(fd, next.value.bytes, next.value.position);
+  const file = DirectFile.open(fd);
+  try {
+    for (let next = writes.next(); ; next = writes.next()) {
+      if (next.done === true) return next.value;
+      file.writeSync(next.value.bytes, next.value.position);
+    }
+  } finally {
+    file.close();
   }
 }
 
-/** How the overlapped driver writes and flushes (defaults: fs.write until done; fs.fdatasync). Tests inject failures here. */
+/** How the overlapped driver writes and flushes (defaults: DirectFile.writeAsync, big writes direct where allowed; fs.fdatasync). Tests inject failures here. */
 export interface OverlappedWriting {
   readonly write?: (fd: number, bytes: Uint8Array, position: number) => Promise<void>;
   /**
@@ -46,7 +50,15 @@ export interface OverlappedWriting {
  * that nothing still touches the file when the caller cleans up.
  */
 export async function performWritesOverlapped<R>(writes: WriteProducer<R>, fd: number, how: OverlappedWriting = {}): Promise<R> {
-  const write = how.write ?? writeAtAsync;
+  const file = how.write === undefined ? DirectFile.open(fd) : null;
+  try {
+    return await overlapped(writes, fd, how, file === null ? how.write! : (_fd, bytes, position) => file.writeAsync(bytes, position));
+  } finally {
+    file?.close(); // every write has settled by now (overlapped waits for them, even when it fails)
+  }
+}
+
+async function overlapped<R>(writes: WriteProducer<R>, fd: number, how: OverlappedWriting, write: (fd: number, bytes: Uint8Array, position: number) => Promise<void>): Promise<R> {
   const datasync = how.datasync ?? datasyncAsync;
   const syncEvery = how.syncEvery ?? 0;
   let previous: Promise<void> = Promise.resolve();
@@ -91,15 +103,4 @@ export async function performWritesOverlapped<R>(writes: WriteProducer<R>, fd: n
     writes.return(undefined as never); // the producer's finally blocks run
     throw error;
   }
-}
-
-/** fs.write until every byte is at `position` (libuv's thread pool; short writes continued). */
-function writeAtAsync(fd: number, bytes: Uint8Array, position: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const from = (done: number): void => {
-      if (done >= bytes.length) return resolve();
-      fs.write(fd, bytes, done, bytes.length - done, position + done, (error, written) => (error !== null ? reject(error) : from(done + written)));
-    };
-    from(0);
-  });
 }

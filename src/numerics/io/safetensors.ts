@@ -626,6 +626,8 @@ export function writeSafetensorsPositional(
   }
   writeAtomically(plan, (fd) => {
     writeAt(fd, header, 0);
+    // The file at its final size before any tensor is written: direct writes (./directWrites) must not extend it.
+    fs.ftruncateSync(fd, position);
     const written = fill(fd, offsets);
     const missing = order.find((name) => !written.has(name));
     if (missing !== undefined) throw new SafetensorsError('size-mismatch', `tensor "${missing}" was never written`, missing);

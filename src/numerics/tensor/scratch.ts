@@ -7,9 +7,11 @@
  */
 export class Scratch {
   private buffer: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
-  /** `bytes` bytes, 8-byte aligned, reused from call to call (valid until the next `get` or `drop`). */
+  /** `pageAligned`: the buffer starts on a memory page (what O_DIRECT writes need; see ../io/directWrites). */
+  constructor(private readonly options: ScratchOptions = {}) {}
+  /** `bytes` bytes, 8-byte aligned (page-aligned if asked), reused from call to call (valid until the next `get` or `drop`). */
   get(bytes: number): Uint8Array {
-    if (this.buffer.length < bytes) this.buffer = new Uint8Array(new ArrayBuffer(Math.ceil(bytes / 8) * 8));
+    if (this.buffer.length < bytes) this.buffer = this.options.pageAligned === true ? pageAlignedBytes(bytes) : new Uint8Array(new ArrayBuffer(Math.ceil(bytes / 8) * 8));
     return this.buffer.subarray(0, bytes);
   }
   floats(count: number): Float32Array {
@@ -36,6 +38,25 @@ export class Scratch {
   }
 }
 
+export interface ScratchOptions {
+  readonly pageAligned?: boolean;
+}
+
+/** The one part of WebAssembly used here (Node has it; this project's type libraries do not declare it). */
+const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer } } }).WebAssembly;
+
+/** WebAssembly's memory unit. */
+const WASM_PAGE = 65536;
+
+/**
+ * `bytes` bytes (rounded up to 64 KiB) starting on a page boundary. JavaScript has no aligned
+ * allocation; a WebAssembly memory is the one buffer V8 maps on its own (64 KiB-aligned) pages.
+ */
+export function pageAlignedBytes(bytes: number): Uint8Array {
+  const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE)) });
+  return new Uint8Array(memory.buffer);
+}
+
 /**
  * A job's set of buffers: `claim()` at the start of each use (cancels a pending drop); `dropSoon()`
  * at the end lets them go after `KEEP_MS` unless claimed again meanwhile (an unref'd timer: it never
@@ -44,8 +65,8 @@ export class Scratch {
 export class ScratchSet<K extends string> {
   private timer: ReturnType<typeof setTimeout> | null = null;
   readonly buffers: Readonly<Record<K, Scratch>>;
-  constructor(names: readonly K[]) {
-    this.buffers = Object.fromEntries(names.map((name) => [name, new Scratch()])) as Record<K, Scratch>;
+  constructor(names: readonly K[], options: ScratchOptions = {}) {
+    this.buffers = Object.fromEntries(names.map((name) => [name, new Scratch(options)])) as Record<K, Scratch>;
   }
   claim(): Readonly<Record<K, Scratch>> {
     if (this.timer !== null) clearTimeout(this.timer);
