@@ -146,6 +146,22 @@ describe('3. coefficients that overflow the storage dtype are refused (or stored
     for (const name of file.names) if (file.header.entries.find((e) => e.name === name)!.dtype !== 'I32') expect(toFloat64(file.tensor(name)).every(Number.isFinite)).toBe(true);
     file.close();
   });
+
+  it('with two release workers (each block planned and written in one task, the header already out): the same refusal, and nothing left behind', () => {
+    const d = dir();
+    const model = small(d);
+    const hot = path.join(d, 'hot', 'model.safetensors');
+    fs.mkdirSync(path.dirname(hot));
+    fs.copyFileSync(path.join(d, 'config.json'), path.join(d, 'hot', 'config.json'));
+    rewrite(model, hot, (t) => {
+      t.set('model.decoder.layers.1.fc1.bias', fill(t.get('model.decoder.layers.1.fc1.bias')!, 100));
+      t.set('model.decoder.layers.1.fc2.weight', fill(t.get('model.decoder.layers.1.fc2.weight')!, 1000));
+    });
+    const out = path.join(d, 'hot', 'released.safetensors');
+    const before = fs.readdirSync(path.dirname(out)).sort();
+    expectFailure(run(['release', hot, out, ...RELEASE, '--dtype', 'f16'], { env: { ...process.env, WEIGHTGAMES_WORKERS: '2' } }), 3, /StorageOverflowError: .*layers\.1.* overflows? f16/);
+    expect(fs.readdirSync(path.dirname(out)).sort()).toEqual(before); // no output, no temporary file
+  });
 });
 
 describe('4. SIGINT, SIGTERM and SIGHUP remove the temporary files, then exit 128 + n', () => {

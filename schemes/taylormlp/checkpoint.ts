@@ -8,7 +8,7 @@ import type { MlpBlock } from '../../src/numerics/models/mlp';
 import { FloatArray, Tensor, tensor } from '../../src/numerics/tensor/tensor';
 import * as P from '../../src/kernel/prob/prob';
 import type { StorageDType } from './storage';
-import { CalibrationRange, TaylorOptions, calibrationRange, checkTaylorOptions, releaseBlock, unitsToExpand } from './release';
+import { CalibrationRange, TaylorOptions, calibrationRange, checkTaylorOptions, expandedCount, releaseBlock, unitsToExpand } from './release';
 import { BlockMeta, ReleasedFileError, blockMeta, releasedBlockShapes, releasedBlockTensors } from './artifact';
 import { seededStream } from '../../src/kernel/prob/challenger';
 import { ReleaseMagnitudes, checkMagnitudes, checkReleasedFinite, releaseMagnitudes, widenedDtype } from './finite';
@@ -221,10 +221,11 @@ const releaseWorkerScript = (): string => compiledPath(path.join(__dirname, `rel
 
 /**
  * Release a whole checkpoint: every MLP block becomes its TaylorMLP form, every other tensor is
- * copied. Pass 1 (one calibration pass) gives each block's K and so the header; pass 2 releases
- * each block and writes its tensors at their offsets in the file. Big checkpoints spread the
- * blocks of both passes over worker threads (a block at a time per thread, so memory holds one
- * block per core); a block that fails in a worker is re-run here, which throws its typed error.
+ * copied. The header needs each block's K, which the expand option gives before calibration; so
+ * with worker threads each block is planned (calibration, guard, signs) and written in one task,
+ * while this thread hashes the inputs. Alone, or with --widen (whose dtype depends on every block's
+ * magnitudes), pass 1 plans every block first and pass 2 writes them. A thread holds one block at
+ * a time; a block that fails in a worker is re-run here, which throws its typed error.
  */
 export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
   checkTaylorOptions(o.taylor);
@@ -242,43 +243,37 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
     const job: BlockJob = { taylor: o.taylor, calibration: o.calibration, seed: o.seed };
     const workers = releaseWorkers(locations, source, activation, job);
     if (workers > 0) pool = new SyncWorkerPool<ReleaseTask, unknown>(releaseWorkerScript(), workers, { input: o.input, calibrationFile: 'file' in o.calibration ? o.calibration.file : null, activation: activation.name });
-    // Pass 1: calibration ranges (small) and so each block's K and shapes. With workers, this thread
-    // hashes the inputs meanwhile (the metadata records their content hashes).
-    const planHere = (index: number): BlockPlan => planBlock(source, calibrationFile, locations[index], activation, job);
-    const planned = pool === null ? [] : locations.map((location) => pool!.submit({ kind: 'plan', location, job }));
     const hashInputs = (betweenChunks?: () => void): { calibration: string | null; source: string } => ({
       calibration: 'file' in o.calibration ? sha256File(o.calibration.file, betweenChunks) : null,
       source: sha256File(o.input, betweenChunks),
     });
-    // Alone, this thread plans first: a refusal then comes before reading the whole input again.
-    let hashes = pool === null ? null : hashInputs(() => pool!.poll());
-    const plans: BlockPlan[] =
-      pool === null
-        ? locations.map((_, index) => planHere(index))
-        : planned.map((id, index) => {
-            const answer = pool!.wait(id);
-            return 'ok' in answer ? (answer.ok as BlockPlan) : strictOr(answer, locations[index].prefix, () => planHere(index));
-          });
-    hashes ??= hashInputs();
-    // The finiteness guard, before the header: refuse (naming the layer and the cause), or widen when asked.
+    let hashes: { calibration: string | null; source: string } | null = null;
     const requested = o.taylor.dtype ?? 'f32';
-    const dtype: StorageDType = o.widen === true ? widenedDtype(plans.map((p) => p.magnitudes), requested) : requested;
-    for (const plan of plans) checkMagnitudes(plan.magnitudes, dtype, o.widen === true ? '' : '; --widen stores it in a wider dtype');
+    const widenHint = o.widen === true ? '' : '; --widen stores it in a wider dtype';
+    const planHere = (index: number): BlockPlan => planBlock(source, calibrationFile, locations[index], activation, job);
+    // Each block's shapes are known before its calibration (K from the expand option) unless --widen
+    // may change the dtype: then, with workers, each block is planned and written in one task (its
+    // weights read once, no pass between), and this thread hashes meanwhile. Otherwise pass 1 plans
+    // every block first, and the finiteness guard decides (refuse, or widen) before the header.
+    const predicted = pool !== null && o.widen !== true ? predictedLayout(source, locations, o.taylor) : null;
+    let plans: BlockPlan[] | null = null;
+    if (predicted === null) {
+      const planned = pool === null ? [] : locations.map((location) => pool!.submit({ kind: 'plan', location, job }));
+      // Alone, this thread plans first: a refusal then comes before reading the whole input again.
+      if (pool !== null) hashes = hashInputs(() => pool!.poll());
+      plans =
+        pool === null
+          ? locations.map((_, index) => planHere(index))
+          : planned.map((id, index) => {
+              const answer = pool!.wait(id);
+              return 'ok' in answer ? (answer.ok as BlockPlan) : strictOr(answer, locations[index].prefix, () => planHere(index));
+            });
+      hashes ??= hashInputs();
+    }
+    const dtype: StorageDType = plans !== null && o.widen === true ? widenedDtype(plans.map((p) => p.magnitudes), requested) : requested;
+    if (plans !== null) for (const plan of plans) checkMagnitudes(plan.magnitudes, dtype, widenHint);
     const taylor: TaylorOptions = { ...o.taylor, dtype };
-    const metaOf = (plan: BlockPlan): BlockMeta => ({
-      prefix: plan.location.prefix,
-      layout: plan.location.layout,
-      layer: plan.location.layer,
-      kind: plan.location.layout === 'llama' ? 'swiglu' : 'plain',
-      first: plan.location.first,
-      up: plan.location.up,
-      second: plan.location.second,
-      firstBias: plan.location.firstBias,
-      secondBias: plan.location.secondBias,
-      inputDim: plan.input,
-      hiddenDim: plan.hidden,
-      outputDim: plan.output,
-    });
+    const layout: readonly BlockLayout[] = plans ?? predicted!;
     const replaced = new Set(locations.flatMap((l) => [l.first, l.up, l.second, l.firstBias, l.secondBias].filter((n): n is string => n !== null)));
     const shapes = new Map<string, { dtype: SafeDType; shape: readonly number[] }>();
     const copied: string[] = [];
@@ -287,8 +282,8 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
       shapes.set(entry.name, { dtype: entry.dtype, shape: entry.shape });
       copied.push(entry.name);
     }
-    for (const plan of plans) for (const [name, shape] of releasedBlockShapes(metaOf(plan), plan.K, o.taylor.order, dtype)) shapes.set(name, shape);
-    const metas = plans.map(metaOf);
+    for (const block of layout) for (const [name, shape] of releasedBlockShapes(metaOf(block), block.K, o.taylor.order, dtype)) shapes.set(name, shape);
+    const metas = layout.map(metaOf);
     // File names and content hashes, never the paths typed (an owner's directories stay private).
     const calibration = 'file' in o.calibration ? `file:${path.basename(o.calibration.file)}` : `synthetic:N(0,${o.calibration.synthetic.scale}²)×${o.calibration.synthetic.rows}`;
     const metadata: Record<string, string> = {
@@ -301,27 +296,62 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
       options: JSON.stringify(taylor),
       seed: o.seed,
       calibration,
-      ...(hashes.calibration !== null ? { calibration_sha256: hashes.calibration } : {}),
       weightgames_version: o.version,
       source_file: path.basename(o.input),
-      source_sha256: hashes.source,
     };
     if (dtype !== requested) metadata.dtype_requested = requested;
+    // The content hashes are filled in once known (deferred, on every path: the same header whatever the threads).
+    const sha256Length = 64;
+    const deferred = {
+      ...('file' in o.calibration ? { calibration_sha256: { length: sha256Length, value: () => hashes!.calibration! } } : {}),
+      source_sha256: { length: sha256Length, value: () => hashes!.source },
+    };
     const fill = (fd: number, offsets: ReadonlyMap<string, { readonly position: number; readonly byteLength: number }>): Set<string> => {
       const written = new Set<string>();
+      const slots = (block: BlockLayout): Array<[string, { position: number; byteLength: number }]> => [...releasedBlockShapes(metaOf(block), block.K, o.taylor.order, dtype).keys()].map((n) => [n, offsets.get(n)!]);
       // Pass 2: each block released and written at its offsets (one block per thread in memory).
-      const writeHere = (index: number): string[] => {
-        o.onBlock?.(index, plans.length, plans[index].location.prefix);
-        return writeReleasedBlock(source, plans[index], activation, taylor, fd, offsets);
+      const writeHere = (index: number, plan: BlockPlan): string[] => {
+        o.onBlock?.(index, locations.length, locations[index].prefix);
+        return writeReleasedBlock(source, plan, activation, taylor, fd, offsets);
       };
-      if (pool === null) plans.forEach((_, index) => writeHere(index).forEach((n) => written.add(n)));
-      else {
-        const slots = (plan: BlockPlan): Array<[string, { position: number; byteLength: number }]> => [...releasedBlockShapes(metaOf(plan), plan.K, o.taylor.order, dtype).keys()].map((n) => [n, offsets.get(n)!]);
+      if (pool === null) plans!.forEach((plan, index) => writeHere(index, plan).forEach((n) => written.add(n)));
+      else if (plans !== null) {
         const answers = pool.map(
           plans.map((plan) => ({ kind: 'write', plan, taylor, fd, offsets: slots(plan), syncEvery: writebackInterval(workers) }) as ReleaseTask),
-          (index) => o.onBlock?.(index, plans.length, plans[index].location.prefix),
+          (index) => o.onBlock?.(index, locations.length, locations[index].prefix),
         );
-        answers.forEach((answer, index) => ('ok' in answer ? (answer.ok as string[]) : strictOr(answer, plans[index].location.prefix, () => writeHere(index))).forEach((n) => written.add(n)));
+        answers.forEach((answer, index) => ('ok' in answer ? (answer.ok as string[]) : strictOr(answer, locations[index].prefix, () => writeHere(index, plans![index]))).forEach((n) => written.add(n)));
+      } else {
+        // Planned and written in one task per block; the hashes here meanwhile. Every answer is in
+        // before any is judged, so that no worker still writes when a refusal below removes the file.
+        const ids = predicted!.map((block) => pool!.submit({ kind: 'planWrite', location: block.location, job, expected: block, hint: widenHint, taylor, fd, offsets: slots(block), syncEvery: writebackInterval(workers) }));
+        let hashFailure: unknown = null;
+        try {
+          hashes = hashInputs(() => pool!.poll());
+        } catch (error) {
+          hashFailure = error;
+          pool.cancelQueued();
+        }
+        const answers = ids.map((id, index) => {
+          const answer = pool!.wait(id);
+          if (hashFailure === null) o.onBlock?.(index, locations.length, locations[index].prefix);
+          return answer;
+        });
+        if (hashFailure !== null) throw hashFailure;
+        plans = answers.map((answer, index) => {
+          if ('ok' in answer) {
+            const done = answer.ok as { plan: BlockPlan; names: string[] };
+            done.names.forEach((n) => written.add(n));
+            return done.plan;
+          }
+          // Re-run here: a bad block throws its typed error (the first in block order); any other failure is written here.
+          return strictOr(answer, locations[index].prefix, () => {
+            const plan = planHere(index);
+            checkBlockPlan(plan, predicted![index], widenHint, dtype);
+            writeReleasedBlock(source, plan, activation, taylor, fd, offsets).forEach((n) => written.add(n));
+            return plan;
+          });
+        });
       }
       // The tensors the release keeps, copied one at a time (big ones directly, where allowed).
       const file = DirectFile.open(fd);
@@ -335,7 +365,8 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
       }
       return written;
     };
-    writeSafetensorsPositional(o.output, shapes, metadata, fill, { inputs: [input, identityIfExists(path.join(path.dirname(o.input), 'config.json')), calibrationInput] });
+    writeSafetensorsPositional(o.output, shapes, metadata, fill, { inputs: [input, identityIfExists(path.join(path.dirname(o.input), 'config.json')), calibrationInput], deferred });
+    const done = plans!;
     return {
       input: o.input,
       output: o.output,
@@ -345,8 +376,8 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
       calibration,
       options: o.taylor,
       dtype,
-      blocks: plans.map((p) => ({ prefix: p.location.prefix, layout: p.location.layout, hidden: p.hidden, expanded: p.K, thetaEntries: (o.taylor.order + 1) * p.output * p.K })),
-      taylorParameters: plans.reduce((a, p) => a + p.output * p.K, 0),
+      blocks: done.map((p) => ({ prefix: p.location.prefix, layout: p.location.layout, hidden: p.hidden, expanded: p.K, thetaEntries: (o.taylor.order + 1) * p.output * p.K })),
+      taylorParameters: done.reduce((a, p) => a + p.output * p.K, 0),
       seconds: (performance.now() - start) / 1000,
     };
   } finally {
@@ -357,7 +388,65 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
   }
 }
 
-/** A task for a release worker (./releaseWorker): pass 1 or pass 2 of one block. */
+/** What the header needs of a block: where it is, its dimensions and K (a plan has them; so has predictedLayout). */
+export type BlockLayout = Pick<BlockPlan, 'location' | 'input' | 'hidden' | 'output' | 'K'>;
+
+const metaOf = (block: BlockLayout): BlockMeta => ({
+  prefix: block.location.prefix,
+  layout: block.location.layout,
+  layer: block.location.layer,
+  kind: block.location.layout === 'llama' ? 'swiglu' : 'plain',
+  first: block.location.first,
+  up: block.location.up,
+  second: block.location.second,
+  firstBias: block.location.firstBias,
+  secondBias: block.location.secondBias,
+  inputDim: block.input,
+  hiddenDim: block.hidden,
+  outputDim: block.output,
+});
+
+/**
+ * Each block's layout from the checkpoint's header alone: dimensions from the first and second
+ * layers' shapes (GPT-2's Conv1D stores them transposed), K from the expand option. Null where a
+ * shape is not a plain matrix pair: pass 1 then plans first, and its loader names the problem.
+ */
+export function predictedLayout(source: SafetensorsFile, locations: readonly MlpBlockLocation[], taylor: TaylorOptions): BlockLayout[] | null {
+  const layout: BlockLayout[] = [];
+  for (const location of locations) {
+    const shape = (name: string) => source.header.entries.find((e) => e.name === name)?.shape;
+    const f = shape(location.first);
+    const w = shape(location.second);
+    if (f === undefined || w === undefined || f.length !== 2 || w.length !== 2) return null;
+    const conv1d = location.layout === 'gpt2';
+    const [hidden, input] = conv1d ? [f[1], f[0]] : [f[0], f[1]];
+    const [output, hidden2] = conv1d ? [w[1], w[0]] : [w[0], w[1]];
+    if (hidden2 !== hidden) return null;
+    layout.push({ location, input, hidden, output, K: expandedCount(hidden, taylor.expand ?? { all: true }) });
+  }
+  return layout;
+}
+
+/** A block planned after its header was written: its guard (as pass 1's), and the layout the header promised. */
+function checkBlockPlan(plan: BlockPlan, expected: BlockLayout, hint: string, dtype: StorageDType): void {
+  checkMagnitudes(plan.magnitudes, dtype, hint);
+  if (plan.K !== expected.K || plan.hidden !== expected.hidden || plan.input !== expected.input || plan.output !== expected.output) {
+    throw new ReleasedFileError(`${plan.location.prefix}: planned as ${plan.output}×${plan.hidden}×${plan.input} with K = ${plan.K}, but the header holds ${expected.output}×${expected.hidden}×${expected.input} with K = ${expected.K}`);
+  }
+}
+
+/** Pass 1 and pass 2 of one block in one go, on a release worker (the header already written): its plan and the names written. */
+export async function planAndWriteBlock(source: SafetensorsFile, calibrationFile: SafetensorsFile | null, activation: Activation, task: Extract<ReleaseTask, { kind: 'planWrite' }>): Promise<{ plan: BlockPlan; names: string[] }> {
+  const plan = planBlock(source, calibrationFile, task.location, activation, task.job);
+  checkBlockPlan(plan, task.expected, task.hint, task.taylor.dtype ?? 'f32');
+  const names = await writeReleasedBlockOverlapped(source, plan, activation, task.taylor, task.fd, new Map(task.offsets), task.syncEvery);
+  return { plan, names };
+}
+
+type Offsets = ReadonlyArray<[string, { position: number; byteLength: number }]>;
+
+/** A task for a release worker (./releaseWorker): pass 1, pass 2, or both, of one block. */
 export type ReleaseTask =
   | { readonly kind: 'plan'; readonly location: MlpBlockLocation; readonly job: BlockJob }
-  | { readonly kind: 'write'; readonly plan: BlockPlan; readonly taylor: TaylorOptions; readonly fd: number; readonly offsets: ReadonlyArray<[string, { position: number; byteLength: number }]>; readonly syncEvery: number };
+  | { readonly kind: 'write'; readonly plan: BlockPlan; readonly taylor: TaylorOptions; readonly fd: number; readonly offsets: Offsets; readonly syncEvery: number }
+  | { readonly kind: 'planWrite'; readonly location: MlpBlockLocation; readonly job: BlockJob; readonly expected: BlockLayout; readonly hint: string; readonly taylor: TaylorOptions; readonly fd: number; readonly offsets: Offsets; readonly syncEvery: number };

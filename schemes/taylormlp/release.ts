@@ -74,10 +74,13 @@ export function calibrationRange(block: MlpBlock, inputs: Tensor, includeZero = 
   return { min, max };
 }
 
+/** K, how many of h hidden units are expanded: known before calibration (which only says which ones). */
+export const expandedCount = (h: number, expand: ExpandOption): number => ('all' in expand ? h : 'count' in expand ? Math.min(h, expand.count) : Math.round(expand.fraction * h));
+
 /** The units to expand: the K with the smallest calibration range (ties by index), in increasing index order. */
 export function unitsToExpand(range: CalibrationRange, expand: ExpandOption): Int32Array {
   const h = range.min.length;
-  const k = 'all' in expand ? h : 'count' in expand ? Math.min(h, expand.count) : Math.round(expand.fraction * h);
+  const k = expandedCount(h, expand);
   const order = Array.from({ length: h }, (_, j) => j).sort((a, b) => range.max[a] - range.min[a] - (range.max[b] - range.min[b]) || a - b);
   return Int32Array.from(order.slice(0, k).sort((a, b) => a - b));
 }
