@@ -41,11 +41,12 @@ export function generate(dir: string): string {
  * The input/output floor of a job, as a whole process (node's start-up included), measured right
  * after the job's own figure: SHA-256 of each file in `hash` (what the job must read and hash for
  * its provenance) and `write` bytes written to a new file in `dir` and fsynced (its output,
- * durably) — each done as the jobs do it at best, side by side: the writes (8 MiB each) go through
- * libuv's pool with an fdatasync started every 32 MiB (the writeback beside the rest), while this
- * thread reads and hashes; then the final fsync. No release or attack can finish faster on this
- * machine at that moment; the benches print each figure beside it (the disk's and the page
- * cache's speed vary several-fold from run to run here).
+ * durably) — each done as the jobs do it at best, side by side: the file sized first, the writes
+ * (8 MiB each, from a page-aligned buffer) go direct (O_DIRECT, as the jobs' big writes do:
+ * src/numerics/io/directWrites.ts; through the page cache where refused) in libuv's pool with an
+ * fdatasync started every 32 MiB, while this thread reads and hashes; then the final fsync. No
+ * release or attack can finish faster on this machine at that moment; the benches print each
+ * figure beside it (the disk's and the page cache's speed vary several-fold from run to run here).
  */
 export function ioFloor(hash: readonly string[], write: number, dir: string): number {
   const target = path.join(dir, 'io-floor.bin');
@@ -54,12 +55,17 @@ const fs = require('node:fs'), crypto = require('node:crypto');
 const call = (f, ...args) => new Promise((resolve, reject) => f(...args, (error, value) => (error ? reject(error) : resolve(value))));
 (async () => {
   const fd = fs.openSync(${JSON.stringify(target)}, 'w');
-  const out = Buffer.alloc(8 << 20, 1);
+  fs.ftruncateSync(fd, ${write});
+  let direct = fd;
+  try { direct = fs.openSync('/proc/self/fd/' + fd, fs.constants.O_WRONLY | fs.constants.O_DIRECT); } catch {}
+  const out = new Uint8Array(new WebAssembly.Memory({ initial: 128 }).buffer).fill(1);
   const writing = (async () => {
     let unsynced = 0, syncing = null;
     for (let at = 0; at < ${write}; at += out.length) {
       const n = Math.min(out.length, ${write} - at);
-      for (let done = 0; done < n; ) done += await call(fs.write, fd, out, done, n - done, at + done);
+      const whole = n - (n % 4096); // O_DIRECT takes whole pages; the file's last partial page as usual
+      for (let done = 0; done < whole; ) done += await call(fs.write, direct, out, done, whole - done, at + done);
+      for (let done = whole; done < n; ) done += await call(fs.write, fd, out, done, n - done, at + done);
       unsynced += n;
       if (unsynced >= 32 << 20 && syncing === null) { unsynced = 0; syncing = call(fs.fdatasync, fd).then(() => { syncing = null; }); }
     }
@@ -72,7 +78,7 @@ const call = (f, ...args) => new Promise((resolve, reject) => f(...args, (error,
     fs.closeSync(input); h.digest('hex');
   }
   await writing;
-  fs.fsyncSync(fd); fs.closeSync(fd);
+  fs.fsyncSync(fd); fs.closeSync(fd); if (direct !== fd) fs.closeSync(direct);
 })().catch((error) => { console.error(error); process.exitCode = 1; });`;
   const t0 = performance.now();
   const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
