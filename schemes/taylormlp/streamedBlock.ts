@@ -12,6 +12,7 @@ import { CalibrationRange, TaylorOptions, unitsToExpand } from './release';
 import { ReleasedFileError, i32Bytes } from './artifact';
 import { StorageOverflowError } from './finite';
 import { fileJobScratch } from '../../src/numerics/tensor/scratch';
+import { SlabKernel, slabKernel } from '../../src/numerics/tensor/simd/slabKernel';
 
 /**
  * Pass 2 of a file release for one block, at the write limit: the same bytes as releaseBlock +
@@ -33,6 +34,13 @@ const scratch = { read: buffers.buffers.s0, first: buffers.buffers.s1, slab: buf
 /** Let this thread's buffers go soon (at the end of a release: one block's worth of memory, not held long into whatever the process does next; see ScratchSet). */
 export function dropReleaseBuffersSoon(): void {
   buffers.dropSoon();
+  slabKernel.dropSoon();
+}
+
+/** The first index whose value is NaN or ±∞ (the kernel said there is one). */
+function firstNotFinite(values: Float32Array): number {
+  for (let q = 0; q < values.length; q++) if (!Number.isFinite(values[q])) return q;
+  return -1;
 }
 
 const NARROW = new Set(['F32', 'BF16', 'F16']);
@@ -147,20 +155,41 @@ function* blockWrites(source: SafetensorsFile, plan: StreamedPlan, act: Activati
     for (let n = 0; n <= N; n++) scale[n * K + k] = coefficients[n];
   }
 
-  // W as float32 values [o, h] (a view of the read buffer for F32).
-  const secondStored = source.tensor(loc.second, scratch.read.get(o * h * 4));
-  const W: FloatArray = conv1d ? transposeMatrix(toFloat32(secondStored), h, o) : toFloat32(secondStored);
-  // Θ, order by order, into one slab and out to the file.
-  // Two slab buffers, alternating (see blockWrites).
-  const slabs = [scratch.slab, scratch.otherSlab].map((buffer) => {
-    const bytes = buffer.get(o * K * width);
-    return { bytes, values: dtype === 'f32' ? new Float32Array(bytes.buffer, bytes.byteOffset, o * K) : new Uint16Array(bytes.buffer, bytes.byteOffset, o * K) };
-  });
-  for (let n = 0; n <= N; n++) {
-    const { bytes: slabBytes, values: slab } = slabs[n % 2];
-    const q = seriesCoefficientSlab(slab, W, scale, expanded, n, o, h, n === 0 && K > 0 ? secondBias : null);
-    if (q >= 0 && !bad.has('taylor.theta')) bad.set('taylor.theta', { q: n * o * K + q, value: slab instanceof Float32Array ? slab[q] : bf16BitsToFloat32(slab[q]) });
-    yield put(`${P}.theta`, slabBytes, n * slabBytes.length);
+  // Every unit expanded from an F32 W into f32 slabs (the common case): the SIMD kernel, with W read
+  // straight into its memory and each slab placed for a direct write (../../src/numerics/tensor/simd/slabKernel).
+  const secondEntry = source.header.entries.find((e) => e.name === loc.second);
+  const kernel = dtype === 'f32' && !conv1d && K === h && secondEntry?.dtype === 'F32' && SlabKernel.available ? slabKernel : null;
+  let W: FloatArray;
+  if (kernel !== null) {
+    const room = kernel.prepare(o, K, N + 1);
+    source.tensor(loc.second, room.wBytes);
+    room.scale.set(scale);
+    W = room.w;
+    const thetaAt = slots.get(`${P}.theta`)?.position ?? 0; // put() below checks the slot
+    for (let n = 0; n <= N; n++) {
+      const view = kernel.slabView((n % 2) as 0 | 1, thetaAt + n * o * K * 4);
+      // Θ[0] with the bias folded in stays in JavaScript (one slab of N + 1), written into the kernel's buffer all the same.
+      const biased = n === 0 && K > 0 && secondBias !== null;
+      const q = biased ? seriesCoefficientSlab(view.values, W, scale, expanded, n, o, h, secondBias) : kernel.slab(view, n) ? firstNotFinite(view.values) : -1;
+      if (q >= 0 && !bad.has('taylor.theta')) bad.set('taylor.theta', { q: n * o * K + q, value: view.values[q] });
+      yield { ...put(`${P}.theta`, view.bytes, n * view.bytes.length), pageCongruent: view.pageCongruent };
+    }
+  } else {
+    // W as float32 values [o, h] (a view of the read buffer for F32).
+    const secondStored = source.tensor(loc.second, scratch.read.get(o * h * 4));
+    W = conv1d ? transposeMatrix(toFloat32(secondStored), h, o) : toFloat32(secondStored);
+    // Θ, order by order, into one slab and out to the file.
+    // Two slab buffers, alternating (see blockWrites).
+    const slabs = [scratch.slab, scratch.otherSlab].map((buffer) => {
+      const bytes = buffer.get(o * K * width);
+      return { bytes, values: dtype === 'f32' ? new Float32Array(bytes.buffer, bytes.byteOffset, o * K) : new Uint16Array(bytes.buffer, bytes.byteOffset, o * K) };
+    });
+    for (let n = 0; n <= N; n++) {
+      const { bytes: slabBytes, values: slab } = slabs[n % 2];
+      const q = seriesCoefficientSlab(slab, W, scale, expanded, n, o, h, n === 0 && K > 0 ? secondBias : null);
+      if (q >= 0 && !bad.has('taylor.theta')) bad.set('taylor.theta', { q: n * o * K + q, value: slab instanceof Float32Array ? slab[q] : bf16BitsToFloat32(slab[q]) });
+      yield put(`${P}.theta`, slabBytes, n * slabBytes.length);
+    }
   }
   const plainSecond = new Float64Array(o * plain.length);
   for (let i = 0; i < o; i++) for (let m = 0; m < plain.length; m++) plainSecond[i * plain.length + m] = W[i * h + plain[m]];

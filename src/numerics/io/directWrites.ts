@@ -80,8 +80,19 @@ export class DirectFile {
     return this.useDirect;
   }
 
-  /** All of `bytes` at `position`, done on return. */
-  writeSync(bytes: Uint8Array, position: number): void {
+  /**
+   * All of `bytes` at `position`, done on return. `pageCongruent`: the caller placed `bytes` on the
+   * same offset within a memory page as `position` within a file page (as ../tensor/simd/slabKernel
+   * does), so the aligned middle is written from `bytes` themselves, with no staging copy.
+   */
+  writeSync(bytes: Uint8Array, position: number, pageCongruent = false): void {
+    if (pageCongruent) {
+      const split = this.split(bytes, position);
+      if (split === null) return this.buffered(bytes, position);
+      this.writeEnds(bytes, position, split);
+      const middle = bytes.subarray(split.start - position, split.end - position);
+      return this.directSync(middle, split.start, middle);
+    }
     // Another writer's asynchronous writes may be reading this thread's staging buffers: ordinary writes then.
     const split = stagingOwner === null || stagingOwner === this ? this.split(bytes, position) : null;
     if (split === null) return this.buffered(bytes, position);
@@ -89,10 +100,15 @@ export class DirectFile {
     this.writeSplit(bytes, position, split, this.parity++ % 2 === 0 ? staging.buffers.a : staging.buffers.b);
   }
 
-  /** The head and tail as usual, the middle through `stage` in pieces of at most STAGE_BYTES, directly. */
-  private writeSplit(bytes: Uint8Array, position: number, { start, end }: { start: number; end: number }, stage: Scratch): void {
+  /** The unaligned head and tail of a split write, as usual. */
+  private writeEnds(bytes: Uint8Array, position: number, { start, end }: { start: number; end: number }): void {
     if (start > position) this.buffered(bytes.subarray(0, start - position), position);
     if (position + bytes.length > end) this.buffered(bytes.subarray(end - position), end);
+  }
+
+  /** The head and tail as usual, the middle through `stage` in pieces of at most STAGE_BYTES, directly. */
+  private writeSplit(bytes: Uint8Array, position: number, { start, end }: { start: number; end: number }, stage: Scratch): void {
+    this.writeEnds(bytes, position, { start, end });
     for (let at = start; at < end; at += STAGE_BYTES) {
       const piece = bytes.subarray(at - position, Math.min(end, at + STAGE_BYTES) - position);
       const staged = stage.get(piece.length);
@@ -105,9 +121,15 @@ export class DirectFile {
    * All of `bytes` at `position`, done when the promise resolves; `bytes` must stay as they are until
    * then. At most two of these may be in flight at once (the overlapped driver's contract,
    * ./positionedWrites): they alternate between the two staging buffers. A middle bigger than one
-   * staging buffer is written here and now (the promise is then already settled).
+   * staging buffer is written here and now (the promise is then already settled). `pageCongruent`:
+   * as for writeSync (no staging buffer involved).
    */
-  writeAsync(bytes: Uint8Array, position: number): Promise<void> {
+  writeAsync(bytes: Uint8Array, position: number, pageCongruent = false): Promise<void> {
+    if (pageCongruent) {
+      const split = this.split(bytes, position);
+      if (split === null) return writeAllAsync(this.fd, bytes, position).then(() => void (this.stats.buffered += bytes.length));
+      return Promise.all([...this.endsAsync(bytes, position, split), this.directAsync(bytes.subarray(split.start - position, split.end - position), split.start, bytes.subarray(split.start - position, split.end - position))]).then(() => undefined);
+    }
     const split = stagingOwner === null || stagingOwner === this ? this.split(bytes, position) : null;
     if (split === null) return writeAllAsync(this.fd, bytes, position).then(() => void (this.stats.buffered += bytes.length));
     stagingOwner = this;
@@ -124,11 +146,15 @@ export class DirectFile {
     }
     const stage = buffer.get(end - start);
     stage.set(bytes.subarray(start - position, end - position));
+    return Promise.all([...this.endsAsync(bytes, position, split), this.directAsync(stage, start, bytes.subarray(start - position, end - position))]).then(() => undefined);
+  }
+
+  /** The unaligned head and tail of a split write, in libuv's pool. */
+  private endsAsync(bytes: Uint8Array, position: number, { start, end }: { start: number; end: number }): Array<Promise<void>> {
     const parts: Array<Promise<void>> = [];
     if (start > position) parts.push(writeAllAsync(this.fd, bytes.subarray(0, start - position), position).then(() => void (this.stats.buffered += start - position)));
     if (position + bytes.length > end) parts.push(writeAllAsync(this.fd, bytes.subarray(end - position), end).then(() => void (this.stats.buffered += position + bytes.length - end)));
-    parts.push(this.directAsync(stage, start, bytes.subarray(start - position, end - position)));
-    return Promise.all(parts).then(() => undefined);
+    return parts;
   }
 
   /** Close the direct descriptor (not `fd`, which stays the caller's); the staging buffers go soon after. */
@@ -157,7 +183,7 @@ export class DirectFile {
     this.stats.buffered += bytes.length;
   }
 
-  /** `stage` (page-aligned, a copy of `original`) written directly at `position`; an EINVAL turns direct writes off and writes `original` as usual. */
+  /** `stage` (page-aligned: a copy of `original`, or `original` itself) written directly at `position`; an EINVAL turns direct writes off and writes `original` as usual. */
   private directSync(stage: Uint8Array, position: number, original: Uint8Array): void {
     let done = 0;
     try {

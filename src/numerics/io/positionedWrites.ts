@@ -5,6 +5,8 @@ import { datasyncAsync, lostWriteback } from './writeback';
 export interface PositionedWrite {
   readonly bytes: Uint8Array;
   readonly position: number;
+  /** `bytes` sit on the same offset within a memory page as `position` within a file page: a direct write needs no staging copy (./directWrites). */
+  readonly pageCongruent?: boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ export function performWrites<R>(writes: WriteProducer<R>, fd: number): R {
   try {
     for (let next = writes.next(); ; next = writes.next()) {
       if (next.done === true) return next.value;
-      file.writeSync(next.value.bytes, next.value.position);
+      file.writeSync(next.value.bytes, next.value.position, next.value.pageCongruent === true);
     }
   } finally {
     file.close();
@@ -30,7 +32,7 @@ export function performWrites<R>(writes: WriteProducer<R>, fd: number): R {
 
 /** How the overlapped driver writes and flushes (defaults: DirectFile.writeAsync, big writes direct where allowed; fs.fdatasync). Tests inject failures here. */
 export interface OverlappedWriting {
-  readonly write?: (fd: number, bytes: Uint8Array, position: number) => Promise<void>;
+  readonly write?: (fd: number, bytes: Uint8Array, position: number, pageCongruent: boolean) => Promise<void>;
   /**
    * Start an fdatasync of the file once this many bytes have been written since the last one began
    * (one in flight at a time; 0 or absent: never). The disk's writeback then runs beside the
@@ -52,13 +54,13 @@ export interface OverlappedWriting {
 export async function performWritesOverlapped<R>(writes: WriteProducer<R>, fd: number, how: OverlappedWriting = {}): Promise<R> {
   const file = how.write === undefined ? DirectFile.open(fd) : null;
   try {
-    return await overlapped(writes, fd, how, file === null ? how.write! : (_fd, bytes, position) => file.writeAsync(bytes, position));
+    return await overlapped(writes, fd, how, file === null ? how.write! : (_fd, bytes, position, pageCongruent) => file.writeAsync(bytes, position, pageCongruent));
   } finally {
     file?.close(); // every write has settled by now (overlapped waits for them, even when it fails)
   }
 }
 
-async function overlapped<R>(writes: WriteProducer<R>, fd: number, how: OverlappedWriting, write: (fd: number, bytes: Uint8Array, position: number) => Promise<void>): Promise<R> {
+async function overlapped<R>(writes: WriteProducer<R>, fd: number, how: OverlappedWriting, write: (fd: number, bytes: Uint8Array, position: number, pageCongruent: boolean) => Promise<void>): Promise<R> {
   const datasync = how.datasync ?? datasyncAsync;
   const syncEvery = how.syncEvery ?? 0;
   let previous: Promise<void> = Promise.resolve();
@@ -76,7 +78,7 @@ async function overlapped<R>(writes: WriteProducer<R>, fd: number, how: Overlapp
         if (syncFailure !== null) throw syncFailure;
         return next.value;
       }
-      current = write(fd, next.value.bytes, next.value.position);
+      current = write(fd, next.value.bytes, next.value.position, next.value.pageCongruent === true);
       current.catch(() => undefined); // handled: awaited (and its error thrown) one step later, never left unhandled meanwhile
       await previous; // the producer may reuse the buffer of the write before this one once resumed
       unsynced += next.value.bytes.length;
