@@ -1,6 +1,7 @@
 import { chargeFlops } from '../../kernel/cost/meter';
 import { FloatArray, ShapeError, Tensor, tensor } from './tensor';
 import { SPECIAL_FLOPS } from './flopModel';
+import { rangeProductAvailable, rangeProductBulk } from './simd/rangeProduct';
 
 /**
  * Numeric kernels. Each one charges the active cost meter with the floating-point
@@ -135,11 +136,17 @@ export function matMulTransposed(a: Tensor, b: Tensor): Tensor {
  */
 export function matMulTransposedRange(a: FloatArray, m: number, b: FloatArray, n: number, k: number, min: Float64Array, max: Float64Array): void {
   if (a.length !== m * k || b.length !== n * k || min.length !== n || max.length !== n) throw new ShapeError(`matMulTransposedRange: A ${a.length} (want ${m}·${k}), B ${b.length} (want ${n}·${k}), min/max ${min.length}/${max.length} (want ${n})`);
+  // A float64 (calibration inputs) and B float32 (stored weights): the row pairs × column quads by
+  // WebAssembly SIMD, the same sums in the same order (./simd/rangeProduct); the rest below.
+  const m2 = m - (m % 2);
+  const n4 = n - (n % 4);
+  const bulk = a instanceof Float64Array && b instanceof Float32Array && m2 > 0 && n4 > 0 && rangeProductAvailable();
+  if (bulk) rangeProductBulk(a, m, b, n, k, m2, n4, min, max);
   let i = 0;
   for (; i + 1 < m; i += 2) {
     const a0 = i * k;
     const a1 = a0 + k;
-    let j = 0;
+    let j = bulk ? n4 : 0;
     for (; j + 1 < n; j += 2) {
       const b0 = j * k;
       const b1 = b0 + k;

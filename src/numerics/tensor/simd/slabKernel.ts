@@ -1,7 +1,7 @@
 import { chargeFlops } from '../../../kernel/cost/meter';
-import { KEEP_MS } from '../scratch';
 import { ShapeError } from '../tensor';
-import { WasmFunction, op, wasmModule } from './wasmModule';
+import { WasmFunction, op } from './wasmModule';
+import { WasmHost } from './wasmHost';
 
 /**
  * Θ's order slabs in float32 with WebAssembly SIMD: Θ[n, i, k] = fround(W[i, k]·scale[n·K + k])
@@ -17,7 +17,6 @@ import { WasmFunction, op, wasmModule } from './wasmModule';
  */
 
 const PAGE = 4096;
-const WASM_PAGE = 65536;
 
 /** slab(w, scale, out, rows, K) → 1 if a stored value is NaN or ±∞, else 0. Pointers are byte offsets. */
 function slabFunction(): WasmFunction {
@@ -69,23 +68,7 @@ function slabFunction(): WasmFunction {
   return { name: 'slab', params: ['i32', 'i32', 'i32', 'i32', 'i32'], results: ['i32'], locals: ['i32', 'i32', 'v128', 'v128', 'v128', 'i32'], body };
 }
 
-/** The part of WebAssembly used here (Node has it; this project's type libraries do not declare it). */
-interface WasmApi {
-  Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer; grow(pages: number): number };
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
-  validate(bytes: Uint8Array): boolean;
-}
-const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-
-let compiled: object | null | undefined;
-/** The compiled module, or null where this runtime has no WebAssembly SIMD (the callers then use their JavaScript loops). */
-function slabModule(): object | null {
-  if (compiled !== undefined) return compiled;
-  const bytes = wasmModule([slabFunction()]);
-  compiled = wasm !== undefined && wasm.validate(bytes) ? new wasm.Module(bytes) : null;
-  return compiled;
-}
+const host = new WasmHost(() => [slabFunction()]);
 
 /** Where one block's data sits in the kernel's memory (byte offsets). */
 interface Layout {
@@ -102,38 +85,26 @@ const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
  * coefficients in place), then `slab` per order. Views are valid until the next `prepare`.
  */
 export class SlabKernel {
-  private memory: { readonly buffer: ArrayBuffer; grow(pages: number): number } | null = null;
   private run: ((w: number, scale: number, out: number, rows: number, K: number) => number) | null = null;
   private layout: Layout | null = null;
   private shape = { o: 0, K: 0, orders: 0 };
-  private timer: ReturnType<typeof setTimeout> | null = null;
 
   /** Whether this runtime runs the kernel (WebAssembly with SIMD). */
   static get available(): boolean {
-    return slabModule() !== null;
+    return host.available;
   }
 
   /** Room for W [o, K] (float32), scale [(N+1)·K] (float64) and two slabs; answers W's bytes and the scale's values to fill. */
   prepare(o: number, K: number, orders: number): { wBytes: Uint8Array; w: Float32Array; scale: Float64Array } {
-    const module = slabModule();
-    if (module === null) throw new Error('SlabKernel: WebAssembly SIMD is not available here');
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
     const slabBytes = o * K * 4;
     const w = 0;
     const scale = roundUp(w + slabBytes, PAGE);
     const slabRegion = roundUp(slabBytes, PAGE) + PAGE; // a slab shifted by up to a page less one byte
     const first = roundUp(scale + orders * K * 8, PAGE);
-    const layout: Layout = { w, scale, slabs: [first, first + slabRegion], slabRegion };
-    const bytes = first + 2 * slabRegion;
-    if (this.memory === null) {
-      this.memory = new wasm!.Memory({ initial: Math.ceil(bytes / WASM_PAGE) });
-      const instance = new wasm!.Instance(module, { env: { memory: this.memory } });
-      this.run = instance.exports.slab as (w: number, scale: number, out: number, rows: number, K: number) => number;
-    } else if (this.memory.buffer.byteLength < bytes) this.memory.grow(Math.ceil((bytes - this.memory.buffer.byteLength) / WASM_PAGE));
-    this.layout = layout;
+    const { exports, buffer } = host.claim(first + 2 * slabRegion);
+    this.run = exports.slab as (w: number, scale: number, out: number, rows: number, K: number) => number;
+    this.layout = { w, scale, slabs: [first, first + slabRegion], slabRegion };
     this.shape = { o, K, orders };
-    const buffer = this.memory.buffer;
     return { wBytes: new Uint8Array(buffer, w, slabBytes), w: new Float32Array(buffer, w, o * K), scale: new Float64Array(buffer, scale, orders * K) };
   }
 
@@ -145,7 +116,7 @@ export class SlabKernel {
     const { layout, shape } = this.ready();
     const within = position % PAGE;
     const at = layout.slabs[which] + within - (within % 4);
-    const buffer = this.memory!.buffer;
+    const buffer = host.buffer;
     return { bytes: new Uint8Array(buffer, at, shape.o * shape.K * 4), values: new Float32Array(buffer, at, shape.o * shape.K), pageCongruent: within % 4 === 0 };
   }
 
@@ -156,26 +127,20 @@ export class SlabKernel {
   slab(view: { bytes: Uint8Array }, n: number): boolean {
     const { layout, shape } = this.ready();
     if (!(Number.isInteger(n) && n >= 0 && n < shape.orders)) throw new ShapeError(`SlabKernel.slab: order ${n} of ${shape.orders}`);
-    if (view.bytes.buffer !== this.memory!.buffer || view.bytes.length !== shape.o * shape.K * 4) throw new ShapeError('SlabKernel.slab: not a view from slabView');
+    if (view.bytes.buffer !== host.buffer || view.bytes.length !== shape.o * shape.K * 4) throw new ShapeError('SlabKernel.slab: not a view from slabView');
     const bad = this.run!(layout.w, layout.scale + n * shape.K * 8, view.bytes.byteOffset, shape.o, shape.K);
     chargeFlops(shape.o * shape.K);
     return bad !== 0;
   }
 
-  /** Let the memory go after KEEP_MS unless prepared again (an unref'd timer, as ScratchSet's). */
+  /** Let the memory go soon (see WasmHost). */
   dropSoon(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.memory = null;
-      this.run = null;
-      this.layout = null;
-      this.timer = null;
-    }, KEEP_MS);
-    this.timer.unref();
+    this.layout = null;
+    host.dropSoon();
   }
 
   private ready(): { layout: Layout; shape: { o: number; K: number; orders: number } } {
-    if (this.layout === null || this.memory === null) throw new Error('SlabKernel: prepare a block first');
+    if (this.layout === null) throw new Error('SlabKernel: prepare a block first');
     return { layout: this.layout, shape: this.shape };
   }
 }
