@@ -5,6 +5,7 @@ import { SlabKernel } from '../src/numerics/tensor/simd/slabKernel';
 import { seriesCoefficientSlab } from '../src/numerics/tensor/seriesKernels';
 import { uleb, sleb } from '../src/numerics/tensor/simd/wasmModule';
 import { DirectFile } from '../src/numerics/io/directWrites';
+import { rangeProductBulk } from '../src/numerics/tensor/simd/rangeProduct';
 import { withMeter } from '../src/kernel/cost/meter';
 import { temporaryDirectory } from './helpers/temporaryDirectories';
 
@@ -98,4 +99,23 @@ describe('SIMD slab kernel', () => {
     // A position off a multiple of 4 cannot be matched by float32 values: said so, not faked.
     expect(kernel.slabView(0, position + 2).pageCongruent).toBe(false);
   });
+
+  it('the range product in column chunks (big layers) gives the bits of one pass', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 2 ** 30 }), (pairs, quads, k, seed) => {
+        const [m, n] = [2 * pairs, 4 * quads];
+        const a = Float64Array.from(fc.sample(float64, { numRuns: m * k, seed }));
+        const b = Float32Array.from(fc.sample(float32, { numRuns: n * k, seed: seed + 1 }));
+        const run = (chunkBytes?: number) => {
+          const min = new Float64Array(n).fill(Infinity);
+          const max = new Float64Array(n).fill(-Infinity);
+          rangeProductBulk(a, m, b, n, k, m, n, min, max, chunkBytes);
+          return [...min, ...max];
+        };
+        expect(run(4 * k * 4)).toEqual(run()); // four columns per chunk against all at once
+      }),
+      { numRuns: 40, seed: 20261130 },
+    );
+  });
 });
+

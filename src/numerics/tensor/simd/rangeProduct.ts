@@ -100,25 +100,35 @@ const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 /** Whether this runtime runs the kernel. */
 export const rangeProductAvailable = (): boolean => host.available;
 
+/** Most bytes of B copied into the kernel's memory at once: big layers go in column chunks, so the kernel holds a bounded copy, not a second whole weight matrix. */
+export const RANGE_CHUNK_BYTES = 16 * 2 ** 20;
+
 /**
  * Rows [0, m2) × columns [0, n4) of matMulTransposedRange (m2 even, n4 a multiple of 4), min/max
- * updated in place: A and B copied into the kernel's memory (B is the big one: one pass), min/max
- * in and out. The caller charges the FLOPs (it charges the whole product once).
+ * updated in place: A copied into the kernel's memory once, B's rows (the columns of C) in chunks
+ * of at most RANGE_CHUNK_BYTES (each column's entries depend on its row of B alone, so the chunks
+ * change nothing), min/max in and out. The caller charges the FLOPs (it charges the whole product once).
  */
-export function rangeProductBulk(a: Float64Array, m: number, b: Float32Array, n: number, k: number, m2: number, n4: number, min: Float64Array, max: Float64Array): void {
+export function rangeProductBulk(a: Float64Array, m: number, b: Float32Array, n: number, k: number, m2: number, n4: number, min: Float64Array, max: Float64Array, chunkBytes = RANGE_CHUNK_BYTES): void {
+  const columns = Math.max(4, Math.floor(chunkBytes / Math.max(1, k * 4) / 4) * 4);
+  const chunk = Math.min(n4, columns);
   const aAt = 0;
   const bAt = roundUp(aAt + m * k * 8, 16);
-  const minAt = roundUp(bAt + n * k * 4, 16);
-  const maxAt = minAt + n * 8;
-  const { exports, buffer } = host.claim(maxAt + n * 8);
+  const minAt = roundUp(bAt + chunk * k * 4, 16);
+  const maxAt = minAt + chunk * 8;
+  const { exports, buffer } = host.claim(maxAt + chunk * 8);
+  const range = exports.range as (a: number, b: number, min: number, max: number, m2: number, n4: number, k: number) => void;
   new Float64Array(buffer, aAt, m * k).set(a);
-  new Float32Array(buffer, bAt, n * k).set(b);
-  const mins = new Float64Array(buffer, minAt, n);
-  const maxs = new Float64Array(buffer, maxAt, n);
-  mins.set(min);
-  maxs.set(max);
-  (exports.range as (a: number, b: number, min: number, max: number, m2: number, n4: number, k: number) => void)(aAt, bAt, minAt, maxAt, m2, n4, k);
-  min.set(mins);
-  max.set(maxs);
+  for (let j0 = 0; j0 < n4; j0 += chunk) {
+    const width = Math.min(chunk, n4 - j0);
+    new Float32Array(buffer, bAt, width * k).set(b.subarray(j0 * k, (j0 + width) * k));
+    const mins = new Float64Array(buffer, minAt, width);
+    const maxs = new Float64Array(buffer, maxAt, width);
+    mins.set(min.subarray(j0, j0 + width));
+    maxs.set(max.subarray(j0, j0 + width));
+    range(aAt, bAt, minAt, maxAt, m2, width, k);
+    min.set(mins, j0);
+    max.set(maxs, j0);
+  }
   host.dropSoon();
 }
