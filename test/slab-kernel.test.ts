@@ -16,8 +16,15 @@ import { temporaryDirectory } from './helpers/temporaryDirectories';
  * direct write needs no staging copy.
  */
 
-const float32 = fc.float({ noNaN: true, noDefaultInfinity: true, min: Math.fround(-1e30), max: Math.fround(1e30) });
-const float64 = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }), fc.constantFrom(0, -0, 1e-310, 1e300, -1e300, 2 ** -149));
+/** A float32 from its bits. */
+const fromBits = (bits: number): number => new Float32Array(Uint32Array.of(bits >>> 0).buffer)[0];
+/** Finite float32s, and ones whose low 16 bits sit at bfloat16's rounding ties (0x7fff, 0x8000, 0x8001: nearest-even decides). */
+const float32 = fc.oneof(
+  fc.float({ noNaN: true, noDefaultInfinity: true, min: Math.fround(-1e30), max: Math.fround(1e30) }),
+  fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(0x7fff, 0x8000, 0x8001)).map(([high, low]) => fromBits((high << 16) | low)).filter(Number.isFinite),
+);
+/** Coefficients, with 1 among them often, so that a product is its float32 exactly (and the ties above reach the rounding). */
+const float64 = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }), fc.constantFrom(1, 1, 1, 0, -0, 1e-310, 1e300, -1e300, 2 ** -149));
 
 describe('SIMD slab kernel', () => {
   it('LEB128 encoders: the bytes the WebAssembly spec gives', () => {
@@ -33,18 +40,18 @@ describe('SIMD slab kernel', () => {
     expect(SlabKernel.available).toBe(true);
   });
 
-  it('every order: the same float32 bits, finiteness verdict and FLOP charge as seriesCoefficientSlab (any o, K, including K mod 4 ≠ 0)', () => {
+  it.each(['f32', 'bf16'] as const)('%s, every order: the same stored bits, finiteness verdict and FLOP charge as seriesCoefficientSlab (any o, K, including K mod 4 ≠ 0)', (dtype) => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 23 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 2 ** 30 }), (o, K, orders, seed) => {
         const kernel = new SlabKernel();
-        const room = kernel.prepare(o, K, orders);
+        const room = kernel.prepare(o, K, orders, dtype);
         const w = fc.sample(float32, { numRuns: o * K, seed });
         const s = fc.sample(float64, { numRuns: orders * K, seed: seed + 1 });
         room.w.set(w);
         room.scale.set(s);
         const units = Int32Array.from({ length: K }, (_, k) => k);
         for (let n = 0; n < orders; n++) {
-          const expected = new Float32Array(o * K);
+          const expected = dtype === 'f32' ? new Float32Array(o * K) : new Uint16Array(o * K);
           const [jsBad, jsCost] = withMeter(() => seriesCoefficientSlab(expected, Float32Array.from(w), Float64Array.from(s), units, n, o, K, null));
           const view = kernel.slabView((n % 2) as 0 | 1, 4 * n);
           const [simdBad, simdCost] = withMeter(() => kernel.slab(view, n));
@@ -55,6 +62,19 @@ describe('SIMD slab kernel', () => {
       }),
       { numRuns: 60, seed: 20261130 },
     );
+  });
+
+  it('bf16: a float32 product that rounds up to ∞ in bfloat16 is flagged, in a vector lane and in the scalar tail', () => {
+    const kernel = new SlabKernel();
+    const room = kernel.prepare(1, 5, 1, 'bf16');
+    room.w.fill(1);
+    room.scale.fill(1);
+    expect(kernel.slab(kernel.slabView(0, 0), 0)).toBe(false);
+    room.scale[2] = 3.4e38; // finite in float32, ∞ once rounded to bfloat16
+    expect(kernel.slab(kernel.slabView(0, 0), 0)).toBe(true);
+    room.scale[2] = 1;
+    room.scale[4] = -3.4e38;
+    expect(kernel.slab(kernel.slabView(1, 0), 0)).toBe(true);
   });
 
   it('a product that overflows float32 is flagged; one that does not, is not', () => {

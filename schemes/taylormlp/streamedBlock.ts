@@ -37,9 +37,9 @@ export function dropReleaseBuffersSoon(): void {
   slabKernel.dropSoon();
 }
 
-/** The first index whose value is NaN or ±∞ (the kernel said there is one). */
-function firstNotFinite(values: Float32Array): number {
-  for (let q = 0; q < values.length; q++) if (!Number.isFinite(values[q])) return q;
+/** The first index whose stored value (float32, or bfloat16 bits) is NaN or ±∞ (the kernel said there is one). */
+function firstNotFinite(values: Float32Array | Uint16Array): number {
+  for (let q = 0; q < values.length; q++) if (values instanceof Float32Array ? !Number.isFinite(values[q]) : (values[q] & 0x7f80) === 0x7f80) return q;
   return -1;
 }
 
@@ -155,23 +155,23 @@ function* blockWrites(source: SafetensorsFile, plan: StreamedPlan, act: Activati
     for (let n = 0; n <= N; n++) scale[n * K + k] = coefficients[n];
   }
 
-  // Every unit expanded from an F32 W into f32 slabs (the common case): the SIMD kernel, with W read
-  // straight into its memory and each slab placed for a direct write (../../src/numerics/tensor/simd/slabKernel).
+  // Every unit expanded from an F32 W (the common case): the SIMD kernel, with W read straight into
+  // its memory and each slab placed for a direct write (../../src/numerics/tensor/simd/slabKernel).
   const secondEntry = source.header.entries.find((e) => e.name === loc.second);
-  const kernel = dtype === 'f32' && !conv1d && K === h && secondEntry?.dtype === 'F32' && SlabKernel.available ? slabKernel : null;
+  const kernel = !conv1d && K === h && secondEntry?.dtype === 'F32' && SlabKernel.available ? slabKernel : null;
   let W: FloatArray;
   if (kernel !== null) {
-    const room = kernel.prepare(o, K, N + 1);
+    const room = kernel.prepare(o, K, N + 1, dtype);
     source.tensor(loc.second, room.wBytes);
     room.scale.set(scale);
     W = room.w;
     const thetaAt = slots.get(`${P}.theta`)?.position ?? 0; // put() below checks the slot
     for (let n = 0; n <= N; n++) {
-      const view = kernel.slabView((n % 2) as 0 | 1, thetaAt + n * o * K * 4);
+      const view = kernel.slabView((n % 2) as 0 | 1, thetaAt + n * o * K * width);
       // Θ[0] with the bias folded in stays in JavaScript (one slab of N + 1), written into the kernel's buffer all the same.
       const biased = n === 0 && K > 0 && secondBias !== null;
       const q = biased ? seriesCoefficientSlab(view.values, W, scale, expanded, n, o, h, secondBias) : kernel.slab(view, n) ? firstNotFinite(view.values) : -1;
-      if (q >= 0 && !bad.has('taylor.theta')) bad.set('taylor.theta', { q: n * o * K + q, value: view.values[q] });
+      if (q >= 0 && !bad.has('taylor.theta')) bad.set('taylor.theta', { q: n * o * K + q, value: view.values instanceof Float32Array ? view.values[q] : bf16BitsToFloat32(view.values[q]) });
       yield { ...put(`${P}.theta`, view.bytes, n * view.bytes.length), pageCongruent: view.pageCongruent };
     }
   } else {

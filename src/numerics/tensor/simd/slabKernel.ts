@@ -4,11 +4,12 @@ import { WasmFunction, op } from './wasmModule';
 import { WasmHost } from './wasmHost';
 
 /**
- * Θ's order slabs in float32 with WebAssembly SIMD: Θ[n, i, k] = fround(W[i, k]·scale[n·K + k])
- * (Algorithm 1 line 5, every unit expanded in order), two products at a time — f32 widened to f64
- * exactly, multiplied in f64, narrowed to f32 nearest-even: the same operations, so the same bits,
- * as seriesCoefficientSlab's JavaScript loop (a test compares them bit for bit). The finiteness
- * guard runs in the same pass (any stored exponent all ones).
+ * Θ's order slabs with WebAssembly SIMD: Θ[n, i, k] = fround(W[i, k]·scale[n·K + k]) (Algorithm 1
+ * line 5, every unit expanded in order), two products at a time — f32 widened to f64 exactly,
+ * multiplied in f64, narrowed to f32 nearest-even — stored as float32, or as bfloat16 bits rounded
+ * from those float32s nearest-even: the same operations, so the same bits, as
+ * seriesCoefficientSlab's JavaScript loops (a test compares them bit for bit). The finiteness guard
+ * runs in the same pass (any stored exponent all ones).
  *
  * W, the coefficients and two slab buffers live in one WebAssembly memory per thread (a kernel
  * reads only its own memory): W is read from the file straight into it, and a slab is placed so
@@ -68,7 +69,81 @@ function slabFunction(): WasmFunction {
   return { name: 'slab', params: ['i32', 'i32', 'i32', 'i32', 'i32'], results: ['i32'], locals: ['i32', 'i32', 'v128', 'v128', 'v128', 'i32'], body };
 }
 
-const host = new WasmHost(() => [slabFunction()]);
+/**
+ * slabBf16(w, scale, out, rows, K) → 1 if a stored value is NaN or ±∞: the float32 products as
+ * slab's, then their bits to bfloat16 nearest-even as bf16FromFloat32Bits does it (a NaN kept quiet:
+ * (x >>> 16) | 0x40; else (x + 0x7fff + ((x >>> 16) & 1)) >>> 16, wrapping as a uint32), four at a
+ * time; the guard looks at the bfloat16 exponent (rounding can overflow a finite float32 to ∞).
+ */
+function slabBf16Function(): WasmFunction {
+  const [w, scale, out, rows, K, sp, k, acc, d, lo, x, b, bits, flag] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+  const splat = (value: number) => [...op.i32(value), ...op.i32x4Splat];
+  /** Two float32 products into the low half of `into` (wOff: W's byte offset, sOff: the scale's). */
+  const products = (wOff: number, sOff: number, into: number) => [
+    ...op.get(w), ...op.v128Load64Zero(wOff), ...op.f64x2PromoteLowF32x4,
+    ...op.get(sp), ...op.v128Load(sOff),
+    ...op.f64x2Mul, ...op.f32x4DemoteF64x2Zero, ...op.set(into),
+  ];
+  const advance = (local: number, by: number) => [...op.get(local), ...op.i32(by), ...op.i32Add, ...op.set(local)];
+  // prettier-ignore
+  const four = [
+    ...products(0, 0, lo),
+    ...products(8, 16, d),
+    // x = the four float32s' bits (lanes 0, 1 of lo, then of d).
+    ...op.get(lo), ...op.get(d), ...op.i8x16Shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]), ...op.set(x),
+    // b = NaN ? (x >>> 16) | 0x40 : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16
+    ...op.get(x), ...op.i32(16), ...op.i32x4ShrU, ...splat(0x40), ...op.v128Or,
+    ...op.get(x), ...splat(0x7fff), ...op.i32x4Add, ...op.get(x), ...op.i32(16), ...op.i32x4ShrU, ...splat(1), ...op.v128And, ...op.i32x4Add, ...op.i32(16), ...op.i32x4ShrU,
+    ...op.get(x), ...splat(0x7fffffff), ...op.v128And, ...splat(0x7f800000), ...op.i32x4GtU,
+    ...op.v128Bitselect, ...op.set(b),
+    ...op.get(out), ...op.get(b), ...op.get(b), ...op.i16x8NarrowI32x4U, ...op.v128Store64Lane0(0),
+    ...op.get(acc), ...op.get(b), ...splat(0x7f80), ...op.v128And, ...splat(0x7f80), ...op.i32x4Eq, ...op.v128Or, ...op.set(acc),
+  ];
+  // prettier-ignore
+  const one = [
+    ...op.get(w), ...op.f32Load(), ...op.f64PromoteF32, ...op.get(sp), ...op.f64Load(), ...op.f64Mul, ...op.f32DemoteF64, ...op.i32ReinterpretF32, ...op.set(bits),
+    ...op.get(out),
+    ...op.get(bits), ...op.i32(16), ...op.i32ShrU, ...op.i32(0x40), ...op.i32Or,
+    ...op.get(bits), ...op.i32(0x7fff), ...op.i32Add, ...op.get(bits), ...op.i32(16), ...op.i32ShrU, ...op.i32(1), ...op.i32And, ...op.i32Add, ...op.i32(16), ...op.i32ShrU,
+    ...op.get(bits), ...op.i32(0x7fffffff), ...op.i32And, ...op.i32(0x7f800000), ...op.i32GtU,
+    ...op.select, ...op.i32Store16(),
+    ...op.get(flag), ...op.get(out), ...op.i32Load16U(), ...op.i32(0x7f80), ...op.i32And, ...op.i32(0x7f80), ...op.i32Eq, ...op.i32Or, ...op.set(flag),
+  ];
+  // prettier-ignore
+  const body = [
+    ...op.block,
+      ...op.loop, // one row of Θ's slab per turn
+        ...op.get(rows), ...op.i32Eqz, ...op.brIf(1),
+        ...op.get(scale), ...op.set(sp),
+        ...op.get(K), ...op.set(k),
+        ...op.block,
+          ...op.loop, // four products per turn
+            ...op.get(k), ...op.i32(4), ...op.i32LtU, ...op.brIf(1),
+            ...four,
+            ...advance(w, 16), ...advance(out, 8), ...advance(sp, 32),
+            ...op.get(k), ...op.i32(4), ...op.i32Sub, ...op.set(k),
+            ...op.br(0),
+          ...op.end,
+        ...op.end,
+        ...op.block,
+          ...op.loop, // the row's last K mod 4, one at a time
+            ...op.get(k), ...op.i32Eqz, ...op.brIf(1),
+            ...one,
+            ...advance(w, 4), ...advance(out, 2), ...advance(sp, 8),
+            ...op.get(k), ...op.i32(1), ...op.i32Sub, ...op.set(k),
+            ...op.br(0),
+          ...op.end,
+        ...op.end,
+        ...op.get(rows), ...op.i32(1), ...op.i32Sub, ...op.set(rows),
+        ...op.br(0),
+      ...op.end,
+    ...op.end,
+    ...op.get(acc), ...op.v128AnyTrue, ...op.get(flag), ...op.i32Or,
+  ];
+  return { name: 'slabBf16', params: ['i32', 'i32', 'i32', 'i32', 'i32'], results: ['i32'], locals: ['i32', 'i32', 'v128', 'v128', 'v128', 'v128', 'v128', 'i32', 'i32'], body };
+}
+
+const host = new WasmHost(() => [slabFunction(), slabBf16Function()]);
 
 /** Where one block's data sits in the kernel's memory (byte offsets). */
 interface Layout {
@@ -87,47 +162,54 @@ const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 export class SlabKernel {
   private run: ((w: number, scale: number, out: number, rows: number, K: number) => number) | null = null;
   private layout: Layout | null = null;
-  private shape = { o: 0, K: 0, orders: 0 };
+  private shape = { o: 0, K: 0, orders: 0, width: 4 };
 
   /** Whether this runtime runs the kernel (WebAssembly with SIMD). */
   static get available(): boolean {
     return host.available;
   }
 
-  /** Room for W [o, K] (float32), scale [(N+1)·K] (float64) and two slabs; answers W's bytes and the scale's values to fill. */
-  prepare(o: number, K: number, orders: number): { wBytes: Uint8Array; w: Float32Array; scale: Float64Array } {
-    const slabBytes = o * K * 4;
+  /**
+   * Room for W [o, K] (float32), scale [(N+1)·K] (float64) and two slabs stored as `dtype` (float32,
+   * or bfloat16 bits); answers W's bytes and the scale's values to fill.
+   */
+  prepare(o: number, K: number, orders: number, dtype: 'f32' | 'bf16' = 'f32'): { wBytes: Uint8Array; w: Float32Array; scale: Float64Array } {
+    const width = dtype === 'f32' ? 4 : 2;
+    const wBytes = o * K * 4;
     const w = 0;
-    const scale = roundUp(w + slabBytes, PAGE);
-    const slabRegion = roundUp(slabBytes, PAGE) + PAGE; // a slab shifted by up to a page less one byte
+    const scale = roundUp(w + wBytes, PAGE);
+    const slabRegion = roundUp(o * K * width, PAGE) + PAGE; // a slab shifted by up to a page less one byte
     const first = roundUp(scale + orders * K * 8, PAGE);
     const { exports, buffer } = host.claim(first + 2 * slabRegion);
-    this.run = exports.slab as (w: number, scale: number, out: number, rows: number, K: number) => number;
+    this.run = (dtype === 'f32' ? exports.slab : exports.slabBf16) as (w: number, scale: number, out: number, rows: number, K: number) => number;
     this.layout = { w, scale, slabs: [first, first + slabRegion], slabRegion };
-    this.shape = { o, K, orders };
-    return { wBytes: new Uint8Array(buffer, w, slabBytes), w: new Float32Array(buffer, w, o * K), scale: new Float64Array(buffer, scale, orders * K) };
+    this.shape = { o, K, orders, width };
+    return { wBytes: new Uint8Array(buffer, w, wBytes), w: new Float32Array(buffer, w, o * K), scale: new Float64Array(buffer, scale, orders * K) };
   }
 
   /**
    * Slab buffer `which` (0 or 1), placed for a write at file `position`: on the same offset within a
-   * page (`pageCongruent`) where that offset is a multiple of 4, as float32 values need; unfilled.
+   * page (`pageCongruent`) where that offset is a multiple of the value's width, as typed values
+   * need; unfilled. Values are float32, or bfloat16 bits.
    */
-  slabView(which: 0 | 1, position: number): { bytes: Uint8Array; values: Float32Array; pageCongruent: boolean } {
+  slabView(which: 0 | 1, position: number): { bytes: Uint8Array; values: Float32Array | Uint16Array; pageCongruent: boolean } {
     const { layout, shape } = this.ready();
     const within = position % PAGE;
-    const at = layout.slabs[which] + within - (within % 4);
+    const at = layout.slabs[which] + within - (within % shape.width);
     const buffer = host.buffer;
-    return { bytes: new Uint8Array(buffer, at, shape.o * shape.K * 4), values: new Float32Array(buffer, at, shape.o * shape.K), pageCongruent: within % 4 === 0 };
+    const count = shape.o * shape.K;
+    return { bytes: new Uint8Array(buffer, at, count * shape.width), values: shape.width === 4 ? new Float32Array(buffer, at, count) : new Uint16Array(buffer, at, count), pageCongruent: within % shape.width === 0 };
   }
 
   /**
-   * Order n's slab into `view` (from slabView): Θ[n, i, k] = fround(W[i, k]·scale[n·K + k]). Answers
-   * whether a stored value is not finite. o·K FLOPs, charged as seriesCoefficientSlab charges them.
+   * Order n's slab into `view` (from slabView): Θ[n, i, k] = fround(W[i, k]·scale[n·K + k]), then
+   * to bfloat16 for a bf16 slab. Answers whether a stored value is not finite. o·K FLOPs, charged
+   * as seriesCoefficientSlab charges them.
    */
   slab(view: { bytes: Uint8Array }, n: number): boolean {
     const { layout, shape } = this.ready();
     if (!(Number.isInteger(n) && n >= 0 && n < shape.orders)) throw new ShapeError(`SlabKernel.slab: order ${n} of ${shape.orders}`);
-    if (view.bytes.buffer !== host.buffer || view.bytes.length !== shape.o * shape.K * 4) throw new ShapeError('SlabKernel.slab: not a view from slabView');
+    if (view.bytes.buffer !== host.buffer || view.bytes.length !== shape.o * shape.K * shape.width) throw new ShapeError('SlabKernel.slab: not a view from slabView');
     const bad = this.run!(layout.w, layout.scale + n * shape.K * 8, view.bytes.byteOffset, shape.o, shape.K);
     chargeFlops(shape.o * shape.K);
     return bad !== 0;
@@ -139,7 +221,7 @@ export class SlabKernel {
     host.dropSoon();
   }
 
-  private ready(): { layout: Layout; shape: { o: number; K: number; orders: number } } {
+  private ready(): { layout: Layout; shape: { o: number; K: number; orders: number; width: number } } {
     if (this.layout === null) throw new Error('SlabKernel: prepare a block first');
     return { layout: this.layout, shape: this.shape };
   }

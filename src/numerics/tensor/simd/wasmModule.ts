@@ -60,6 +60,9 @@ export const op = {
   i32Or: [0x72],
   i32And: [0x71],
   i32ShrU: [0x76],
+  i32GtU: [0x4b],
+  i32Store16: (offset = 0) => [0x3b, ...memarg(1, offset)],
+  i32Load16U: (offset = 0) => [0x2f, ...memarg(1, offset)],
   i32Load: (offset = 0) => [0x28, ...memarg(2, offset)],
   f32Load: (offset = 0) => [0x2a, ...memarg(2, offset)],
   f64Load: (offset = 0) => [0x2b, ...memarg(3, offset)],
@@ -94,6 +97,13 @@ export const op = {
   i32x4ExtractLane: (lane: number) => simd(0x1b, lane),
   i32x4Splat: simd(0x11),
   i32x4Eq: simd(0x37),
+  i32x4GtU: simd(0x3c),
+  i32x4Add: simd(0xae),
+  i32x4ShrU: simd(0xad),
+  i16x8NarrowI32x4U: simd(0x86),
+  v128Bitselect: simd(0x52),
+  /** i8x16.shuffle: byte lanes of (a, b), 0–15 from a, 16–31 from b. */
+  i8x16Shuffle: (lanes: readonly number[]) => simd(0x0d, ...lanes),
   v128AnyTrue: simd(0x53),
 } as const;
 
