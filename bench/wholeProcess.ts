@@ -64,7 +64,10 @@ const call = (f, ...args) => new Promise((resolve, reject) => f(...args, (error,
     for (let at = 0; at < ${write}; at += out.length) {
       const n = Math.min(out.length, ${write} - at);
       const whole = n - (n % 4096); // O_DIRECT takes whole pages; the file's last partial page as usual
-      for (let done = 0; done < whole; ) done += await call(fs.write, direct, out, done, whole - done, at + done);
+      for (let done = 0; done < whole; ) {
+        try { done += await call(fs.write, direct, out, done, whole - done, at + done); }
+        catch (error) { if (error.code !== 'EINVAL' || direct === fd) throw error; direct = fd; } // refused: through the page cache, as the jobs fall back
+      }
       for (let done = whole; done < n; ) done += await call(fs.write, fd, out, done, n - done, at + done);
       unsynced += n;
       if (unsynced >= 32 << 20 && syncing === null) { unsynced = 0; syncing = call(fs.fdatasync, fd).then(() => { syncing = null; }); }

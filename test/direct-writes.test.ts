@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { DIRECT_ALIGN, DIRECT_MIN_BYTES, DirectFile } from '../src/numerics/io/directWrites';
+import { DIRECT_MIN_BYTES, DirectFile, FILE_ALIGN, MEMORY_ALIGN, STAGE_BYTES } from '../src/numerics/io/directWrites';
 import { PositionedWrite, performWrites, performWritesOverlapped } from '../src/numerics/io/positionedWrites';
 import { pageAlignedBytes } from '../src/numerics/tensor/scratch';
 import { temporaryDirectory } from './helpers/temporaryDirectories';
@@ -58,16 +58,16 @@ function writeCut(dir: string, size: number, cuts: number[], order: number[], co
 }
 
 describe('direct writes', () => {
-  it('page-aligned buffers start on a 4096-byte page (an O_DIRECT write from them is accepted)', () => {
+  it('page-aligned buffers start on a 4096-byte boundary (an O_DIRECT write from them is accepted)', () => {
     const dir = tmp();
     if (!directPossible(dir)) return console.warn('direct-writes: this file system refuses O_DIRECT; alignment not checked here');
     const fd = fs.openSync(path.join(dir, 'aligned.bin'), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_DIRECT);
     try {
-      fs.ftruncateSync(fd, 3 * DIRECT_ALIGN);
-      const aligned = pageAlignedBytes(3 * DIRECT_ALIGN);
-      expect(fs.writeSync(fd, aligned, 0, DIRECT_ALIGN, DIRECT_ALIGN)).toBe(DIRECT_ALIGN);
+      fs.ftruncateSync(fd, 3 * MEMORY_ALIGN);
+      const aligned = pageAlignedBytes(3 * MEMORY_ALIGN);
+      expect(fs.writeSync(fd, aligned, 0, MEMORY_ALIGN, MEMORY_ALIGN)).toBe(MEMORY_ALIGN);
       // The same call 16 bytes off the page is refused: the check above can fail.
-      expect(() => fs.writeSync(fd, aligned.subarray(16), 0, DIRECT_ALIGN, DIRECT_ALIGN)).toThrow(/EINVAL/);
+      expect(() => fs.writeSync(fd, aligned.subarray(16), 0, MEMORY_ALIGN, MEMORY_ALIGN)).toThrow(/EINVAL/);
     } finally {
       fs.closeSync(fd);
     }
@@ -89,7 +89,7 @@ describe('direct writes', () => {
           expect(Buffer.compare(out.bytes, Buffer.from(content))).toBe(0);
           expect(out.direct + out.buffered).toBe(size);
           const bounds = [0, ...cuts, size];
-          const bigAligned = bounds.slice(0, -1).some((b, k) => bounds[k + 1] - b >= DIRECT_MIN_BYTES && Math.floor(bounds[k + 1] / DIRECT_ALIGN) > Math.ceil(b / DIRECT_ALIGN));
+          const bigAligned = bounds.slice(0, -1).some((b, k) => bounds[k + 1] - b >= DIRECT_MIN_BYTES && Math.floor(bounds[k + 1] / FILE_ALIGN) > Math.ceil(b / FILE_ALIGN));
           expect(out.wasDirect).toBe(possible);
           if (possible) expect(out.direct > 0).toBe(bigAligned);
           else expect(out.direct).toBe(0);
@@ -138,4 +138,45 @@ describe('direct writes', () => {
     // Every slab landed (not left as the file's zeros).
     for (let k = 0; k < positions.length; k++) expect(Buffer.compare(direct.subarray(positions[k], positions[k] + slab), Buffer.from(bytesOf(slab, `slab-${k}`)))).toBe(0);
   });
+
+  it('a middle bigger than a staging buffer (asynchronous writer, written in pieces here and now): the same bytes', async () => {
+    const dir = tmp();
+    const size = STAGE_BYTES + 3 * FILE_ALIGN + 12345;
+    const content = bytesOf(size, 'big');
+    const file = path.join(dir, 'big.bin');
+    const fd = fs.openSync(file, 'w+');
+    try {
+      fs.ftruncateSync(fd, size + 777);
+      const writer = DirectFile.open(fd);
+      await writer.writeAsync(content, 777);
+      writer.close();
+      expect(Buffer.compare(fs.readFileSync(file).subarray(777), Buffer.from(content))).toBe(0);
+      if (directPossible(dir)) expect(writer.stats.direct).toBeGreaterThan(STAGE_BYTES);
+      expect(writer.stats.direct + writer.stats.buffered).toBe(size);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it('a write whose head fails rejects only once its direct middle has settled (nothing left running on the file)', async () => {
+    const dir = tmp();
+    if (!directPossible(dir)) return console.warn('direct-writes: this file system refuses O_DIRECT; the in-flight case is not reachable here');
+    const file = path.join(dir, 'fail.bin');
+    const fd = fs.openSync(file, 'w+');
+    fs.ftruncateSync(fd, 6 * FILE_ALIGN);
+    const writer = DirectFile.open(fd);
+    // The ordinary descriptor closed under the writer: its head and tail writes fail (EBADF), the direct one goes on.
+    fs.closeSync(fd);
+    const middleDone = { at: -1 };
+    const outcome = await writer.writeAsync(bytesOf(5 * FILE_ALIGN, 'fail'), 5).then(
+      () => 'resolved',
+      (error: NodeJS.ErrnoException) => error.code,
+    );
+    middleDone.at = writer.stats.direct;
+    writer.close();
+    expect(outcome).toBe('EBADF');
+    // Settled before rejecting: the direct middle's bytes are counted (it finished), not still in flight.
+    expect(middleDone.at).toBe(4 * FILE_ALIGN);
+  });
 });
+

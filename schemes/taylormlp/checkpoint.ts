@@ -325,32 +325,48 @@ export function releaseCheckpoint(o: ReleaseCheckpointOptions): ReleaseSummary {
         // Planned and written in one task per block; the hashes here meanwhile. Every answer is in
         // before any is judged, so that no worker still writes when a refusal below removes the file.
         const ids = predicted!.map((block) => pool!.submit({ kind: 'planWrite', location: block.location, job, expected: block, hint: widenHint, taylor, fd, offsets: slots(block), syncEvery: writebackInterval(workers) }));
-        let hashFailure: unknown = null;
+        // A failure here (the hash, or a progress callback's throw) is thrown once no worker still
+        // writes; the tasks not started by then are dropped (`cancelQueued`: never waited for).
+        const cancelled = new Set<number>();
+        const dropQueued = (): void => pool!.cancelQueued().forEach((id) => cancelled.add(id));
+        let failure: { error: unknown } | null = null;
         try {
           hashes = hashInputs(() => pool!.poll());
         } catch (error) {
-          hashFailure = error;
-          pool.cancelQueued();
+          failure = { error };
+          dropQueued();
         }
         const answers = ids.map((id, index) => {
+          if (cancelled.has(id)) return undefined;
           const answer = pool!.wait(id);
-          if (hashFailure === null) o.onBlock?.(index, locations.length, locations[index].prefix);
+          // A block refused (or failed): the blocks not started yet are not computed in vain; those before
+          // the failed one are planned and written here, in order, below, so the first bad block still names the error.
+          if ('failed' in answer) dropQueued();
+          if (failure === null) {
+            try {
+              o.onBlock?.(index, locations.length, locations[index].prefix);
+            } catch (error) {
+              failure = { error };
+              dropQueued();
+            }
+          }
           return answer;
         });
-        if (hashFailure !== null) throw hashFailure;
+        if (failure !== null) throw failure.error;
         plans = answers.map((answer, index) => {
-          if ('ok' in answer) {
+          if (answer !== undefined && 'ok' in answer) {
             const done = answer.ok as { plan: BlockPlan; names: string[] };
             done.names.forEach((n) => written.add(n));
             return done.plan;
           }
-          // Re-run here: a bad block throws its typed error (the first in block order); any other failure is written here.
-          return strictOr(answer, locations[index].prefix, () => {
+          // Here: a bad block throws its typed error (the first in block order); a dropped or failed one is written here.
+          const here = (): BlockPlan => {
             const plan = planHere(index);
             checkBlockPlan(plan, predicted![index], widenHint, dtype);
             writeReleasedBlock(source, plan, activation, taylor, fd, offsets).forEach((n) => written.add(n));
             return plan;
-          });
+          };
+          return answer === undefined ? here() : strictOr(answer, locations[index].prefix, here);
         });
       }
       // The tensors the release keeps, copied one at a time (big ones directly, where allowed).

@@ -158,7 +158,7 @@ function* blockWrites(source: SafetensorsFile, plan: StreamedPlan, act: Activati
   // Every unit expanded from an F32 W (the common case): the SIMD kernel, with W read straight into
   // its memory and each slab placed for a direct write (../../src/numerics/tensor/simd/slabKernel).
   const secondEntry = source.header.entries.find((e) => e.name === loc.second);
-  const kernel = !conv1d && K === h && secondEntry?.dtype === 'F32' && SlabKernel.available ? slabKernel : null;
+  const kernel = !conv1d && K === h && secondEntry?.dtype === 'F32' && SlabKernel.available && SlabKernel.fits(o, K, N + 1, dtype) ? slabKernel : null;
   let W: FloatArray;
   if (kernel !== null) {
     const room = kernel.prepare(o, K, N + 1, dtype);

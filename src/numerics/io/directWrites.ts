@@ -12,19 +12,23 @@ import { Scratch, ScratchSet } from '../tensor/scratch';
  * here, depending only on whether the kernel still had recently freed pages at hand. A direct write
  * goes from our buffer to the device: no page to fault in, and no second copy of the output in memory.
  *
- * How: O_DIRECT wants the memory, the file offset and the length aligned (to the device's logical
- * block; we use the page, 4096, which covers it and keeps the two kinds of write on disjoint pages).
- * A write is split into an unaligned head and tail, written as usual, and an aligned middle, copied
- * into a page-aligned staging buffer and written directly. No page is ever written both ways (a
- * direct range is whole pages inside one write; heads and tails never reach those pages), so the
- * page cache and the disk never disagree. The file must already have its final size (see
- * writeSafetensorsPositional): a direct write past the end of a file is very slow on ext4.
- * Where O_DIRECT is refused (no such flag, a file system without it such as tmpfs, EINVAL on the
- * first write), the writer falls back to ordinary writes for the rest of its life.
+ * How: O_DIRECT wants the memory, the file offset and the length aligned to the device's logical
+ * block (at most 4096: MEMORY_ALIGN). A write is split into an unaligned head and tail, written as
+ * usual, and a middle whose file offsets are multiples of FILE_ALIGN (64 KiB: a multiple of every
+ * page size in use, 4, 16 or 64 KiB), copied into a page-aligned staging buffer (or taken as it is,
+ * when the caller placed it so: `pageCongruent`) and written directly. No page of the page cache is
+ * ever written both ways at once (a direct range is whole pages inside one write; heads and tails
+ * never reach those pages), so the page cache and the disk never disagree. The file must already
+ * have its final size (see writeSafetensorsPositional): a direct write past the end of a file is
+ * very slow on ext4. Where O_DIRECT is refused (no such flag, a file system without it such as
+ * tmpfs, EINVAL on any direct write), the writer falls back to ordinary writes from then on.
+ * Bit for bit the same file either way.
  */
 
-/** The alignment kept: file offsets, lengths and memory of the direct part. */
-export const DIRECT_ALIGN = 4096;
+/** File offsets and lengths of a direct range: multiples of any page size in use, so that no page-cache page is shared with a buffered head or tail. */
+export const FILE_ALIGN = 65536;
+/** Memory alignment O_DIRECT needs (the logical block; 4096 covers every device's): staging buffers have it, and a `pageCongruent` caller keeps its bytes on the same offset modulo this as their file position. */
+export const MEMORY_ALIGN = 4096;
 /** Writes shorter than this go through the page cache: too small to matter, and a split costs syscalls. */
 export const DIRECT_MIN_BYTES = 256 * 1024;
 /** Most bytes one staging buffer holds; a bigger middle is written in pieces of this size (synchronously). */
@@ -128,7 +132,8 @@ export class DirectFile {
     if (pageCongruent) {
       const split = this.split(bytes, position);
       if (split === null) return writeAllAsync(this.fd, bytes, position).then(() => void (this.stats.buffered += bytes.length));
-      return Promise.all([...this.endsAsync(bytes, position, split), this.directAsync(bytes.subarray(split.start - position, split.end - position), split.start, bytes.subarray(split.start - position, split.end - position))]).then(() => undefined);
+      const middle = bytes.subarray(split.start - position, split.end - position);
+      return allDone([...this.endsAsync(bytes, position, split), this.directAsync(middle, split.start, middle)]);
     }
     const split = stagingOwner === null || stagingOwner === this ? this.split(bytes, position) : null;
     if (split === null) return writeAllAsync(this.fd, bytes, position).then(() => void (this.stats.buffered += bytes.length));
@@ -146,7 +151,7 @@ export class DirectFile {
     }
     const stage = buffer.get(end - start);
     stage.set(bytes.subarray(start - position, end - position));
-    return Promise.all([...this.endsAsync(bytes, position, split), this.directAsync(stage, start, bytes.subarray(start - position, end - position))]).then(() => undefined);
+    return allDone([...this.endsAsync(bytes, position, split), this.directAsync(stage, start, bytes.subarray(start - position, end - position))]);
   }
 
   /** The unaligned head and tail of a split write, in libuv's pool. */
@@ -170,9 +175,9 @@ export class DirectFile {
   /** The page-aligned middle [start, end) of a write worth splitting, or null. */
   private split(bytes: Uint8Array, position: number): { start: number; end: number } | null {
     if (!this.useDirect || bytes.length < DIRECT_MIN_BYTES) return null;
-    const start = Math.ceil(position / DIRECT_ALIGN) * DIRECT_ALIGN;
-    const end = Math.floor((position + bytes.length) / DIRECT_ALIGN) * DIRECT_ALIGN;
-    if (end - start < DIRECT_ALIGN) return null;
+    const start = Math.ceil(position / FILE_ALIGN) * FILE_ALIGN;
+    const end = Math.floor((position + bytes.length) / FILE_ALIGN) * FILE_ALIGN;
+    if (end - start < FILE_ALIGN) return null;
     staging.claim();
     return { start, end };
   }
@@ -190,7 +195,7 @@ export class DirectFile {
       while (done < stage.length) {
         const written = fs.writeSync(this.directFd!, stage, done, stage.length - done, position + done);
         done += written;
-        if (done < stage.length && done % DIRECT_ALIGN !== 0) break; // a short write off the alignment: the rest as usual
+        if (written === 0 || (done < stage.length && done % MEMORY_ALIGN !== 0)) break; // nothing written, or short off the alignment: the rest as usual
       }
     } catch (error) {
       if (!this.refused(error)) throw error;
@@ -208,9 +213,9 @@ export class DirectFile {
           return resolve();
         }
         fs.write(directFd, stage, done, stage.length - done, position + done, (error, written) => {
-          if (error === null && (done + written) % DIRECT_ALIGN === 0) return from(done + written);
+          if (error === null && written > 0 && (done + written) % MEMORY_ALIGN === 0) return from(done + written);
           if (error !== null && !this.refused(error)) return reject(error);
-          // Refused, or short off the alignment: the rest (still in the stage) as usual.
+          // Refused, nothing written, or short off the alignment: the rest as usual.
           const at = done + (error === null ? written : 0);
           this.stats.direct += at;
           writeAllAsync(this.fd, original.subarray(at), position + at).then(() => {
@@ -229,6 +234,17 @@ export class DirectFile {
     this.useDirect = false;
     return true;
   }
+}
+
+/**
+ * Settled when every part is (done or failed), rejecting with the first failure: a write reported
+ * failed while another part of it still runs would let the caller close the file, or reuse a
+ * staging buffer, under it.
+ */
+async function allDone(parts: ReadonlyArray<Promise<void>>): Promise<void> {
+  const settled = await Promise.allSettled(parts);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
 
 /** fs.write until every byte is at `position` (libuv's thread pool; short writes continued). */

@@ -1,3 +1,5 @@
+import { WASM_PAGE, wasmApi } from './simd/webAssembly';
+
 /**
  * Buffers a long job reuses from call to call. Fresh memory is expensive where its pages must be
  * faulted in one by one (on this project's 2-core VM a first touch costs ~1 s per 268 MB, 20× a
@@ -42,18 +44,14 @@ export interface ScratchOptions {
   readonly pageAligned?: boolean;
 }
 
-/** The one part of WebAssembly used here (Node has it; this project's type libraries do not declare it). */
-const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer } } }).WebAssembly;
-
-/** WebAssembly's memory unit. */
-const WASM_PAGE = 65536;
-
 /**
- * `bytes` bytes (rounded up to 64 KiB) starting on a page boundary. JavaScript has no aligned
- * allocation; a WebAssembly memory is the one buffer V8 maps on its own (64 KiB-aligned) pages.
+ * `bytes` bytes (rounded up to 64 KiB) starting on a memory page boundary (at least 4096-aligned).
+ * JavaScript has no aligned allocation; a WebAssembly memory is the one buffer V8 maps on pages of
+ * its own.
  */
 export function pageAlignedBytes(bytes: number): Uint8Array {
-  const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE)) });
+  if (wasmApi === undefined) throw new Error('pageAlignedBytes: this runtime has no WebAssembly');
+  const memory = new wasmApi.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE)) });
   return new Uint8Array(memory.buffer);
 }
 

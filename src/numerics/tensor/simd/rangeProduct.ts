@@ -1,5 +1,6 @@
 import { WasmFunction, op } from './wasmModule';
 import { WasmHost } from './wasmHost';
+import { roundUp } from './webAssembly';
 
 /**
  * The bulk of matMulTransposedRange (../kernels) with WebAssembly SIMD: for rows i < m2 (even) and
@@ -95,7 +96,6 @@ function rangeFunction(): WasmFunction {
 
 const host = new WasmHost(() => [rangeFunction()]);
 
-const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 
 /** Whether this runtime runs the kernel. */
 export const rangeProductAvailable = (): boolean => host.available;

@@ -2,14 +2,17 @@ import { chargeFlops } from '../../../kernel/cost/meter';
 import { ShapeError } from '../tensor';
 import { WasmFunction, op } from './wasmModule';
 import { WasmHost } from './wasmHost';
+import { roundUp } from './webAssembly';
+import { MEMORY_ALIGN } from '../../io/directWrites';
 
 /**
  * Θ's order slabs with WebAssembly SIMD: Θ[n, i, k] = fround(W[i, k]·scale[n·K + k]) (Algorithm 1
  * line 5, every unit expanded in order), two products at a time — f32 widened to f64 exactly,
  * multiplied in f64, narrowed to f32 nearest-even — stored as float32, or as bfloat16 bits rounded
  * from those float32s nearest-even: the same operations, so the same bits, as
- * seriesCoefficientSlab's JavaScript loops (a test compares them bit for bit). The finiteness guard
- * runs in the same pass (any stored exponent all ones).
+ * seriesCoefficientSlab's JavaScript loops (a test compares them bit for bit; NaN products excepted,
+ * whose payload neither language pins down — a NaN is refused by the guard either way). The
+ * finiteness guard runs in the same pass (any stored exponent all ones).
  *
  * W, the coefficients and two slab buffers live in one WebAssembly memory per thread (a kernel
  * reads only its own memory): W is read from the file straight into it, and a slab is placed so
@@ -17,21 +20,29 @@ import { WasmHost } from './wasmHost';
  * middle can be written directly (O_DIRECT, ../../io/directWrites) with no staging copy.
  */
 
-const PAGE = 4096;
+/** Slabs sit on their file position's offset modulo this (what O_DIRECT needs of memory; see ../../io/directWrites). */
+const PAGE = MEMORY_ALIGN;
+
+/** Two float32 products into the low half of `into`: W's f32 pair at w + wOff widened, times the f64 pair at sp + sOff, narrowed nearest-even. */
+const products = (locals: { readonly w: number; readonly sp: number }, wOff: number, sOff: number, into: number): number[] => [
+  ...op.get(locals.w), ...op.v128Load64Zero(wOff), ...op.f64x2PromoteLowF32x4,
+  ...op.get(locals.sp), ...op.v128Load(sOff),
+  ...op.f64x2Mul, ...op.f32x4DemoteF64x2Zero, ...op.set(into),
+];
+
+/** local += by. */
+const advance = (local: number, by: number): number[] => [...op.get(local), ...op.i32(by), ...op.i32Add, ...op.set(local)];
 
 /** slab(w, scale, out, rows, K) → 1 if a stored value is NaN or ±∞, else 0. Pointers are byte offsets. */
 function slabFunction(): WasmFunction {
   const [w, scale, out, rows, K, sp, k, acc, mask, d, flag] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const EXPONENT = 0x7f800000;
-  /** d = two products (f32 W at w+wOff, f64 scale at sp+sOff), stored at out+wOff; acc |= lanes whose exponent is all ones. */
+  /** Two products into d, stored at out + wOff; acc |= lanes whose exponent is all ones. */
   const pair = (wOff: number, sOff: number) => [
-    ...op.get(w), ...op.v128Load64Zero(wOff), ...op.f64x2PromoteLowF32x4,
-    ...op.get(sp), ...op.v128Load(sOff),
-    ...op.f64x2Mul, ...op.f32x4DemoteF64x2Zero, ...op.set(d),
+    ...products({ w, sp }, wOff, sOff, d),
     ...op.get(out), ...op.get(d), ...op.v128Store64Lane0(wOff),
     ...op.get(acc), ...op.get(d), ...op.get(mask), ...op.v128And, ...op.get(mask), ...op.i32x4Eq, ...op.v128Or, ...op.set(acc),
   ];
-  const advance = (local: number, by: number) => [...op.get(local), ...op.i32(by), ...op.i32Add, ...op.set(local)];
   // prettier-ignore
   const body = [
     ...op.i32(EXPONENT), ...op.i32x4Splat, ...op.set(mask),
@@ -78,17 +89,10 @@ function slabFunction(): WasmFunction {
 function slabBf16Function(): WasmFunction {
   const [w, scale, out, rows, K, sp, k, acc, d, lo, x, b, bits, flag] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
   const splat = (value: number) => [...op.i32(value), ...op.i32x4Splat];
-  /** Two float32 products into the low half of `into` (wOff: W's byte offset, sOff: the scale's). */
-  const products = (wOff: number, sOff: number, into: number) => [
-    ...op.get(w), ...op.v128Load64Zero(wOff), ...op.f64x2PromoteLowF32x4,
-    ...op.get(sp), ...op.v128Load(sOff),
-    ...op.f64x2Mul, ...op.f32x4DemoteF64x2Zero, ...op.set(into),
-  ];
-  const advance = (local: number, by: number) => [...op.get(local), ...op.i32(by), ...op.i32Add, ...op.set(local)];
   // prettier-ignore
   const four = [
-    ...products(0, 0, lo),
-    ...products(8, 16, d),
+    ...products({ w, sp }, 0, 0, lo),
+    ...products({ w, sp }, 8, 16, d),
     // x = the four float32s' bits (lanes 0, 1 of lo, then of d).
     ...op.get(lo), ...op.get(d), ...op.i8x16Shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]), ...op.set(x),
     // b = NaN ? (x >>> 16) | 0x40 : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16
@@ -145,6 +149,9 @@ function slabBf16Function(): WasmFunction {
 
 const host = new WasmHost(() => [slabFunction(), slabBf16Function()]);
 
+/** The most memory a kernel asks for (WebAssembly's 32-bit memories stop at 4 GiB; V8 may stop earlier). */
+const MAX_KERNEL_BYTES = 2 ** 31;
+
 /** Where one block's data sits in the kernel's memory (byte offsets). */
 interface Layout {
   readonly w: number;
@@ -153,13 +160,21 @@ interface Layout {
   readonly slabRegion: number;
 }
 
-const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 
 /**
  * One thread's slab kernel: `prepare` a block (sizes the memory, answers views to fill W and the
  * coefficients in place), then `slab` per order. Views are valid until the next `prepare`.
  */
 export class SlabKernel {
+  /** This thread's kernel (one memory per thread: a second instance would share it, so there is none). */
+  static readonly thread = new SlabKernel();
+  private constructor() {}
+
+  /** Whether a block of this size fits the kernel's memory (a WebAssembly memory is 32-bit; bigger blocks take the JavaScript loops). */
+  static fits(o: number, K: number, orders: number, dtype: 'f32' | 'bf16'): boolean {
+    return o * K * (4 + 2 * (dtype === 'f32' ? 4 : 2)) + orders * K * 8 + 4 * PAGE <= MAX_KERNEL_BYTES;
+  }
+
   private run: ((w: number, scale: number, out: number, rows: number, K: number) => number) | null = null;
   private layout: Layout | null = null;
   private shape = { o: 0, K: 0, orders: 0, width: 4 };
@@ -228,4 +243,4 @@ export class SlabKernel {
 }
 
 /** This thread's kernel. */
-export const slabKernel = new SlabKernel();
+export const slabKernel = SlabKernel.thread;

@@ -1,20 +1,6 @@
 import { KEEP_MS } from '../scratch';
 import { WasmFunction, wasmModule } from './wasmModule';
-
-/** The part of WebAssembly used here (Node has it; this project's type libraries do not declare it). */
-interface WasmApi {
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
-  validate(bytes: Uint8Array): boolean;
-}
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-
-const WASM_PAGE = 65536;
+import { WASM_PAGE, WasmMemory, wasmApi as wasm } from './webAssembly';
 
 /**
  * One kernel module's instance on this thread, with its memory (a kernel reads and writes only its
