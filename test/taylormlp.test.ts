@@ -254,6 +254,18 @@ describe('checkpoints', () => {
     expect(fs.readFileSync(path.join(d0, 'two.safetensors')).equals(fs.readFileSync(path.join(d0, 'one.safetensors')))).toBe(true);
   });
 
+  it.each(['f32', 'bf16'] as const)('%s: Θ written a few rows of W at a time (big layers: WEIGHTGAMES_SLAB_CHUNK_BYTES) is the same file, byte for byte, biases included', (dtype) => {
+    const d0 = dir();
+    const input = writeSyntheticCheckpoint(d0, { layout: 'fc', layers: 2, inputDim: 24, hiddenDim: 40, seed: 'chunks', activation: 'gelu', biasScale: 0.5 });
+    const run = (out: string, chunkBytes: string | null) =>
+      withEnvironment(chunkBytes === null ? {} : { WEIGHTGAMES_SLAB_CHUNK_BYTES: chunkBytes }, () =>
+        releaseCheckpoint({ input, output: path.join(d0, out), taylor: { order: 5, dtype, signs: true }, calibration: { synthetic: { rows: 16, scale: 1 } }, seed: 'c', version: 'test' }),
+      );
+    run('whole.safetensors', null);
+    run('chunked.safetensors', String(3 * 40 * 4 + 7)); // 3 rows of W per chunk: 24 rows in 8 chunks
+    expect(fs.readFileSync(path.join(d0, 'chunked.safetensors')).equals(fs.readFileSync(path.join(d0, 'whole.safetensors')))).toBe(true);
+  });
+
   it('a checkpoint with no recognisable MLP gets an error that lists what it found', () => {
     expect(() => findMlpBlocks(['embed.weight', 'attn.q.weight'])).toThrow(LayoutError);
     expect(() => findMlpBlocks(['embed.weight', 'attn.q.weight'])).toThrow(/found embed\.weight, attn\.q\.weight/);

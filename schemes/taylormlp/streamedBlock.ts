@@ -155,29 +155,42 @@ function* blockWrites(source: SafetensorsFile, plan: StreamedPlan, act: Activati
     for (let n = 0; n <= N; n++) scale[n * K + k] = coefficients[n];
   }
 
-  // Every unit expanded from an F32 W (the common case): the SIMD kernel, with W read straight into
-  // its memory and each slab placed for a direct write (../../src/numerics/tensor/simd/slabKernel).
+  // Every unit expanded from an F32 W (the common case): the SIMD kernel, a chunk of W's rows at a
+  // time read straight into its memory, each (chunk, order) piece of Θ placed for a direct write at
+  // its place in the slab ([n][i][k]: a chunk's rows are contiguous in each order's slab).
   const secondEntry = source.header.entries.find((e) => e.name === loc.second);
-  const kernel = !conv1d && K === h && secondEntry?.dtype === 'F32' && SlabKernel.available && SlabKernel.fits(o, K, N + 1, dtype) ? slabKernel : null;
-  let W: FloatArray;
+  const kernel = !conv1d && K === h && secondEntry?.dtype === 'F32' && SlabKernel.available ? slabKernel : null;
+  let W: FloatArray | null = null;
   if (kernel !== null) {
-    const room = kernel.prepare(o, K, N + 1, dtype);
-    source.tensor(loc.second, room.wBytes);
+    const chunk = Math.min(o, SlabKernel.chunkRows(K));
+    const room = kernel.prepare(chunk, K, N + 1, dtype);
     room.scale.set(scale);
-    W = room.w;
     const thetaAt = slots.get(`${P}.theta`)?.position ?? 0; // put() below checks the slot
-    for (let n = 0; n <= N; n++) {
-      const view = kernel.slabView((n % 2) as 0 | 1, thetaAt + n * o * K * width);
-      // Θ[0] with the bias folded in stays in JavaScript (one slab of N + 1), written into the kernel's buffer all the same.
-      const biased = n === 0 && K > 0 && secondBias !== null;
-      const q = biased ? seriesCoefficientSlab(view.values, W, scale, expanded, n, o, h, secondBias) : kernel.slab(view, n) ? firstNotFinite(view.values) : -1;
-      if (q >= 0 && !bad.has('taylor.theta')) bad.set('taylor.theta', { q: n * o * K + q, value: view.values instanceof Float32Array ? view.values[q] : bf16BitsToFloat32(view.values[q]) });
-      yield { ...put(`${P}.theta`, view.bytes, n * view.bytes.length), pageCongruent: view.pageCongruent };
+    const slabBytes = o * K * width;
+    let parity = 0;
+    for (let r0 = 0; r0 < o; r0 += chunk) {
+      const rows = Math.min(chunk, o - r0);
+      const wRows = source.range(loc.second, r0 * K * 4, rows * K * 4, room.wBytes);
+      if (wRows.bytes.buffer !== room.wBytes.buffer || wRows.bytes.byteOffset !== room.wBytes.byteOffset) throw new ReleasedFileError(`${loc.second}: rows not read into the kernel's memory`);
+      for (let n = 0; n <= N; n++) {
+        const at = n * slabBytes + r0 * K * width;
+        const view = kernel.slabView((parity++ % 2) as 0 | 1, thetaAt + at, rows);
+        // Θ[0] with the bias folded in stays in JavaScript (one slab of N + 1), written into the kernel's buffer all the same.
+        const biased = n === 0 && K > 0 && secondBias !== null;
+        const q = biased
+          ? seriesCoefficientSlab(view.values, room.w.subarray(0, rows * K), scale, expanded, n, rows, h, secondBias.subarray(r0, r0 + rows))
+          : kernel.slab(view, n)
+            ? firstNotFinite(view.values)
+            : -1;
+        if (q >= 0 && !bad.has('taylor.theta')) bad.set('taylor.theta', { q: n * o * K + r0 * K + q, value: view.values instanceof Float32Array ? view.values[q] : bf16BitsToFloat32(view.values[q]) });
+        yield { ...put(`${P}.theta`, view.bytes, at), pageCongruent: view.pageCongruent };
+      }
     }
   } else {
     // W as float32 values [o, h] (a view of the read buffer for F32).
     const secondStored = source.tensor(loc.second, scratch.read.get(o * h * 4));
-    W = conv1d ? transposeMatrix(toFloat32(secondStored), h, o) : toFloat32(secondStored);
+    const Wv = conv1d ? transposeMatrix(toFloat32(secondStored), h, o) : toFloat32(secondStored);
+    W = Wv;
     // Θ, order by order, into one slab and out to the file.
     // Two slab buffers, alternating (see blockWrites).
     const slabs = [scratch.slab, scratch.otherSlab].map((buffer) => {
@@ -186,13 +199,15 @@ function* blockWrites(source: SafetensorsFile, plan: StreamedPlan, act: Activati
     });
     for (let n = 0; n <= N; n++) {
       const { bytes: slabBytes, values: slab } = slabs[n % 2];
-      const q = seriesCoefficientSlab(slab, W, scale, expanded, n, o, h, n === 0 && K > 0 ? secondBias : null);
+      const q = seriesCoefficientSlab(slab, Wv, scale, expanded, n, o, h, n === 0 && K > 0 ? secondBias : null);
       if (q >= 0 && !bad.has('taylor.theta')) bad.set('taylor.theta', { q: n * o * K + q, value: slab instanceof Float32Array ? slab[q] : bf16BitsToFloat32(slab[q]) });
       yield put(`${P}.theta`, slabBytes, n * slabBytes.length);
     }
   }
   const plainSecond = new Float64Array(o * plain.length);
-  for (let i = 0; i < o; i++) for (let m = 0; m < plain.length; m++) plainSecond[i * plain.length + m] = W[i * h + plain[m]];
+  // Plain units' columns of W (none on the kernel's path, where every unit is expanded).
+  if (plain.length > 0 && W === null) throw new ReleasedFileError(`${loc.prefix}: plain units without W read`);
+  for (let i = 0; i < o; i++) for (let m = 0; m < plain.length; m++) plainSecond[i * plain.length + m] = W![i * h + plain[m]];
 
   // V (or G) in its stored layout, rows of expanded units times their sign.
   const firstStored = source.tensor(loc.first, scratch.read.get(h * d * 4));

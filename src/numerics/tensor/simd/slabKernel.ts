@@ -14,10 +14,11 @@ import { MEMORY_ALIGN } from '../../io/directWrites';
  * whose payload neither language pins down — a NaN is refused by the guard either way). The
  * finiteness guard runs in the same pass (any stored exponent all ones).
  *
- * W, the coefficients and two slab buffers live in one WebAssembly memory per thread (a kernel
- * reads only its own memory): W is read from the file straight into it, and a slab is placed so
- * that its bytes sit on the same offset within a page as its place in the file — so its page-aligned
- * middle can be written directly (O_DIRECT, ../../io/directWrites) with no staging copy.
+ * A chunk of W's rows, the coefficients and two slab buffers live in one WebAssembly memory per
+ * thread (a kernel reads only its own memory): W's rows are read from the file straight into it,
+ * and a slab is placed so that its bytes sit on the same offset within a page as their place in the
+ * file — so their page-aligned middle can be written directly (O_DIRECT, ../../io/directWrites)
+ * with no staging copy.
  */
 
 /** Slabs sit on their file position's offset modulo this (what O_DIRECT needs of memory; see ../../io/directWrites). */
@@ -149,8 +150,8 @@ function slabBf16Function(): WasmFunction {
 
 const host = new WasmHost(() => [slabFunction(), slabBf16Function()]);
 
-/** The most memory a kernel asks for (WebAssembly's 32-bit memories stop at 4 GiB; V8 may stop earlier). */
-const MAX_KERNEL_BYTES = 2 ** 31;
+/** Bytes of W a chunk holds: with its two slabs, the kernel's memory stays near 3× this, whatever the layer (and far below a 32-bit WebAssembly memory's 4 GiB). */
+export const SLAB_CHUNK_BYTES = 16 * 2 ** 20;
 
 /** Where one block's data sits in the kernel's memory (byte offsets). */
 interface Layout {
@@ -170,9 +171,11 @@ export class SlabKernel {
   static readonly thread = new SlabKernel();
   private constructor() {}
 
-  /** Whether a block of this size fits the kernel's memory (a WebAssembly memory is 32-bit; bigger blocks take the JavaScript loops). */
-  static fits(o: number, K: number, orders: number, dtype: 'f32' | 'bf16'): boolean {
-    return o * K * (4 + 2 * (dtype === 'f32' ? 4 : 2)) + orders * K * 8 + 4 * PAGE <= MAX_KERNEL_BYTES;
+  /** Rows of W per chunk for rows of K units: about SLAB_CHUNK_BYTES of W (WEIGHTGAMES_SLAB_CHUNK_BYTES: tests), at least one row. */
+  static chunkRows(K: number): number {
+    const asked = Number(process.env.WEIGHTGAMES_SLAB_CHUNK_BYTES);
+    const bytes = Number.isSafeInteger(asked) && asked > 0 ? asked : SLAB_CHUNK_BYTES;
+    return Math.max(1, Math.floor(bytes / Math.max(1, K * 4)));
   }
 
   private run: ((w: number, scale: number, out: number, rows: number, K: number) => number) | null = null;
@@ -185,48 +188,52 @@ export class SlabKernel {
   }
 
   /**
-   * Room for W [o, K] (float32), scale [(N+1)·K] (float64) and two slabs stored as `dtype` (float32,
-   * or bfloat16 bits); answers W's bytes and the scale's values to fill.
+   * Room for `rows` rows of W [rows, K] (float32), scale [(N+1)·K] (float64) and two slabs of as many
+   * rows stored as `dtype` (float32, or bfloat16 bits); answers W's bytes and the scale's values to
+   * fill. A block bigger than that goes through in chunks of rows (each row of Θ depends on its row
+   * of W alone), so the kernel's memory stays bounded whatever the layer.
    */
-  prepare(o: number, K: number, orders: number, dtype: 'f32' | 'bf16' = 'f32'): { wBytes: Uint8Array; w: Float32Array; scale: Float64Array } {
+  prepare(rows: number, K: number, orders: number, dtype: 'f32' | 'bf16' = 'f32'): { wBytes: Uint8Array; w: Float32Array; scale: Float64Array } {
     const width = dtype === 'f32' ? 4 : 2;
-    const wBytes = o * K * 4;
+    const wBytes = rows * K * 4;
     const w = 0;
     const scale = roundUp(w + wBytes, PAGE);
-    const slabRegion = roundUp(o * K * width, PAGE) + PAGE; // a slab shifted by up to a page less one byte
+    const slabRegion = roundUp(rows * K * width, PAGE) + PAGE; // a slab shifted by up to a page less one byte
     const first = roundUp(scale + orders * K * 8, PAGE);
     const { exports, buffer } = host.claim(first + 2 * slabRegion);
     this.run = (dtype === 'f32' ? exports.slab : exports.slabBf16) as (w: number, scale: number, out: number, rows: number, K: number) => number;
     this.layout = { w, scale, slabs: [first, first + slabRegion], slabRegion };
-    this.shape = { o, K, orders, width };
-    return { wBytes: new Uint8Array(buffer, w, wBytes), w: new Float32Array(buffer, w, o * K), scale: new Float64Array(buffer, scale, orders * K) };
+    this.shape = { o: rows, K, orders, width };
+    return { wBytes: new Uint8Array(buffer, w, wBytes), w: new Float32Array(buffer, w, rows * K), scale: new Float64Array(buffer, scale, orders * K) };
   }
 
   /**
-   * Slab buffer `which` (0 or 1), placed for a write at file `position`: on the same offset within a
-   * page (`pageCongruent`) where that offset is a multiple of the value's width, as typed values
-   * need; unfilled. Values are float32, or bfloat16 bits.
+   * Slab buffer `which` (0 or 1) for `rows` rows (at most those prepared), placed for a write at file
+   * `position`: on the same offset within a page (`pageCongruent`) where that offset is a multiple
+   * of the value's width, as typed values need; unfilled. Values are float32, or bfloat16 bits.
    */
-  slabView(which: 0 | 1, position: number): { bytes: Uint8Array; values: Float32Array | Uint16Array; pageCongruent: boolean } {
+  slabView(which: 0 | 1, position: number, rows = this.shape.o): { bytes: Uint8Array; values: Float32Array | Uint16Array; pageCongruent: boolean } {
     const { layout, shape } = this.ready();
+    if (!(Number.isInteger(rows) && rows >= 0 && rows <= shape.o)) throw new ShapeError(`SlabKernel.slabView: ${rows} rows of ${shape.o} prepared`);
     const within = position % PAGE;
     const at = layout.slabs[which] + within - (within % shape.width);
     const buffer = host.buffer;
-    const count = shape.o * shape.K;
+    const count = rows * shape.K;
     return { bytes: new Uint8Array(buffer, at, count * shape.width), values: shape.width === 4 ? new Float32Array(buffer, at, count) : new Uint16Array(buffer, at, count), pageCongruent: within % shape.width === 0 };
   }
 
   /**
-   * Order n's slab into `view` (from slabView): Θ[n, i, k] = fround(W[i, k]·scale[n·K + k]), then
-   * to bfloat16 for a bf16 slab. Answers whether a stored value is not finite. o·K FLOPs, charged
-   * as seriesCoefficientSlab charges them.
+   * Order n's slab (its first rows of W, as many as `view` holds) into `view` (from slabView):
+   * Θ[n, i, k] = fround(W[i, k]·scale[n·K + k]), then to bfloat16 for a bf16 slab. Answers whether
+   * a stored value is not finite. rows·K FLOPs, charged as seriesCoefficientSlab charges them.
    */
   slab(view: { bytes: Uint8Array }, n: number): boolean {
     const { layout, shape } = this.ready();
     if (!(Number.isInteger(n) && n >= 0 && n < shape.orders)) throw new ShapeError(`SlabKernel.slab: order ${n} of ${shape.orders}`);
-    if (view.bytes.buffer !== host.buffer || view.bytes.length !== shape.o * shape.K * shape.width) throw new ShapeError('SlabKernel.slab: not a view from slabView');
-    const bad = this.run!(layout.w, layout.scale + n * shape.K * 8, view.bytes.byteOffset, shape.o, shape.K);
-    chargeFlops(shape.o * shape.K);
+    const rows = view.bytes.length / (shape.K * shape.width);
+    if (view.bytes.buffer !== host.buffer || !(Number.isInteger(rows) && rows <= shape.o)) throw new ShapeError('SlabKernel.slab: not a view from slabView');
+    const bad = this.run!(layout.w, layout.scale + n * shape.K * 8, view.bytes.byteOffset, rows, shape.K);
+    chargeFlops(rows * shape.K);
     return bad !== 0;
   }
 
