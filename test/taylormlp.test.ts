@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { compiledPath } from '../src/kernel/estimate/compiledPath';
 import fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -264,6 +266,30 @@ describe('checkpoints', () => {
     run('whole.safetensors', null);
     run('chunked.safetensors', String(3 * 40 * 4 + 7)); // 3 rows of W per chunk: 24 rows in 8 chunks
     expect(fs.readFileSync(path.join(d0, 'chunked.safetensors')).equals(fs.readFileSync(path.join(d0, 'whole.safetensors')))).toBe(true);
+  });
+
+  it('with workers, a progress callback that throws: its error, after every started block is in (the ones not started are dropped, never waited for), and no file left', () => {
+    const d0 = dir();
+    const input = writeSyntheticCheckpoint(d0, { layout: 'llama', layers: 6, inputDim: 16, hiddenDim: 48, seed: 'stop', activation: 'silu' });
+    const before = fs.readdirSync(d0).sort();
+    // Six blocks on two workers: four are queued when the first answer comes. Were they waited for
+    // once dropped, the release would block for good: so it runs in a child with a time limit.
+    const release = compiledPath(path.join(__dirname, '../schemes/taylormlp/checkpoint.ts'));
+    const child = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `let calls = 0;
+try {
+  require(${JSON.stringify(release)}).releaseCheckpoint({ input: ${JSON.stringify(input)}, output: ${JSON.stringify(path.join(d0, 'stopped.safetensors'))}, taylor: { order: 4 }, calibration: { synthetic: { rows: 8, scale: 1 } }, seed: 's', version: 'test', onBlock: () => { calls++; throw new Error('stop here'); } });
+  process.stdout.write(JSON.stringify({ calls, error: null }));
+} catch (error) { process.stdout.write(JSON.stringify({ calls, error: error.message })); }`,
+      ],
+      { encoding: 'utf8', timeout: 30_000, env: { ...process.env, WEIGHTGAMES_WORKERS: '2' } },
+    );
+    expect(child.signal).toBeNull(); // not killed by the time limit: nothing blocked
+    expect(JSON.parse(child.stdout)).toEqual({ calls: 1, error: 'stop here' });
+    expect(fs.readdirSync(d0).sort()).toEqual(before);
   });
 
   it('a checkpoint with no recognisable MLP gets an error that lists what it found', () => {
