@@ -5,6 +5,7 @@ import { DIRECT_MIN_BYTES, DirectFile, FILE_ALIGN, MEMORY_ALIGN, STAGE_BYTES } f
 import { PositionedWrite, performWrites, performWritesOverlapped } from '../src/numerics/io/positionedWrites';
 import { pageAlignedBytes } from '../src/numerics/tensor/scratch';
 import { temporaryDirectory } from './helpers/temporaryDirectories';
+import { directPossible } from './helpers/directIo';
 import { withEnvironment } from './helpers/environment';
 import { createCipheriv, createHash } from 'node:crypto';
 
@@ -15,20 +16,6 @@ import { createCipheriv, createHash } from 'node:crypto';
  */
 
 const tmp = (): string => temporaryDirectory('wg-direct-');
-
-/** Whether this directory's file system takes an O_DIRECT open (Linux, not tmpfs): then the big writes below must go direct. */
-function directPossible(dir: string): boolean {
-  if (process.platform !== 'linux') return false;
-  const probe = path.join(dir, 'probe');
-  try {
-    fs.closeSync(fs.openSync(probe, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_DIRECT));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    fs.rmSync(probe, { force: true });
-  }
-}
 
 /** Bytes that differ from place to place (a misplaced or missing piece shows): AES-CTR's stream under a key hashed from `seed`, native and fast. */
 function bytesOf(length: number, seed: string): Uint8Array {

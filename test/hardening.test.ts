@@ -122,10 +122,8 @@ describe('2. a non-finite calibration is refused, naming the layer and the cause
 });
 
 describe('3. coefficients that overflow the storage dtype are refused (or stored wider when asked)', () => {
-  it.each([
-    ['f16', 100, 1000],
-    ['f32', 1e6, 1e35],
-  ] as const)('%s: b = %s, W = %s → exit 3 naming the layer and the dtype; --widen stores a finite release', (dtype, bias, weight) => {
+  /** The small model with layer 1's first bias set to `bias` and its W to `weight` (and its config.json beside it), in a directory of its own. */
+  const hotCheckpoint = (bias: number, weight: number): { d: string; hot: string } => {
     const d = dir();
     const model = small(d);
     const hot = path.join(d, 'hot', 'model.safetensors');
@@ -135,6 +133,14 @@ describe('3. coefficients that overflow the storage dtype are refused (or stored
       t.set('model.decoder.layers.1.fc1.bias', fill(t.get('model.decoder.layers.1.fc1.bias')!, bias));
       t.set('model.decoder.layers.1.fc2.weight', fill(t.get('model.decoder.layers.1.fc2.weight')!, weight));
     });
+    return { d, hot };
+  };
+
+  it.each([
+    ['f16', 100, 1000],
+    ['f32', 1e6, 1e35],
+  ] as const)('%s: b = %s, W = %s → exit 3 naming the layer and the dtype; --widen stores a finite release', (dtype, bias, weight) => {
+    const { d, hot } = hotCheckpoint(bias, weight);
     const out = path.join(d, 'released.safetensors');
     expectFailure(run(['release', hot, out, ...RELEASE, '--dtype', dtype]), 3, new RegExp(`StorageOverflowError: .*layers\\.1.* overflows? ${dtype}`));
     expect(fs.existsSync(out)).toBe(false);
@@ -148,16 +154,8 @@ describe('3. coefficients that overflow the storage dtype are refused (or stored
   });
 
   it('with two release workers (each block planned and written in one task, the header already out): the same refusal, and nothing left behind', () => {
-    const d = dir();
-    const model = small(d);
-    const hot = path.join(d, 'hot', 'model.safetensors');
-    fs.mkdirSync(path.dirname(hot));
-    fs.copyFileSync(path.join(d, 'config.json'), path.join(d, 'hot', 'config.json'));
-    rewrite(model, hot, (t) => {
-      t.set('model.decoder.layers.1.fc1.bias', fill(t.get('model.decoder.layers.1.fc1.bias')!, 100));
-      t.set('model.decoder.layers.1.fc2.weight', fill(t.get('model.decoder.layers.1.fc2.weight')!, 1000));
-    });
-    const out = path.join(d, 'hot', 'released.safetensors');
+    const { hot } = hotCheckpoint(100, 1000);
+    const out = path.join(path.dirname(hot), 'released.safetensors');
     const before = fs.readdirSync(path.dirname(out)).sort();
     expectFailure(run(['release', hot, out, ...RELEASE, '--dtype', 'f16'], { env: { ...process.env, WEIGHTGAMES_WORKERS: '2' } }), 3, /StorageOverflowError: .*layers\.1.* overflows? f16/);
     expect(fs.readdirSync(path.dirname(out)).sort()).toEqual(before); // no output, no temporary file

@@ -8,6 +8,7 @@ import { DirectFile } from '../src/numerics/io/directWrites';
 import { rangeProductBulk } from '../src/numerics/tensor/simd/rangeProduct';
 import { withMeter } from '../src/kernel/cost/meter';
 import { temporaryDirectory } from './helpers/temporaryDirectories';
+import { directPossible } from './helpers/directIo';
 
 /**
  * The WebAssembly SIMD slab kernel (src/numerics/tensor/simd/slabKernel.ts) against the JavaScript
@@ -25,20 +26,6 @@ const float32 = fc.oneof(
 );
 /** Coefficients, with 1 among them often, so that a product is its float32 exactly (and the ties above reach the rounding). */
 const float64 = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }), fc.constantFrom(1, 1, 1, 0, -0, 1e-310, 1e300, -1e300, 2 ** -149));
-
-/** Whether this directory's file system takes an O_DIRECT open (Linux, not tmpfs). */
-function directPossible(dir: string): boolean {
-  if (process.platform !== 'linux') return false;
-  const probe = path.join(dir, 'probe');
-  try {
-    fs.closeSync(fs.openSync(probe, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_DIRECT));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    fs.rmSync(probe, { force: true });
-  }
-}
 
 describe('SIMD slab kernel', () => {
   it('LEB128 encoders: the bytes the WebAssembly spec gives', () => {

@@ -1,6 +1,6 @@
 import { SAFETENSORS_DTYPE, StorageDType, roundToStorage } from './storage';
 import type { Activation } from '../../src/numerics/activations';
-import { SafetensorsFile, encodeFloats, toFloat32, toFloat64 } from '../../src/numerics/io/safetensors';
+import { SafetensorsFile, encodeFloats, firstNonFinite, toFloat32, toFloat64 } from '../../src/numerics/io/safetensors';
 import { PositionedWrite, performWrites, performWritesOverlapped } from '../../src/numerics/io/positionedWrites';
 import { bf16BitsToFloat32, bf16FromFloat32Bits } from '../../src/numerics/io/halfPrecision';
 import type { MlpBlockLocation } from '../../src/numerics/models/layouts';
@@ -37,11 +37,6 @@ export function dropReleaseBuffersSoon(): void {
   slabKernel.dropSoon();
 }
 
-/** The first index whose stored value (float32, or bfloat16 bits) is NaN or ±∞ (the kernel said there is one). */
-function firstNotFinite(values: Float32Array | Uint16Array): number {
-  for (let q = 0; q < values.length; q++) if (values instanceof Float32Array ? !Number.isFinite(values[q]) : (values[q] & 0x7f80) === 0x7f80) return q;
-  return -1;
-}
 
 const NARROW = new Set(['F32', 'BF16', 'F16']);
 
@@ -180,7 +175,7 @@ function* blockWrites(source: SafetensorsFile, plan: StreamedPlan, act: Activati
         const q = biased
           ? seriesCoefficientSlab(view.values, room.w.subarray(0, rows * K), scale, expanded, n, rows, h, secondBias.subarray(r0, r0 + rows))
           : kernel.slab(view, n)
-            ? firstNotFinite(view.values)
+            ? firstNonFinite({ name: `${P}.theta`, dtype: f, shape: [view.values.length], bytes: view.bytes }) // where (the kernel said there is one)
             : -1;
         if (q >= 0 && !bad.has('taylor.theta')) bad.set('taylor.theta', { q: n * o * K + r0 * K + q, value: view.values instanceof Float32Array ? view.values[q] : bf16BitsToFloat32(view.values[q]) });
         yield { ...put(`${P}.theta`, view.bytes, at), pageCongruent: view.pageCongruent };

@@ -24,131 +24,130 @@ import { MEMORY_ALIGN } from '../../io/directWrites';
 /** Slabs sit on their file position's offset modulo this (what O_DIRECT needs of memory; see ../../io/directWrites). */
 const PAGE = MEMORY_ALIGN;
 
-/** Two float32 products into the low half of `into`: W's f32 pair at w + wOff widened, times the f64 pair at sp + sOff, narrowed nearest-even. */
-const products = (locals: { readonly w: number; readonly sp: number }, wOff: number, sOff: number, into: number): number[] => [
-  ...op.get(locals.w), ...op.v128Load64Zero(wOff), ...op.f64x2PromoteLowF32x4,
-  ...op.get(locals.sp), ...op.v128Load(sOff),
-  ...op.f64x2Mul, ...op.f32x4DemoteF64x2Zero, ...op.set(into),
-];
+/** The two kernels (f32 and bf16 slabs), assembled once per thread (WasmHost). */
+function slabFunctions(): WasmFunction[] {
+  /**
+   * Both kernels' locals: the parameters (w, scale, out, rows, K: byte offsets and counts), then the
+   * loop's (sp: the scale's row pointer, k: units left in the row, acc: the vector guard, flag: the
+   * scalar guard), then each kernel's own from `first`.
+   */
+  const [w, scale, out, rows, K, sp, k, acc, flag] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const LOOP_LOCALS = ['i32', 'i32', 'v128', 'i32'] as const;
+  const first = 9;
 
-/** local += by. */
-const advance = (local: number, by: number): number[] => [...op.get(local), ...op.i32(by), ...op.i32Add, ...op.set(local)];
-
-/** slab(w, scale, out, rows, K) → 1 if a stored value is NaN or ±∞, else 0. Pointers are byte offsets. */
-function slabFunction(): WasmFunction {
-  const [w, scale, out, rows, K, sp, k, acc, mask, d, flag] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const EXPONENT = 0x7f800000;
-  /** Two products into d, stored at out + wOff; acc |= lanes whose exponent is all ones. */
-  const pair = (wOff: number, sOff: number) => [
-    ...products({ w, sp }, wOff, sOff, d),
-    ...op.get(out), ...op.get(d), ...op.v128Store64Lane0(wOff),
-    ...op.get(acc), ...op.get(d), ...op.get(mask), ...op.v128And, ...op.get(mask), ...op.i32x4Eq, ...op.v128Or, ...op.set(acc),
+  /** Two float32 products into the low half of `into`: W's f32 pair at w + wOff widened, times the f64 pair at sp + sOff, narrowed nearest-even. */
+  const products = (wOff: number, sOff: number, into: number): number[] => [
+    ...op.get(w), ...op.v128Load64Zero(wOff), ...op.f64x2PromoteLowF32x4,
+    ...op.get(sp), ...op.v128Load(sOff),
+    ...op.f64x2Mul, ...op.f32x4DemoteF64x2Zero, ...op.set(into),
   ];
-  // prettier-ignore
-  const body = [
-    ...op.i32(EXPONENT), ...op.i32x4Splat, ...op.set(mask),
-    ...op.block,
-      ...op.loop, // one row of Θ's slab per turn
-        ...op.get(rows), ...op.i32Eqz, ...op.brIf(1),
-        ...op.get(scale), ...op.set(sp),
-        ...op.get(K), ...op.set(k),
-        ...op.block,
-          ...op.loop, // four products per turn
-            ...op.get(k), ...op.i32(4), ...op.i32LtU, ...op.brIf(1),
-            ...pair(0, 0),
-            ...pair(8, 16),
-            ...advance(w, 16), ...advance(out, 16), ...advance(sp, 32),
-            ...op.get(k), ...op.i32(4), ...op.i32Sub, ...op.set(k),
-            ...op.br(0),
+
+  /** One float32 product on the stack (the row's last K mod 4). */
+  const product = [...op.get(w), ...op.f32Load(), ...op.f64PromoteF32, ...op.get(sp), ...op.f64Load(), ...op.f64Mul, ...op.f32DemoteF64];
+
+  /** local += by. */
+  const advance = (local: number, by: number): number[] => [...op.get(local), ...op.i32(by), ...op.i32Add, ...op.set(local)];
+
+  /**
+   * A slab kernel: for each of `rows` rows, K products four at a time (`four`: stores them and ORs
+   * the vector guard into acc), then the rest one at a time (`one`: stores it and ORs the scalar guard
+   * into flag); `width` bytes per stored value. Answers any_true(acc) | flag.
+   */
+  function slabKernelFunction(name: string, locals: readonly ('i32' | 'v128')[], prelude: readonly number[], four: readonly number[], one: readonly number[], width: number): WasmFunction {
+    // prettier-ignore
+    const body = [
+      ...prelude,
+      ...op.block,
+        ...op.loop, // one row of Θ's slab per turn
+          ...op.get(rows), ...op.i32Eqz, ...op.brIf(1),
+          ...op.get(scale), ...op.set(sp),
+          ...op.get(K), ...op.set(k),
+          ...op.block,
+            ...op.loop, // four products per turn
+              ...op.get(k), ...op.i32(4), ...op.i32LtU, ...op.brIf(1),
+              ...four,
+              ...advance(w, 16), ...advance(out, 4 * width), ...advance(sp, 32),
+              ...op.get(k), ...op.i32(4), ...op.i32Sub, ...op.set(k),
+              ...op.br(0),
+            ...op.end,
           ...op.end,
-        ...op.end,
-        ...op.block,
-          ...op.loop, // the row's last K mod 4, one at a time
-            ...op.get(k), ...op.i32Eqz, ...op.brIf(1),
-            ...op.get(out), ...op.get(w), ...op.f32Load(), ...op.f64PromoteF32, ...op.get(sp), ...op.f64Load(), ...op.f64Mul, ...op.f32DemoteF64, ...op.f32Store(),
-            ...op.get(flag), ...op.get(out), ...op.i32Load(), ...op.i32(EXPONENT), ...op.i32And, ...op.i32(EXPONENT), ...op.i32Eq, ...op.i32Or, ...op.set(flag),
-            ...advance(w, 4), ...advance(out, 4), ...advance(sp, 8),
-            ...op.get(k), ...op.i32(1), ...op.i32Sub, ...op.set(k),
-            ...op.br(0),
+          ...op.block,
+            ...op.loop, // the row's last K mod 4, one at a time
+              ...op.get(k), ...op.i32Eqz, ...op.brIf(1),
+              ...one,
+              ...advance(w, 4), ...advance(out, width), ...advance(sp, 8),
+              ...op.get(k), ...op.i32(1), ...op.i32Sub, ...op.set(k),
+              ...op.br(0),
+            ...op.end,
           ...op.end,
+          ...op.get(rows), ...op.i32(1), ...op.i32Sub, ...op.set(rows),
+          ...op.br(0),
         ...op.end,
-        ...op.get(rows), ...op.i32(1), ...op.i32Sub, ...op.set(rows),
-        ...op.br(0),
       ...op.end,
-    ...op.end,
-    ...op.get(acc), ...op.v128AnyTrue, ...op.get(flag), ...op.i32Or,
-  ];
-  return { name: 'slab', params: ['i32', 'i32', 'i32', 'i32', 'i32'], results: ['i32'], locals: ['i32', 'i32', 'v128', 'v128', 'v128', 'i32'], body };
+      ...op.get(acc), ...op.v128AnyTrue, ...op.get(flag), ...op.i32Or,
+    ];
+    return { name, params: ['i32', 'i32', 'i32', 'i32', 'i32'], results: ['i32'], locals: [...LOOP_LOCALS, ...locals], body };
+  }
+
+  /** slab(w, scale, out, rows, K) → 1 if a stored value is NaN or ±∞, else 0. Pointers are byte offsets. */
+  function slabFunction(): WasmFunction {
+    const [mask, d] = [first, first + 1];
+    const EXPONENT = 0x7f800000;
+    /** Two products into d, stored at out + wOff; acc |= lanes whose exponent is all ones. */
+    // prettier-ignore
+    const pair = (wOff: number, sOff: number) => [
+      ...products(wOff, sOff, d),
+      ...op.get(out), ...op.get(d), ...op.v128Store64Lane0(wOff),
+      ...op.get(acc), ...op.get(d), ...op.get(mask), ...op.v128And, ...op.get(mask), ...op.i32x4Eq, ...op.v128Or, ...op.set(acc),
+    ];
+    // prettier-ignore
+    const one = [
+      ...op.get(out), ...product, ...op.f32Store(),
+      ...op.get(flag), ...op.get(out), ...op.i32Load(), ...op.i32(EXPONENT), ...op.i32And, ...op.i32(EXPONENT), ...op.i32Eq, ...op.i32Or, ...op.set(flag),
+    ];
+    return slabKernelFunction('slab', ['v128', 'v128'], [...op.i32(EXPONENT), ...op.i32x4Splat, ...op.set(mask)], [...pair(0, 0), ...pair(8, 16)], one, 4);
+  }
+
+  /**
+   * slabBf16(w, scale, out, rows, K) → 1 if a stored value is NaN or ±∞: the float32 products as
+   * slab's, then their bits to bfloat16 nearest-even as bf16FromFloat32Bits does it (a NaN kept quiet:
+   * (x >>> 16) | 0x40; else (x + 0x7fff + ((x >>> 16) & 1)) >>> 16, wrapping as a uint32), four at a
+   * time; the guard looks at the bfloat16 exponent (rounding can overflow a finite float32 to ∞).
+   */
+  function slabBf16Function(): WasmFunction {
+    const [d, lo, x, b, bits] = [first, first + 1, first + 2, first + 3, first + 4];
+    const splat = (value: number) => [...op.i32(value), ...op.i32x4Splat];
+    // prettier-ignore
+    const four = [
+      ...products(0, 0, lo),
+      ...products(8, 16, d),
+      // x = the four float32s' bits (lanes 0, 1 of lo, then of d).
+      ...op.get(lo), ...op.get(d), ...op.i8x16Shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]), ...op.set(x),
+      // b = NaN ? (x >>> 16) | 0x40 : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16
+      ...op.get(x), ...op.i32(16), ...op.i32x4ShrU, ...splat(0x40), ...op.v128Or,
+      ...op.get(x), ...splat(0x7fff), ...op.i32x4Add, ...op.get(x), ...op.i32(16), ...op.i32x4ShrU, ...splat(1), ...op.v128And, ...op.i32x4Add, ...op.i32(16), ...op.i32x4ShrU,
+      ...op.get(x), ...splat(0x7fffffff), ...op.v128And, ...splat(0x7f800000), ...op.i32x4GtU,
+      ...op.v128Bitselect, ...op.set(b),
+      ...op.get(out), ...op.get(b), ...op.get(b), ...op.i16x8NarrowI32x4U, ...op.v128Store64Lane0(0),
+      ...op.get(acc), ...op.get(b), ...splat(0x7f80), ...op.v128And, ...splat(0x7f80), ...op.i32x4Eq, ...op.v128Or, ...op.set(acc),
+    ];
+    // prettier-ignore
+    const one = [
+      ...product, ...op.i32ReinterpretF32, ...op.set(bits),
+      ...op.get(out),
+      ...op.get(bits), ...op.i32(16), ...op.i32ShrU, ...op.i32(0x40), ...op.i32Or,
+      ...op.get(bits), ...op.i32(0x7fff), ...op.i32Add, ...op.get(bits), ...op.i32(16), ...op.i32ShrU, ...op.i32(1), ...op.i32And, ...op.i32Add, ...op.i32(16), ...op.i32ShrU,
+      ...op.get(bits), ...op.i32(0x7fffffff), ...op.i32And, ...op.i32(0x7f800000), ...op.i32GtU,
+      ...op.select, ...op.i32Store16(),
+      ...op.get(flag), ...op.get(out), ...op.i32Load16U(), ...op.i32(0x7f80), ...op.i32And, ...op.i32(0x7f80), ...op.i32Eq, ...op.i32Or, ...op.set(flag),
+    ];
+    return slabKernelFunction('slabBf16', ['v128', 'v128', 'v128', 'v128', 'i32'], [], four, one, 2);
+  }
+
+  return [slabFunction(), slabBf16Function()];
 }
 
-/**
- * slabBf16(w, scale, out, rows, K) → 1 if a stored value is NaN or ±∞: the float32 products as
- * slab's, then their bits to bfloat16 nearest-even as bf16FromFloat32Bits does it (a NaN kept quiet:
- * (x >>> 16) | 0x40; else (x + 0x7fff + ((x >>> 16) & 1)) >>> 16, wrapping as a uint32), four at a
- * time; the guard looks at the bfloat16 exponent (rounding can overflow a finite float32 to ∞).
- */
-function slabBf16Function(): WasmFunction {
-  const [w, scale, out, rows, K, sp, k, acc, d, lo, x, b, bits, flag] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
-  const splat = (value: number) => [...op.i32(value), ...op.i32x4Splat];
-  // prettier-ignore
-  const four = [
-    ...products({ w, sp }, 0, 0, lo),
-    ...products({ w, sp }, 8, 16, d),
-    // x = the four float32s' bits (lanes 0, 1 of lo, then of d).
-    ...op.get(lo), ...op.get(d), ...op.i8x16Shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]), ...op.set(x),
-    // b = NaN ? (x >>> 16) | 0x40 : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16
-    ...op.get(x), ...op.i32(16), ...op.i32x4ShrU, ...splat(0x40), ...op.v128Or,
-    ...op.get(x), ...splat(0x7fff), ...op.i32x4Add, ...op.get(x), ...op.i32(16), ...op.i32x4ShrU, ...splat(1), ...op.v128And, ...op.i32x4Add, ...op.i32(16), ...op.i32x4ShrU,
-    ...op.get(x), ...splat(0x7fffffff), ...op.v128And, ...splat(0x7f800000), ...op.i32x4GtU,
-    ...op.v128Bitselect, ...op.set(b),
-    ...op.get(out), ...op.get(b), ...op.get(b), ...op.i16x8NarrowI32x4U, ...op.v128Store64Lane0(0),
-    ...op.get(acc), ...op.get(b), ...splat(0x7f80), ...op.v128And, ...splat(0x7f80), ...op.i32x4Eq, ...op.v128Or, ...op.set(acc),
-  ];
-  // prettier-ignore
-  const one = [
-    ...op.get(w), ...op.f32Load(), ...op.f64PromoteF32, ...op.get(sp), ...op.f64Load(), ...op.f64Mul, ...op.f32DemoteF64, ...op.i32ReinterpretF32, ...op.set(bits),
-    ...op.get(out),
-    ...op.get(bits), ...op.i32(16), ...op.i32ShrU, ...op.i32(0x40), ...op.i32Or,
-    ...op.get(bits), ...op.i32(0x7fff), ...op.i32Add, ...op.get(bits), ...op.i32(16), ...op.i32ShrU, ...op.i32(1), ...op.i32And, ...op.i32Add, ...op.i32(16), ...op.i32ShrU,
-    ...op.get(bits), ...op.i32(0x7fffffff), ...op.i32And, ...op.i32(0x7f800000), ...op.i32GtU,
-    ...op.select, ...op.i32Store16(),
-    ...op.get(flag), ...op.get(out), ...op.i32Load16U(), ...op.i32(0x7f80), ...op.i32And, ...op.i32(0x7f80), ...op.i32Eq, ...op.i32Or, ...op.set(flag),
-  ];
-  // prettier-ignore
-  const body = [
-    ...op.block,
-      ...op.loop, // one row of Θ's slab per turn
-        ...op.get(rows), ...op.i32Eqz, ...op.brIf(1),
-        ...op.get(scale), ...op.set(sp),
-        ...op.get(K), ...op.set(k),
-        ...op.block,
-          ...op.loop, // four products per turn
-            ...op.get(k), ...op.i32(4), ...op.i32LtU, ...op.brIf(1),
-            ...four,
-            ...advance(w, 16), ...advance(out, 8), ...advance(sp, 32),
-            ...op.get(k), ...op.i32(4), ...op.i32Sub, ...op.set(k),
-            ...op.br(0),
-          ...op.end,
-        ...op.end,
-        ...op.block,
-          ...op.loop, // the row's last K mod 4, one at a time
-            ...op.get(k), ...op.i32Eqz, ...op.brIf(1),
-            ...one,
-            ...advance(w, 4), ...advance(out, 2), ...advance(sp, 8),
-            ...op.get(k), ...op.i32(1), ...op.i32Sub, ...op.set(k),
-            ...op.br(0),
-          ...op.end,
-        ...op.end,
-        ...op.get(rows), ...op.i32(1), ...op.i32Sub, ...op.set(rows),
-        ...op.br(0),
-      ...op.end,
-    ...op.end,
-    ...op.get(acc), ...op.v128AnyTrue, ...op.get(flag), ...op.i32Or,
-  ];
-  return { name: 'slabBf16', params: ['i32', 'i32', 'i32', 'i32', 'i32'], results: ['i32'], locals: ['i32', 'i32', 'v128', 'v128', 'v128', 'v128', 'v128', 'i32', 'i32'], body };
-}
-
-const host = new WasmHost(() => [slabFunction(), slabBf16Function()]);
+const host = new WasmHost(slabFunctions);
 
 /** Bytes of W a chunk holds: with its two slabs, the kernel's memory stays near 3× this, whatever the layer (and far below a 32-bit WebAssembly memory's 4 GiB). */
 export const SLAB_CHUNK_BYTES = 16 * 2 ** 20;
@@ -158,7 +157,6 @@ interface Layout {
   readonly w: number;
   readonly scale: number;
   readonly slabs: readonly [number, number];
-  readonly slabRegion: number;
 }
 
 
@@ -202,7 +200,7 @@ export class SlabKernel {
     const first = roundUp(scale + orders * K * 8, PAGE);
     const { exports, buffer } = host.claim(first + 2 * slabRegion);
     this.run = (dtype === 'f32' ? exports.slab : exports.slabBf16) as (w: number, scale: number, out: number, rows: number, K: number) => number;
-    this.layout = { w, scale, slabs: [first, first + slabRegion], slabRegion };
+    this.layout = { w, scale, slabs: [first, first + slabRegion] };
     this.shape = { o: rows, K, orders, width };
     return { wBytes: new Uint8Array(buffer, w, wBytes), w: new Float32Array(buffer, w, rows * K), scale: new Float64Array(buffer, scale, orders * K) };
   }
