@@ -15,7 +15,7 @@ import { ReleaseMagnitudes, checkMagnitudes, checkReleasedFinite, releaseMagnitu
 import { checkInputFile, checkOutputPath, identityIfExists } from '../../src/numerics/io/paths';
 import { sha256File } from '../../src/numerics/io/hash';
 import { DirectFile } from '../../src/numerics/io/directWrites';
-import { dropReleaseBuffersSoon, narrowWeights, streamable, writeStreamedBlock, writeStreamedBlockOverlapped, writebackInterval } from './streamedBlock';
+import { blockDims, dropReleaseBuffersSoon, narrowWeights, streamable, writeStreamedBlock, writeStreamedBlockOverlapped, writebackInterval } from './streamedBlock';
 import { matMulTransposedRange } from '../../src/numerics/tensor/kernels';
 import * as path from 'node:path';
 
@@ -423,22 +423,16 @@ const metaOf = (block: BlockLayout): BlockMeta => ({
 });
 
 /**
- * Each block's layout from the checkpoint's header alone: dimensions from the first and second
- * layers' shapes (GPT-2's Conv1D stores them transposed), K from the expand option. Null where a
- * shape is not a plain matrix pair: pass 1 then plans first, and its loader names the problem.
+ * Each block's layout from the checkpoint's header alone: dimensions from its shapes (blockDims),
+ * K from the expand option. Null where a shape is not a plain matrix pair: pass 1 then plans
+ * first, and its loader names the problem.
  */
 export function predictedLayout(source: SafetensorsFile, locations: readonly MlpBlockLocation[], taylor: TaylorOptions): BlockLayout[] | null {
   const layout: BlockLayout[] = [];
   for (const location of locations) {
-    const shape = (name: string) => source.header.entries.find((e) => e.name === name)?.shape;
-    const f = shape(location.first);
-    const w = shape(location.second);
-    if (f === undefined || w === undefined || f.length !== 2 || w.length !== 2) return null;
-    const conv1d = location.layout === 'gpt2';
-    const [hidden, input] = conv1d ? [f[1], f[0]] : [f[0], f[1]];
-    const [output, hidden2] = conv1d ? [w[1], w[0]] : [w[0], w[1]];
-    if (hidden2 !== hidden) return null;
-    layout.push({ location, input, hidden, output, K: expandedCount(hidden, taylor.expand ?? { all: true }) });
+    const dims = blockDims(source, location);
+    if (dims === null) return null;
+    layout.push({ location, ...dims, K: expandedCount(dims.hidden, taylor.expand ?? { all: true }) });
   }
   return layout;
 }

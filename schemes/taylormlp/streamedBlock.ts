@@ -40,6 +40,21 @@ export function dropReleaseBuffersSoon(): void {
 
 const NARROW = new Set(['F32', 'BF16', 'F16']);
 
+/**
+ * A block's dimensions from its first and second layers' shapes in the header (GPT-2's Conv1D
+ * stores them transposed), or null where they are not a matrix pair that agrees on h.
+ */
+export function blockDims(source: SafetensorsFile, location: MlpBlockLocation): { hidden: number; input: number; output: number } | null {
+  const shape = (name: string) => source.header.entries.find((e) => e.name === name)?.shape;
+  const f = shape(location.first);
+  const w = shape(location.second);
+  if (f === undefined || w === undefined || f.length !== 2 || w.length !== 2) return null;
+  const conv1d = location.layout === 'gpt2';
+  const [hidden, input] = conv1d ? [f[1], f[0]] : [f[0], f[1]];
+  const [output, hidden2] = conv1d ? [w[1], w[0]] : [w[0], w[1]];
+  return hidden2 === hidden ? { hidden, input, output } : null;
+}
+
 /** Pass 1's weights of a block whose weights are stored narrow: float32 values (exact), canonical layout, read through reused buffers (valid until the next call). */
 export function narrowWeights(source: SafetensorsFile, location: MlpBlockLocation): { first: FloatArray; second: FloatArray; up: FloatArray | null; hidden: number; input: number; output: number } | null {
   buffers.claim();
@@ -47,12 +62,11 @@ export function narrowWeights(source: SafetensorsFile, location: MlpBlockLocatio
   const f = entry(location.first);
   const w = entry(location.second);
   const u = location.up === null ? null : entry(location.up);
-  if (f === undefined || w === undefined || u === undefined || !NARROW.has(f.dtype) || !NARROW.has(w.dtype) || f.shape.length !== 2 || w.shape.length !== 2) return null;
+  const dims = blockDims(source, location);
+  if (dims === null || f === undefined || w === undefined || u === undefined || !NARROW.has(f.dtype) || !NARROW.has(w.dtype)) return null;
   if (u !== null && (!NARROW.has(u.dtype) || u.shape.length !== 2 || u.shape[0] !== f.shape[0] || u.shape[1] !== f.shape[1])) return null;
   const conv1d = location.layout === 'gpt2';
-  const [hidden, input] = conv1d ? [f.shape[1], f.shape[0]] : [f.shape[0], f.shape[1]];
-  const [output, hidden2] = conv1d ? [w.shape[1], w.shape[0]] : [w.shape[0], w.shape[1]];
-  if (hidden2 !== hidden) return null;
+  const { hidden, input, output } = dims;
   const V = toFloat32(source.tensor(location.first, scratch.first.get(hidden * input * 4)));
   const W = toFloat32(source.tensor(location.second, scratch.read.get(output * hidden * 4)));
   // U (SwiGLU) only for the finiteness and magnitude checks: Θ does not involve it.

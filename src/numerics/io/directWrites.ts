@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { Scratch, ScratchSet } from '../tensor/scratch';
+import { writeAt } from './safetensors';
 
 /**
  * Big output writes that bypass the page cache (O_DIRECT), where the platform and file system
@@ -183,8 +184,7 @@ export class DirectFile {
   }
 
   private buffered(bytes: Uint8Array, position: number): void {
-    let done = 0;
-    while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done, position + done);
+    writeAt(this.fd, bytes, position);
     this.stats.buffered += bytes.length;
   }
 
