@@ -7,7 +7,8 @@
  * on every block (WEIGHTGAMES_FAST_ATTACK=0) for comparison. The machine's load is printed with
  * every figure (a shared machine: figures are noisy), and the I/O floor measured right after it
  * (./wholeProcess ioFloor: SHA-256 of the release, as the attack records it, and the recovered
- * file's bytes written and fsynced, as one process).
+ * file's bytes written and fsynced, as one process), and the writing alone (node's start-up, the
+ * recovered file's bytes written and fsynced, no hash).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -37,8 +38,10 @@ try {
         const compare = JSON.parse(runCli(['compare', input, recovered, '--json']).stdout) as { total: { ratio: number; maxRelativeError: number } };
         // The floor right after the figure: hash the release (the recovered file records its SHA-256), write and fsync as many bytes as the recovered file.
         const floor = ioFloor([release], fs.statSync(recovered).size, dir);
+        // And the writing alone (no hash): what an attack that kept no provenance would still pay to leave its output durably.
+        const writeFloor = ioFloor([], fs.statSync(recovered).size, dir);
         print(
-          `${dtype}${signs ? ' signs' : ''} ${mode.name} run ${run}: ${(summary.recoveredParameters / 1e6).toFixed(2)} M parameters in ${r.seconds.toFixed(2)} s → ${(summary.recoveredParameters / r.seconds / 1e6).toFixed(2)} M/s whole process; I/O floor ${floor.toFixed(2)} s (${(r.seconds / floor).toFixed(2)}× it); peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB; recovered ${(100 * compare.total.ratio).toFixed(4)} % (max rel. err. ${compare.total.maxRelativeError.toExponential(2)}), flagged ${summary.total.unrecoverable}; ${before}`,
+          `${dtype}${signs ? ' signs' : ''} ${mode.name} run ${run}: ${(summary.recoveredParameters / 1e6).toFixed(2)} M parameters in ${r.seconds.toFixed(2)} s → ${(summary.recoveredParameters / r.seconds / 1e6).toFixed(2)} M/s whole process; I/O floor ${floor.toFixed(2)} s (${(r.seconds / floor).toFixed(2)}× it; the writing alone ${writeFloor.toFixed(2)} s); peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB; recovered ${(100 * compare.total.ratio).toFixed(4)} % (max rel. err. ${compare.total.maxRelativeError.toExponential(2)}), flagged ${summary.total.unrecoverable}; ${before}`,
         );
       }
     }
