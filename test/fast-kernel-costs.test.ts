@@ -3,7 +3,10 @@ import { withMeter } from '../src/kernel/cost/meter';
 import { bf16BitsToFloat32, float32ToBf16Bits } from '../src/numerics/io/halfPrecision';
 import { matMulTransposedRange } from '../src/numerics/tensor/kernels';
 import { fillSeriesCoefficients, foldBiasIntoOrderZero, seriesCoefficientSlab } from '../src/numerics/tensor/seriesKernels';
-import { gridMisfits } from '../src/numerics/tensor/attackKernels';
+import { gridMisfits, MisfitGrid } from '../src/numerics/tensor/attackKernels';
+import { MisfitGridKernel } from '../src/numerics/tensor/simd/misfitGrid';
+import { derivativeGrid } from '../src/numerics/tensor/derivativeKernels';
+import { activationByName } from '../src/numerics/activations';
 import { accumulateOrder, combinedDisagreement, inverseOrderScale, orderDisagreement, orderScaleDeviation, precisionWeights } from '../src/numerics/tensor/fastAttackKernels';
 import { Ops, refGridMisfits, refMisfit } from './helpers/countingOps';
 
@@ -139,6 +142,80 @@ describe('gridMisfits (weightedMisfit at every grid point)', () => {
       }),
       runs,
     );
+  });
+});
+
+describe('MisfitGrid (gridMisfits on one grid for many profiles; the quads in WebAssembly SIMD)', () => {
+  it('runs its SIMD kernel on Node 20', () => {
+    expect(MisfitGridKernel.available).toBe(true);
+  });
+
+  // Two grids (a second one places its table in the same kernel memory between the first's calls), several profiles each.
+  const problem = fc
+    .record({ N: fc.integer({ min: 1, max: 9 }), points: fc.array(fc.integer({ min: 0, max: 23 }), { minLength: 2, maxLength: 2 }), calls: fc.integer({ min: 1, max: 4 }) })
+    .chain((s) =>
+      fc.tuple(
+        fc.constant(s),
+        fc.tuple(vec(s.points[0] * (s.N + 2), 6), vec(s.points[1] * (s.N + 2), 6)),
+        fc.array(fc.record({ grid: fc.integer({ min: 0, max: 1 }), g: vec(s.N + 1), w: vec(s.N + 1, 100), from: fc.integer({ min: 0, max: 3 }), span: fc.integer({ min: -1, max: 9 }), negative: fc.boolean(), zeroPoint: fc.integer({ min: -1, max: 6 }), withScales: fc.boolean() }), { minLength: s.calls, maxLength: s.calls * 2 }),
+      ),
+    );
+
+  it('every profile: the residuals and scales λ of gridMisfits bit for bit, and its charge', () => {
+    fc.assert(
+      fc.property(problem, ([{ N, points }, tables, calls]) => {
+        const width = N + 2;
+        for (const call of calls) if (call.zeroPoint >= 0 && call.zeroPoint < points[call.grid]) tables[call.grid].fill(0, call.zeroPoint * width, (call.zeroPoint + 1) * width);
+        const grids = [0, 1].map((i) => new MisfitGrid(tables[i], width, points[i]));
+        try {
+          for (const { grid, g, w, from, span, negative, withScales } of calls) {
+            const to = Math.min(N, from + span);
+            const weights = w.map(Math.abs);
+            const n = points[grid];
+            const expected = new Float64Array(n);
+            const expectedScales = new Float64Array(n);
+            const [, expectedCost] = charged(() => gridMisfits(g, weights, tables[grid], width, n, from, to, negative, expected, expectedScales));
+            const out = new Float64Array(n).fill(NaN);
+            const scales = withScales ? new Float64Array(n).fill(NaN) : undefined;
+            const [, cost] = charged(() => grids[grid].misfits(g, weights, from, to, negative, out, scales));
+            expect(bits(out)).toEqual(bits(expected));
+            if (scales !== undefined) expect(bits(scales)).toEqual(bits(expectedScales));
+            expect(cost).toBe(expectedCost);
+          }
+        } finally {
+          grids.forEach((grid) => grid.close());
+        }
+      }),
+      runs,
+    );
+  });
+
+  it('the grid the fit uses (GELU and SiLU derivative tables, 321 points, N = 8): the same bits as gridMisfits for profiles of real units', () => {
+    for (const name of ['gelu', 'silu'] as const) {
+      const table = derivativeGrid(activationByName(name), 40, 0.25, 9);
+      const grid = new MisfitGrid(table.p, table.width, table.u.length);
+      try {
+        fc.assert(
+          fc.property(fc.integer({ min: 0, max: table.u.length - 1 }), fc.double({ min: 0.01, max: 10, noNaN: true }), fc.boolean(), vec(9, 1e-3), (q, lambda, negative, noise) => {
+            // A unit's profile: λ·sⁿpₙ(u) at a grid point, with noise, and the fit's weights 1/(g²ε² + τ²).
+            const g = Float64Array.from({ length: 9 }, (_, n) => lambda * (negative && n % 2 === 1 ? -1 : 1) * table.p[q * table.width + n] + noise[n]);
+            const w = g.map((x) => 1 / (x * x * 2 ** -16 + 1e-12));
+            const expected = new Float64Array(table.u.length);
+            const expectedScales = new Float64Array(table.u.length);
+            const [, expectedCost] = charged(() => gridMisfits(g, w, table.p, table.width, table.u.length, 1, 8, negative, expected, expectedScales));
+            const out = new Float64Array(table.u.length);
+            const scales = new Float64Array(table.u.length);
+            const [, cost] = charged(() => grid.misfits(g, w, 1, 8, negative, out, scales));
+            expect(bits(out)).toEqual(bits(expected));
+            expect(bits(scales)).toEqual(bits(expectedScales));
+            expect(cost).toBe(expectedCost);
+          }),
+          { numRuns: 40 },
+        );
+      } finally {
+        grid.close();
+      }
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import type { Activation } from '../../src/numerics/activations';
-import { combineOrders, gridMisfits, orderNorms, profileDots } from '../../src/numerics/tensor/attackKernels';
+import { combineOrders, MisfitGrid, orderNorms, profileDots } from '../../src/numerics/tensor/attackKernels';
 import { DerivativeGrid, derivativeGrid } from '../../src/numerics/tensor/derivativeKernels';
 import { ColumnEstimate, columnEstimate, consensusProfile, expansionBias, orderZeroDistance, orderZeroResiduals, outputBiasFromShares, PointFit, refineExpansionPoint, roundingNoise, runnerUpPlausible, scaleStable as scaleStableKernel, withinTolerance, ascending } from '../../src/numerics/tensor/consensusKernels';
 import type { ReleasedBlock } from '../../schemes/taylormlp/release';
@@ -173,45 +173,51 @@ function fitColumns(setting: Setting, { norms, reference, dots, fourth }: Profil
   // has a backing store of its own (allocated and collected off the JS heap, per unit).
   const profileStore = new Float64Array(K * (N + 1));
   const weightStore = new Float64Array(K * (N + 1));
-  for (let k = 0; k < K; k++) {
-    hypotheses[k] = [];
-    if (N < 2) {
-      failure[k] = UnrecoverableReason.tooFewOrders; // one order cannot separate W from Act′(u)
-      continue;
-    }
-    const m = reference[k];
-    const best = norms[m * K + k];
-    if (!(best > 0)) {
-      failure[k] = UnrecoverableReason.zeroColumn; // W[:, j] = 0, or Θ underflowed entirely
-      continue;
-    }
-    // The profile averages the rows' rounding errors (relative noise ε/√(effective rows)); an order
-    // whose entries are (near-)subnormal in the storage format carries no relative precision (e.g.
-    // Θ underflowing in f16 in an activation's tail): it gets no weight — but an exact zero next to
-    // large orders is information (an even derivative vanishing at u = 0), not underflow.
-    const g = profileStore.subarray(k * (N + 1), (k + 1) * (N + 1));
-    const w = weightStore.subarray(k * (N + 1), (k + 1) * (N + 1));
-    const usable = consensusProfile(dots, norms, fourth, m, k, N, o, K, eps, STORAGE_NORMAL_MIN[dtype], g, w);
-    if (usable < 2) {
-      failure[k] = UnrecoverableReason.underflow; // u cannot be separated from the scale
-      continue;
-    }
-    profiles[k] = g;
-    weights[k] = w;
-    for (const s of setting.signs ? [1, -1] : [1]) {
-      gridMisfits(g, w, table.p, width, table.u.length, 1, N, s < 0, residuals, lambdas); // writes every point
-      let bestFit: PointFit = { u: NaN, r: Infinity, lambda: NaN };
-      for (const q of startingPoints(residuals)) {
-        const refined = refineExpansionPoint(act, table.u[q], s, g, w, N, scratch);
-        if (refined.r < bestFit.r) bestFit = refined;
+  // The grid's table placed once for the block's units (in the SIMD kernel's memory where it runs).
+  const grid = new MisfitGrid(table.p, width, table.u.length);
+  try {
+    for (let k = 0; k < K; k++) {
+      hypotheses[k] = [];
+      if (N < 2) {
+        failure[k] = UnrecoverableReason.tooFewOrders; // one order cannot separate W from Act′(u)
+        continue;
       }
-      // The valley test reads the grid's misfits and scales just computed (classifyUnits uses it).
-      const stable = scaleStableKernel(residuals, lambdas, table.u, setting.gridStep, usable, bestFit.u, bestFit.r, bestFit.lambda, setting.tol);
-      hypotheses[k].push({ s, u: bestFit.u, r: bestFit.r, stable });
+      const m = reference[k];
+      const best = norms[m * K + k];
+      if (!(best > 0)) {
+        failure[k] = UnrecoverableReason.zeroColumn; // W[:, j] = 0, or Θ underflowed entirely
+        continue;
+      }
+      // The profile averages the rows' rounding errors (relative noise ε/√(effective rows)); an order
+      // whose entries are (near-)subnormal in the storage format carries no relative precision (e.g.
+      // Θ underflowing in f16 in an activation's tail): it gets no weight — but an exact zero next to
+      // large orders is information (an even derivative vanishing at u = 0), not underflow.
+      const g = profileStore.subarray(k * (N + 1), (k + 1) * (N + 1));
+      const w = weightStore.subarray(k * (N + 1), (k + 1) * (N + 1));
+      const usable = consensusProfile(dots, norms, fourth, m, k, N, o, K, eps, STORAGE_NORMAL_MIN[dtype], g, w);
+      if (usable < 2) {
+        failure[k] = UnrecoverableReason.underflow; // u cannot be separated from the scale
+        continue;
+      }
+      profiles[k] = g;
+      weights[k] = w;
+      for (const s of setting.signs ? [1, -1] : [1]) {
+        grid.misfits(g, w, 1, N, s < 0, residuals, lambdas); // writes every point
+        let bestFit: PointFit = { u: NaN, r: Infinity, lambda: NaN };
+        for (const q of startingPoints(residuals)) {
+          const refined = refineExpansionPoint(act, table.u[q], s, g, w, N, scratch);
+          if (refined.r < bestFit.r) bestFit = refined;
+        }
+        // The valley test reads the grid's misfits and scales just computed (classifyUnits uses it).
+        const stable = scaleStableKernel(residuals, lambdas, table.u, setting.gridStep, usable, bestFit.u, bestFit.r, bestFit.lambda, setting.tol);
+        hypotheses[k].push({ s, u: bestFit.u, r: bestFit.r, stable });
+      }
+      hypotheses[k].sort((a, b) => ascending(a.r, b.r));
+      // Keep the runner-up only where the orders ≥ 1 cannot rule it out.
+      if (hypotheses[k].length === 2 && !runnerUpPlausible(hypotheses[k][0].r, hypotheses[k][1].r, N)) hypotheses[k].pop();
     }
-    hypotheses[k].sort((a, b) => ascending(a.r, b.r));
-    // Keep the runner-up only where the orders ≥ 1 cannot rule it out.
-    if (hypotheses[k].length === 2 && !runnerUpPlausible(hypotheses[k][0].r, hypotheses[k][1].r, N)) hypotheses[k].pop();
+  } finally {
+    grid.close();
   }
   return { hypotheses, failure, profiles, weights };
 }

@@ -1,5 +1,6 @@
 import { chargeFlops } from '../../kernel/cost/meter';
 import type { FloatArray } from './tensor';
+import { MisfitGridKernel } from './simd/misfitGrid';
 
 /**
  * The numeric core of the attacks on TaylorMLP (adversaries/taylormlp), as kernels charging the
@@ -74,18 +75,32 @@ export function combineOrders(theta: FloatArray, coefficients: Float64Array, sel
  * other). Charges what it computes: `terms` for ωₙ·gₙ, then per point 10 per order and the ÷ for λ.
  */
 export function gridMisfits(g: Float64Array, w: Float64Array, p: Float64Array, width: number, points: number, from: number, to: number, negativeSign: boolean, out: Float64Array, lambdas?: Float64Array): void {
-  if (out.length < points || (lambdas !== undefined && lambdas.length < points) || p.length < (points - 1) * width + to + 1) throw new RangeError(`gridMisfits: out ${out.length}, p ${p.length} for ${points} points of width ${width}`);
+  checkGrid(p, width, points, to, out, lambdas);
   if (points <= 0) return;
-  const terms = Math.max(0, to - from + 1);
-  // sⁿ on g: gs[n] = sⁿ·g[n] (a sign flip, no arithmetic), and ωₙ·sⁿgₙ once for every point.
   const gs = new Float64Array(to + 1);
   const wg = new Float64Array(to + 1);
+  const terms = signedProfile(g, w, from, to, negativeSign, gs, wg);
+  const divisions = gridPointsFrom(0, gs, wg, w, p, width, points, from, to, out, lambdas);
+  chargeFlops(terms + points * 10 * terms + divisions);
+}
+
+const checkGrid = (p: Float64Array, width: number, points: number, to: number, out: Float64Array, lambdas: Float64Array | undefined): void => {
+  if (out.length < points || (lambdas !== undefined && lambdas.length < points) || p.length < (points - 1) * width + to + 1) throw new RangeError(`gridMisfits: out ${out.length}, p ${p.length} for ${points} points of width ${width}`);
+};
+
+/** sⁿ on g: gs[n] = sⁿ·g[n] (a sign flip, no arithmetic), and ωₙ·sⁿgₙ once for every point (n = from..to); `terms` the orders. */
+function signedProfile(g: Float64Array, w: Float64Array, from: number, to: number, negativeSign: boolean, gs: Float64Array, wg: Float64Array): number {
   for (let n = from; n <= to; n++) {
     gs[n] = negativeSign && n % 2 === 1 ? -g[n] : g[n];
     wg[n] = w[n] * gs[n];
   }
+  return Math.max(0, to - from + 1);
+}
+
+/** gridMisfits' points q0..points−1 (each point's numbers whatever the grouping); answers the ÷ count. */
+function gridPointsFrom(q0: number, gs: Float64Array, wg: Float64Array, w: Float64Array, p: Float64Array, width: number, points: number, from: number, to: number, out: Float64Array, lambdas: Float64Array | undefined): number {
   let divisions = 0;
-  let q = 0;
+  let q = q0;
   for (; q + 3 < points; q += 4) {
     const a = q * width;
     const b = a + width;
@@ -156,7 +171,51 @@ export function gridMisfits(g: Float64Array, w: Float64Array, p: Float64Array, w
     out[q] = residual;
     if (lambdas !== undefined) lambdas[q] = lambda;
   }
-  chargeFlops(terms + points * 10 * terms + divisions);
+  return divisions;
+}
+
+/**
+ * gridMisfits on one grid for many profiles (the fit calls it for every unit of a block): the same
+ * numbers and charge, the quads of points in WebAssembly SIMD where the runtime has it
+ * (./simd/misfitGrid: the table placed in the kernel's memory once), the rest in JavaScript.
+ * `close` when the block is done.
+ */
+export class MisfitGrid {
+  private readonly kernel: MisfitGridKernel | null;
+  private readonly gs: Float64Array;
+  private readonly wg: Float64Array;
+
+  constructor(
+    private readonly p: Float64Array,
+    private readonly width: number,
+    private readonly points: number,
+  ) {
+    this.kernel = points >= 4 && MisfitGridKernel.available ? new MisfitGridKernel(p, width, points) : null;
+    this.gs = new Float64Array(width);
+    this.wg = new Float64Array(width);
+  }
+
+  /** gridMisfits(g, w, p, width, points, from, to, negativeSign, out, lambdas) on this grid. */
+  misfits(g: Float64Array, w: Float64Array, from: number, to: number, negativeSign: boolean, out: Float64Array, lambdas?: Float64Array): void {
+    const { p, width, points } = this;
+    checkGrid(p, width, points, to, out, lambdas);
+    if (to >= width) throw new RangeError(`MisfitGrid: order ${to} beyond the table's width ${width}`);
+    if (points <= 0) return;
+    const { gs, wg } = this;
+    const terms = signedProfile(g, w, from, to, negativeSign, gs, wg);
+    let divisions = 0;
+    let q0 = 0;
+    if (this.kernel !== null && from <= to) {
+      divisions = this.kernel.misfits(gs, w, wg, from, to, out, lambdas);
+      q0 = this.kernel.quads * 4;
+    }
+    divisions += gridPointsFrom(q0, gs, wg, w, p, width, points, from, to, out, lambdas);
+    chargeFlops(terms + points * 10 * terms + divisions);
+  }
+
+  close(): void {
+    this.kernel?.close();
+  }
 }
 
 /**

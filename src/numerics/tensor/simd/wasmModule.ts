@@ -89,6 +89,12 @@ export const op = {
   f32x4DemoteF64x2Zero: simd(0x5e),
   f64x2Mul: simd(0xf2),
   f64x2Add: simd(0xf0),
+  f64x2Sub: simd(0xf1),
+  f64x2Div: simd(0xf3),
+  /** Lanewise ==: all ones where equal (−0 = +0; NaN never). */
+  f64x2Eq: simd(0x47),
+  /** v128.store of two f64 (8-byte aligned). */
+  v128Store: (offset = 0) => simd(0x0b, ...memarg(3, offset)),
   f64x2Splat: simd(0x14),
   f64x2ExtractLane: (lane: number) => simd(0x21, lane),
   f64x2ReplaceLane: (lane: number) => simd(0x22, lane),
