@@ -5,6 +5,7 @@ import { matMulTransposedRange } from '../src/numerics/tensor/kernels';
 import { fillSeriesCoefficients, foldBiasIntoOrderZero, seriesCoefficientSlab } from '../src/numerics/tensor/seriesKernels';
 import { gridMisfits, MisfitGrid } from '../src/numerics/tensor/attackKernels';
 import { MisfitGridKernel } from '../src/numerics/tensor/simd/misfitGrid';
+import { SweepKernel } from '../src/numerics/tensor/simd/sweepKernel';
 import { derivativeGrid } from '../src/numerics/tensor/derivativeKernels';
 import { activationByName } from '../src/numerics/activations';
 import { accumulateOrder, combinedDisagreement, inverseOrderScale, orderDisagreement, orderScaleDeviation, precisionWeights } from '../src/numerics/tensor/fastAttackKernels';
@@ -216,6 +217,85 @@ describe('MisfitGrid (gridMisfits on one grid for many profiles; the quads in We
         grid.close();
       }
     }
+  });
+});
+
+describe('SweepKernel (the sampled attack\'s sweep in WebAssembly SIMD)', () => {
+  it('runs on Node 20', () => {
+    expect(SweepKernel.available).toBe(true);
+  });
+
+  /** Stored values: finite float32s (bf16: their top halves), zeros of both signs, subnormals. */
+  const stored = fc.oneof(fc.float({ noNaN: true, noDefaultInfinity: true, min: Math.fround(-1e30), max: Math.fround(1e30) }), fc.constantFrom(0, -0, 1e-40, -3e-39));
+  const problem = fc
+    .record({ dtype: fc.constantFrom('F32' as const, 'BF16' as const), K: fc.integer({ min: 1, max: 13 }), maxRows: fc.integer({ min: 1, max: 5 }), orders: fc.integer({ min: 1, max: 3 }) })
+    .chain((s) =>
+      fc.tuple(
+        fc.constant(s),
+        fc.array(fc.array(fc.oneof(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constantFrom(0, -0)), { minLength: s.K, maxLength: s.K }), { minLength: s.orders, maxLength: s.orders }),
+        fc.array(fc.record({ order: fc.integer({ min: 0, max: s.orders - 1 }), rows: fc.integer({ min: 0, max: s.maxRows }), values: fc.array(stored, { minLength: s.maxRows * s.K, maxLength: s.maxRows * s.K }) }), { minLength: 1, maxLength: 4 }),
+      ),
+    );
+  /** The stored bytes of `values` (bf16: each float32's top half, as widenBf16Into reads them back). */
+  const bytesOf = (dtype: 'F32' | 'BF16', values: readonly number[]): Uint8Array => {
+    const f32 = Float32Array.from(values);
+    if (dtype === 'F32') return new Uint8Array(f32.buffer);
+    return new Uint8Array(Uint16Array.from(new Uint32Array(f32.buffer), (x) => x >>> 16).buffer);
+  };
+
+  it('acc += Θ·coefficient bit for bit as floatsInto then accumulateOrder (zero coefficients, odd K), and its charge', () => {
+    fc.assert(
+      fc.property(problem, ([{ dtype, K, maxRows }, coefficients, steps]) => {
+        const orders = coefficients.map((c) => Float64Array.from(c));
+        const kernel = new SweepKernel(dtype, K, maxRows, orders);
+        try {
+          const expected = new Float64Array(maxRows * K);
+          kernel.acc.fill(0);
+          for (const { order, rows, values } of steps) {
+            const bytes = bytesOf(dtype, values);
+            kernel.raw.set(bytes.subarray(0, rows * K * (dtype === 'BF16' ? 2 : 4)));
+            const widened = dtype === 'F32' ? new Float32Array(bytes.buffer) : Float32Array.from(new Uint16Array(bytes.buffer), (x) => new Float32Array(Uint32Array.of(x << 16).buffer)[0]);
+            const [, expectedCost] = charged(() => accumulateOrder(widened.subarray(0, rows * K), orders[order], rows, K, expected));
+            const [nonFinite, cost] = charged(() => kernel.accumulate(order, rows));
+            expect(nonFinite).toBe(false);
+            expect(bits(kernel.acc)).toEqual(bits(expected));
+            expect(cost).toBe(expectedCost);
+          }
+        } finally {
+          kernel.close();
+        }
+      }),
+      runs,
+    );
+  });
+
+  it.each(['F32', 'BF16'] as const)('%s: a NaN or ±∞ anywhere in the rows read (pairs and an odd K\'s last entry) is reported; entries past the rows are not read', (dtype) => {
+    for (const K of [4, 5]) {
+      const kernel = new SweepKernel(dtype, K, 3, [new Float64Array(K).fill(1)]);
+      try {
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          for (let at = 0; at < 3 * K; at++) {
+            const values = new Array<number>(3 * K).fill(1);
+            values[at] = bad;
+            kernel.raw.set(bytesOf(dtype, values));
+            const rows = Math.floor(at / K) + 1;
+            expect(kernel.accumulate(0, rows)).toBe(true);
+            if (rows > 1) expect(kernel.accumulate(0, rows - 1)).toBe(false);
+          }
+        }
+      } finally {
+        kernel.close();
+      }
+    }
+  });
+
+  it('refuses a block\'s kernel once another block has prepared the memory', () => {
+    const first = new SweepKernel('F32', 4, 2, [new Float64Array(4)]);
+    const second = new SweepKernel('BF16', 6, 2, [new Float64Array(6)]);
+    expect(() => first.accumulate(0, 1)).toThrow(/another block/);
+    expect(second.accumulate(0, 1)).toBe(false);
+    second.close();
+    first.close();
   });
 });
 

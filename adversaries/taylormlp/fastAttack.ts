@@ -2,6 +2,7 @@ import type { Activation } from '../../src/numerics/activations';
 import { DTYPE_SIZES, firstNonFinite, littleEndian, SafetensorsFile, StoredTensor, toFloat32 } from '../../src/numerics/io/safetensors';
 import { widenBf16Into } from '../../src/numerics/io/halfPrecision';
 import { fileJobScratch } from '../../src/numerics/tensor/scratch';
+import { SweepKernel } from '../../src/numerics/tensor/simd/sweepKernel';
 import { scaledDerivatives } from '../../src/numerics/tensor/derivativeKernels';
 import { outputBiasFromShares, roundingNoise } from '../../src/numerics/tensor/consensusKernels';
 import { accumulateOrder, combinedDisagreement, inverseOrderScale, orderDisagreement, orderScaleDeviation, precisionWeights } from '../../src/numerics/tensor/fastAttackKernels';
@@ -394,25 +395,21 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
   const secondBias = meta.secondBias === null ? null : new Float64Array(o);
   if (secondBias !== null && outputBias !== null) secondBias.set(outputBias);
   const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / (K * size)));
-  const acc = scratch.acc.doubles(Math.min(o, rowsPerChunk) * K);
   const identity = Int32Array.from({ length: K }, (_, k) => k);
   const inOrder = K === h && expanded.every((j, k) => j === k); // full expansion: W's rows are acc's rows
   const slabWeights = orders.map((n) => weights.subarray(n * K, (n + 1) * K));
   const sweep = needC ? [...orders, 0] : orders;
-  let current = -1;
-  readChunks(sweep, (n, i0, rows, chunk) => {
-    if (i0 !== current) {
-      acc.fill(0, 0, rows * K);
-      current = i0;
-    }
-    if (n > 0) accumulateOrder(chunk, slabWeights[orders.indexOf(n)], rows, K, acc);
-    const last = sweep[sweep.length - 1];
-    if (n !== last) return;
+  // Orders ≥ 1 go through the SIMD sweep kernel where it runs (the slab's bytes read straight into its memory); order 0, and any other storage, through floatsInto.
+  const thetaDtype = file.header.entries.find((e) => e.name === thetaName)!.dtype;
+  const kernel = SweepKernel.available && littleEndian && (thetaDtype === 'F32' || thetaDtype === 'BF16') && orders.length > 0 ? new SweepKernel(thetaDtype, K, Math.min(o, rowsPerChunk), slabWeights) : null;
+  const acc = kernel?.acc ?? scratch.acc.doubles(Math.min(o, rowsPerChunk) * K);
+  /** A chunk's W, once every order of the sweep is in acc: the fallback units' columns, c from order 0 (when swept), then the rows into secondOut. */
+  const finishChunk = (i0: number, rows: number, orderZero: Float32Array | null): void => {
     if (fallbackSecond !== null) {
       const F = fallbackUnits.length;
       for (let i = 0; i < rows; i++) for (let f = 0; f < F; f++) acc[i * K + fallbackUnits[f]] = fallbackSecond[(i0 + i) * F + f];
     }
-    if (n === 0) outputBiasFromShares(chunk, acc, act0, used, identity, rows, K, K, secondBias!.subarray(i0, i0 + rows));
+    if (orderZero !== null) outputBiasFromShares(orderZero, acc, act0, used, identity, rows, K, K, secondBias!.subarray(i0, i0 + rows));
     if (conv) {
       // W is stored transposed ([h, o]): a tile of TILE units at a time, so that the few output
       // lines written stay in cache while the rows pass (a row at a time writes to K lines).
@@ -427,7 +424,35 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
         else for (let k = 0; k < K; k++) secondOut[(i0 + i) * h + expanded[k]] = acc[row + k];
       }
     }
-  }, true);
+  };
+  try {
+    // Every order of a chunk of rows before the next chunk (positioned reads): acc holds one chunk.
+    for (let i0 = 0; i0 < o; i0 += rowsPerChunk) {
+      const rows = Math.min(rowsPerChunk, o - i0);
+      acc.fill(0, 0, rows * K);
+      let orderZero: Float32Array | null = null;
+      for (const n of sweep) {
+        const at = (n * o + i0) * K * size;
+        const length = rows * K * size;
+        const readFloats = (): Float32Array => floatsInto(file.range(thetaName, at, length, scratch.raw.get(length)), scratch.chunk.floats(rows * K), (n * o + i0) * K);
+        if (n > 0 && kernel !== null) {
+          file.range(thetaName, at, length, kernel.raw);
+          if (kernel.accumulate(orders.indexOf(n), rows)) {
+            readFloats(); // names the value that is not finite (throws)
+            throw new Error(`sweep kernel: a value that is not finite in ${thetaName} that floatsInto does not find`);
+          }
+        } else {
+          const chunk = readFloats();
+          if (n > 0) accumulateOrder(chunk, slabWeights[orders.indexOf(n)], rows, K, acc);
+          else orderZero = chunk; // last in the sweep: valid until finishChunk
+        }
+        bytesRead += length;
+      }
+      finishChunk(i0, rows, orderZero);
+    }
+  } finally {
+    kernel?.close();
+  }
   for (let q = 0; q < plain.length; q++) {
     for (let i = 0; i < o; i++) {
       const value = plainSecond[i * plain.length + q];
@@ -436,22 +461,17 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
     }
   }
 
-  /**
-   * Order slabs `list` a chunk of rows at a time (positioned reads; chunk valid until the next
-   * call). byRows: every order of one chunk before the next chunk (the sweep accumulates per
-   * chunk); otherwise slab by slab.
-   */
-  function readChunks(list: readonly number[], visit: (n: number, i0: number, rows: number, chunk: Float32Array) => void, byRows = false): void {
-    const visitOne = (n: number, i0: number): void => {
-      const rows = Math.min(rowsChunk, o - i0);
-      const chunk = floatsInto(file.range(thetaName, (n * o + i0) * K * size, rows * K * size, scratch.raw.get(rows * K * size)), scratch.chunk.floats(rows * K), (n * o + i0) * K);
-      bytesRead += rows * K * size;
-      visit(n, i0, rows, chunk);
-    };
+  /** Order slabs `list`, slab by slab, a chunk of rows at a time (positioned reads; chunk valid until the next call). */
+  function readChunks(list: readonly number[], visit: (n: number, i0: number, rows: number, chunk: Float32Array) => void): void {
     const rowsChunk = Math.max(1, Math.floor(CHUNK_BYTES / (K * size)));
-    if (byRows) {
-      for (let i0 = 0; i0 < o; i0 += rowsChunk) for (const n of list) visitOne(n, i0);
-    } else for (const n of list) for (let i0 = 0; i0 < o; i0 += rowsChunk) visitOne(n, i0);
+    for (const n of list) {
+      for (let i0 = 0; i0 < o; i0 += rowsChunk) {
+        const rows = Math.min(rowsChunk, o - i0);
+        const chunk = floatsInto(file.range(thetaName, (n * o + i0) * K * size, rows * K * size, scratch.raw.get(rows * K * size)), scratch.chunk.floats(rows * K), (n * o + i0) * K);
+        bytesRead += rows * K * size;
+        visit(n, i0, rows, chunk);
+      }
+    }
   }
 
   // V with the fitted signs (flipped in the buffer it is read into), U as released.

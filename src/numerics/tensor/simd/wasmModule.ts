@@ -60,6 +60,7 @@ export const op = {
   i32Or: [0x72],
   i32And: [0x71],
   i32ShrU: [0x76],
+  i32Shl: [0x74],
   i32GtU: [0x4b],
   i32Store16: (offset = 0) => [0x3b, ...memarg(1, offset)],
   i32Load16U: (offset = 0) => [0x2f, ...memarg(1, offset)],
@@ -77,8 +78,11 @@ export const op = {
   f32DemoteF64: [0xb6],
   f64PromoteF32: [0xbb],
   i32ReinterpretF32: [0xbc],
+  f32ReinterpretI32: [0xbe],
   /** v128.load of two f64 (8-byte aligned). */
   v128Load: (offset = 0) => simd(0x00, ...memarg(3, offset)),
+  /** v128.load32_zero: 4 bytes into lane 0, the rest zero. */
+  v128Load32Zero: (offset = 0) => simd(0x5c, ...memarg(2, offset)),
   /** v128.load64_zero: 8 bytes into the low half, the high half zero. */
   v128Load64Zero: (offset = 0) => simd(0x5d, ...memarg(3, offset)),
   /** v128.store64_lane: the low (lane 0) 8 bytes. */
