@@ -37,9 +37,18 @@ try {
         const summary = JSON.parse(r.stdout) as { recoveredParameters: number; total: { unrecoverable: number } };
         const compare = JSON.parse(runCli(['compare', input, recovered, '--json']).stdout) as { total: { ratio: number; maxRelativeError: number } };
         // The floor right after the figure: hash the release (the recovered file records its SHA-256), write and fsync as many bytes as the recovered file.
-        const floor = ioFloor([release], fs.statSync(recovered).size, dir);
         // And the writing alone (no hash): what an attack that kept no provenance would still pay to leave its output durably.
-        const writeFloor = ioFloor([], fs.statSync(recovered).size, dir);
+        // The two in turn first (the second follows a write of the same size, just deleted).
+        const bytes = fs.statSync(recovered).size;
+        let floor: number;
+        let writeFloor: number;
+        if (run % 2 === 1) {
+          floor = ioFloor([release], bytes, dir);
+          writeFloor = ioFloor([], bytes, dir);
+        } else {
+          writeFloor = ioFloor([], bytes, dir);
+          floor = ioFloor([release], bytes, dir);
+        }
         print(
           `${dtype}${signs ? ' signs' : ''} ${mode.name} run ${run}: ${(summary.recoveredParameters / 1e6).toFixed(2)} M parameters in ${r.seconds.toFixed(2)} s → ${(summary.recoveredParameters / r.seconds / 1e6).toFixed(2)} M/s whole process; I/O floor ${floor.toFixed(2)} s (${(r.seconds / floor).toFixed(2)}× it; the writing alone ${writeFloor.toFixed(2)} s); peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB; recovered ${(100 * compare.total.ratio).toFixed(4)} % (max rel. err. ${compare.total.maxRelativeError.toExponential(2)}), flagged ${summary.total.unrecoverable}; ${before}`,
         );

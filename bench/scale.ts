@@ -79,8 +79,7 @@ interface RowResult {
   /** Parameters and attack seconds of the layers after each lane's first (its process compiles and first touches its buffers there). */
   readonly parametersAfterFirst: number;
   readonly attackSecondsAfterFirst: number;
-  /** The attack's recovery alone (its summary's recoverySeconds: no reading, hashing or writing), all layers and after each lane's first. */
-  readonly recoverySeconds: number;
+  /** The attack's block recovery (its summary's recoverySeconds), the layers after each lane's first. */
   readonly recoverySecondsAfterFirst: number;
   readonly peakRss: number;
   readonly releaseBytes: number;
@@ -165,7 +164,7 @@ function runRow(row: Row, layersRun: number, lane: number, lanes: number): RowRe
   const loadBefore = load();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `wg-scale-${row.name}-`));
   let [parameters, recovered, flaggedUnits, maxRelativeError, generateSeconds, releaseSeconds, attackSeconds, releaseBytes] = [0, 0, 0, 0, 0, 0, 0, 0];
-  let [parametersAfterFirst, attackSecondsAfterFirst, recoverySeconds, recoverySecondsAfterFirst] = [0, 0, 0, 0];
+  let [parametersAfterFirst, attackSecondsAfterFirst, recoverySecondsAfterFirst] = [0, 0, 0];
   let run = 0;
   try {
     for (let i = lane; i < layersRun; i += lanes) {
@@ -186,7 +185,6 @@ function runRow(row: Row, layersRun: number, lane: number, lanes: number): RowRe
       const summary = attackReleasedFile(released, output, 'consensus', version);
       const seconds = (performance.now() - t) / 1000;
       attackSeconds += seconds;
-      recoverySeconds += summary.recoverySeconds;
       flaggedUnits += summary.total.unrecoverable;
       const name = row.layout === 'fc' ? `model.decoder.layers.${i}.fc2.weight` : `model.layers.${i}.mlp.down_proj.weight`;
       const verdict = judge(input, output, name);
@@ -199,14 +197,14 @@ function runRow(row: Row, layersRun: number, lane: number, lanes: number): RowRe
         recoverySecondsAfterFirst += summary.recoverySeconds;
       }
       process.stderr.write(
-        `  ${row.name} layer ${i + 1}/${row.layers}: release ${releaseHere.toFixed(2)} s, attack ${seconds.toFixed(2)} s (${(verdict.parameters / seconds / 1e6).toFixed(1)} M/s; recovery alone ${summary.recoverySeconds.toFixed(2)} s), recovered ${((100 * verdict.recovered) / verdict.parameters).toFixed(4)} %, max rel. err. ${verdict.maxRelativeError.toExponential(2)}; load ${load()}\n`,
+        `  ${row.name} layer ${i + 1}/${row.layers}: release ${releaseHere.toFixed(2)} s, attack ${seconds.toFixed(2)} s (${(verdict.parameters / seconds / 1e6).toFixed(1)} M/s; block recovery ${summary.recoverySeconds.toFixed(2)} s), recovered ${((100 * verdict.recovered) / verdict.parameters).toFixed(4)} %, max rel. err. ${verdict.maxRelativeError.toExponential(2)}; load ${load()}\n`,
       );
       fs.rmSync(dir, { recursive: true, force: true });
     }
   } finally {
     fs.rmSync(home, { recursive: true, force: true });
   }
-  return { name: row.name, layersRun: run, layers: row.layers, parameters, recovered, flaggedUnits, maxRelativeError, generateSeconds, releaseSeconds, attackSeconds, parametersAfterFirst, attackSecondsAfterFirst, recoverySeconds, recoverySecondsAfterFirst, peakRss: process.resourceUsage().maxRSS * 1024, releaseBytes, loadBefore, loadAfter: load() };
+  return { name: row.name, layersRun: run, layers: row.layers, parameters, recovered, flaggedUnits, maxRelativeError, generateSeconds, releaseSeconds, attackSeconds, parametersAfterFirst, attackSecondsAfterFirst, recoverySecondsAfterFirst, peakRss: process.resourceUsage().maxRSS * 1024, releaseBytes, loadBefore, loadAfter: load() };
 }
 
 const fmt = (x: number): string => groupDigits(Math.round(x));
@@ -240,7 +238,6 @@ function mergeLanes(parts: readonly RowResult[], loadBefore: string): RowResult 
     attackSeconds: sum((r) => r.attackSeconds),
     parametersAfterFirst: sum((r) => r.parametersAfterFirst),
     attackSecondsAfterFirst: sum((r) => r.attackSecondsAfterFirst),
-    recoverySeconds: sum((r) => r.recoverySeconds),
     recoverySecondsAfterFirst: sum((r) => r.recoverySecondsAfterFirst),
     peakRss: max((r) => r.peakRss),
     releaseBytes: max((r) => r.releaseBytes),
@@ -266,7 +263,7 @@ async function main(): Promise<void> {
   if (!(Number.isInteger(lanes) && lanes > 0)) throw new Error(`SCALE_LANES must be a positive integer, got ${process.env.SCALE_LANES}`);
   const lines: string[] = [
     `weightgames bench:scale — Table 1's shapes, bf16, N = 8, one layer at a time per lane (generated, released, attacked, judged, deleted), ${lanes} lane${lanes === 1 ? '' : 's'} (layers i ≡ lane mod ${lanes}, one process each: disk holds ${lanes} layer${lanes === 1 ? '' : 's'}); node ${process.version}, ${os.cpus().length} cores`,
-    `| model | layers run | TaylorMLP parameters | recovered | ratio | attack time (Σ layers, one core each) | attack M/s per core | … after each lane's first layer | recovery alone M/s per core, after each lane's first layer | release time (Σ) | generation (Σ) | row wall time | peak RSS (a lane) | paper: recovered, ratio, time | load before → after |`,
+    `| model | layers run | TaylorMLP parameters | recovered | ratio | attack time (Σ layers, one core each) | attack M/s per core | … after each lane's first layer | block recovery M/s per core, after each lane's first layer | release time (Σ) | generation (Σ) | row wall time | peak RSS (a lane) | paper: recovered, ratio, time | load before → after |`,
     `|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|`,
   ];
   const start = performance.now();
@@ -287,7 +284,7 @@ async function main(): Promise<void> {
     process.stderr.write(lines[lines.length - 1] + '\n');
   }
   lines.push(
-    `(attack M/s per core: the row's parameters over its attack seconds; "after each lane's first layer" leaves out the layer where a lane's process compiles the attack and first touches its buffers — a cost per process, not per parameter, which a row of small layers split over ${lanes} lane${lanes === 1 ? '' : 's'} spreads over fewest parameters; "recovery alone" is the same layers' recovery without the attack's reading, hashing and writing, the computation only)`,
+    `(attack M/s per core: the row's parameters over its attack seconds; "after each lane's first layer" leaves out the layer where a lane's process compiles the attack and first touches its buffers — a cost per process, not per parameter, which a row of small layers split over ${lanes} lane${lanes === 1 ? '' : 's'} spreads over fewest parameters; "block recovery" is the same layers' recovery of their blocks as the attack's summary times it — the sample's and the chosen slabs' reads, the arithmetic, the recovered tensors' writes — without the release's hash, the copied tensors, the header and the final fsync)`,
   );
   lines.push(`(whole run ${((performance.now() - start) / 1000).toFixed(0)} s wall; attack and release times are in-process library calls — reading, recovery, writing with fsync — without node's start-up, summed over layers: with ${lanes} lanes the row's wall time is about their sum over ${lanes})`);
   process.stdout.write(lines.join('\n') + '\n');

@@ -15,6 +15,8 @@ import { attackReleasedFile, latestPace, takeBlocks } from '../adversaries/taylo
 import { temporaryDirectory } from './helpers/temporaryDirectories';
 import { withEnvironment } from './helpers/environment';
 import { compiledPath } from '../src/kernel/estimate/compiledPath';
+import { SweepKernel } from '../src/numerics/tensor/simd/sweepKernel';
+import { MisfitGridKernel } from '../src/numerics/tensor/simd/misfitGrid';
 
 /**
  * The sampled attack path (adversaries/taylormlp/fastAttack.ts) on blocks big enough for it: 256
@@ -164,6 +166,38 @@ describe('the sampled attack path (fastAttack.ts)', () => {
       fs.closeSync(fd);
       expect(() => fastRecoverBlock(released, meta, info, activationByName(info.activation), true)).toThrow(new RegExp(`holds NaN at index ${index}:`));
     } finally {
+      released.close();
+    }
+  });
+
+  it.each(['f32', 'bf16'] as const)('%s: the SIMD kernels run (the fit\'s grid, the sweep), and a NaN in a swept slab\'s row that the sample does not read is refused, named by its index in Θ — by the sweep\'s kernel where no unit goes to the per-unit fallback', (dtype) => {
+    const { file } = release(home, `nan-sweep-${dtype}`, [], dtype);
+    const released = SafetensorsFile.open(file);
+    const grid = jest.spyOn(MisfitGridKernel.prototype, 'misfits');
+    const accumulate = jest.spyOn(SweepKernel.prototype, 'accumulate');
+    try {
+      const info = releasedInfo(released.metadata);
+      const meta = info.blocks[0];
+      const act = activationByName(info.activation);
+      const clean = fastRecoverBlock(released, meta, info, act, true);
+      expect(clean).not.toBeNull();
+      expect(grid).toHaveBeenCalled();
+      expect(accumulate).toHaveBeenCalled();
+      // The per-unit fallback reads whole rows of every order before the sweep: where it runs (here bf16, one unit) it names the NaN first; f32 has none, so there the sweep's kernel must find it.
+      if (dtype === 'f32') expect(clean!.fallbackUnits).toEqual([]);
+      const n = clean!.orders[0];
+      const entry = released.header.entries.find((e) => e.name === `${meta.prefix}.taylor.theta`)!;
+      const size = dtype === 'f32' ? 4 : 2;
+      const index = (n * O + 1) * H + 3; // a swept order, row 1 (the sample's rows are 2, 6, 10, …), unit 3
+      const fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, dtype === 'f32' ? Uint8Array.from([0, 0, 0xc0, 0x7f]) : Uint8Array.from([0xc0, 0x7f]), 0, size, released.header.dataStart + entry.begin + index * size);
+      fs.closeSync(fd);
+      accumulate.mockClear();
+      expect(() => fastRecoverBlock(released, meta, info, act, true)).toThrow(new RegExp(`holds NaN at index ${index}:`));
+      if (clean!.fallbackUnits.length === 0) expect(accumulate.mock.results.some((r) => r.value === true)).toBe(true); // the kernel found it
+    } finally {
+      grid.mockRestore();
+      accumulate.mockRestore();
       released.close();
     }
   });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { withMeter } from '../src/kernel/cost/meter';
-import { bf16BitsToFloat32, float32ToBf16Bits } from '../src/numerics/io/halfPrecision';
+import { bf16BitsToFloat32, float32ToBf16Bits, widenBf16Into } from '../src/numerics/io/halfPrecision';
 import { matMulTransposedRange } from '../src/numerics/tensor/kernels';
 import { fillSeriesCoefficients, foldBiasIntoOrderZero, seriesCoefficientSlab } from '../src/numerics/tensor/seriesKernels';
 import { gridMisfits, MisfitGrid } from '../src/numerics/tensor/attackKernels';
@@ -147,8 +147,34 @@ describe('gridMisfits (weightedMisfit at every grid point)', () => {
 });
 
 describe('MisfitGrid (gridMisfits on one grid for many profiles; the quads in WebAssembly SIMD)', () => {
-  it('runs its SIMD kernel on Node 20', () => {
+  it('runs its SIMD kernel on Node 20, which itself gives the quads\' points (4·⌊points/4⌋ of them) as gridMisfits does, and the ÷ count', () => {
     expect(MisfitGridKernel.available).toBe(true);
+    fc.assert(
+      fc.property(fc.integer({ min: 4, max: 23 }), fc.integer({ min: 0, max: 2 ** 30 }), fc.boolean(), (points, seed, negative) => {
+        const N = 6;
+        const width = N + 2;
+        const [p, g, w] = [fc.sample(vec(points * width, 6), { numRuns: 1, seed })[0], fc.sample(vec(width), { numRuns: 1, seed: seed + 1 })[0], fc.sample(vec(width, 100), { numRuns: 1, seed: seed + 2 })[0].map(Math.abs)];
+        const quads = 4 * Math.floor(points / 4);
+        const expected = new Float64Array(quads);
+        const expectedScales = new Float64Array(quads);
+        // gridMisfits on the quads' points alone: its charge is N (ω·g) + 10·N a point + the ÷ count.
+        const [, cost] = charged(() => gridMisfits(g, w, p, width, quads, 1, N, negative, expected, expectedScales));
+        const gs = g.map((x, n) => (negative && n % 2 === 1 ? -x : x));
+        const wg = w.map((x, n) => x * gs[n]);
+        const kernel = new MisfitGridKernel(p, width, points);
+        try {
+          const out = new Float64Array(quads);
+          const scales = new Float64Array(quads);
+          const divisions = kernel.misfits(gs, w, wg, 1, N, out, scales);
+          expect(bits(out)).toEqual(bits(expected));
+          expect(bits(scales)).toEqual(bits(expectedScales));
+          expect(divisions).toBe(cost - N - quads * 10 * N);
+        } finally {
+          kernel.close();
+        }
+      }),
+      runs,
+    );
   });
 
   // Two grids (a second one places its table in the same kernel memory between the first's calls), several profiles each.
@@ -254,7 +280,9 @@ describe('SweepKernel (the sampled attack\'s sweep in WebAssembly SIMD)', () => 
           for (const { order, rows, values } of steps) {
             const bytes = bytesOf(dtype, values);
             kernel.raw.set(bytes.subarray(0, rows * K * (dtype === 'BF16' ? 2 : 4)));
-            const widened = dtype === 'F32' ? new Float32Array(bytes.buffer) : Float32Array.from(new Uint16Array(bytes.buffer), (x) => new Float32Array(Uint32Array.of(x << 16).buffer)[0]);
+            const widened = new Float32Array(maxRows * K);
+            if (dtype === 'F32') widened.set(new Float32Array(bytes.buffer));
+            else widenBf16Into(bytes, widened);
             const [, expectedCost] = charged(() => accumulateOrder(widened.subarray(0, rows * K), orders[order], rows, K, expected));
             const [nonFinite, cost] = charged(() => kernel.accumulate(order, rows));
             expect(nonFinite).toBe(false);
@@ -291,11 +319,17 @@ describe('SweepKernel (the sampled attack\'s sweep in WebAssembly SIMD)', () => 
 
   it('refuses a block\'s kernel once another block has prepared the memory', () => {
     const first = new SweepKernel('F32', 4, 2, [new Float64Array(4)]);
-    const second = new SweepKernel('BF16', 6, 2, [new Float64Array(6)]);
-    expect(() => first.accumulate(0, 1)).toThrow(/another block/);
-    expect(second.accumulate(0, 1)).toBe(false);
-    second.close();
-    first.close();
+    try {
+      const second = new SweepKernel('BF16', 6, 2, [new Float64Array(6)]);
+      try {
+        expect(() => first.accumulate(0, 1)).toThrow(/another block/);
+        expect(second.accumulate(0, 1)).toBe(false);
+      } finally {
+        second.close();
+      }
+    } finally {
+      first.close();
+    }
   });
 });
 

@@ -154,7 +154,7 @@ export interface AttackSummary {
   /** What each identifiability class determines. */
   readonly classesDetermine: Readonly<Record<string, string>>;
   readonly total: RecoverySummary;
-  /** Wall time of the recovery alone (reading and writing excluded). */
+  /** Wall time of the blocks' recovery, summed: each block's reads of the release, its arithmetic and the writes of its recovered tensors (the release's hash, the copied tensors, the header and the final fsync excluded; a worker's blocks as the worker timed them). */
   readonly recoverySeconds: number;
   readonly seconds: number;
   readonly recoveredParameters: number;

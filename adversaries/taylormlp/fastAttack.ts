@@ -111,7 +111,7 @@ export function fastBufferBytes(file: SafetensorsFile, info: ReleasedModelInfo):
     grow('sample', Math.max((info.order + 1) * SAMPLE_ROWS * K * 4, meta.up !== null && !wide ? h * d * 4 : 0));
     grow('raw', Math.max(Math.min(o, rowsChunk) * K * size, meta.up !== null && wide ? h * d * 4 : 0));
     grow('chunk', Math.min(o, rowsChunk) * K * 4);
-    grow('acc', Math.min(o, rowsChunk) * K * 8);
+    if (!sweepInKernel(theta.dtype)) grow('acc', Math.min(o, rowsChunk) * K * 8); // else the sweep's accumulator lives in the kernel's memory
     grow('w', K * size);
   }
   return bytes;
@@ -150,6 +150,9 @@ const i32 = (stored: StoredTensor): Int32Array => {
 const debug = (line: string): void => {
   if (process.env.WEIGHTGAMES_FAST_DEBUG === '1') process.stderr.write(`fast: ${line}\n`);
 };
+
+/** Whether the sweep runs in the SIMD kernel (float32 and bfloat16 slabs, little-endian) rather than through floatsInto and accumulateOrder. */
+const sweepInKernel = (dtype: string): boolean => SweepKernel.available && littleEndian && (dtype === 'F32' || dtype === 'BF16');
 
 /** Whether the fast path applies: a block big enough that sampling pays, and a plain or SwiGLU layout it knows. */
 export function fastApplies(meta: BlockMeta, K: number): boolean {
@@ -401,7 +404,7 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
   const sweep = needC ? [...orders, 0] : orders;
   // Orders ≥ 1 go through the SIMD sweep kernel where it runs (the slab's bytes read straight into its memory); order 0, and any other storage, through floatsInto.
   const thetaDtype = file.header.entries.find((e) => e.name === thetaName)!.dtype;
-  const kernel = SweepKernel.available && littleEndian && (thetaDtype === 'F32' || thetaDtype === 'BF16') && orders.length > 0 ? new SweepKernel(thetaDtype, K, Math.min(o, rowsPerChunk), slabWeights) : null;
+  const kernel = sweepInKernel(thetaDtype) && orders.length > 0 ? new SweepKernel(thetaDtype as 'F32' | 'BF16', K, Math.min(o, rowsPerChunk), slabWeights) : null;
   const acc = kernel?.acc ?? scratch.acc.doubles(Math.min(o, rowsPerChunk) * K);
   /** A chunk's W, once every order of the sweep is in acc: the fallback units' columns, c from order 0 (when swept), then the rows into secondOut. */
   const finishChunk = (i0: number, rows: number, orderZero: Float32Array | null): void => {
@@ -436,7 +439,7 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
         const length = rows * K * size;
         const readFloats = (): Float32Array => floatsInto(file.range(thetaName, at, length, scratch.raw.get(length)), scratch.chunk.floats(rows * K), (n * o + i0) * K);
         if (n > 0 && kernel !== null) {
-          file.range(thetaName, at, length, kernel.raw);
+          kernel.read(file, thetaName, at, length);
           if (kernel.accumulate(orders.indexOf(n), rows)) {
             readFloats(); // names the value that is not finite (throws)
             throw new Error(`sweep kernel: a value that is not finite in ${thetaName} that floatsInto does not find`);

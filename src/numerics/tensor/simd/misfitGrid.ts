@@ -146,7 +146,12 @@ export class MisfitGridKernel {
     if (this.quads === 0) return 0;
     if (placed !== this || this.outView!.length === 0) this.place();
     const [gsIn, wIn, wgIn] = [this.gsView!, this.wView!, this.wgView!];
-    for (let n = from; n <= to; n++) [gsIn[n], wIn[n], wgIn[n]] = [gs[n], w[n], wg[n]]; // a few values: no views made per call
+    // A few values a call: copied one by one (no views made per call).
+    for (let n = from; n <= to; n++) {
+      gsIn[n] = gs[n];
+      wIn[n] = w[n];
+      wgIn[n] = wg[n];
+    }
     const { table, gs: g, w: ww, wg: wgAt, out: o, scales: s } = this.at;
     const divisions = this.run!(table, g, ww, wgAt, o, s, this.quads, from, to, this.quads * 4);
     out.set(this.outView!);
@@ -154,9 +159,10 @@ export class MisfitGridKernel {
     return divisions;
   }
 
-  /** Let the kernel's memory go soon (the grid places its table again if used after). */
+  /** Let the kernel's memory go soon, if this grid's table is the one placed there (the grid places it again if used after). */
   close(): void {
-    if (placed === this) placed = null;
+    if (placed !== this) return;
+    placed = null;
     host.dropSoon();
   }
 

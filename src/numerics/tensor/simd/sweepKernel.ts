@@ -1,4 +1,5 @@
 import { chargeFlops } from '../../../kernel/cost/meter';
+import type { SafetensorsFile } from '../../io/safetensors';
 import { ShapeError } from '../tensor';
 import { WasmFunction, op } from './wasmModule';
 import { WasmHost } from './wasmHost';
@@ -111,23 +112,33 @@ export class SweepKernel {
     current = this;
   }
 
+  /** `length` bytes of tensor `name` from byte `at` into raw (a chunk of `rows` rows as stored). */
+  read(file: SafetensorsFile, name: string, at: number, length: number): void {
+    if (current !== this) throw new Error('SweepKernel: another block has prepared the kernel since');
+    const stored = file.range(name, at, length, this.raw);
+    // range reads into the buffer it is given only where it fits (else it allocates): the kernel must see these bytes.
+    if (stored.bytes.buffer !== this.raw.buffer || stored.bytes.byteOffset !== this.raw.byteOffset) throw new Error(`SweepKernel.read: ${length} bytes did not land in the kernel's memory (${this.raw.length} bytes)`);
+  }
+
   /**
    * acc[i, k] += raw[i, k]·coefficients[order][k] for the first `rows` rows in raw (as read); true
    * when some stored value is not finite (NaN or ±∞: the caller names it; acc is then not to be
-   * used). Charges as accumulateOrder: 2 per row per nonzero coefficient.
+   * used, and nothing is charged, as accumulateOrder is never reached after floatsInto refuses).
+   * Otherwise charges as accumulateOrder: 2 per row per nonzero coefficient. The caller sets acc's
+   * rows to +0 before a chunk's first order (a zero coefficient is then the skip it stands for).
    */
   accumulate(order: number, rows: number): boolean {
     if (current !== this) throw new Error('SweepKernel: another block has prepared the kernel since');
     if (!(rows >= 0 && rows <= this.maxRows) || order < 0 || order >= this.nonzero.length) throw new ShapeError(`SweepKernel.accumulate: ${rows} rows (at most ${this.maxRows}), order ${order}`);
-    const count = this.nonzero[order];
     const nonFinite = this.run(this.at.raw, this.at.coefficients + order * this.K * 8, this.at.acc, rows, this.K) !== 0;
-    chargeFlops(2 * count * rows);
+    if (!nonFinite) chargeFlops(2 * this.nonzero[order] * rows);
     return nonFinite;
   }
 
-  /** Let the kernel's memory go soon. */
+  /** Let the kernel's memory go soon (unless another block has prepared it since). */
   close(): void {
-    if (current === this) current = null;
+    if (current !== this) return;
+    current = null;
     host.dropSoon();
   }
 }
