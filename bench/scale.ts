@@ -246,6 +246,19 @@ function mergeLanes(parts: readonly RowResult[], loadBefore: string): RowResult 
   };
 }
 
+/**
+ * Issue 11's flatness criterion on the rows run: attack M/s per core within ± 25 % of one centre
+ * holds exactly when the largest over the smallest is at most 1.25/0.75 = 5/3.
+ */
+function flatnessLine(throughput: ReadonlyArray<{ name: string; overall: number; afterFirst: number }>, key: 'overall' | 'afterFirst'): string {
+  const rows = throughput.filter((r) => Number.isFinite(r[key]));
+  if (rows.length < 2) return `(flatness, ${key === 'overall' ? 'overall' : "after each lane's first layer"}: fewer than two rows)`;
+  const low = rows.reduce((a, b) => (b[key] < a[key] ? b : a));
+  const high = rows.reduce((a, b) => (b[key] > a[key] ? b : a));
+  const ratio = high[key] / low[key];
+  return `(flatness, attack M/s per core ${key === 'overall' ? 'overall' : "after each lane's first layer"}: ${low.name} ${low[key].toFixed(2)} to ${high.name} ${high[key].toFixed(2)}, a ratio of ${ratio.toFixed(2)}: ${ratio <= 5 / 3 ? 'within' : 'not within'} ± 25 % of one centre, which needs ≤ ${(5 / 3).toFixed(2)})`;
+}
+
 async function main(): Promise<void> {
   const child = process.argv.indexOf('--row');
   if (child >= 0) {
@@ -267,6 +280,8 @@ async function main(): Promise<void> {
     `|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|`,
   ];
   const start = performance.now();
+  /** Per row run: attack M/s per core, overall and after each lane's first layer (for the flatness line). */
+  const throughput: Array<{ name: string; overall: number; afterFirst: number }> = [];
   for (const row of ROWS.filter((r) => wanted.includes(r.name))) {
     const layersRun = Math.min(row.layers, layersKnob ?? row.layers);
     process.stderr.write(`${row.name}: ${layersRun} of ${row.layers} layers (${row.dModel} → ${row.dFF}, ${row.activation})\n`);
@@ -282,7 +297,9 @@ async function main(): Promise<void> {
       `| ${row.name} | ${x.layersRun}/${x.layers} | ${fmt(x.parameters * scale)}${extrapolated ? ' (extrapolated)' : ''} | ${fmt(x.recovered * scale)}${tag} | ${(100 * ratio).toFixed(4)} % (max rel. err. ${x.maxRelativeError.toExponential(2)}; flagged units ${x.flaggedUnits}) | ${(x.attackSeconds * scale).toFixed(1)} s${extrapolated ? ` (extrapolated; ${x.attackSeconds.toFixed(1)} s measured)` : ''} | ${(x.parameters / x.attackSeconds / 1e6).toFixed(2)} | ${x.attackSecondsAfterFirst > 0 ? (x.parametersAfterFirst / x.attackSecondsAfterFirst / 1e6).toFixed(2) : '–'} | ${x.recoverySecondsAfterFirst > 0 ? (x.parametersAfterFirst / x.recoverySecondsAfterFirst / 1e6).toFixed(2) : '–'} | ${(x.releaseSeconds * scale).toFixed(1)} s${extrapolated ? ' (extrapolated)' : ''} | ${(x.generateSeconds * scale).toFixed(1)} s | ${(rowWall * scale).toFixed(1)} s${extrapolated ? ` (extrapolated; ${rowWall.toFixed(1)} s measured)` : ''} | ${(x.peakRss / 2 ** 20).toFixed(0)} MiB (release file ${(x.releaseBytes / 2 ** 20).toFixed(0)} MiB per layer) | ${fmt(row.paper.recovered)}, ${row.paper.ratio}, ${row.paper.seconds} s (${(row.paper.parameters / row.paper.seconds / 1e6).toFixed(2)} M/s on 20 cores) | ${x.loadBefore} → ${x.loadAfter} |`,
     );
     process.stderr.write(lines[lines.length - 1] + '\n');
+    throughput.push({ name: row.name, overall: x.parameters / x.attackSeconds / 1e6, afterFirst: x.attackSecondsAfterFirst > 0 ? x.parametersAfterFirst / x.attackSecondsAfterFirst / 1e6 : NaN });
   }
+  if (throughput.length > 1) lines.push(flatnessLine(throughput, 'overall'), flatnessLine(throughput, 'afterFirst'));
   lines.push(
     `(attack M/s per core: the row's parameters over its attack seconds; "after each lane's first layer" leaves out the layer where a lane's process compiles the attack and first touches its buffers — a cost per process, not per parameter, which a row of small layers split over ${lanes} lane${lanes === 1 ? '' : 's'} spreads over fewest parameters; "block recovery" is the same layers' recovery of their blocks as the attack's summary times it — the sample's and the chosen slabs' reads, the arithmetic, the recovered tensors' writes — without the release's hash, the copied tensors, the header and the final fsync)`,
   );
