@@ -173,7 +173,10 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
   const K = expanded.length;
   if (!fastApplies(meta, K) || N < 2) return null;
   const thetaName = `${P}.theta`;
-  const size = DTYPE_SIZES[file.header.entries.find((e) => e.name === thetaName)!.dtype];
+  const thetaDtype = file.header.entries.find((e) => e.name === thetaName)!.dtype;
+  const size = DTYPE_SIZES[thetaDtype];
+  /** Rows of Θ per chunk of the slab reads (CHUNK_BYTES of them). */
+  const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / (K * size)));
   let bytesRead = 0;
   const has = (name: string): boolean => file.has(name);
   const z0 = floats(file.tensor(`${P}.z0`));
@@ -397,13 +400,11 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
   const needC = meta.secondBias !== null && outputBias === null;
   const secondBias = meta.secondBias === null ? null : new Float64Array(o);
   if (secondBias !== null && outputBias !== null) secondBias.set(outputBias);
-  const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / (K * size)));
   const identity = Int32Array.from({ length: K }, (_, k) => k);
   const inOrder = K === h && expanded.every((j, k) => j === k); // full expansion: W's rows are acc's rows
   const slabWeights = orders.map((n) => weights.subarray(n * K, (n + 1) * K));
   const sweep = needC ? [...orders, 0] : orders;
   // Orders ≥ 1 go through the SIMD sweep kernel where it runs (the slab's bytes read straight into its memory); order 0, and any other storage, through floatsInto.
-  const thetaDtype = file.header.entries.find((e) => e.name === thetaName)!.dtype;
   const kernel = sweepInKernel(thetaDtype) && orders.length > 0 ? new SweepKernel(thetaDtype as 'F32' | 'BF16', K, Math.min(o, rowsPerChunk), slabWeights) : null;
   const acc = kernel?.acc ?? scratch.acc.doubles(Math.min(o, rowsPerChunk) * K);
   /** A chunk's W, once every order of the sweep is in acc: the fallback units' columns, c from order 0 (when swept), then the rows into secondOut. */
@@ -437,15 +438,14 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
       for (const n of sweep) {
         const at = (n * o + i0) * K * size;
         const length = rows * K * size;
-        const readFloats = (): Float32Array => floatsInto(file.range(thetaName, at, length, scratch.raw.get(length)), scratch.chunk.floats(rows * K), (n * o + i0) * K);
         if (n > 0 && kernel !== null) {
           kernel.read(file, thetaName, at, length);
           if (kernel.accumulate(orders.indexOf(n), rows)) {
-            readFloats(); // names the value that is not finite (throws)
+            slabChunk(n, i0, rows); // names the value that is not finite (throws)
             throw new Error(`sweep kernel: a value that is not finite in ${thetaName} that floatsInto does not find`);
           }
         } else {
-          const chunk = readFloats();
+          const chunk = slabChunk(n, i0, rows);
           if (n > 0) accumulateOrder(chunk, slabWeights[orders.indexOf(n)], rows, K, acc);
           else orderZero = chunk; // last in the sweep: valid until finishChunk
         }
@@ -464,13 +464,18 @@ export function fastRecoverBlock(file: SafetensorsFile, meta: BlockMeta, info: R
     }
   }
 
-  /** Order slabs `list`, slab by slab, a chunk of rows at a time (positioned reads; chunk valid until the next call). */
+  /** Rows i0..i0+rows−1 of order slab n as float32, checked finite (positioned read; valid until the next call). */
+  function slabChunk(n: number, i0: number, rows: number): Float32Array {
+    const length = rows * K * size;
+    return floatsInto(file.range(thetaName, (n * o + i0) * K * size, length, scratch.raw.get(length)), scratch.chunk.floats(rows * K), (n * o + i0) * K);
+  }
+
+  /** Order slabs `list`, slab by slab, a chunk of rows at a time (chunk valid until the next call). */
   function readChunks(list: readonly number[], visit: (n: number, i0: number, rows: number, chunk: Float32Array) => void): void {
-    const rowsChunk = Math.max(1, Math.floor(CHUNK_BYTES / (K * size)));
     for (const n of list) {
-      for (let i0 = 0; i0 < o; i0 += rowsChunk) {
-        const rows = Math.min(rowsChunk, o - i0);
-        const chunk = floatsInto(file.range(thetaName, (n * o + i0) * K * size, rows * K * size, scratch.raw.get(rows * K * size)), scratch.chunk.floats(rows * K), (n * o + i0) * K);
+      for (let i0 = 0; i0 < o; i0 += rowsPerChunk) {
+        const rows = Math.min(rowsPerChunk, o - i0);
+        const chunk = slabChunk(n, i0, rows);
         bytesRead += rows * K * size;
         visit(n, i0, rows, chunk);
       }
